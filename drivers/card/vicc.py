@@ -1,0 +1,111 @@
+"""Plug a virtual e-KTP into the real pcscd through vsmartcard's vpcd driver.
+
+vpcd listens on TCP (35963 for the first slot); a card is a TCP *client*: connecting
+inserts it, closing removes it.  Frames are a 2-byte big-endian length and a payload; a
+1-byte payload is a control code (0 power off, 1 power on, 2 reset, 4 get ATR, which
+alone is answered), anything longer is a command APDU answered by the response APDU.
+
+Run as ``python -m drivers.card.vicc --nik ... --name ...``; SIGTERM removes the card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from drivers.card.base import Identity
+from drivers.card.virtual import VirtualEktp
+
+CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR = 0, 1, 2, 4
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
+    buf = bytearray()
+    while len(buf) < n:
+        if hasattr(socket, "TCP_QUICKACK"):
+            # Without QUICKACK every APDU waits ~40 ms for a delayed ACK.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+        part = sock.recv(n - len(buf))
+        if not part:
+            return None
+        buf += part
+    return bytes(buf)
+
+
+def serve(card: VirtualEktp, sock: socket.socket) -> None:
+    """Answer vpcd until it closes the connection."""
+    while True:
+        head = _recv_exact(sock, 2)
+        if head is None:
+            return
+        payload = _recv_exact(sock, int.from_bytes(head, "big"))
+        if payload is None:
+            return
+        if len(payload) == 1:
+            code = payload[0]
+            if code == CTRL_ATR:
+                reply = card.atr
+            else:
+                if code in (CTRL_OFF, CTRL_ON, CTRL_RESET):
+                    card.reset()
+                continue
+        else:
+            reply = card.process(payload)
+        sock.sendall(len(reply).to_bytes(2, "big") + reply)
+
+
+def connect(host: str, port: int, timeout: float) -> socket.socket:
+    """Connect to vpcd, retrying while pcscd is still starting."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            sock = socket.create_connection((host, port), timeout=2)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+            continue
+        sock.settimeout(None)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nik", required=True)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0x8C7B)
+    parser.add_argument("--ready-file", type=Path)
+    args = parser.parse_args(argv)
+
+    card = VirtualEktp(Identity(nik=args.nik, name=args.name))
+    try:
+        sock = connect(args.host, args.port, timeout=10)
+    except OSError as exc:
+        print(f"vicc: cannot reach vpcd on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+
+    def _remove(signum: int, frame: FrameType | None) -> None:
+        sock.close()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _remove)
+    if args.ready_file:
+        args.ready_file.write_text("inserted\n")
+    try:
+        serve(card, sock)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian 12 machine (run as root): the Debian packages the
+# simulated rig and the tests need, a virtualenv in .venv, and the project installed into
+# it (editable, with the dev extra).  A second run that finds everything takes about a
+# second: apt is only asked for packages that are missing and pip only runs when
+# pyproject.toml changed since the last install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  # PC/SC: the daemon, the vsmartcard virtual reader driver, headers for pyscard
+  pcscd libpcsclite-dev vsmartcard-vpcd
+  # CUPS: a private cupsd, clients, filters, ippeveprinter, headers for pycups
+  cups-daemon cups-client cups-filters cups-ipp-utils libcups2-dev
+  # the private D-Bus ippeveprinter needs, serial pty pairs
+  dbus-daemon socat
+  # reading printed PDFs (pdftotext/pdftoppm), decoding QR codes, fonts for documents
+  poppler-utils zbar-tools fonts-dejavu-core
+  # Qt (offscreen and xcb) runtime libraries
+  libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3
+  libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 xvfb xauth
+  # compilers for pyscard and pycups (no cp311 wheels on Linux)
+  gcc python3-dev
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages (${missing[*]}); run as root to install them" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/adm-setup-apt.log 2>&1; then
+    apt-get update -q >>/tmp/adm-setup-apt.log 2>&1
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >>/tmp/adm-setup-apt.log 2>&1 \
+      || { tail -20 /tmp/adm-setup-apt.log >&2; exit 1; }
+  fi
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+
+stamp=.venv/.adm-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing the project into .venv"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  echo "$want" >"$stamp"
+fi

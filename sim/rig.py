@@ -1,0 +1,403 @@
+"""The simulated hardware rig: pcscd+vpcd, a private D-Bus, two ippeveprinters and a private cupsd.
+
+Every process runs detached from the caller (its own session), writes its pid under the
+rig directory and logs under ``DIR/log``, so ``adm-sim rig up`` can return and a later
+``rig down`` or ``rig status`` finds the processes again.  ``up`` is idempotent: a
+component whose process is alive and ready is left alone.  The system cupsd is never
+touched: clients reach the private one through ``CUPS_SERVER=DIR/cups/cups.sock``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DIR = Path("/tmp/adm-sim")
+VPCD_PORT = 0x8C7B  # 35963: the e-KTP slot; 35964 is the second slot (SAM)
+CUPS_PORT = 16631
+
+
+@dataclass(frozen=True)
+class PrinterSpec:
+    """One simulated printer: its CUPS queue name, IPP port and what it prints on."""
+
+    queue: str
+    port: int
+    model: str
+    page_size: str
+
+
+PRINTERS = (
+    PrinterSpec("adm-a4", 16632, "ADM Simulated A4 Laser", "A4"),
+    PrinterSpec("adm-card", 16633, "ADM Simulated CR80 Card Printer", "A4"),
+)
+
+
+class RigError(RuntimeError):
+    """A rig component could not be started or is missing a program."""
+
+
+def rig_dir() -> Path:
+    """Where the rig keeps its state: ``ADM_SIM_DIR`` or ``/tmp/adm-sim``."""
+    return Path(os.environ.get("ADM_SIM_DIR", str(DEFAULT_DIR)))
+
+
+def _listening_ports() -> set[int]:
+    """TCP ports in LISTEN state, read from /proc (connecting would 'insert a card' on vpcd)."""
+    ports: set[int] = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(name).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 3 and fields[3] == "0A":
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); it is not running.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait(cond: Callable[[], bool], timeout: float, what: str, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    tail = ""
+    if log is not None and log.exists():
+        tail = "\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+    raise RigError(f"{what} not ready after {timeout:.0f} s{tail}")
+
+
+class Rig:
+    """Start, stop and inspect the simulated rig under one directory."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.dir = (directory or rig_dir()).resolve()
+        self.log_dir = self.dir / "log"
+        self.run_dir = self.dir / "run"
+        self.cups_dir = self.dir / "cups"
+        self.dbus_socket = self.dir / "dbus.sock"
+
+    # --- paths clients need -------------------------------------------------------------
+    @property
+    def cups_socket(self) -> Path:
+        return self.cups_dir / "cups.sock"
+
+    def spool_dir(self, queue: str) -> Path:
+        """Where the simulated printer behind ``queue`` keeps each job's document ("paper")."""
+        return self.dir / "spool" / queue
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point clients (lp, pycups, the kiosk) at this rig."""
+        return {"CUPS_SERVER": str(self.cups_socket), "ADM_SIM_DIR": str(self.dir)}
+
+    # --- process bookkeeping ------------------------------------------------------------
+    def _pid(self, name: str) -> int | None:
+        path = self.run_dir / f"{name}.pid"
+        try:
+            pid = int(path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _pid_alive(pid) else None
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
+        exe = shutil.which(argv[0])
+        if exe is None:
+            raise RigError(f"{argv[0]} is not installed (run scripts/setup.sh as root)")
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_dir / f"{name}.log", "ab") as log:
+            proc = subprocess.Popen(
+                [exe, *argv[1:]],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **(env or {})},
+                start_new_session=True,
+            )
+        (self.run_dir / f"{name}.pid").write_text(f"{proc.pid}\n")
+        return proc.pid
+
+    def _stop(self, name: str, timeout: float = 5.0) -> bool:
+        pid = self._pid(name)
+        if pid is None:
+            (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
+        return True
+
+    # --- components ---------------------------------------------------------------------
+    def _foreign_pcscd(self) -> list[int]:
+        """pcscd processes not started by this rig (there can be one per machine)."""
+        ours = self._pid("pcscd")
+        found = []
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit() or int(proc.name) == ours:
+                continue
+            try:
+                comm = (proc / "comm").read_text().strip()
+            except OSError:
+                continue
+            if comm == "pcscd" and _pid_alive(int(proc.name)):
+                found.append(int(proc.name))
+        return found
+
+    def _up_pcscd(self) -> None:
+        if self._pid("pcscd") and VPCD_PORT in _listening_ports():
+            return
+        foreign = self._foreign_pcscd()
+        if foreign:
+            if VPCD_PORT in _listening_ports():
+                return  # a pcscd with the vpcd driver already serves the virtual reader
+            raise RigError(
+                f"pcscd is already running (pid {foreign[0]}) without the vpcd reader; "
+                "stop it first: there is one pcscd per machine"
+            )
+        conf = self.dir / "pcsc.d"
+        conf.mkdir(parents=True, exist_ok=True)
+        (conf / "vpcd").write_text(
+            'FRIENDLYNAME "Virtual PCD"\n'
+            f"DEVICENAME   /dev/null:0x{VPCD_PORT:04X}\n"
+            "LIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\n"
+            f"CHANNELID    0x{VPCD_PORT:04X}\n"
+        )
+        Path("/run/pcscd").mkdir(parents=True, exist_ok=True)
+        self._spawn("pcscd", ["pcscd", "-f", "-c", str(conf)])
+        _wait(
+            lambda: VPCD_PORT in _listening_ports(),
+            10,
+            "pcscd (vpcd port)",
+            self.log_dir / "pcscd.log",
+        )
+
+    def _up_dbus(self) -> None:
+        if self._pid("dbus") and self.dbus_socket.exists():
+            return
+        self.dbus_socket.unlink(missing_ok=True)
+        self._spawn(
+            "dbus",
+            [
+                "dbus-daemon",
+                "--session",
+                "--nofork",
+                "--nopidfile",
+                f"--address=unix:path={self.dbus_socket}",
+            ],
+        )
+        _wait(self.dbus_socket.exists, 10, "dbus-daemon", self.log_dir / "dbus.log")
+
+    def _up_printer(self, spec: PrinterSpec) -> None:
+        name = f"printer-{spec.queue}"
+        if self._pid(name) and spec.port in _listening_ports():
+            return
+        if spec.port in _listening_ports():
+            raise RigError(f"port {spec.port} for {spec.queue} is taken by another process")
+        spool = self.spool_dir(spec.queue)
+        spool.mkdir(parents=True, exist_ok=True)
+        self._spawn(
+            name,
+            [
+                "ippeveprinter",
+                "-r",
+                "off",
+                "-n",
+                "localhost",
+                "-p",
+                str(spec.port),
+                "-d",
+                str(spool),
+                "-k",
+                "-f",
+                "application/pdf",
+                "-c",
+                "/bin/true",
+                "-M",
+                "ADM",
+                "-m",
+                spec.model,
+                spec.queue,
+            ],
+            env={"DBUS_SYSTEM_BUS_ADDRESS": f"unix:path={self.dbus_socket}"},
+        )
+        _wait(
+            lambda: spec.port in _listening_ports(),
+            15,
+            f"ippeveprinter {spec.queue}",
+            self.log_dir / f"{name}.log",
+        )
+
+    def _write_cups_config(self) -> None:
+        d = self.cups_dir
+        for sub in ("etc", "cache", "state", "spool"):
+            (d / sub).mkdir(parents=True, exist_ok=True)
+        tmp = d / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        tmp.chmod(0o1777)  # filters run as lp and write here
+        (d / "etc" / "cupsd.conf").write_text(
+            f"""LogLevel warn
+MaxLogSize 0
+Listen 127.0.0.1:{CUPS_PORT}
+Listen {self.cups_socket}
+Browsing No
+WebInterface No
+DefaultAuthType None
+MaxJobs 0
+PreserveJobHistory Yes
+PreserveJobFiles No
+<Location />
+  Order allow,deny
+  Allow all
+</Location>
+<Policy default>
+  JobPrivateAccess all
+  JobPrivateValues none
+  SubscriptionPrivateAccess all
+  SubscriptionPrivateValues none
+  <Limit All>
+    Order deny,allow
+  </Limit>
+</Policy>
+"""
+        )
+        (d / "etc" / "cups-files.conf").write_text(
+            f"""ServerRoot {d / "etc"}
+RequestRoot {d / "spool"}
+CacheDir {d / "cache"}
+StateDir {d / "state"}
+TempDir {tmp}
+ErrorLog {self.log_dir / "cupsd-error.log"}
+AccessLog {self.log_dir / "cupsd-access.log"}
+PageLog {self.log_dir / "cupsd-page.log"}
+FileDevice No
+Sandboxing Relaxed
+"""
+        )
+
+    def _up_cupsd(self) -> None:
+        if self._pid("cupsd") and self.cups_socket.exists() and CUPS_PORT in _listening_ports():
+            return
+        self._write_cups_config()
+        self.cups_socket.unlink(missing_ok=True)
+        etc = self.cups_dir / "etc"
+        self._spawn(
+            "cupsd",
+            ["cupsd", "-f", "-c", str(etc / "cupsd.conf"), "-s", str(etc / "cups-files.conf")],
+        )
+        _wait(
+            lambda: self.cups_socket.exists() and CUPS_PORT in _listening_ports(),
+            15,
+            "cupsd",
+            self.log_dir / "cupsd-error.log",
+        )
+
+    def _lp(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        exe = shutil.which(argv[0])
+        if exe is None:
+            raise RigError(f"{argv[0]} is not installed (run scripts/setup.sh as root)")
+        return subprocess.run(
+            [exe, *argv[1:]],
+            env={**os.environ, **self.env()},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def _queues(self) -> set[str]:
+        out = self._lp("lpstat", "-p")
+        return {line.split()[1] for line in out.stdout.splitlines() if line.startswith("printer ")}
+
+    def _up_queues(self) -> None:
+        existing = self._queues()
+        for spec in PRINTERS:
+            if spec.queue in existing:
+                continue
+            uri = f"ipp://localhost:{spec.port}/ipp/print"
+            res = self._lp(
+                "lpadmin", "-p", spec.queue, "-E", "-v", uri, "-m", "everywhere",
+                "-o", f"PageSize={spec.page_size}",
+            )  # fmt: skip
+            if res.returncode != 0:
+                raise RigError(f"lpadmin {spec.queue}: {res.stderr.strip() or res.stdout.strip()}")
+
+    # --- public operations --------------------------------------------------------------
+    def up(self) -> None:
+        """Start every component that is not already running, then create the queues."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._up_pcscd()
+        self._up_dbus()
+        for spec in PRINTERS:
+            self._up_printer(spec)
+        self._up_cupsd()
+        self._up_queues()
+
+    def down(self) -> list[str]:
+        """Stop everything the rig started (virtual cards first); return what was stopped."""
+        stopped = []
+        names = ["card", "cupsd", *(f"printer-{p.queue}" for p in PRINTERS), "dbus", "pcscd"]
+        for name in names:
+            if self._stop(name):
+                stopped.append(name)
+        return stopped
+
+    def status(self) -> dict[str, str]:
+        """What runs and what does not, one line per component."""
+        ports = _listening_ports()
+        result: dict[str, str] = {}
+
+        def line(name: str, ready: bool) -> str:
+            pid = self._pid(name)
+            if pid is None:
+                return "stopped"
+            return f"running (pid {pid})" if ready else f"starting or broken (pid {pid})"
+
+        result["pcscd"] = line("pcscd", VPCD_PORT in ports)
+        if result["pcscd"] == "stopped" and self._foreign_pcscd():
+            result["pcscd"] = "running outside the rig"
+        result["dbus"] = line("dbus", self.dbus_socket.exists())
+        for spec in PRINTERS:
+            result[f"printer {spec.queue}"] = line(f"printer-{spec.queue}", spec.port in ports)
+        result["cupsd"] = line("cupsd", self.cups_socket.exists())
+        if self._pid("cupsd"):
+            queues = self._queues()
+            for spec in PRINTERS:
+                result[f"queue {spec.queue}"] = "present" if spec.queue in queues else "missing"
+        card = self._pid("card")
+        result["card"] = f"inserted (pid {card})" if card else "none"
+        return result
+
+    def is_up(self) -> bool:
+        st = self.status()
+        return all(
+            v.startswith("running") or v == "present"
+            for k, v in st.items()
+            if k != "card"
+        )
+

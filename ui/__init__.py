@@ -1,0 +1,1 @@
+"""ADM kiosk package."""
