@@ -1,0 +1,93 @@
+"""CUPS backend (pycups): the one module that imports ``cups``.
+
+pycups connections are not thread-safe and ``cups.setServer`` is process-wide, so one
+connection is kept behind a lock and re-made when CUPS restarts under us.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from printing.spooler import JobState, JobStatus, QueueMissing, SpoolerError
+
+log = logging.getLogger("printing.cups")
+
+
+def _cups() -> Any:
+    import cups  # lazy: the core imports without pycups
+
+    return cups
+
+
+class CupsSpooler:
+    """Talks to one CUPS server (``server`` is a socket path or host; None = default)."""
+
+    def __init__(self, server: str | None = None) -> None:
+        self._server = server
+        self._conn: Any = None
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        with self._lock:
+            self._connection()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn = None
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            cups = _cups()
+            if self._server:
+                cups.setServer(self._server)
+            try:
+                self._conn = cups.Connection()
+            except RuntimeError as exc:
+                raise SpoolerError(f"cannot reach CUPS at {self._server or 'default'}: {exc}")
+        return self._conn
+
+    def _call(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        cups = _cups()
+        with self._lock:
+            conn = self._connection()
+            try:
+                return fn(conn, *args, **kw)
+            except cups.IPPError as exc:
+                status, message = exc.args if len(exc.args) == 2 else (0, str(exc))
+                if status == cups.IPP_NOT_FOUND:
+                    raise QueueMissing(f"print queue not found: {message}") from None
+                raise SpoolerError(f"CUPS refused: {message} (IPP status 0x{status:04x})")
+            except (RuntimeError, cups.HTTPError) as exc:
+                self._conn = None  # reconnect on the next call
+                raise SpoolerError(f"lost connection to CUPS: {exc}") from None
+
+    def submit(self, queue: str, pdf: bytes, title: str) -> int:
+        def go(conn: Any) -> int:
+            if queue not in conn.getPrinters():
+                raise QueueMissing(f"print queue {queue!r} does not exist")
+            job_id = int(conn.createJob(queue, title, {}))
+            conn.startDocument(queue, job_id, title, "application/pdf", 1)
+            conn.writeRequestData(pdf, len(pdf))
+            conn.finishDocument(queue)
+            return job_id
+
+        job_id: int = self._call(go)
+        log.info("submitted job %d to %s (%d bytes)", job_id, queue, len(pdf))
+        return job_id
+
+    def status(self, job_id: int) -> JobStatus:
+        attrs = self._call(
+            lambda conn: conn.getJobAttributes(
+                job_id, requested_attributes=["job-state", "job-state-reasons"]
+            )
+        )
+        reasons = attrs.get("job-state-reasons", ())
+        if isinstance(reasons, str):
+            reasons = (reasons,)
+        return JobStatus(JobState(int(attrs["job-state"])), tuple(reasons))
+
+    def cancel(self, job_id: int) -> None:
+        self._call(lambda conn: conn.cancelJob(job_id))
+        log.warning("canceled job %d", job_id)

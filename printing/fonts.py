@@ -1,0 +1,34 @@
+"""Embedded TrueType fonts that cover Indonesian text (DejaVu, from fonts-dejavu-core).
+
+reportlab's built-in Helvetica is not embedded in the PDF; printers and viewers then
+substitute glyphs.  Registering a TTF embeds the subset actually used.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
+REGULAR = "DejaVuSans"
+BOLD = "DejaVuSans-Bold"
+
+
+class FontMissing(RuntimeError):
+    """A document font is not installed (install fonts-dejavu-core)."""
+
+
+def register() -> None:
+    """Register the document fonts once per process."""
+    if REGULAR in pdfmetrics.getRegisteredFontNames():
+        return
+    for name in (REGULAR, BOLD):
+        for d in FONT_DIRS:
+            path = d / f"{name}.ttf"
+            if path.exists():
+                pdfmetrics.registerFont(TTFont(name, str(path)))
+                break
+        else:
+            raise FontMissing(f"{name}.ttf not found in {', '.join(map(str, FONT_DIRS))}")

@@ -1,0 +1,38 @@
+"""In-process spooler: jobs complete at once and their PDFs stay in memory (unit tests)."""
+
+from __future__ import annotations
+
+import threading
+
+from printing.spooler import JobState, JobStatus, QueueMissing
+
+
+class SimSpooler:
+    def __init__(self, queues: tuple[str, ...] = ("adm-a4", "adm-card")) -> None:
+        self.queues = set(queues)
+        self.jobs: dict[int, tuple[str, bytes, JobState]] = {}
+        self.final_state = JobState.COMPLETED  # what the next job ends in
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def submit(self, queue: str, pdf: bytes, title: str) -> int:
+        with self._lock:
+            if queue not in self.queues:
+                raise QueueMissing(f"print queue {queue!r} does not exist")
+            job_id = len(self.jobs) + 1
+            self.jobs[job_id] = (queue, pdf, self.final_state)
+            return job_id
+
+    def status(self, job_id: int) -> JobStatus:
+        with self._lock:
+            return JobStatus(self.jobs[job_id][2])
+
+    def cancel(self, job_id: int) -> None:
+        with self._lock:
+            queue, pdf, _ = self.jobs[job_id]
+            self.jobs[job_id] = (queue, pdf, JobState.CANCELED)
