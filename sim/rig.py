@@ -347,6 +347,25 @@ Sandboxing Relaxed
             if res.returncode != 0:
                 raise RigError(f"lpadmin {spec.queue}: {res.stderr.strip() or res.stdout.strip()}")
 
+    # --- virtual e-KTP ----------------------------------------------------------------
+    def insert_card(self, nik: str, name: str, timeout: float = 10.0) -> int:
+        """Connect a virtual e-KTP for ``nik`` to the e-KTP slot (replacing any card there)."""
+        import sys
+
+        self.remove_card()
+        ready = self.run_dir / "card.ready"
+        ready.unlink(missing_ok=True)
+        argv = [sys.executable, "-m", "drivers.card.vicc", "--nik", nik, "--name", name,
+                "--port", str(VPCD_PORT), "--ready-file", str(ready)]  # fmt: skip
+        pid = self._spawn("card", argv)
+        _wait(ready.exists, timeout, "virtual e-KTP", self.log_dir / "card.log")
+        return pid
+
+    def remove_card(self) -> bool:
+        """Pull the virtual e-KTP out of the slot; False when there was none."""
+        (self.run_dir / "card.ready").unlink(missing_ok=True)
+        return self._stop("card")
+
     # --- public operations --------------------------------------------------------------
     def up(self) -> None:
         """Start every component that is not already running, then create the queues."""

@@ -1,0 +1,1 @@
+"""Fingerprint scanner drivers."""

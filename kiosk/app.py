@@ -1,0 +1,112 @@
+"""Composition root: builds the kiosk from its configuration, picking each backend by name.
+
+Native modules (pyscard, pycups) are imported lazily inside their backends, so this module
+and the whole core import on a machine without them.  Every collaborator can be passed in
+instead (tests hand in simulators).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.card.base import CardReader
+from drivers.fingerprint.base import FingerprintMatcher
+from kiosk.card_watch import CardWatcher
+from kiosk.config import Config
+from kiosk.flow import Flow, Services
+from kiosk.print_service import PrintService
+from kiosk.server_client import ServerClient
+from printing.spooler import Spooler
+
+log = logging.getLogger("kiosk.app")
+
+
+def make_reader(config: Config) -> CardReader:
+    if config.card.backend == "pcsc":
+        from drivers.card.pcsc import PcscReader
+
+        return PcscReader(config.card.reader)
+    from drivers.card.sim import SimReader
+
+    return SimReader()
+
+
+def make_spooler(config: Config) -> Spooler:
+    if config.printer.backend == "cups":
+        from printing.cups_spooler import CupsSpooler
+
+        return CupsSpooler(config.printer.server or os.environ.get("CUPS_SERVER") or None)
+    from printing.sim_spooler import SimSpooler
+
+    return SimSpooler()
+
+
+def make_matcher(config: Config) -> FingerprintMatcher:
+    from drivers.fingerprint.sim import SimMatcher
+
+    return SimMatcher()
+
+
+@dataclass
+class KioskApp:
+    """The running kiosk minus its screen: flow, services, card watcher, embedded server."""
+
+    config: Config
+    reader: CardReader | None = None
+    monitor: CardReader | None = None
+    spooler: Spooler | None = None
+    matcher: FingerprintMatcher | None = None
+    flow: Flow = field(init=False)
+    server_url: str = field(init=False, default="")
+    _embedded: Any = field(init=False, default=None)
+    _watcher: CardWatcher | None = field(init=False, default=None)
+    _client: ServerClient | None = field(init=False, default=None)
+
+    def start(self) -> None:
+        cfg = self.config
+        if cfg.server.backend == "embedded":
+            from server.embedded import EmbeddedServer  # demo and tests only
+
+            self._embedded = EmbeddedServer(cfg.server.database)
+            self._embedded.start()
+            self.server_url = self._embedded.url
+        else:
+            self.server_url = cfg.server.url
+        self.reader = self.reader or make_reader(cfg)
+        # The watcher gets its own reader (own PC/SC context): a blocking status wait on a
+        # shared context would hold up the flow's card reads.
+        self.monitor = self.monitor or (
+            self.reader if cfg.card.backend == "sim" else make_reader(cfg)
+        )
+        self.spooler = self.spooler or make_spooler(cfg)
+        self.matcher = self.matcher or make_matcher(cfg)
+        self.reader.open()
+        self.spooler.open()
+        self.matcher.open()
+        self._client = ServerClient(self.server_url, cfg.kiosk.id)
+        self.flow = Flow(
+            Services(
+                reader=self.reader,
+                matcher=self.matcher,
+                server=self._client,
+                printer=PrintService(self._client, self.spooler),
+            )
+        )
+        self._watcher = CardWatcher(self.monitor, self.flow)
+        self._watcher.start()
+        log.info("kiosk %s started; central server %s", cfg.kiosk.id, self.server_url)
+
+    def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+        self.flow.shutdown()
+        for part in (self.reader, self.spooler, self.matcher):
+            if part is not None:
+                part.close()
+        if self._client is not None:
+            self._client.close()
+        if self._embedded is not None:
+            self._embedded.stop()

@@ -1,0 +1,59 @@
+"""Watches the card slot in its own thread and posts ``card_inserted``/``card_removed``.
+
+It uses its own reader object (its own PC/SC context), so a blocking status wait never
+delays the flow's card reads, and it survives pcscd going away: the reader reports
+UNAVAILABLE and the loop keeps asking until the service is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from drivers.card.base import CardError, CardReader, ReaderState
+from kiosk import timeouts
+from kiosk.flow import Flow
+
+log = logging.getLogger("kiosk.card")
+
+
+class CardWatcher:
+    def __init__(self, reader: CardReader, flow: Flow, poll: float = timeouts.CARD_POLL) -> None:
+        self._reader = reader
+        self._flow = flow
+        self._poll = poll
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.state = ReaderState.UNAVAILABLE
+
+    def start(self) -> None:
+        self._reader.open()
+        self._thread = threading.Thread(target=self._run, name="card-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self._poll + 5)
+        self._reader.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                new = self._reader.wait_for_change(self.state, self._poll)
+            except CardError as exc:
+                log.warning("card reader: %s", exc)
+                new = ReaderState.UNAVAILABLE
+                self._stop.wait(self._poll)
+            except Exception:  # a watcher that dies silently would leave the kiosk deaf
+                log.exception("card watcher error; retrying")
+                self._stop.wait(self._poll)
+                continue
+            if new == self.state:
+                continue
+            old, self.state = self.state, new
+            log.info("card slot: %s -> %s", old.value, new.value)
+            if new is ReaderState.PRESENT:
+                self._flow.post("card_inserted")
+            elif old is ReaderState.PRESENT:
+                self._flow.post("card_removed")

@@ -1,0 +1,115 @@
+"""``adm-kiosk``: run the kiosk, run it in simulation, check a configuration.
+
+The screen-bearing commands import the Qt layer (``ui``) lazily: this shell is the one
+place above the UI, and ``config check`` must work on a machine without a display stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from kiosk import config as kconfig
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # The state-machine library narrates every callback at INFO; the flow logs transitions.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    headless = args.headless or (not args.window and not _has_display())
+    if headless:
+        from ui.demo import run_demo
+
+        out = Path(args.out)
+        result = run_demo(out)
+        jobs = subprocess.run(
+            ["lpstat", "-W", "completed", "-o", result.queue],
+            capture_output=True, text=True, env={**os.environ, "CUPS_SERVER": str(
+                Path(os.environ.get("ADM_SIM_DIR", "/tmp/adm-sim")) / "cups" / "cups.sock")},
+        ).stdout.strip().splitlines()  # fmt: skip
+        print()
+        print("ADM kiosk simulation: one citizen session, headless")
+        print(f"  citizen      {result.name} (NIK {result.masked_nik})")
+        print(f"  document     Kartu Keluarga {result.document}")
+        print(f"  CUPS job     {result.queue}-{result.cups_job} (completed)")
+        line = [j for j in jobs if j.startswith(f"{result.queue}-{result.cups_job} ")]
+        if line:
+            print(f"  lpstat       {' '.join(line[0].split())}")
+        print(f"  paper        {result.spool_file}")
+        print(f"  PDF copy     {result.pdf}")
+        print(f"  screenshots  {len(result.screenshots)} in {out}/")
+        for shot in result.screenshots:
+            print(f"               {shot.name}")
+        return 0
+
+    from sim.rig import Rig
+    from ui.main import run_windowed
+
+    from kiosk.app import KioskApp
+
+    rig = Rig()
+    rig.up()
+    cfg = kconfig.load(Path(args.config) if args.config else None)
+    cfg.printer.server = cfg.printer.server or str(rig.cups_socket)
+    print("Kiosk window open. Insert a card from another terminal: adm-sim card insert NIK")
+    return run_windowed(KioskApp(cfg))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ui.main import run_windowed
+
+    from kiosk.app import KioskApp
+
+    return run_windowed(KioskApp(kconfig.load(Path(args.config) if args.config else None)))
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    try:
+        kconfig.load(Path(args.file))
+    except kconfig.ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.file}: OK")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="adm-kiosk", description="Anjungan Dukcapil Mandiri")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sim = sub.add_parser("simulate", help="every device simulated, embedded demo server")
+    sim.add_argument("--headless", action="store_true", help="scripted session, screenshots")
+    sim.add_argument("--window", action="store_true", help="open the window even without $DISPLAY")
+    sim.add_argument("--out", default="demo-out", help="where the headless run writes")
+    sim.add_argument("--config", help="configuration file (window mode)")
+    sim.set_defaults(func=cmd_simulate)
+    run = sub.add_parser("run", help="run the kiosk with its configuration")
+    run.add_argument("--config", help="configuration file (default: config/kiosk.toml)")
+    run.set_defaults(func=cmd_run)
+    cfg = sub.add_parser("config", help="configuration tools")
+    cfg_sub = cfg.add_subparsers(dest="config_cmd", required=True)
+    check = cfg_sub.add_parser("check", help="validate a configuration file")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_config_check)
+    args = parser.parse_args(argv)
+    _logging(args.verbose)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

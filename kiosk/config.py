@@ -1,0 +1,107 @@
+"""Kiosk configuration: one TOML file, validated at start.
+
+Errors name the key and the problem (``card.backend: must be one of pcsc, sim``); keys
+the kiosk does not know are rejected rather than ignored.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_FILE = Path(__file__).resolve().parent.parent / "config" / "kiosk.toml"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key."""
+
+
+@dataclass
+class KioskSection:
+    id: str = "adm-sim-001"
+    language: str = "id"
+
+
+@dataclass
+class CardSection:
+    backend: str = "pcsc"
+    reader: str = "Virtual PCD 00 00"
+
+
+@dataclass
+class FingerprintSection:
+    backend: str = "sim"
+
+
+@dataclass
+class PrinterSection:
+    backend: str = "cups"
+    server: str = ""
+
+
+@dataclass
+class ServerSection:
+    backend: str = "embedded"
+    url: str = "http://127.0.0.1:8080"
+    database: str = "sqlite:///adm-server.db"
+
+
+@dataclass
+class Config:
+    kiosk: KioskSection = field(default_factory=KioskSection)
+    card: CardSection = field(default_factory=CardSection)
+    fingerprint: FingerprintSection = field(default_factory=FingerprintSection)
+    printer: PrinterSection = field(default_factory=PrinterSection)
+    server: ServerSection = field(default_factory=ServerSection)
+
+
+CHOICES = {
+    "card.backend": ("pcsc", "sim"),
+    "fingerprint.backend": ("sim",),
+    "printer.backend": ("cups", "sim"),
+    "server.backend": ("http", "embedded"),
+    "kiosk.language": ("id", "en"),
+}
+
+
+def _fill(obj: Any, data: dict[str, Any], prefix: str) -> None:
+    known = {f.name: f for f in fields(obj)}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if key not in known:
+            raise ConfigError(f"{path}: unknown key")
+        current = getattr(obj, key)
+        if is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: must be a table")
+            _fill(current, value, f"{path}.")
+            continue
+        if not isinstance(value, type(current)) or isinstance(value, bool) != isinstance(
+            current, bool
+        ):
+            raise ConfigError(f"{path}: must be a {type(current).__name__}, not {value!r}")
+        if path in CHOICES and value not in CHOICES[path]:
+            raise ConfigError(f"{path}: must be one of {', '.join(CHOICES[path])}, not {value!r}")
+        setattr(obj, key, value)
+
+
+def parse(data: dict[str, Any]) -> Config:
+    config = Config()
+    _fill(config, data, "")
+    return config
+
+
+def load(path: Path | None = None) -> Config:
+    """Read and validate ``path`` (the defaults file when None)."""
+    path = path or DEFAULT_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse(data)

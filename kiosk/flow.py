@@ -1,0 +1,337 @@
+"""The citizen session flow: a state machine (``transitions``) driven by events.
+
+Threading model: the flow lives on one thread (the Qt main thread, or the headless loop).
+Anything that blocks (card, fingerprint, server, printer) runs in a worker from
+``executor``; its result comes back as an event through :meth:`Flow.post`, which is the
+only thread-safe entry point.  Events are applied by :meth:`Flow.process_pending` on the
+flow's thread.  Every session has a generation number: results of work started in an
+earlier session are dropped, so a slow worker cannot leak one citizen's data into the
+next session.  Leaving a session (entering ``attract``) wipes its personal data.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from transitions import EventData, Machine
+
+from drivers.card import ektp
+from drivers.card.base import CardError, CardReader, Identity, mask_nik
+from drivers.fingerprint.base import FingerprintMatcher, MatchResult
+from kiosk import timeouts
+from kiosk.print_service import PrintFailed, PrintResult, PrintService
+from kiosk.server_client import ServerClient, ServerError
+from printing.spooler import SpoolerError
+
+log = logging.getLogger("kiosk.flow")
+
+STATES = [
+    "attract",
+    "reading_card",
+    "verify_finger",
+    "loading_documents",
+    "choose_documents",
+    "printing",
+    "done",
+    "error",
+]
+
+_SESSION_STATES = [s for s in STATES if s not in ("attract", "printing")]
+
+TRANSITIONS: list[dict[str, Any]] = [
+    {"trigger": "card_inserted", "source": "attract", "dest": "reading_card"},
+    {"trigger": "card_read", "source": "reading_card", "dest": "verify_finger"},
+    {"trigger": "card_failed", "source": "reading_card", "dest": "error"},
+    {"trigger": "finger_matched", "source": "verify_finger", "dest": "loading_documents"},
+    {"trigger": "finger_failed", "source": "verify_finger", "dest": "error"},
+    {"trigger": "documents_loaded", "source": "loading_documents", "dest": "choose_documents"},
+    {"trigger": "documents_failed", "source": "loading_documents", "dest": "error"},
+    {
+        "trigger": "print_selected",
+        "source": "choose_documents",
+        "dest": "printing",
+        "conditions": "_selection_valid",
+    },
+    {"trigger": "print_progress", "source": "printing", "dest": None, "after": "_on_progress"},
+    {"trigger": "document_printed", "source": "printing", "dest": None, "after": "_on_printed"},
+    {"trigger": "all_printed", "source": "printing", "dest": "done"},
+    {"trigger": "print_failed", "source": "printing", "dest": "error"},
+    # The paper keeps coming out when the card is pulled mid-print; the session ends after.
+    {"trigger": "card_removed", "source": "printing", "dest": None, "after": "_on_card_gone"},
+    {"trigger": "card_removed", "source": _SESSION_STATES, "dest": "attract"},
+    {"trigger": "timeout", "source": list(timeouts.STATE_TIMEOUTS), "dest": "attract"},
+    {"trigger": "finish", "source": ["choose_documents", "done", "error"], "dest": "attract"},
+]
+
+StateListener = Callable[[str, "SessionView"], None]
+
+
+@dataclass
+class Session:
+    """Everything personal about the current citizen; replaced wholesale on exit."""
+
+    identity: Identity | None = None
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    selected: list[int] = field(default_factory=list)
+    results: list[PrintResult] = field(default_factory=list)
+    progress: str = ""
+    error: str = ""
+    card_gone: bool = False
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """A read-only snapshot the UI renders (masked NIK: screens may be photographed)."""
+
+    state: str
+    name: str
+    masked_nik: str
+    documents: tuple[dict[str, Any], ...]
+    selected: tuple[int, ...]
+    results: tuple[PrintResult, ...]
+    progress: str
+    error: str
+    seconds_left: float | None
+
+
+@dataclass
+class Services:
+    """The collaborators the flow uses, all behind driver or client interfaces."""
+
+    reader: CardReader
+    matcher: FingerprintMatcher
+    server: ServerClient
+    printer: PrintService
+
+
+class Flow:
+    # Attributes that ``transitions`` adds to the model, declared for the type checker.
+    state: str
+    trigger: Callable[..., bool]
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        executor: Executor | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.services = services
+        self._executor = executor or ThreadPoolExecutor(4, thread_name_prefix="kiosk-worker")
+        self._clock = clock
+        self._events: queue.Queue[tuple[str, int | None, dict[str, Any]]] = queue.Queue()
+        self._listeners: list[StateListener] = []
+        self._wakeups: list[Callable[[], None]] = []
+        self._generation = 0
+        self._deadline: float | None = None
+        self.session = Session()
+        self.machine = Machine(
+            model=self,
+            states=STATES,
+            transitions=TRANSITIONS,
+            initial="attract",
+            send_event=True,
+            auto_transitions=False,
+            ignore_invalid_triggers=True,
+            queued=True,
+            after_state_change="_after_change",
+        )
+
+    # --- the thread-safe entry point and the loop side ------------------------------------
+    def post(self, trigger: str, *, generation: int | None = None, **kwargs: Any) -> None:
+        """Queue an event from any thread; ``generation`` ties it to one session."""
+        self._events.put((trigger, generation, kwargs))
+        for wake in self._wakeups:
+            wake()
+
+    def add_wakeup(self, wake: Callable[[], None]) -> None:
+        """Called (from any thread) whenever an event is posted: the driver loop's doorbell."""
+        self._wakeups.append(wake)
+
+    def add_listener(self, listener: StateListener) -> None:
+        """Called on the flow's thread after every state change and view update."""
+        self._listeners.append(listener)
+
+    def process_pending(self) -> int:
+        """Apply every queued event, then any due timeout; return how many were applied."""
+        n = 0
+        while True:
+            try:
+                trigger, generation, kwargs = self._events.get_nowait()
+            except queue.Empty:
+                break
+            if generation is not None and generation != self._generation:
+                log.debug("dropped stale %s from an earlier session", trigger)
+                continue
+            before = self.state
+            self.trigger(trigger, **kwargs)
+            if self.state == before:
+                log.debug("%s in %s: no transition", trigger, before)
+            n += 1
+        self.fire_timers()
+        return n
+
+    def run_once(self, max_wait: float) -> None:
+        """Headless loop step: wait for an event or the next deadline, then process."""
+        wait = max_wait
+        left = self.seconds_left()
+        if left is not None:
+            wait = max(0.0, min(wait, left))
+        try:
+            item = self._events.get(timeout=wait)
+        except queue.Empty:
+            pass
+        else:
+            self._events.put(item)  # keep order: process_pending drains in FIFO order
+        self.process_pending()
+
+    def fire_timers(self) -> None:
+        if self._deadline is not None and self._clock() >= self._deadline:
+            self._deadline = None
+            log.info("inactivity timeout in %s", self.state)
+            self.trigger("timeout")
+
+    def seconds_left(self) -> float | None:
+        """Time until the current state's inactivity timeout (None: the state has none)."""
+        if self._deadline is None:
+            return None
+        return max(0.0, self._deadline - self._clock())
+
+    def touch(self) -> None:
+        """The citizen did something: restart the current state's inactivity timeout."""
+        limit = timeouts.STATE_TIMEOUTS.get(self.state)
+        self._deadline = None if limit is None else self._clock() + limit
+
+    def view(self) -> SessionView:
+        s = self.session
+        return SessionView(
+            state=self.state,
+            name=s.identity.name if s.identity else "",
+            masked_nik=mask_nik(s.identity.nik) if s.identity else "",
+            documents=tuple(s.documents),
+            selected=tuple(s.selected),
+            results=tuple(s.results),
+            progress=s.progress,
+            error=s.error,
+            seconds_left=self.seconds_left(),
+        )
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    # --- helpers ----------------------------------------------------------------------
+    def _announce(self) -> None:
+        view = self.view()
+        for listener in self._listeners:
+            listener(self.state, view)
+
+    def _spawn(self, fn: Callable[[], Any], ok: str, fail: str) -> None:
+        """Run ``fn`` in a worker; post ``ok(result=...)`` or ``fail(error=...)`` back."""
+        generation = self._generation
+
+        def done(fut: Future[Any]) -> None:
+            exc = fut.exception()
+            if exc is None:
+                self.post(ok, generation=generation, result=fut.result())
+            else:
+                if not isinstance(exc, CardError | ServerError | PrintFailed | SpoolerError):
+                    log.error("worker for %s failed unexpectedly", ok, exc_info=exc)
+                self.post(fail, generation=generation, error=exc)
+
+        self._executor.submit(fn).add_done_callback(done)
+
+    # --- callbacks bound by name by ``transitions`` --------------------------------------
+    def _after_change(self, event: EventData) -> None:
+        log.info("%s --%s--> %s", event.transition.source, event.event.name, self.state)
+        self.touch()
+        self._announce()
+
+    def on_enter_attract(self, event: EventData) -> None:
+        # Wipe: a new Session object, and results of work still running are now stale.
+        self._generation += 1
+        self.session = Session()
+        self.services.reader.disconnect()
+
+    def on_enter_reading_card(self, event: EventData) -> None:
+        reader = self.services.reader
+
+        def read() -> Identity:
+            try:
+                return ektp.read_identity(reader.connect())
+            finally:
+                reader.disconnect()
+
+        self._spawn(read, "card_read", "card_failed")
+
+    def on_enter_verify_finger(self, event: EventData) -> None:
+        identity: Identity = event.kwargs["result"]
+        self.session.identity = identity
+        log.info("card read: NIK %s", mask_nik(identity.nik))
+        matcher = self.services.matcher
+
+        def verify() -> MatchResult:
+            result = matcher.verify((), timeouts.FINGER_CAPTURE)
+            if result is not MatchResult.MATCH:
+                raise CardError("sidik jari tidak cocok")
+            return result
+
+        self._spawn(verify, "finger_matched", "finger_failed")
+
+    def on_enter_loading_documents(self, event: EventData) -> None:
+        assert self.session.identity is not None  # set on entering verify_finger
+        nik = self.session.identity.nik
+        self._spawn(
+            lambda: self.services.server.list_documents(nik), "documents_loaded", "documents_failed"
+        )
+
+    def on_enter_choose_documents(self, event: EventData) -> None:
+        self.session.documents = list(event.kwargs["result"])
+
+    def _selection_valid(self, event: EventData) -> bool:
+        wanted = list(event.kwargs.get("doc_ids", ()))
+        offered = {d["id"] for d in self.session.documents}
+        return bool(wanted) and all(d in offered for d in wanted)
+
+    def on_enter_printing(self, event: EventData) -> None:
+        self.session.selected = list(event.kwargs["doc_ids"])
+        self._print_next()
+
+    def _print_next(self) -> None:
+        done = {r.doc_id for r in self.session.results}
+        remaining = [d for d in self.session.selected if d not in done]
+        if not remaining:
+            self.post("all_printed", generation=self._generation)
+            return
+        doc_id = remaining[0]
+        generation = self._generation
+
+        def progress(step: str) -> None:
+            self.post("print_progress", generation=generation, step=step, doc_id=doc_id)
+
+        self._spawn(
+            lambda: self.services.printer.print_document(doc_id, progress),
+            "document_printed",
+            "print_failed",
+        )
+
+    def _on_progress(self, event: EventData) -> None:
+        self.session.progress = str(event.kwargs.get("step", ""))
+
+    def _on_printed(self, event: EventData) -> None:
+        self.session.results.append(event.kwargs["result"])
+        self.session.progress = ""
+        self._print_next()
+
+    def _on_card_gone(self, event: EventData) -> None:
+        self.session.card_gone = True
+
+    def on_enter_error(self, event: EventData) -> None:
+        error = event.kwargs.get("error")
+        self.session.error = str(error) if error else "Terjadi kesalahan"
+        log.warning("session error after %s: %s", event.event.name, self.session.error)

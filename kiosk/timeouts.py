@@ -1,0 +1,20 @@
+"""Every delay the kiosk uses, in one table (seconds).  Tests and the UI read them here."""
+
+from __future__ import annotations
+
+# Inactivity timeouts of the citizen-facing states: on expiry the session ends.
+STATE_TIMEOUTS: dict[str, float] = {
+    "reading_card": 20.0,
+    "verify_finger": 30.0,
+    "loading_documents": 30.0,
+    "choose_documents": 90.0,
+    "done": 30.0,
+    "error": 20.0,
+}
+
+CARD_POLL = 0.5  # longest wait of one reader status call (the watcher loops on it)
+FINGER_CAPTURE = 15.0  # time to place a finger
+SERVER_CONNECT = 3.0  # HTTP connect timeout to the central server
+SERVER_READ = 10.0  # HTTP read timeout
+PRINT_JOB_DEADLINE = 120.0  # a job not completed by then is canceled and released
+PRINT_POLL = 0.25  # interval of job-state queries while a job prints

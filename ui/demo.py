@@ -1,0 +1,124 @@
+"""The headless demo: one scripted citizen session through the simulated rig.
+
+Brings the rig up, starts the kiosk with an embedded central server holding the demo
+population, inserts a demo citizen's virtual e-KTP through pcscd, taps through the screens
+(real button clicks), prints the Kartu Keluarga through CUPS to the simulated A4 printer,
+pulls the card, and leaves a screenshot of every screen passed and the printed PDF in the
+output folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from drivers.card.base import mask_nik
+from kiosk.app import KioskApp
+from kiosk.config import Config
+from kiosk.flow import SessionView
+from sim.population import DEMO_NIK, citizen
+from sim.rig import Rig
+from ui.main import KioskUi, use_offscreen, wait_until
+
+log = logging.getLogger("ui.demo")
+
+
+@dataclass
+class DemoResult:
+    name: str
+    masked_nik: str
+    document: str
+    cups_job: int
+    queue: str
+    pdf: Path
+    spool_file: Path
+    screenshots: list[Path]
+
+
+def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResult:
+    use_offscreen()
+    qapp = QApplication.instance() or QApplication([])
+    assert isinstance(qapp, QApplication)
+    rig = rig or Rig()
+    rig.up()
+    rig.remove_card()
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.png"):
+        old.unlink()
+    db = out / "demo-server.db"
+    for stale in out.glob("demo-server.db*"):
+        stale.unlink()  # a fresh approval each run: a printed KK is never offered again
+
+    config = Config()
+    config.printer.server = str(rig.cups_socket)
+    config.server.database = f"sqlite:///{db}"
+    app = KioskApp(config)
+    app.start()
+    shots: list[Path] = []
+    seen: list[str] = []
+
+    def screenshot(name: str) -> None:
+        qapp.processEvents()
+        path = out / f"{len(shots) + 1:02d}-{name}.png"
+        ui.window.grab().save(str(path))
+        shots.append(path)
+
+    def on_state(state: str, view: SessionView) -> None:
+        if not seen or seen[-1] != state:
+            seen.append(state)
+            screenshot(state)
+
+    try:
+        ui = KioskUi(app)
+        ui.window.show()
+        ui.on_state.append(on_state)
+        screenshot("attract")
+        person = citizen(nik)
+        spool = rig.spool_dir("adm-a4")
+        before = set(spool.glob("*.pdf"))
+
+        rig.insert_card(person["nik"], person["name"])
+        wait_until(qapp, lambda: app.flow.state == "choose_documents", 30, "the document list")
+        screen = ui.window.documents
+        kk = [d for d in app.flow.session.documents if d["kind"] == "kartu_keluarga"]
+        if not kk:
+            raise RuntimeError(f"no Kartu Keluarga approved for NIK {mask_nik(nik)}")
+        for doc_id, button in screen.doc_buttons.items():
+            button.setChecked(doc_id == kk[0]["id"])
+        screenshot("choose_documents-selected")
+        screen.print_button.click()
+        wait_until(qapp, lambda: app.flow.state in ("done", "error"), 120, "the print")
+        if app.flow.state == "error":
+            raise RuntimeError(f"print failed: {app.flow.session.error}")
+        result = app.flow.session.results[0]
+        rig.remove_card()
+        wait_until(qapp, lambda: app.flow.state == "attract", 15, "the idle screen")
+
+        deadline = time.monotonic() + 10
+        new: list[Path] = []
+        while not new and time.monotonic() < deadline:
+            new = sorted(set(spool.glob("*.pdf")) - before, key=lambda p: p.stat().st_mtime)
+            if not new:
+                time.sleep(0.05)
+        if not new:
+            raise RuntimeError(f"no printed page appeared in {spool}")
+        pdf = out / "kartu-keluarga.pdf"
+        shutil.copyfile(new[-1], pdf)
+        return DemoResult(
+            name=person["name"],
+            masked_nik=mask_nik(person["nik"]),
+            document=result.number,
+            cups_job=result.cups_job,
+            queue=result.queue,
+            pdf=pdf,
+            spool_file=new[-1],
+            screenshots=shots,
+        )
+    finally:
+        rig.remove_card()
+        app.stop()

@@ -1,0 +1,118 @@
+"""Qt side of the kiosk: drives the flow on the Qt main thread and shows its screens.
+
+:class:`FlowDriver` is the bridge: workers ring the flow's doorbell from any thread; a
+queued Qt signal brings that to the main thread, which applies the events and re-arms a
+single-shot timer for the next inactivity deadline.  No widget is touched off the main
+thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QApplication
+
+from kiosk.app import KioskApp
+from kiosk.flow import Flow, SessionView
+from ui.screens import KioskWindow
+
+log = logging.getLogger("ui")
+
+SCREEN = {"width": 1080, "height": 1920}
+
+
+def use_offscreen() -> None:
+    """Select Qt's offscreen platform with one 1080x1920 portrait screen."""
+    conf = Path(tempfile.gettempdir()) / "adm-kiosk-screen.json"
+    conf.write_text(
+        json.dumps(
+            {
+                "screens": [
+                    {"name": "kiosk", "x": 0, "y": 0, **SCREEN, "logicalDpi": 96,
+                     "logicalBaseDpi": 96, "dpr": 1}  # fmt: skip
+                ],
+                "synchronousWindowSystemEvents": True,
+                "windowFrameMargins": False,
+            }
+        )
+    )
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={conf}"
+
+
+class FlowDriver(QObject):
+    """Runs ``flow`` on the Qt main thread."""
+
+    wake = Signal()
+
+    def __init__(self, flow: Flow) -> None:
+        super().__init__()
+        self.flow = flow
+        self._deadline_timer = QTimer(self)
+        self._deadline_timer.setSingleShot(True)
+        self._deadline_timer.timeout.connect(self.pump)
+        self.wake.connect(self.pump, Qt.ConnectionType.QueuedConnection)
+        flow.add_wakeup(self.wake.emit)
+
+    @Slot()
+    def pump(self) -> None:
+        self.flow.process_pending()
+        left = self.flow.seconds_left()
+        if left is None:
+            self._deadline_timer.stop()
+        else:
+            self._deadline_timer.start(int(left * 1000) + 1)
+
+
+class KioskUi:
+    """The window plus the driver; ``on_state`` hooks let the demo take screenshots."""
+
+    def __init__(self, app: KioskApp) -> None:
+        self.app = app
+        self.driver = FlowDriver(app.flow)
+        self.window = KioskWindow(post=self._post)
+        self.window.resize(SCREEN["width"], SCREEN["height"])
+        self.on_state: list[Callable[[str, SessionView], None]] = []
+        app.flow.add_listener(self._changed)
+        self._tick = QTimer(self.window)
+        self._tick.timeout.connect(lambda: self.window.update_countdown(app.flow.seconds_left()))
+        self._tick.start(1000)
+        self.window.show_view(app.flow.view())
+
+    def _post(self, trigger: str, **kwargs: object) -> None:
+        self.app.flow.touch()
+        self.app.flow.post(trigger, **kwargs)
+
+    def _changed(self, state: str, view: SessionView) -> None:
+        self.window.show_view(view)
+        for hook in self.on_state:
+            hook(state, view)
+
+
+def wait_until(qapp: QApplication, cond: Callable[[], bool], timeout: float, what: str) -> None:
+    """Run the Qt event loop until ``cond`` holds; raise TimeoutError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        qapp.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        qapp.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+
+
+def run_windowed(app: KioskApp) -> int:
+    """Open the kiosk fullscreen and serve citizens until the window is closed."""
+    qapp = QApplication.instance() or QApplication([])
+    assert isinstance(qapp, QApplication)
+    app.start()
+    try:
+        ui = KioskUi(app)
+        ui.window.showFullScreen()
+        return qapp.exec()
+    finally:
+        app.stop()
