@@ -1,0 +1,41 @@
+# The two commands (as root on Debian 12): `make demo` and `make test`.
+# Both set up what is missing first (apt packages, .venv, the project) and are idempotent.
+VENV := .venv
+BIN := $(VENV)/bin
+OUT ?= demo-out
+
+.PHONY: all setup demo test lint typecheck pytest rig-up rig-down rig-status clean
+
+all: test
+
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	@$(BIN)/adm-sim rig up
+	@$(BIN)/adm-kiosk simulate --out $(OUT)
+
+test: setup lint typecheck pytest
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy
+
+pytest:
+	$(BIN)/adm-sim rig up >/dev/null
+	$(BIN)/pytest
+
+rig-up: setup
+	$(BIN)/adm-sim rig up
+
+rig-down:
+	$(BIN)/adm-sim rig down
+
+rig-status:
+	$(BIN)/adm-sim rig status
+
+clean:
+	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

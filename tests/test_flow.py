@@ -1,0 +1,213 @@
+"""The session flow with in-process devices and a real central server over HTTP.
+
+Each test drives the flow on the test's thread (as the headless loop does) and waits
+on flow state with a deadline, never on sleeps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from drivers.card.base import Identity
+from drivers.card.sim import SimReader
+from drivers.fingerprint.base import MatchResult
+from drivers.fingerprint.sim import SimMatcher
+from kiosk import timeouts
+from kiosk.card_watch import CardWatcher
+from kiosk.flow import TRANSITIONS, Flow, Services
+from kiosk.print_service import PrintService
+from kiosk.server_client import ServerClient
+from printing.sim_spooler import SimSpooler
+from printing.spooler import JobState
+from server.embedded import EmbeddedServer
+from sim.population import DEMO_NIK, citizen
+
+BUDI = Identity(DEMO_NIK, citizen(DEMO_NIK)["name"])
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Rigged:
+    def __init__(self, server: EmbeddedServer) -> None:
+        self.reader = SimReader()
+        self.matcher = SimMatcher()
+        self.spooler = SimSpooler()
+        self.clock = FakeClock()
+        self.client = ServerClient(server.url, "kiosk-test")
+        self.flow = Flow(
+            Services(
+                self.reader,
+                self.matcher,
+                self.client,
+                PrintService(self.client, self.spooler, poll=0.001),
+            ),
+            clock=self.clock,
+        )
+        self.states: list[str] = []
+        self.flow.add_listener(lambda state, view: self.states.append(state))
+        self.watcher = CardWatcher(self.reader, self.flow, poll=0.05)
+        self.watcher.start()
+
+    def run_until(self, cond: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not cond():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; flow in {self.flow.state}")
+            self.flow.run_once(0.05)
+
+    def to_state(self, state: str) -> None:
+        self.run_until(lambda: self.flow.state == state, state)
+
+    def close(self) -> None:
+        self.watcher.stop()
+        self.flow.shutdown()
+        self.client.close()
+
+
+@pytest.fixture
+def k(server: EmbeddedServer) -> Iterator[Rigged]:
+    rigged = Rigged(server)
+    yield rigged
+    rigged.close()
+
+
+def test_happy_path_prints_and_returns_to_idle(k: Rigged, server: EmbeddedServer) -> None:
+    """GIVEN Budi's card WHEN he prints his KK and takes his card THEN it printed once."""
+    k.reader.insert(BUDI)
+    k.to_state("choose_documents")
+    view = k.flow.view()
+    assert view.name == BUDI.name
+    assert view.masked_nik == "3201********0001"
+    doc_id = view.documents[0]["id"]
+    k.flow.post("print_selected", doc_ids=[doc_id])
+    k.to_state("done")
+    assert len(k.spooler.jobs) == 1
+    result = k.flow.view().results[0]
+    status = httpx.get(f"{server.url}/api/v1/documents/{doc_id}/status").json()
+    assert status["status"] == "printed"
+    assert status["printed_job_id"] == result.job_id
+    k.reader.remove()
+    k.to_state("attract")
+    passed = [s for i, s in enumerate(k.states) if i == 0 or k.states[i - 1] != s]
+    assert passed == [
+        "reading_card",
+        "verify_finger",
+        "loading_documents",
+        "choose_documents",
+        "printing",
+        "done",
+        "attract",
+    ]
+
+
+def test_leaving_wipes_the_session(k: Rigged) -> None:
+    k.reader.insert(BUDI)
+    k.to_state("choose_documents")
+    k.reader.remove()
+    k.to_state("attract")
+    view = k.flow.view()
+    assert (view.name, view.masked_nik, view.documents) == ("", "", ())
+    assert k.flow.session.identity is None
+
+
+def test_inactivity_timeout_ends_the_session(k: Rigged) -> None:
+    k.reader.insert(BUDI)
+    k.to_state("choose_documents")
+    assert k.flow.seconds_left() == timeouts.STATE_TIMEOUTS["choose_documents"]
+    k.clock.now += timeouts.STATE_TIMEOUTS["choose_documents"] - 1
+    k.flow.process_pending()
+    assert k.flow.state == "choose_documents"
+    k.clock.now += 1
+    k.flow.process_pending()
+    assert k.flow.state == "attract"
+    assert k.flow.session.identity is None
+
+
+def test_touch_restarts_the_timeout(k: Rigged) -> None:
+    k.reader.insert(BUDI)
+    k.to_state("choose_documents")
+    k.clock.now += 60
+    k.flow.touch()
+    k.clock.now += 60
+    k.flow.process_pending()
+    assert k.flow.state == "choose_documents"
+
+
+def test_selection_of_a_document_not_offered_is_ignored(k: Rigged) -> None:
+    k.reader.insert(BUDI)
+    k.to_state("choose_documents")
+    k.flow.post("print_selected", doc_ids=[9999])
+    k.flow.post("print_selected", doc_ids=[])
+    k.flow.process_pending()
+    assert k.flow.state == "choose_documents"
+    assert k.spooler.jobs == {}
+
+
+def test_failed_print_is_not_confirmed_and_stays_printable(
+    k: Rigged, server: EmbeddedServer
+) -> None:
+    k.spooler.final_state = JobState.ABORTED
+    k.reader.insert(BUDI)
+    k.to_state("choose_documents")
+    doc_id = k.flow.view().documents[0]["id"]
+    k.flow.post("print_selected", doc_ids=[doc_id])
+    k.to_state("error")
+    assert "aborted" in k.flow.view().error
+    status = httpx.get(f"{server.url}/api/v1/documents/{doc_id}/status").json()
+    assert status["status"] == "approved"
+
+
+def test_fingerprint_mismatch_ends_in_error(k: Rigged) -> None:
+    k.matcher.result = MatchResult.NO_MATCH
+    k.reader.insert(BUDI)
+    k.to_state("error")
+    assert k.flow.session.documents == []
+
+
+def test_server_down_ends_in_error_with_reason(k: Rigged, server: EmbeddedServer) -> None:
+    server.stop()
+    k.reader.insert(BUDI)
+    k.to_state("error")
+    assert "unreachable" in k.flow.view().error or "timed out" in k.flow.view().error
+
+
+def test_results_of_an_earlier_session_are_dropped(k: Rigged) -> None:
+    """A worker result that arrives after the citizen left must not enter the next session."""
+    k.reader.insert(BUDI)
+    k.to_state("choose_documents")
+    stale_generation = k.flow._generation
+    k.reader.remove()
+    k.to_state("attract")
+    k.flow.post("card_inserted")
+    k.flow.process_pending()
+    assert k.flow.state == "reading_card"
+    k.flow.post("card_read", generation=stale_generation, result=BUDI)
+    k.flow.process_pending()
+    assert k.flow.state == "reading_card"
+
+
+def test_every_state_is_reachable_and_leads_back_to_attract() -> None:
+    """The transition table has no dead end: from every state attract can be reached."""
+    graph: dict[str, set[str]] = {}
+    for t in TRANSITIONS:
+        sources = t["source"] if isinstance(t["source"], list) else [t["source"]]
+        for s in sources:
+            graph.setdefault(s, set()).add(t["dest"] or s)
+    for start in graph:
+        seen, todo = set(), [start]
+        while todo:
+            s = todo.pop()
+            if s not in seen:
+                seen.add(s)
+                todo.extend(graph.get(s, ()))
+        assert "attract" in seen, start
