@@ -37,11 +37,21 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
         out = Path(args.out)
         result = run_demo(out)
-        jobs = subprocess.run(
-            ["lpstat", "-W", "completed", "-o", result.queue],
-            capture_output=True, text=True, env={**os.environ, "CUPS_SERVER": str(
-                Path(os.environ.get("ADM_SIM_DIR", "/tmp/adm-sim")) / "cups" / "cups.sock")},
-        ).stdout.strip().splitlines()  # fmt: skip
+        jobs = (
+            subprocess.run(
+                ["lpstat", "-W", "completed", "-o", result.queue],
+                capture_output=True,
+                text=True,
+                env={
+                    **os.environ,
+                    "CUPS_SERVER": str(
+                        Path(os.environ.get("ADM_SIM_DIR", "/tmp/adm-sim")) / "cups" / "cups.sock"
+                    ),
+                },
+            )
+            .stdout.strip()
+            .splitlines()
+        )
         print()
         print("ADM kiosk simulation: one citizen session, headless")
         print(f"  citizen      {result.name} (NIK {result.masked_nik})")
@@ -57,10 +67,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             print(f"               {shot.name}")
         return 0
 
+    from kiosk.app import KioskApp
     from sim.rig import Rig
     from ui.main import run_windowed
-
-    from kiosk.app import KioskApp
 
     rig = Rig()
     rig.up()
@@ -71,9 +80,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ui.main import run_windowed
-
     from kiosk.app import KioskApp
+    from ui.main import run_windowed
 
     return run_windowed(KioskApp(kconfig.load(Path(args.config) if args.config else None)))
 

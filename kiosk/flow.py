@@ -248,7 +248,8 @@ class Flow:
 
     # --- callbacks bound by name by ``transitions`` --------------------------------------
     def _after_change(self, event: EventData) -> None:
-        log.info("%s --%s--> %s", event.transition.source, event.event.name, self.state)
+        source = event.transition.source if event.transition else "?"
+        log.info("%s --%s--> %s", source, event.event.name, self.state)
         self.touch()
         self._announce()
 

@@ -45,7 +45,9 @@ class CupsSpooler:
             try:
                 self._conn = cups.Connection()
             except RuntimeError as exc:
-                raise SpoolerError(f"cannot reach CUPS at {self._server or 'default'}: {exc}")
+                raise SpoolerError(
+                    f"cannot reach CUPS at {self._server or 'default'}: {exc}"
+                ) from None
         return self._conn
 
     def _call(self, fn: Any, *args: Any, **kw: Any) -> Any:
@@ -58,7 +60,7 @@ class CupsSpooler:
                 status, message = exc.args if len(exc.args) == 2 else (0, str(exc))
                 if status == cups.IPP_NOT_FOUND:
                     raise QueueMissing(f"print queue not found: {message}") from None
-                raise SpoolerError(f"CUPS refused: {message} (IPP status 0x{status:04x})")
+                raise SpoolerError(f"CUPS refused: {message} (IPP status 0x{status:04x})") from None
             except (RuntimeError, cups.HTTPError) as exc:
                 self._conn = None  # reconnect on the next call
                 raise SpoolerError(f"lost connection to CUPS: {exc}") from None

@@ -25,9 +25,19 @@ from reportlab.platypus import Paragraph, Table, TableStyle
 from printing import fonts
 
 MONTHS = (
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
-    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
-)  # fmt: skip
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
 
 
 class DocumentDataError(ValueError):
@@ -135,27 +145,59 @@ def render(payload: dict[str, Any]) -> bytes:
 
     usable = width - 2 * margin
     t1 = table(
-        ["No", "Nama Lengkap", "NIK", "Jenis Kelamin", "Tempat Lahir", "Tanggal Lahir",
-         "Agama", "Pendidikan", "Jenis Pekerjaan"],
         [
-            [str(i + 1), m["name"], m["nik"], m.get("sex", "-"), m.get("birth_place", "-"),
-             _date_id(m["birth_date"]) if m.get("birth_date") else "-",
-             m.get("religion", "-"), m.get("education", "-"), m.get("occupation", "-")]
+            "No",
+            "Nama Lengkap",
+            "NIK",
+            "Jenis Kelamin",
+            "Tempat Lahir",
+            "Tanggal Lahir",
+            "Agama",
+            "Pendidikan",
+            "Jenis Pekerjaan",
+        ],
+        [
+            [
+                str(i + 1),
+                m["name"],
+                m["nik"],
+                m.get("sex", "-"),
+                m.get("birth_place", "-"),
+                _date_id(m["birth_date"]) if m.get("birth_date") else "-",
+                m.get("religion", "-"),
+                m.get("education", "-"),
+                m.get("occupation", "-"),
+            ]
             for i, m in enumerate(members)
         ],
         [f * usable for f in (0.03, 0.2, 0.12, 0.08, 0.1, 0.08, 0.08, 0.15, 0.16)],
-    )  # fmt: skip
+    )
     t2 = table(
-        ["No", "Status Perkawinan", "Status Hubungan Dalam Keluarga", "Kewarganegaraan",
-         "No. Paspor", "No. KITAP", "Nama Ayah", "Nama Ibu"],
         [
-            [str(i + 1), m.get("marital_status", "-"), m.get("relationship", "-"),
-             m.get("citizenship", "-"), m.get("passport", "-"), m.get("kitap", "-"),
-             m.get("father", "-"), m.get("mother", "-")]
+            "No",
+            "Status Perkawinan",
+            "Status Hubungan Dalam Keluarga",
+            "Kewarganegaraan",
+            "No. Paspor",
+            "No. KITAP",
+            "Nama Ayah",
+            "Nama Ibu",
+        ],
+        [
+            [
+                str(i + 1),
+                m.get("marital_status", "-"),
+                m.get("relationship", "-"),
+                m.get("citizenship", "-"),
+                m.get("passport", "-"),
+                m.get("kitap", "-"),
+                m.get("father", "-"),
+                m.get("mother", "-"),
+            ]
             for i, m in enumerate(members)
         ],
         [f * usable for f in (0.03, 0.12, 0.15, 0.11, 0.095, 0.095, 0.2, 0.2)],
-    )  # fmt: skip
+    )
     y = height - margin - 42 * mm
     for t in (t1, t2):
         _, th = t.wrapOn(c, usable, height)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
@@ -45,6 +45,15 @@ class DocumentStatus(BaseModel):
     printed_job_id: str | None
     printed_kiosk: str | None
     printed_at: dt.datetime | None
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One database session per request, from the app's session factory."""
+    with request.app.state.sessions() as session:
+        yield session
+
+
+DB = Annotated[Session, Depends(get_db)]
 
 
 def _summary(doc: Document) -> DocumentSummary:
@@ -84,16 +93,14 @@ def create_app(engine: Engine | None = None, database_url: str | None = None) ->
     sessions: sessionmaker[Session] = session_factory(engine)
     app = FastAPI(title="ADM central server", version="0.1.0")
 
-    def db() -> Iterator[Session]:
-        with sessions() as session:
-            yield session
+    app.state.sessions = sessions
 
     @app.get("/api/v1/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/api/v1/citizens/{nik}/documents", response_model=DocumentList)
-    def list_documents(nik: str, session: Session = Depends(db)) -> DocumentList:
+    def list_documents(nik: str, session: DB) -> DocumentList:
         # An unknown NIK gets the same empty answer as a citizen with nothing to print.
         docs = session.scalars(
             select(Document)
@@ -103,7 +110,7 @@ def create_app(engine: Engine | None = None, database_url: str | None = None) ->
         return DocumentList(documents=[_summary(d) for d in docs])
 
     @app.get("/api/v1/documents/{doc_id}")
-    def get_document(doc_id: int, session: Session = Depends(db)) -> dict[str, Any]:
+    def get_document(doc_id: int, session: DB) -> dict[str, Any]:
         doc = session.get(Document, doc_id)
         if doc is None:
             raise HTTPException(404, "no such document")
@@ -112,7 +119,7 @@ def create_app(engine: Engine | None = None, database_url: str | None = None) ->
         return _payload(session, doc)
 
     @app.post("/api/v1/documents/{doc_id}/confirm", response_model=DocumentStatus)
-    def confirm(doc_id: int, req: ConfirmRequest, session: Session = Depends(db)) -> DocumentStatus:
+    def confirm(doc_id: int, req: ConfirmRequest, session: DB) -> DocumentStatus:
         # One conditional UPDATE: of two concurrent confirmations only one changes the row.
         session.execute(
             update(Document)
@@ -134,7 +141,7 @@ def create_app(engine: Engine | None = None, database_url: str | None = None) ->
         return _status(doc)
 
     @app.get("/api/v1/documents/{doc_id}/status", response_model=DocumentStatus)
-    def status(doc_id: int, session: Session = Depends(db)) -> DocumentStatus:
+    def status(doc_id: int, session: DB) -> DocumentStatus:
         doc = session.get(Document, doc_id)
         if doc is None:
             raise HTTPException(404, "no such document")

@@ -18,8 +18,9 @@ from server.seed import seed_demo
 
 
 class EmbeddedServer:
-    def __init__(self, database_url: str, *, host: str = "127.0.0.1", port: int = 0,
-                 seed: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self, database_url: str, *, host: str = "127.0.0.1", port: int = 0, seed: bool = True
+    ) -> None:
         self.database_url = database_url
         self.host = host
         self.port = port

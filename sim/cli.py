@@ -1,7 +1,7 @@
 """``adm-sim``: the simulated hardware rig and the virtual e-KTP.
 
-  adm-sim rig up | down | status | env
-  adm-sim card list | insert NIK | remove
+adm-sim rig up | down | status | env
+adm-sim card list | insert NIK | remove
 """
 
 from __future__ import annotations

@@ -189,7 +189,17 @@ class Rig:
             "LIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\n"
             f"CHANNELID    0x{VPCD_PORT:04X}\n"
         )
-        Path("/run/pcscd").mkdir(parents=True, exist_ok=True)
+        run = Path("/run/pcscd")
+        run.mkdir(parents=True, exist_ok=True)
+        # After a crash pcscd's own pid file survives, and pcscd refuses to start while the
+        # pid in it answers kill(0), which a not-yet-reaped (zombie) process still does.
+        try:
+            old = int((run / "pcscd.pid").read_bytes().replace(b"\0", b"").strip() or b"0")
+        except (OSError, ValueError):
+            old = 0
+        if old and not _pid_alive(old):
+            (run / "pcscd.pid").unlink(missing_ok=True)
+            (run / "pcscd.comm").unlink(missing_ok=True)
         self._spawn("pcscd", ["pcscd", "-f", "-c", str(conf)])
         _wait(
             lambda: VPCD_PORT in _listening_ports(),
@@ -341,11 +351,27 @@ Sandboxing Relaxed
                 continue
             uri = f"ipp://localhost:{spec.port}/ipp/print"
             res = self._lp(
-                "lpadmin", "-p", spec.queue, "-E", "-v", uri, "-m", "everywhere",
-                "-o", f"PageSize={spec.page_size}",
-            )  # fmt: skip
+                "lpadmin",
+                "-p",
+                spec.queue,
+                "-E",
+                "-v",
+                uri,
+                "-m",
+                "everywhere",
+                "-o",
+                f"PageSize={spec.page_size}",
+            )
             if res.returncode != 0:
                 raise RigError(f"lpadmin {spec.queue}: {res.stderr.strip() or res.stdout.strip()}")
+
+    def restart_pcscd(self) -> None:
+        """Kill pcscd hard and start it again (what a crash and a watchdog restart do)."""
+        pid = self._pid("pcscd")
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            _wait(lambda: not _pid_alive(pid), 5, "pcscd exit")
+        self._up_pcscd()
 
     # --- virtual e-KTP ----------------------------------------------------------------
     def insert_card(self, nik: str, name: str, timeout: float = 10.0) -> int:
@@ -355,8 +381,19 @@ Sandboxing Relaxed
         self.remove_card()
         ready = self.run_dir / "card.ready"
         ready.unlink(missing_ok=True)
-        argv = [sys.executable, "-m", "drivers.card.vicc", "--nik", nik, "--name", name,
-                "--port", str(VPCD_PORT), "--ready-file", str(ready)]  # fmt: skip
+        argv = [
+            sys.executable,
+            "-m",
+            "drivers.card.vicc",
+            "--nik",
+            nik,
+            "--name",
+            name,
+            "--port",
+            str(VPCD_PORT),
+            "--ready-file",
+            str(ready),
+        ]
         pid = self._spawn("card", argv)
         _wait(ready.exists, timeout, "virtual e-KTP", self.log_dir / "card.log")
         return pid
@@ -414,9 +451,4 @@ Sandboxing Relaxed
 
     def is_up(self) -> bool:
         st = self.status()
-        return all(
-            v.startswith("running") or v == "present"
-            for k, v in st.items()
-            if k != "card"
-        )
-
+        return all(v.startswith("running") or v == "present" for k, v in st.items() if k != "card")

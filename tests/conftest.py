@@ -12,8 +12,8 @@ import pytest
 # Qt must never look for a display in tests; set before anything imports PySide6.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from server.embedded import EmbeddedServer  # noqa: E402
-from sim.rig import Rig  # noqa: E402
+from server.embedded import EmbeddedServer
+from sim.rig import Rig
 
 RIG_TOOLS = ("pcscd", "cupsd", "ippeveprinter", "dbus-daemon", "lpadmin")
 

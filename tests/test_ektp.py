@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -108,8 +110,13 @@ def test_fuzz_biodata_parser(body: bytes) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.binary(max_size=300), st.sampled_from([0x9000, 0x6282, 0x6B00])),
-                min_size=1, max_size=40))  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(st.binary(max_size=300), st.sampled_from([0x9000, 0x6282, 0x6B00])),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_fuzz_card_responses(responses: list[tuple[bytes, int]]) -> None:
     """A card answering garbage ends in a card error, never a hang or another exception."""
     replies = iter(responses)
@@ -118,7 +125,5 @@ def test_fuzz_card_responses(responses: list[tuple[bytes, int]]) -> None:
         def transmit(self, apdu: bytes) -> tuple[bytes, int]:
             return next(replies, (b"", 0x6F00))
 
-    try:
+    with contextlib.suppress(CardProtocolError, CardStatusError):
         ektp.read_identity(Garbage())
-    except (CardProtocolError, CardStatusError):
-        pass

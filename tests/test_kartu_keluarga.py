@@ -53,7 +53,9 @@ def test_page_is_a4_landscape(tmp_path: Path) -> None:
     path = tmp_path / "kk.pdf"
     path.write_bytes(kartu_keluarga.render(payload()))
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True).stdout
-    fields = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in info.splitlines())}
+    fields = {
+        k.strip(): v.strip() for k, _, v in (line.partition(":") for line in info.splitlines())
+    }
     assert fields["Pages"] == "1"
     assert fields["Page size"] == "841.89 x 595.276 pts (A4)"
 
@@ -79,5 +81,5 @@ def test_non_ascii_names_survive(tmp_path: Path) -> None:
 def test_missing_field_is_named() -> None:
     p = payload()
     del p["family"]["kk_number"]
-    with pytest.raises(kartu_keluarga.DocumentDataError, match="family.kk_number"):
+    with pytest.raises(kartu_keluarga.DocumentDataError, match=r"family\.kk_number"):
         kartu_keluarga.render(p)

@@ -32,9 +32,7 @@ def test_payload_carries_the_whole_family(client: ServerClient) -> None:
     payload = client.get_document(doc["id"])
     fam = FAMILIES[0]
     assert payload["family"]["kk_number"] == fam["kk_number"]
-    assert [m["nik"] for m in payload["family"]["members"]] == [
-        m["nik"] for m in fam["members"]
-    ]
+    assert [m["nik"] for m in payload["family"]["members"]] == [m["nik"] for m in fam["members"]]
     assert payload["verification"].endswith(payload["number"])
 
 

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication
@@ -35,8 +36,15 @@ def use_offscreen() -> None:
         json.dumps(
             {
                 "screens": [
-                    {"name": "kiosk", "x": 0, "y": 0, **SCREEN, "logicalDpi": 96,
-                     "logicalBaseDpi": 96, "dpr": 1}  # fmt: skip
+                    {
+                        "name": "kiosk",
+                        "x": 0,
+                        "y": 0,
+                        **SCREEN,
+                        "logicalDpi": 96,
+                        "logicalBaseDpi": 96,
+                        "dpr": 1,
+                    }
                 ],
                 "synchronousWindowSystemEvents": True,
                 "windowFrameMargins": False,
@@ -85,7 +93,7 @@ class KioskUi:
         self._tick.start(1000)
         self.window.show_view(app.flow.view())
 
-    def _post(self, trigger: str, **kwargs: object) -> None:
+    def _post(self, trigger: str, **kwargs: Any) -> None:
         self.app.flow.touch()
         self.app.flow.post(trigger, **kwargs)
 

@@ -162,7 +162,9 @@ class PrintingScreen(MessageScreen):
         done = len(view.results)
         total = max(1, len(view.selected))
         titles = {d["id"]: d["title"] for d in view.documents}
-        current = next((d for d in view.selected if d not in {r.doc_id for r in view.results}), None)
+        current = next(
+            (d for d in view.selected if d not in {r.doc_id for r in view.results}), None
+        )
         name = titles.get(current, "") if current is not None else ""
         step = PRINT_STEPS.get(view.progress, 5)
         self.bar.setValue(int((done + step / 100) / total * 100))
@@ -199,9 +201,9 @@ class ErrorScreen(MessageScreen):
         )
         self.detail = _label("", "error")
         self.column.insertWidget(3, self.detail)
-        button = QPushButton("Kembali ke awal")
-        button.clicked.connect(on_finish)
-        self.column.insertWidget(self.column.count() - 1, button)
+        self.button = QPushButton("Kembali ke awal")
+        self.button.clicked.connect(on_finish)
+        self.column.insertWidget(self.column.count() - 1, self.button)
 
     def show_view(self, view: SessionView) -> None:
         self.detail.setText(view.error)

@@ -1,0 +1,95 @@
+"""End to end through the real stacks: pcscd+vpcd, HTTP, cupsd+ippeveprinter.
+
+GIVEN the simulated rig and a central server with the demo population
+WHEN a citizen's virtual e-KTP is inserted and the Kartu Keluarga is printed
+THEN the simulated printer's spool holds a PDF naming the family, the CUPS job is
+completed, and the server records the print under the kiosk's job id.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kiosk.app import KioskApp
+from kiosk.config import Config
+from printing.cups_spooler import CupsSpooler
+from printing.spooler import JobState
+from server.embedded import EmbeddedServer
+from sim.population import FAMILIES
+from sim.rig import Rig
+
+pytestmark = pytest.mark.rig
+
+
+def run_until(app: KioskApp, cond: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; flow in {app.flow.state}")
+        app.flow.run_once(0.05)
+
+
+def new_pdf(spool: Path, before: set[Path]) -> Path:
+    """The one document the printer kept since ``before`` (it writes it on receipt, so it
+    is there once CUPS reports the job completed)."""
+    new = set(spool.glob("*.pdf")) - before
+    assert len(new) == 1, f"expected one new PDF in {spool}, found {sorted(new)}"
+    return new.pop()
+
+
+@pytest.mark.parametrize("family", [0, 2], ids=["bogor", "surabaya"])
+def test_citizen_prints_kartu_keluarga(rig: Rig, server: EmbeddedServer, family: int) -> None:
+    fam = FAMILIES[family]
+    head = fam["members"][0]
+    cfg = Config()
+    cfg.card.backend = "pcsc"
+    cfg.printer.backend = "cups"
+    cfg.printer.server = str(rig.cups_socket)
+    cfg.server.backend = "http"
+    cfg.server.url = server.url
+    app = KioskApp(cfg)
+    app.start()
+    spool = rig.spool_dir("adm-a4")
+    before = set(spool.glob("*.pdf"))
+    try:
+        rig.insert_card(head["nik"], head["name"])
+        run_until(app, lambda: app.flow.state == "choose_documents", "the document list")
+        view = app.flow.view()
+        assert view.name == head["name"]
+        (doc,) = view.documents
+        app.flow.post("print_selected", doc_ids=[doc["id"]])
+        run_until(app, lambda: app.flow.state in ("done", "error"), "the print", timeout=120)
+        assert app.flow.state == "done", app.flow.view().error
+        (result,) = app.flow.view().results
+        rig.remove_card()
+        run_until(app, lambda: app.flow.state == "attract", "the idle screen")
+    finally:
+        rig.remove_card()
+        app.stop()
+
+    paper = new_pdf(spool, before)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(paper), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "KARTU KELUARGA" in text
+    assert fam["kk_number"] in text
+    for member in fam["members"]:
+        assert member["name"] in text
+
+    cups = CupsSpooler(str(rig.cups_socket))
+    cups.open()
+    assert cups.status(result.cups_job).state == JobState.COMPLETED
+    cups.close()
+
+    record = httpx.get(f"{server.url}/api/v1/documents/{doc['id']}/status").json()
+    assert record["status"] == "printed"
+    assert record["printed_job_id"] == result.job_id
+    assert record["printed_kiosk"] == cfg.kiosk.id
+    listed = httpx.get(f"{server.url}/api/v1/citizens/{head['nik']}/documents").json()
+    assert listed["documents"] == []

@@ -1,0 +1,130 @@
+"""The Qt screens (offscreen) and the headless demo through the whole rig."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from kiosk.flow import STATES, SessionView
+from kiosk.print_service import PrintResult
+from ui.screens import ErrorScreen, KioskWindow
+
+DOCS = (
+    {
+        "id": 7,
+        "kind": "kartu_keluarga",
+        "title": "Kartu Keluarga",
+        "medium": "a4",
+        "number": "KK-3201012505180001-20261102",
+    },
+)
+RESULT = PrintResult(7, "Kartu Keluarga", DOCS[0]["number"], "job-1", "adm-a4", 3, 1000)
+
+
+def view(state: str, **kw: Any) -> SessionView:
+    base: dict[str, Any] = dict(
+        state=state,
+        name="Budi Santoso",
+        masked_nik="3201********0001",
+        documents=DOCS,
+        selected=(),
+        results=(),
+        progress="",
+        error="",
+        seconds_left=42.0,
+    )
+    base.update(kw)
+    return SessionView(**base)
+
+
+class Posted:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, trigger: str, **kw: Any) -> None:
+        self.calls.append((trigger, kw))
+
+
+@pytest.fixture
+def window(qtbot: QtBot) -> tuple[KioskWindow, Posted]:
+    posted = Posted()
+    w = KioskWindow(post=posted)
+    w.resize(1080, 1920)
+    qtbot.addWidget(w)
+    w.show()
+    return w, posted
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_every_state_has_a_screen(window: tuple[KioskWindow, Posted], state: str) -> None:
+    w, _ = window
+    w.show_view(view(state, results=(RESULT,), selected=(7,), error="printer offline"))
+    assert w.stack.currentWidget() is w.screens[state]
+    assert "42 detik" in w.footer.text()
+
+
+def test_documents_screen_greets_with_masked_nik(window: tuple[KioskWindow, Posted]) -> None:
+    w, _ = window
+    w.show_view(view("choose_documents"))
+    assert w.documents.greeting.text() == "Halo, Budi Santoso"
+    assert "3201********0001" in w.documents.nik.text()
+
+
+def test_tapping_print_posts_the_selection(
+    qtbot: QtBot, window: tuple[KioskWindow, Posted]
+) -> None:
+    w, posted = window
+    w.show_view(view("choose_documents"))
+    qtbot.mouseClick(w.documents.print_button, Qt.MouseButton.LeftButton)
+    assert posted.calls == [("print_selected", {"doc_ids": [7]})]
+
+
+def test_print_needs_a_selection(qtbot: QtBot, window: tuple[KioskWindow, Posted]) -> None:
+    w, posted = window
+    w.show_view(view("choose_documents"))
+    qtbot.mouseClick(w.documents.doc_buttons[7], Qt.MouseButton.LeftButton)  # untick
+    assert not w.documents.print_button.isEnabled()
+    qtbot.mouseClick(w.documents.print_button, Qt.MouseButton.LeftButton)
+    assert posted.calls == []
+
+
+def test_error_screen_shows_the_reason_and_goes_back(
+    qtbot: QtBot, window: tuple[KioskWindow, Posted]
+) -> None:
+    w, posted = window
+    w.show_view(view("error", error="printer offline"))
+    screen = w.screens["error"]
+    assert isinstance(screen, ErrorScreen)
+    assert "printer offline" in screen.detail.text()
+    qtbot.mouseClick(screen.button, Qt.MouseButton.LeftButton)
+    assert posted.calls == [("finish", {})]
+
+
+def test_no_documents_says_so(window: tuple[KioskWindow, Posted]) -> None:
+    w, _ = window
+    w.show_view(view("choose_documents", documents=()))
+    assert not w.documents.empty.isHidden()
+    assert not w.documents.print_button.isEnabled()
+
+
+@pytest.mark.rig
+def test_headless_demo_leaves_screenshots_and_the_kk(tmp_path: Path) -> None:
+    """The demo's scripted session, run as `make demo` runs it without a display."""
+    from ui.demo import run_demo
+
+    result = run_demo(tmp_path)
+    names = [p.name for p in result.screenshots]
+    for state in ("attract", "reading_card", "choose_documents", "printing", "done"):
+        assert any(state in n for n in names), names
+    assert names[-1].endswith("attract.png")
+    for shot in result.screenshots:
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = subprocess.run(
+        ["pdftotext", str(result.pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert result.name in text
