@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: all setup demo test lint typecheck pytest rig-up rig-down rig-status clean
+.PHONY: all setup demo test lint typecheck pytest rig-up rig-down rig-status clean screenshots
 
 all: test
 
@@ -39,3 +39,12 @@ rig-status:
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache
+
+# Regenerate the committed screenshots (docs/screenshots) and document pages (docs/documents).
+screenshots: setup
+	@$(BIN)/adm-sim rig up >/dev/null
+	@rm -rf /tmp/adm-shots && $(BIN)/adm-kiosk simulate --headless --out /tmp/adm-shots >/dev/null
+	@mkdir -p docs/screenshots docs/documents && rm -f docs/screenshots/*.png
+	@cp /tmp/adm-shots/*.png docs/screenshots/
+	@pdftoppm -png -r 60 -singlefile /tmp/adm-shots/kartu-keluarga.pdf docs/documents/kartu-keluarga
+	@echo "screenshots in docs/screenshots, document pages in docs/documents"

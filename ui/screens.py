@@ -137,9 +137,10 @@ class DocumentsScreen(Screen):
                 b.deleteLater()
             self.doc_buttons = {}
             for doc in view.documents:
-                b = QPushButton(f"{doc['title']}\n{doc['number']}")
+                b = QPushButton()
                 b.setCheckable(True)
                 b.setChecked(True)
+                b.setProperty("label", f"{doc['title']}\n{doc['number']}")
                 b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
                 b.toggled.connect(self._update_print_button)
                 self.list_box.addWidget(b)
@@ -148,6 +149,9 @@ class DocumentsScreen(Screen):
         self._update_print_button()
 
     def _update_print_button(self) -> None:
+        for b in self.doc_buttons.values():
+            # The tick says "selected" without relying on colour alone.
+            b.setText(("☑  " if b.isChecked() else "☐  ") + str(b.property("label")))
         self.print_button.setEnabled(bool(self.selected()))
 
 
