@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.card.base import CardReader
+from drivers.card.sam import ApduSam, SecureAccessModule
 from drivers.fingerprint.base import FingerprintMatcher
+from kiosk.card_service import CardService, load_issuer_key
 from kiosk.card_watch import CardWatcher
-from kiosk.config import Config
+from kiosk.config import Config, issuer_key_path
 from kiosk.flow import Flow, Services
 from kiosk.print_service import PrintService
 from kiosk.server_client import ServerClient
@@ -32,6 +34,19 @@ def make_reader(config: Config) -> CardReader:
     from drivers.card.sim import SimReader
 
     return SimReader()
+
+
+def make_sam(config: Config) -> SecureAccessModule:
+    """The SAM: in the reader's contact slot (pcsc) or an in-process virtual SAM (sim)."""
+    if config.card.backend == "pcsc":
+        from drivers.card.pcsc import PcscReader
+
+        return ApduSam(PcscReader(config.card.sam_reader))
+    from drivers.card.sim import SimReader
+    from drivers.card.virtual import VirtualSam
+    from sim.keys import SAM_MASTER_KEY  # test keys: the sim backend is for tests and demos
+
+    return ApduSam(SimReader(VirtualSam(SAM_MASTER_KEY)))
 
 
 def make_spooler(config: Config) -> Spooler:
@@ -57,9 +72,11 @@ class KioskApp:
     config: Config
     reader: CardReader | None = None
     monitor: CardReader | None = None
+    sam: SecureAccessModule | None = None
     spooler: Spooler | None = None
     matcher: FingerprintMatcher | None = None
     flow: Flow = field(init=False)
+    card: CardService = field(init=False)
     server_url: str = field(init=False, default="")
     _embedded: Any = field(init=False, default=None)
     _watcher: CardWatcher | None = field(init=False, default=None)
@@ -81,15 +98,22 @@ class KioskApp:
         self.monitor = self.monitor or (
             self.reader if cfg.card.backend == "sim" else make_reader(cfg)
         )
+        self.sam = self.sam or make_sam(cfg)
         self.spooler = self.spooler or make_spooler(cfg)
         self.matcher = self.matcher or make_matcher(cfg)
-        self.reader.open()
+        self.card = CardService(
+            self.reader,
+            self.sam,
+            load_issuer_key(issuer_key_path(cfg)),
+            extended=cfg.card.extended_apdu,
+        )
+        self.card.open()
         self.spooler.open()
         self.matcher.open()
         self._client = ServerClient(self.server_url, cfg.kiosk.id)
         self.flow = Flow(
             Services(
-                reader=self.reader,
+                card=self.card,
                 matcher=self.matcher,
                 server=self._client,
                 printer=PrintService(self._client, self.spooler),
@@ -103,7 +127,8 @@ class KioskApp:
         if self._watcher is not None:
             self._watcher.stop()
         self.flow.shutdown()
-        for part in (self.reader, self.spooler, self.matcher):
+        self.card.close()
+        for part in (self.spooler, self.matcher):
             if part is not None:
                 part.close()
         if self._client is not None:

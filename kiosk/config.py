@@ -28,6 +28,9 @@ class KioskSection:
 class CardSection:
     backend: str = "pcsc"
     reader: str = "Virtual PCD 00 00"
+    sam_reader: str = "Virtual PCD 00 01"
+    issuer_key: str = "keys/ektp-issuer-test.pem"
+    extended_apdu: bool = True
 
 
 @dataclass
@@ -93,6 +96,12 @@ def parse(data: dict[str, Any]) -> Config:
     return config
 
 
+def issuer_key_path(config: Config, base: Path | None = None) -> Path:
+    """The pinned issuer key file; a relative path is relative to the config directory."""
+    path = Path(config.card.issuer_key)
+    return path if path.is_absolute() else (base or DEFAULT_FILE.parent) / path
+
+
 def load(path: Path | None = None) -> Config:
     """Read and validate ``path`` (the defaults file when None)."""
     path = path or DEFAULT_FILE
@@ -104,4 +113,9 @@ def load(path: Path | None = None) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse(data)
+    config = parse(data)
+    key = issuer_key_path(config, path.resolve().parent)
+    if not key.is_file():
+        raise ConfigError(f"card.issuer_key: {key} does not exist")
+    config.card.issuer_key = str(key)
+    return config

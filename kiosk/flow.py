@@ -21,10 +21,11 @@ from typing import Any
 
 from transitions import EventData, Machine
 
-from drivers.card import ektp
-from drivers.card.base import CardError, CardReader, Identity, mask_nik
+from drivers.card.base import CardError, Identity, mask_nik
+from drivers.card.ektp import EktpData
 from drivers.fingerprint.base import FingerprintMatcher, MatchResult
-from kiosk import timeouts
+from kiosk import messages, timeouts
+from kiosk.card_service import CardService
 from kiosk.print_service import PrintFailed, PrintResult, PrintService
 from kiosk.server_client import ServerClient, ServerError
 from printing.spooler import SpoolerError
@@ -77,6 +78,7 @@ class Session:
     """Everything personal about the current citizen; replaced wholesale on exit."""
 
     identity: Identity | None = None
+    card: EktpData | None = None  # photo and templates: memory only, gone with the session
     documents: list[dict[str, Any]] = field(default_factory=list)
     selected: list[int] = field(default_factory=list)
     results: list[PrintResult] = field(default_factory=list)
@@ -98,13 +100,14 @@ class SessionView:
     progress: str
     error: str
     seconds_left: float | None
+    photo: bytes = b""
 
 
 @dataclass
 class Services:
     """The collaborators the flow uses, all behind driver or client interfaces."""
 
-    reader: CardReader
+    card: CardService
     matcher: FingerprintMatcher
     server: ServerClient
     printer: PrintService
@@ -220,6 +223,7 @@ class Flow:
             progress=s.progress,
             error=s.error,
             seconds_left=self.seconds_left(),
+            photo=s.card.photo if s.card else b"",
         )
 
     def shutdown(self) -> None:
@@ -257,27 +261,19 @@ class Flow:
         # Wipe: a new Session object, and results of work still running are now stale.
         self._generation += 1
         self.session = Session()
-        self.services.reader.disconnect()
 
     def on_enter_reading_card(self, event: EventData) -> None:
-        reader = self.services.reader
-
-        def read() -> Identity:
-            try:
-                return ektp.read_identity(reader.connect())
-            finally:
-                reader.disconnect()
-
-        self._spawn(read, "card_read", "card_failed")
+        self._spawn(self.services.card.read, "card_read", "card_failed")
 
     def on_enter_verify_finger(self, event: EventData) -> None:
-        identity: Identity = event.kwargs["result"]
-        self.session.identity = identity
-        log.info("card read: NIK %s", mask_nik(identity.nik))
+        card: EktpData = event.kwargs["result"]
+        self.session.card = card
+        self.session.identity = card.identity
+        log.info("card read: NIK %s", mask_nik(card.identity.nik))
         matcher = self.services.matcher
 
         def verify() -> MatchResult:
-            result = matcher.verify((), timeouts.FINGER_CAPTURE)
+            result = matcher.verify(card.templates, timeouts.FINGER_CAPTURE)
             if result is not MatchResult.MATCH:
                 raise CardError("sidik jari tidak cocok")
             return result
@@ -334,5 +330,5 @@ class Flow:
 
     def on_enter_error(self, event: EventData) -> None:
         error = event.kwargs.get("error")
-        self.session.error = str(error) if error else "Terjadi kesalahan"
-        log.warning("session error after %s: %s", event.event.name, self.session.error)
+        self.session.error = messages.for_citizen(error)
+        log.warning("session error after %s: %s", event.event.name, error)

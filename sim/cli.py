@@ -1,7 +1,8 @@
-"""``adm-sim``: the simulated hardware rig and the virtual e-KTP.
+"""``adm-sim``: the simulated hardware rig, the virtual e-KTP and the virtual SAM.
 
 adm-sim rig up | down | status | env
-adm-sim card list | insert NIK | remove
+adm-sim card list | insert NIK [--fault F] [--pull-after N] [--delay-ms N] | remove
+adm-sim sam insert [--wrong-keys] | remove
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import shlex
 import sys
 
 from drivers.card.base import mask_nik
-from sim.population import citizens
+from sim.cards import FAULTS, card_holders
 from sim.rig import Rig, RigError
 
 
@@ -23,29 +24,38 @@ def main(argv: list[str] | None = None) -> int:
     card_p = sub.add_parser("card", help="the virtual e-KTP on the reader")
     card_p.add_argument("action", choices=["list", "insert", "remove"])
     card_p.add_argument("nik", nargs="?")
+    card_p.add_argument("--fault", choices=FAULTS, help="insert a faulty card")
+    card_p.add_argument(
+        "--pull-after",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the card leaves the reader after N reads",
+    )
+    card_p.add_argument(
+        "--delay-ms",
+        type=int,
+        default=0,
+        metavar="MS",
+        help="the card answers every command this much later",
+    )
+    sam_p = sub.add_parser("sam", help="the virtual SAM in the contact slot")
+    sam_p.add_argument("action", choices=["insert", "remove"])
+    sam_p.add_argument("--wrong-keys", action="store_true", help="a SAM with the wrong keys")
     args = parser.parse_args(argv)
     rig = Rig()
     try:
         if args.cmd == "rig":
-            if args.action == "up":
-                rig.up()
-                print(f"rig up in {rig.dir}")
-                for name, state in rig.status().items():
-                    print(f"  {name:18} {state}")
-            elif args.action == "down":
-                stopped = rig.down()
-                print(f"rig down: stopped {', '.join(stopped) or 'nothing'}")
-            elif args.action == "status":
-                status = rig.status()
-                for name, state in status.items():
-                    print(f"{name:18} {state}")
-                return 0 if rig.is_up() else 1
-            else:
-                for key, value in rig.env().items():
-                    print(f"export {key}={shlex.quote(value)}")
+            return _rig(rig, args.action)
+        if args.cmd == "sam":
+            if args.action == "remove":
+                print("SAM removed" if rig._stop("sam") else "no SAM was inserted")
+                return 0
+            rig.insert_sam(wrong_keys=args.wrong_keys)
+            print("SAM inserted" + (" (wrong keys)" if args.wrong_keys else ""))
             return 0
         if args.action == "list":
-            for person in citizens():
+            for person in card_holders():
                 print(f"{person['nik']}  {person['name']}")
             return 0
         if args.action == "remove":
@@ -53,16 +63,38 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if not args.nik:
             parser.error("card insert needs a NIK (see: adm-sim card list)")
-        match = [p for p in citizens() if p["nik"] == args.nik]
+        match = [p for p in card_holders() if p["nik"] == args.nik]
         if not match:
-            print(f"adm-sim: no demo citizen with NIK {args.nik}", file=sys.stderr)
+            print(f"adm-sim: no demo e-KTP holder with NIK {args.nik}", file=sys.stderr)
             return 2
-        rig.insert_card(match[0]["nik"], match[0]["name"])
-        print(f"card inserted: {match[0]['name']} ({mask_nik(args.nik)})")
+        rig.insert_card(
+            args.nik, fault=args.fault or "", pull_after=args.pull_after, delay_ms=args.delay_ms
+        )
+        fault = f" [{args.fault}]" if args.fault else ""
+        print(f"card inserted: {match[0]['name']} ({mask_nik(args.nik)}){fault}")
         return 0
     except RigError as exc:
         print(f"adm-sim: {exc}", file=sys.stderr)
         return 1
+
+
+def _rig(rig: Rig, action: str) -> int:
+    if action == "up":
+        rig.up()
+        print(f"rig up in {rig.dir}")
+        for name, state in rig.status().items():
+            print(f"  {name:18} {state}")
+    elif action == "down":
+        stopped = rig.down()
+        print(f"rig down: stopped {', '.join(stopped) or 'nothing'}")
+    elif action == "status":
+        for name, state in rig.status().items():
+            print(f"{name:18} {state}")
+        return 0 if rig.is_up() else 1
+    else:
+        for key, value in rig.env().items():
+            print(f"export {key}={shlex.quote(value)}")
+    return 0
 
 
 if __name__ == "__main__":

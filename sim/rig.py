@@ -373,41 +373,70 @@ Sandboxing Relaxed
             _wait(lambda: not _pid_alive(pid), 5, "pcscd exit")
         self._up_pcscd()
 
-    # --- virtual e-KTP ----------------------------------------------------------------
-    def insert_card(self, nik: str, name: str, timeout: float = 10.0) -> int:
-        """Connect a virtual e-KTP for ``nik`` to the e-KTP slot (replacing any card there)."""
+    # --- virtual e-KTP and SAM ----------------------------------------------------------
+    def _spawn_card(self, name: str, port: int, args: list[str], timeout: float) -> int:
         import sys
 
-        self.remove_card()
-        ready = self.run_dir / "card.ready"
+        ready = self.run_dir / f"{name}.ready"
         ready.unlink(missing_ok=True)
         argv = [
             sys.executable,
             "-m",
             "drivers.card.vicc",
-            "--nik",
-            nik,
-            "--name",
-            name,
+            *args,
             "--port",
-            str(VPCD_PORT),
+            str(port),
             "--ready-file",
             str(ready),
         ]
-        pid = self._spawn("card", argv)
-        _wait(ready.exists, timeout, "virtual e-KTP", self.log_dir / "card.log")
+        pid = self._spawn(name, argv)
+        _wait(ready.exists, timeout, f"virtual {name}", self.log_dir / f"{name}.log")
         return pid
+
+    def insert_card(
+        self,
+        nik: str,
+        *,
+        fault: str = "",
+        pull_after: int = 0,
+        delay_ms: int = 0,
+        timeout: float = 10.0,
+    ) -> int:
+        """Put demo citizen ``nik``'s virtual e-KTP (with an optional fault) on the reader."""
+        from sim.cards import issue
+
+        self.remove_card()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        image = issue(nik, fault=fault, pull_after=pull_after, delay_ms=delay_ms)
+        path = self.run_dir / "card.json"
+        path.write_text(image.to_json())
+        path.chmod(0o600)
+        return self._spawn_card("card", VPCD_PORT, ["--image", str(path)], timeout)
 
     def remove_card(self) -> bool:
         """Pull the virtual e-KTP out of the slot; False when there was none."""
         (self.run_dir / "card.ready").unlink(missing_ok=True)
+        (self.run_dir / "card.json").unlink(missing_ok=True)
         return self._stop("card")
+
+    def insert_sam(self, *, wrong_keys: bool = False, timeout: float = 10.0) -> int:
+        """Put the virtual SAM in the contact slot (with the wrong master key on request)."""
+        from sim.keys import SAM_MASTER_KEY, WRONG_MASTER_KEY
+
+        self._stop("sam")
+        key = WRONG_MASTER_KEY if wrong_keys else SAM_MASTER_KEY
+        return self._spawn_card("sam", VPCD_PORT + 1, ["--sam-key", key.hex()], timeout)
+
+    def _up_sam(self) -> None:
+        if self._pid("sam") is None:
+            self.insert_sam()
 
     # --- public operations --------------------------------------------------------------
     def up(self) -> None:
         """Start every component that is not already running, then create the queues."""
         self.dir.mkdir(parents=True, exist_ok=True)
         self._up_pcscd()
+        self._up_sam()
         self._up_dbus()
         for spec in PRINTERS:
             self._up_printer(spec)
@@ -417,7 +446,7 @@ Sandboxing Relaxed
     def down(self) -> list[str]:
         """Stop everything the rig started (virtual cards first); return what was stopped."""
         stopped = []
-        names = ["card", "cupsd", *(f"printer-{p.queue}" for p in PRINTERS), "dbus", "pcscd"]
+        names = ["card", "sam", "cupsd", *(f"printer-{p.queue}" for p in PRINTERS), "dbus", "pcscd"]
         for name in names:
             if self._stop(name):
                 stopped.append(name)
@@ -445,6 +474,7 @@ Sandboxing Relaxed
             queues = self._queues()
             for spec in PRINTERS:
                 result[f"queue {spec.queue}"] = "present" if spec.queue in queues else "missing"
+        result["sam"] = line("sam", (self.run_dir / "sam.ready").exists())
         card = self._pid("card")
         result["card"] = f"inserted (pid {card})" if card else "none"
         return result

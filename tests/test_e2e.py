@@ -58,10 +58,10 @@ def test_citizen_prints_kartu_keluarga(rig: Rig, server: EmbeddedServer, family:
     spool = rig.spool_dir("adm-a4")
     before = set(spool.glob("*.pdf"))
     try:
-        rig.insert_card(head["nik"], head["name"])
+        rig.insert_card(head["nik"])
         run_until(app, lambda: app.flow.state == "choose_documents", "the document list")
         view = app.flow.view()
-        assert view.name == head["name"]
+        assert view.name == head["name"].upper()
         (doc,) = view.documents
         app.flow.post("print_selected", doc_ids=[doc["id"]])
         run_until(app, lambda: app.flow.state in ("done", "error"), "the print", timeout=120)

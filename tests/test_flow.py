@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from drivers.card.base import Identity
+from drivers.card.sam import ApduSam
 from drivers.card.sim import SimReader
+from drivers.card.virtual import VirtualEktp, VirtualSam
 from drivers.fingerprint.base import MatchResult
 from drivers.fingerprint.sim import SimMatcher
 from kiosk import timeouts
+from kiosk.card_service import CardService
 from kiosk.card_watch import CardWatcher
 from kiosk.flow import TRANSITIONS, Flow, Services
 from kiosk.print_service import PrintService
@@ -24,9 +26,13 @@ from kiosk.server_client import ServerClient
 from printing.sim_spooler import SimSpooler
 from printing.spooler import JobState
 from server.embedded import EmbeddedServer
-from sim.population import DEMO_NIK, citizen
+from sim import keys
+from sim.cards import issue
+from sim.population import DEMO_NIK
 
-BUDI = Identity(DEMO_NIK, citizen(DEMO_NIK)["name"])
+
+def budi(**fault: object) -> VirtualEktp:
+    return VirtualEktp(issue(DEMO_NIK, **fault))  # type: ignore[arg-type]
 
 
 class FakeClock:
@@ -44,9 +50,12 @@ class Rigged:
         self.spooler = SimSpooler()
         self.clock = FakeClock()
         self.client = ServerClient(server.url, "kiosk-test")
+        self.sam = ApduSam(SimReader(VirtualSam(keys.SAM_MASTER_KEY)))
+        self.card = CardService(self.reader, self.sam, keys.issuer_private_key().public_key())
+        self.card.open()
         self.flow = Flow(
             Services(
-                self.reader,
+                self.card,
                 self.matcher,
                 self.client,
                 PrintService(self.client, self.spooler, poll=0.001),
@@ -72,6 +81,7 @@ class Rigged:
         self.watcher.stop()
         self.flow.shutdown()
         self.client.close()
+        self.card.close()
 
 
 @pytest.fixture
@@ -83,10 +93,11 @@ def k(server: EmbeddedServer) -> Iterator[Rigged]:
 
 def test_happy_path_prints_and_returns_to_idle(k: Rigged, server: EmbeddedServer) -> None:
     """GIVEN Budi's card WHEN he prints his KK and takes his card THEN it printed once."""
-    k.reader.insert(BUDI)
+    k.reader.insert(budi())
     k.to_state("choose_documents")
     view = k.flow.view()
-    assert view.name == BUDI.name
+    assert view.name == "BUDI SANTOSO"
+    assert view.photo[:3] == b"\xff\xd8\xff"
     assert view.masked_nik == "3201********0001"
     doc_id = view.documents[0]["id"]
     k.flow.post("print_selected", doc_ids=[doc_id])
@@ -111,17 +122,17 @@ def test_happy_path_prints_and_returns_to_idle(k: Rigged, server: EmbeddedServer
 
 
 def test_leaving_wipes_the_session(k: Rigged) -> None:
-    k.reader.insert(BUDI)
+    k.reader.insert(budi())
     k.to_state("choose_documents")
     k.reader.remove()
     k.to_state("attract")
     view = k.flow.view()
-    assert (view.name, view.masked_nik, view.documents) == ("", "", ())
-    assert k.flow.session.identity is None
+    assert (view.name, view.masked_nik, view.documents, view.photo) == ("", "", (), b"")
+    assert k.flow.session.identity is None and k.flow.session.card is None
 
 
 def test_inactivity_timeout_ends_the_session(k: Rigged) -> None:
-    k.reader.insert(BUDI)
+    k.reader.insert(budi())
     k.to_state("choose_documents")
     assert k.flow.seconds_left() == timeouts.STATE_TIMEOUTS["choose_documents"]
     k.clock.now += timeouts.STATE_TIMEOUTS["choose_documents"] - 1
@@ -134,7 +145,7 @@ def test_inactivity_timeout_ends_the_session(k: Rigged) -> None:
 
 
 def test_touch_restarts_the_timeout(k: Rigged) -> None:
-    k.reader.insert(BUDI)
+    k.reader.insert(budi())
     k.to_state("choose_documents")
     k.clock.now += 60
     k.flow.touch()
@@ -144,7 +155,7 @@ def test_touch_restarts_the_timeout(k: Rigged) -> None:
 
 
 def test_selection_of_a_document_not_offered_is_ignored(k: Rigged) -> None:
-    k.reader.insert(BUDI)
+    k.reader.insert(budi())
     k.to_state("choose_documents")
     k.flow.post("print_selected", doc_ids=[9999])
     k.flow.post("print_selected", doc_ids=[])
@@ -157,33 +168,69 @@ def test_failed_print_is_not_confirmed_and_stays_printable(
     k: Rigged, server: EmbeddedServer
 ) -> None:
     k.spooler.final_state = JobState.ABORTED
-    k.reader.insert(BUDI)
+    k.reader.insert(budi())
     k.to_state("choose_documents")
     doc_id = k.flow.view().documents[0]["id"]
     k.flow.post("print_selected", doc_ids=[doc_id])
     k.to_state("error")
-    assert "aborted" in k.flow.view().error
+    assert "gagal dicetak" in k.flow.view().error
     status = httpx.get(f"{server.url}/api/v1/documents/{doc_id}/status").json()
     assert status["status"] == "approved"
 
 
 def test_fingerprint_mismatch_ends_in_error(k: Rigged) -> None:
     k.matcher.result = MatchResult.NO_MATCH
-    k.reader.insert(BUDI)
+    k.reader.insert(budi())
     k.to_state("error")
     assert k.flow.session.documents == []
 
 
 def test_server_down_ends_in_error_with_reason(k: Rigged, server: EmbeddedServer) -> None:
     server.stop()
-    k.reader.insert(BUDI)
+    k.reader.insert(budi())
     k.to_state("error")
-    assert "unreachable" in k.flow.view().error or "timed out" in k.flow.view().error
+    assert "tidak dapat dihubungi" in k.flow.view().error
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ({"fault": "blank"}, "bukan e-KTP"),
+        ({"fault": "foreign"}, "bukan e-KTP"),
+        ({"fault": "tampered"}, "tidak sah"),
+    ],
+)
+def test_bad_cards_end_in_error_then_idle(
+    k: Rigged, fault: dict[str, object], message: str
+) -> None:
+    """GIVEN a faulty card WHEN tapped THEN the citizen is told why, and removing the card
+    returns the kiosk to idle."""
+    k.reader.insert(budi(**fault))
+    k.to_state("error")
+    assert message in k.flow.view().error
+    assert k.flow.session.identity is None
+    k.reader.remove()
+    k.to_state("attract")
+
+
+def test_card_pulled_mid_read_returns_to_idle(k: Rigged) -> None:
+    k.reader.insert(budi(fault="pulled"))
+    k.run_until(lambda: "attract" in k.states[1:], "the session to end")
+    assert k.flow.state == "attract"
+
+
+def test_wrong_sam_keys(k: Rigged) -> None:
+    k.sam.close()
+    k.card.sam = ApduSam(SimReader(VirtualSam(keys.WRONG_MASTER_KEY)))
+    k.card.sam.open()
+    k.reader.insert(budi())
+    k.to_state("error")
+    assert "tidak dapat diverifikasi" in k.flow.view().error
 
 
 def test_results_of_an_earlier_session_are_dropped(k: Rigged) -> None:
     """A worker result that arrives after the citizen left must not enter the next session."""
-    k.reader.insert(BUDI)
+    k.reader.insert(budi())
     k.to_state("choose_documents")
     stale_generation = k.flow._generation
     k.reader.remove()
@@ -191,7 +238,7 @@ def test_results_of_an_earlier_session_are_dropped(k: Rigged) -> None:
     k.flow.post("card_inserted")
     k.flow.process_pending()
     assert k.flow.state == "reading_card"
-    k.flow.post("card_read", generation=stale_generation, result=BUDI)
+    k.flow.post("card_read", generation=stale_generation, result=None)
     k.flow.process_pending()
     assert k.flow.state == "reading_card"
 

@@ -82,7 +82,7 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
         spool = rig.spool_dir("adm-a4")
         before = set(spool.glob("*.pdf"))
 
-        rig.insert_card(person["nik"], person["name"])
+        rig.insert_card(person["nik"])
         wait_until(qapp, lambda: app.flow.state == "choose_documents", 30, "the document list")
         screen = ui.window.documents
         kk = [d for d in app.flow.session.documents if d["kind"] == "kartu_keluarga"]

@@ -17,6 +17,8 @@ class SW(enum.IntEnum):
 
     OK = 0x9000
     END_OF_FILE = 0x6282
+    VERIFICATION_FAILED = 0x6300
+    CONDITIONS_NOT_SATISFIED = 0x6985
     WRONG_LENGTH = 0x6700
     SECURITY_STATUS = 0x6982
     FILE_NOT_FOUND = 0x6A82
@@ -52,6 +54,21 @@ class CardStatusError(CardError):
 
 class CardProtocolError(CardError):
     """The card's answer does not follow the expected encoding (foreign or damaged card)."""
+
+
+class NotAnEktp(CardError):
+    """The card on the reader has no e-KTP application (blank or foreign card)."""
+
+
+class AuthenticationFailed(CardError):
+    """Card and SAM did not authenticate each other (wrong keys, cloned or damaged chip)."""
+
+
+class DataNotAuthentic(CardError):
+    """The chip's data does not match its digital signature (tampered or damaged)."""
+
+
+ReaderGone = ReaderUnavailable
 
 
 class CardConnection(Protocol):

@@ -1,46 +1,79 @@
-"""In-process card reader: a virtual e-KTP held in memory, for fast unit tests.
+"""In-process card reader slot: a virtual chip held in memory, for fast unit tests.
 
-Runs the same card code (:class:`VirtualEktp`) as the vpcd emulator, without pcscd.
-Tests (or the diagnostics screen) call :meth:`insert` and :meth:`remove`.
+Runs the same chip code (:mod:`drivers.card.virtual`) as the vpcd emulator, without
+pcscd.  Tests (or the diagnostics screen) call :meth:`SimReader.insert` and
+:meth:`SimReader.remove`; the slot can also be made unavailable (reader unplugged).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from typing import Protocol
 
-from drivers.card.base import CardConnection, CardRemoved, Identity, NoCard, ReaderState
-from drivers.card.virtual import VirtualEktp
+from drivers.card.base import (
+    CardConnection,
+    CardRemoved,
+    NoCard,
+    ReaderState,
+    ReaderUnavailable,
+)
+from drivers.card.virtual import CardPulled
+
+
+class Chip(Protocol):
+    atr: bytes
+
+    @property
+    def delay(self) -> float: ...
+
+    def reset(self) -> None: ...
+
+    def process(self, apdu: bytes) -> bytes: ...
 
 
 class _SimConnection:
-    def __init__(self, reader: SimReader, card: VirtualEktp) -> None:
+    def __init__(self, reader: SimReader, chip: Chip) -> None:
         self._reader = reader
-        self._card = card
+        self._chip = chip
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
-        if self._reader.card is not self._card:
+        if not self._reader.available:
+            raise ReaderUnavailable("card reader unavailable during transmit")
+        if self._reader.chip is not self._chip:
             raise CardRemoved("card removed during transmit")
-        reply = self._card.process(apdu)
+        if self._chip.delay:
+            time.sleep(self._chip.delay)  # the slow-card fault
+        try:
+            reply = self._chip.process(apdu)
+        except CardPulled:
+            self._reader.remove()
+            raise CardRemoved("card removed during transmit") from None
         return reply[:-2], int.from_bytes(reply[-2:], "big")
 
 
 class SimReader:
-    """A reader slot whose card is inserted and removed by calls, thread-safely."""
+    """A reader slot whose chip is inserted and removed by calls, thread-safely."""
 
-    def __init__(self) -> None:
-        self.card: VirtualEktp | None = None
+    def __init__(self, chip: Chip | None = None) -> None:
+        self.chip: Chip | None = chip
         self._cond = threading.Condition()
         self.available = True
 
-    def insert(self, identity: Identity) -> None:
+    def insert(self, chip: Chip) -> None:
         with self._cond:
-            self.card = VirtualEktp(identity)
+            chip.reset()
+            self.chip = chip
             self._cond.notify_all()
 
     def remove(self) -> None:
         with self._cond:
-            self.card = None
+            self.chip = None
+            self._cond.notify_all()
+
+    def set_available(self, available: bool) -> None:
+        with self._cond:
+            self.available = available
             self._cond.notify_all()
 
     def open(self) -> None:
@@ -52,7 +85,7 @@ class SimReader:
     def _state(self) -> ReaderState:
         if not self.available:
             return ReaderState.UNAVAILABLE
-        return ReaderState.PRESENT if self.card is not None else ReaderState.EMPTY
+        return ReaderState.PRESENT if self.chip is not None else ReaderState.EMPTY
 
     def wait_for_change(self, known: ReaderState, timeout: float) -> ReaderState:
         deadline = time.monotonic() + timeout
@@ -66,9 +99,12 @@ class SimReader:
 
     def connect(self) -> CardConnection:
         with self._cond:
-            if self.card is None:
+            if not self.available:
+                raise ReaderUnavailable("card reader unavailable")
+            if self.chip is None:
                 raise NoCard("no card on the reader")
-            return _SimConnection(self, self.card)
+            self.chip.reset()
+            return _SimConnection(self, self.chip)
 
     def disconnect(self) -> None:
         pass

@@ -5,7 +5,8 @@ inserts it, closing removes it.  Frames are a 2-byte big-endian length and a pay
 1-byte payload is a control code (0 power off, 1 power on, 2 reset, 4 get ATR, which
 alone is answered), anything longer is a command APDU answered by the response APDU.
 
-Run as ``python -m drivers.card.vicc --nik ... --name ...``; SIGTERM removes the card.
+Run as ``python -m drivers.card.vicc --image CARD.json`` (an issued e-KTP image) or
+``--sam-key HEX`` (a SAM with that master key); SIGTERM removes the card.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ import socket
 import sys
 import time
 from pathlib import Path
-from types import FrameType
+from typing import Protocol
 
-from drivers.card.base import Identity
-from drivers.card.virtual import VirtualEktp
+from drivers.card.virtual import CardImage, CardPulled, VirtualEktp, VirtualSam
 
 CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR = 0, 1, 2, 4
 
@@ -37,8 +37,19 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
     return bytes(buf)
 
 
-def serve(card: VirtualEktp, sock: socket.socket) -> None:
-    """Answer vpcd until it closes the connection."""
+class VirtualCard(Protocol):
+    atr: bytes
+
+    @property
+    def delay(self) -> float: ...
+
+    def reset(self) -> None: ...
+
+    def process(self, apdu: bytes) -> bytes: ...
+
+
+def serve(card: VirtualCard, sock: socket.socket) -> None:
+    """Answer vpcd until it closes the connection (or the card is 'pulled')."""
     while True:
         head = _recv_exact(sock, 2)
         if head is None:
@@ -55,7 +66,12 @@ def serve(card: VirtualEktp, sock: socket.socket) -> None:
                     card.reset()
                 continue
         else:
-            reply = card.process(payload)
+            if card.delay:
+                time.sleep(card.delay)  # the slow-card fault
+            try:
+                reply = card.process(payload)
+            except CardPulled:
+                return  # closing the socket is the card leaving the field mid-read
         sock.sendall(len(reply).to_bytes(2, "big") + reply)
 
 
@@ -77,34 +93,42 @@ def connect(host: str, port: int, timeout: float) -> socket.socket:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nik", required=True)
-    parser.add_argument("--name", required=True)
+    kind = parser.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--image", type=Path, help="issued e-KTP image (JSON)")
+    kind.add_argument("--sam-key", help="act as a SAM with this master key (hex)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0x8C7B)
     parser.add_argument("--ready-file", type=Path)
     args = parser.parse_args(argv)
 
-    card = VirtualEktp(Identity(nik=args.nik, name=args.name))
-    try:
-        sock = connect(args.host, args.port, timeout=10)
-    except OSError as exc:
-        print(f"vicc: cannot reach vpcd on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-
-    def _remove(signum: int, frame: FrameType | None) -> None:
-        sock.close()
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, _remove)
-    if args.ready_file:
-        args.ready_file.write_text("inserted\n")
-    try:
-        serve(card, sock)
-    except OSError:
-        pass
-    finally:
-        sock.close()
-    return 0
+    card: VirtualCard
+    if args.image:
+        card = VirtualEktp(CardImage.from_json(args.image.read_text()))
+    else:
+        card = VirtualSam(bytes.fromhex(args.sam_key))
+    # A SAM sits in its contact slot for good: when pcscd goes away it waits for it to come
+    # back.  An e-KTP whose connection closes has left the reader, and the process ends.
+    persistent = args.sam_key is not None
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    first = True
+    while True:
+        try:
+            sock = connect(args.host, args.port, timeout=10 if first else 3600)
+        except OSError as exc:
+            print(f"vicc: cannot reach vpcd on {args.host}:{args.port}: {exc}", file=sys.stderr)
+            return 1
+        if first and args.ready_file:
+            args.ready_file.write_text("inserted\n")
+        first = False
+        try:
+            serve(card, sock)
+        except OSError:
+            pass
+        finally:
+            sock.close()
+        card.reset()
+        if not persistent:
+            return 0
 
 
 if __name__ == "__main__":
