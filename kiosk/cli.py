@@ -96,6 +96,72 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_card_read(args: argparse.Namespace) -> int:
+    """Read the card on the reader the way the kiosk does, for a technician."""
+    import json
+    import time
+
+    from drivers.card.base import CardError, mask_nik
+    from drivers.card.ektp import ReadStats
+    from kiosk.app import make_reader, make_sam
+    from kiosk.card_service import CardService, load_issuer_key
+
+    try:
+        cfg = kconfig.load(Path(args.config) if args.config else None)
+    except kconfig.ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    if cfg.card.backend != "pcsc":
+        print("card read needs card.backend = pcsc", file=sys.stderr)
+        return 2
+    service = CardService(
+        make_reader(cfg),
+        make_sam(cfg),
+        load_issuer_key(Path(cfg.card.issuer_key)),
+        extended=cfg.card.extended_apdu,
+    )
+    stats = ReadStats()
+    report: dict[str, object] = {"reader": cfg.card.reader, "sam_reader": cfg.card.sam_reader}
+    started = time.perf_counter()
+    try:
+        service.open()
+        data = service.read(stats)
+    except CardError as exc:
+        report.update(status="error", error=type(exc).__name__, message=str(exc))
+        if args.json:
+            print(json.dumps(report, indent=2))
+        else:
+            print(f"card read failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        service.close()
+    bio = data.biodata
+    report.update(
+        status="ok",
+        nik=mask_nik(bio.nik),
+        name=bio.name,
+        birth_date=bio.birth_date.isoformat(),
+        sex=bio.sex,
+        kabupaten=bio.kabupaten,
+        province=bio.province,
+        expiry=bio.expiry,
+        chip_serial=data.capability.serial.hex(),
+        signature="valid",
+        photo_bytes=len(data.photo),
+        template_bytes=[len(t) for t in data.templates],
+        apdus=stats.apdus,
+        bytes_received=stats.bytes_in,
+        ms_total=round((time.perf_counter() - started) * 1000, 1),
+        ms_per_phase={k: round(v * 1000, 1) for k, v in stats.phases.items()},
+    )
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for key, value in report.items():
+            print(f"{key:15} {value}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="adm-kiosk", description="Anjungan Dukcapil Mandiri")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -109,6 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the kiosk with its configuration")
     run.add_argument("--config", help="configuration file (default: config/kiosk.toml)")
     run.set_defaults(func=cmd_run)
+    card = sub.add_parser("card", help="card reader tools")
+    card_sub = card.add_subparsers(dest="card_cmd", required=True)
+    read = card_sub.add_parser("read", help="read the e-KTP on the reader (NIK masked)")
+    read.add_argument("--json", action="store_true", help="machine-readable output")
+    read.add_argument("--config", help="configuration file (default: config/kiosk.toml)")
+    read.set_defaults(func=cmd_card_read)
     cfg = sub.add_parser("config", help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_cmd", required=True)
     check = cfg_sub.add_parser("check", help="validate a configuration file")

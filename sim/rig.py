@@ -411,13 +411,36 @@ Sandboxing Relaxed
         path = self.run_dir / "card.json"
         path.write_text(image.to_json())
         path.chmod(0o600)
-        return self._spawn_card("card", VPCD_PORT, ["--image", str(path)], timeout)
+        pid = self._spawn_card("card", VPCD_PORT, ["--image", str(path)], timeout)
+        self._await_slot(present=True, timeout=timeout)
+        return pid
 
     def remove_card(self) -> bool:
         """Pull the virtual e-KTP out of the slot; False when there was none."""
         (self.run_dir / "card.ready").unlink(missing_ok=True)
         (self.run_dir / "card.json").unlink(missing_ok=True)
-        return self._stop("card")
+        stopped = self._stop("card")
+        if stopped:
+            self._await_slot(present=False, timeout=5)
+        return stopped
+
+    def _await_slot(self, *, present: bool, timeout: float) -> None:
+        """Wait until pcscd itself reports the card in (or out of) the e-KTP slot, so that
+        a caller's next PC/SC call sees what was just done."""
+        from drivers.card.base import ReaderState
+        from drivers.card.pcsc import PcscReader
+
+        want = ReaderState.PRESENT if present else ReaderState.EMPTY
+        reader = PcscReader("Virtual PCD 00 00")
+        deadline = time.monotonic() + timeout
+        try:
+            state = ReaderState.UNAVAILABLE
+            while state != want and time.monotonic() < deadline:
+                state = reader.wait_for_change(state, min(0.5, deadline - time.monotonic()))
+        finally:
+            reader.close()
+        if state != want and present:
+            raise RigError(f"pcscd did not see the virtual card within {timeout:.0f} s")
 
     def insert_sam(self, *, wrong_keys: bool = False, timeout: float = 10.0) -> int:
         """Put the virtual SAM in the contact slot (with the wrong master key on request)."""

@@ -49,7 +49,9 @@ class PcscConnection:
         if hresult != sc.SCARD_S_SUCCESS:
             raise _map_error(hresult, "transmit")
         if len(response) < 2:
-            raise CardError("card answered with fewer than two bytes")
+            # vpcd (and some readers) answer an empty frame when the chip leaves the field
+            # in the middle of a command.
+            raise CardRemoved("card left the reader or stopped answering during transmit")
         sw = (response[-2] << 8) | response[-1]
         traffic.debug("< %04X (%d bytes)", sw, len(response) - 2)
         return bytes(response[:-2]), sw
@@ -58,8 +60,16 @@ class PcscConnection:
 def _map_error(hresult: int, what: str) -> CardError:
     sc = _scard()
     message = sc.SCardGetErrorMessage(hresult)
-    if hresult in (sc.SCARD_W_REMOVED_CARD, sc.SCARD_E_NO_SMARTCARD):
-        return CardRemoved(f"card removed during {what}")
+    if hresult in (
+        sc.SCARD_W_REMOVED_CARD,
+        sc.SCARD_E_NO_SMARTCARD,
+        sc.SCARD_W_RESET_CARD,
+        sc.SCARD_W_UNPOWERED_CARD,
+        sc.SCARD_W_UNRESPONSIVE_CARD,
+        sc.SCARD_E_NOT_TRANSACTED,
+        sc.SCARD_F_COMM_ERROR,
+    ):
+        return CardRemoved(f"card left the reader or stopped answering during {what}: {message}")
     if hresult in (
         sc.SCARD_E_NO_SERVICE,
         sc.SCARD_E_SERVICE_STOPPED,
