@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: all setup demo test lint typecheck pytest rig-up rig-down rig-status clean screenshots
+.PHONY: all setup demo test lint typecheck pytest rig-up rig-down rig-status clean screenshots bench-card
 
 all: test
 
@@ -48,3 +48,7 @@ screenshots: setup
 	@cp /tmp/adm-shots/*.png docs/screenshots/
 	@pdftoppm -png -r 60 -singlefile /tmp/adm-shots/kartu-keluarga.pdf docs/documents/kartu-keluarga
 	@echo "screenshots in docs/screenshots, document pages in docs/documents"
+
+# Benchmarks (results go to docs/benchmarks.md with the machine and date).
+bench-card: setup
+	@$(BIN)/python bench/card_read.py
