@@ -14,7 +14,6 @@ import threading
 import time
 from pathlib import Path
 
-from drivers.card.base import ReaderState
 from drivers.card.ektp import ReadStats
 from drivers.card.pcsc import PcscReader
 from drivers.card.sam import ApduSam
@@ -27,7 +26,7 @@ from sim.rig import Rig
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def bench_reads(rig: Rig, n: int) -> None:
@@ -115,7 +114,8 @@ def main() -> None:
     parser.add_argument("--taps", type=int, default=20)
     args = parser.parse_args()
     print(
-        f"# {time.strftime('%Y-%m-%d')} on {platform.node()}: {platform.processor() or platform.machine()}, "
+        f"# {time.strftime('%Y-%m-%d')} on {platform.node()}: "
+        f"{platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}"
     )
     rig = Rig()

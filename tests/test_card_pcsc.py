@@ -188,3 +188,26 @@ def test_kiosk_returns_to_idle_after_a_bad_card(
     finally:
         rig.remove_card()
         app.stop()
+
+
+def test_kiosk_reads_cards_after_a_pcscd_restart(rig: Rig, server: EmbeddedServer) -> None:
+    """GIVEN a running kiosk that has read a card WHEN pcscd is killed and restarted
+    THEN the next card is read (card slot and SAM) without restarting the kiosk."""
+    cfg = Config()
+    cfg.printer.backend = "sim"
+    cfg.server.backend = "http"
+    cfg.server.url = server.url
+    app = KioskApp(cfg)
+    app.start()
+    try:
+        for person in (HOLDERS[0], HOLDERS[2]):
+            rig.insert_card(person["nik"])
+            run_until(app, lambda: app.flow.state == "choose_documents", "the documents")
+            assert app.flow.view().name == person["name"].upper()
+            rig.remove_card()
+            run_until(app, lambda: app.flow.state == "attract", "idle")
+            if person is HOLDERS[0]:
+                rig.restart_pcscd()
+    finally:
+        rig.remove_card()
+        app.stop()

@@ -128,3 +128,15 @@ def test_headless_demo_leaves_screenshots_and_the_kk(tmp_path: Path) -> None:
         ["pdftotext", str(result.pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert result.name in text
+
+
+def test_card_photo_shown_then_wiped(window: tuple[KioskWindow, Posted]) -> None:
+    from sim.cards import photo
+
+    w, _ = window
+    w.show_view(view("choose_documents", photo=photo("3201011203800001", "LAKI-LAKI")))
+    pix = w.documents.photo.pixmap()
+    assert not pix.isNull() and pix.height() == 240
+    w.show_view(view("choose_documents", photo=b""))
+    assert w.documents.photo.pixmap().isNull()
+    assert w.documents.photo.isHidden()

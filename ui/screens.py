@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QLabel,
@@ -105,6 +106,11 @@ class DocumentsScreen(Screen):
 
     def __init__(self, on_print: Callable[[list[int]], None], on_cancel: Callable[[], None]):
         super().__init__()
+        self.photo = QLabel()
+        self.photo.setFixedSize(180, 240)
+        self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.photo.setStyleSheet("border: 3px solid #c4cad1; background: white;")
+        self.column.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignHCenter)
         self.greeting = _label("", "title")
         self.nik = _label("", "hint")
         self.column.addWidget(self.greeting)
@@ -129,6 +135,20 @@ class DocumentsScreen(Screen):
         return [doc_id for doc_id, b in self.doc_buttons.items() if b.isChecked()]
 
     def show_view(self, view: SessionView) -> None:
+        # The chip's photo lets the citizen (and a passing officer) see it is their card.
+        # It lives only in this pixmap and the session, never on disk.
+        pixmap = QPixmap()
+        if view.photo and pixmap.loadFromData(view.photo):
+            self.photo.setPixmap(
+                pixmap.scaled(
+                    self.photo.size(),
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
+        else:
+            self.photo.clear()
+        self.photo.setVisible(bool(view.photo))
         self.greeting.setText(f"Halo, {view.name}")
         self.nik.setText(f"NIK {view.masked_nik}")
         ids = [d["id"] for d in view.documents]

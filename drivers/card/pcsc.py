@@ -122,13 +122,17 @@ class PcscReader:
 
     def _reader_name(self) -> str:
         sc = _scard()
-        ctx = self._ensure_context()
-        hresult, readers = sc.SCardListReaders(ctx, [])
-        if hresult == sc.SCARD_E_NO_READERS_AVAILABLE:
-            raise ReaderUnavailable("no card reader connected")
-        if hresult != sc.SCARD_S_SUCCESS:
+        for attempt in (1, 2):
+            ctx = self._ensure_context()
+            hresult, readers = sc.SCardListReaders(ctx, [])
+            if hresult == sc.SCARD_E_NO_READERS_AVAILABLE:
+                raise ReaderUnavailable("no card reader connected")
+            if hresult == sc.SCARD_S_SUCCESS:
+                break
+            # A context from before a pcscd restart is dead: build a new one, once.
             self._drop_context()
-            raise _map_error(hresult, "listing readers")
+            if attempt == 2:
+                raise _map_error(hresult, "listing readers")
         for name in readers:
             if self._want in name:
                 return str(name)
