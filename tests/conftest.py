@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ import pytest
 # Qt must never look for a display in tests; set before anything imports PySide6.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from kiosk.app import KioskApp
+from kiosk.config import Config
 from server.embedded import EmbeddedServer
 from sim.rig import Rig
 
@@ -38,3 +41,26 @@ def server(tmp_path: Path) -> Iterator[EmbeddedServer]:
     srv.start()
     yield srv
     srv.stop()
+
+
+def run_until(app: KioskApp, cond: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    """Drive the kiosk flow on this thread until ``cond`` holds (fail after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; flow in {app.flow.state}")
+        app.flow.run_once(0.05)
+
+
+@pytest.fixture
+def pcsc_kiosk(rig: Rig, server: EmbeddedServer) -> Iterator[KioskApp]:
+    """The kiosk, headless, on the real PC/SC stack, the test server and a simulated printer."""
+    cfg = Config()
+    cfg.printer.backend = "sim"
+    cfg.server.backend = "http"
+    cfg.server.url = server.url
+    app = KioskApp(cfg)
+    app.start()
+    yield app
+    rig.remove_card()
+    app.stop()

@@ -12,7 +12,7 @@ import logging
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,10 +22,10 @@ from drivers.card.pcsc import PcscReader
 from drivers.card.sam import ApduSam
 from kiosk.app import KioskApp
 from kiosk.card_service import CardService
-from kiosk.config import Config, load
-from server.embedded import EmbeddedServer
+from kiosk.config import load
 from sim.cards import card_holders
 from sim.rig import Rig
+from tests.conftest import run_until
 
 pytestmark = pytest.mark.rig
 
@@ -147,67 +147,41 @@ def test_apdu_trace_carries_no_personal_data(
         assert secret.encode().hex() not in text.replace(" ", "")
 
 
-def run_until(app: KioskApp, cond: Callable[[], bool], what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; flow in {app.flow.state}")
-        app.flow.run_once(0.05)
-
-
 @pytest.mark.parametrize(
     ("fault", "message"),
     [("blank", "bukan e-KTP"), ("foreign", "bukan e-KTP"), ("tampered", "tidak sah"),
      ("pulled", None)],
 )  # fmt: skip
 def test_kiosk_returns_to_idle_after_a_bad_card(
-    rig: Rig, server: EmbeddedServer, fault: str, message: str | None
+    rig: Rig, pcsc_kiosk: KioskApp, fault: str, message: str | None
 ) -> None:
     """GIVEN the kiosk on the real PC/SC stack WHEN a faulty card is tapped THEN the
     citizen sees why (or, for a pulled card, the session simply ends) and the kiosk is
     back at idle once the card is gone."""
-    cfg = Config()
-    cfg.printer.backend = "sim"
-    cfg.server.backend = "http"
-    cfg.server.url = server.url
-    app = KioskApp(cfg)
-    app.start()
+    app = pcsc_kiosk
     seen: list[str] = []
     app.flow.add_listener(lambda state, view: seen.append(state))
-    try:
-        rig.insert_card(HOLDERS[0]["nik"], fault=fault)
-        if message is None:
-            run_until(app, lambda: "reading_card" in seen and app.flow.state == "attract",
-                      "the session to end")  # fmt: skip
-        else:
-            run_until(app, lambda: app.flow.state == "error", "the error screen")
-            assert message in app.flow.view().error
-            rig.remove_card()
-            run_until(app, lambda: app.flow.state == "attract", "idle")
-        assert app.flow.session.identity is None
-    finally:
+    rig.insert_card(HOLDERS[0]["nik"], fault=fault)
+    if message is None:
+        run_until(app, lambda: "reading_card" in seen and app.flow.state == "attract",
+                  "the session to end")  # fmt: skip
+    else:
+        run_until(app, lambda: app.flow.state == "error", "the error screen")
+        assert message in app.flow.view().error
         rig.remove_card()
-        app.stop()
+        run_until(app, lambda: app.flow.state == "attract", "idle")
+    assert app.flow.session.identity is None
 
 
-def test_kiosk_reads_cards_after_a_pcscd_restart(rig: Rig, server: EmbeddedServer) -> None:
+def test_kiosk_reads_cards_after_a_pcscd_restart(rig: Rig, pcsc_kiosk: KioskApp) -> None:
     """GIVEN a running kiosk that has read a card WHEN pcscd is killed and restarted
     THEN the next card is read (card slot and SAM) without restarting the kiosk."""
-    cfg = Config()
-    cfg.printer.backend = "sim"
-    cfg.server.backend = "http"
-    cfg.server.url = server.url
-    app = KioskApp(cfg)
-    app.start()
-    try:
-        for person in (HOLDERS[0], HOLDERS[2]):
-            rig.insert_card(person["nik"])
-            run_until(app, lambda: app.flow.state == "choose_documents", "the documents")
-            assert app.flow.view().name == person["name"].upper()
-            rig.remove_card()
-            run_until(app, lambda: app.flow.state == "attract", "idle")
-            if person is HOLDERS[0]:
-                rig.restart_pcscd()
-    finally:
+    app = pcsc_kiosk
+    for person in (HOLDERS[0], HOLDERS[2]):
+        rig.insert_card(person["nik"])
+        run_until(app, lambda: app.flow.state == "choose_documents", "the documents")
+        assert app.flow.view().name == person["name"].upper()
         rig.remove_card()
-        app.stop()
+        run_until(app, lambda: app.flow.state == "attract", "idle")
+        if person is HOLDERS[0]:
+            rig.restart_pcscd()

@@ -9,8 +9,6 @@ completed, and the server records the print under the kiosk's job id.
 from __future__ import annotations
 
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -23,16 +21,9 @@ from printing.spooler import JobState
 from server.embedded import EmbeddedServer
 from sim.population import FAMILIES
 from sim.rig import Rig
+from tests.conftest import run_until
 
 pytestmark = pytest.mark.rig
-
-
-def run_until(app: KioskApp, cond: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; flow in {app.flow.state}")
-        app.flow.run_once(0.05)
 
 
 def new_pdf(spool: Path, before: set[Path]) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Protocol
 
 from drivers.card.base import (
     CardConnection,
@@ -19,17 +18,7 @@ from drivers.card.base import (
     ReaderUnavailable,
 )
 from drivers.card.virtual import CardPulled
-
-
-class Chip(Protocol):
-    atr: bytes
-
-    @property
-    def delay(self) -> float: ...
-
-    def reset(self) -> None: ...
-
-    def process(self, apdu: bytes) -> bytes: ...
+from drivers.card.virtual import VirtualChip as Chip
 
 
 class _SimConnection:

@@ -17,9 +17,8 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Protocol
 
-from drivers.card.virtual import CardImage, CardPulled, VirtualEktp, VirtualSam
+from drivers.card.virtual import CardImage, CardPulled, VirtualChip, VirtualEktp, VirtualSam
 
 CTRL_OFF, CTRL_ON, CTRL_RESET, CTRL_ATR = 0, 1, 2, 4
 
@@ -37,18 +36,7 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
     return bytes(buf)
 
 
-class VirtualCard(Protocol):
-    atr: bytes
-
-    @property
-    def delay(self) -> float: ...
-
-    def reset(self) -> None: ...
-
-    def process(self, apdu: bytes) -> bytes: ...
-
-
-def serve(card: VirtualCard, sock: socket.socket) -> None:
+def serve(card: VirtualChip, sock: socket.socket) -> None:
     """Answer vpcd until it closes the connection (or the card is 'pulled')."""
     while True:
         head = _recv_exact(sock, 2)
@@ -101,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ready-file", type=Path)
     args = parser.parse_args(argv)
 
-    card: VirtualCard
+    card: VirtualChip
     if args.image:
         card = VirtualEktp(CardImage.from_json(args.image.read_text()))
     else:

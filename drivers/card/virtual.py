@@ -11,6 +11,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from drivers.card import crypto, tlv
 from drivers.card.base import SW
@@ -30,6 +31,19 @@ def make_atr(historical: bytes) -> bytes:
 EKTP_ATR = make_atr(b"ADM-eKTP")
 SAM_ATR = make_atr(b"ADM-SAM1")
 FOREIGN_ATR = make_atr(b"BANKCARD")
+
+
+class VirtualChip(Protocol):
+    """What the emulator and the in-process reader need of a virtual chip."""
+
+    atr: bytes
+
+    @property
+    def delay(self) -> float: ...
+
+    def reset(self) -> None: ...
+
+    def process(self, apdu: bytes) -> bytes: ...
 
 
 class CardPulled(Exception):
