@@ -109,6 +109,13 @@ class Rig:
         """Where the simulated printer behind ``queue`` keeps each job's document ("paper")."""
         return self.dir / "spool" / queue
 
+    def printed_since(self, queue: str, since_ns: int) -> list[Path]:
+        """Documents the printer behind ``queue`` kept since ``since_ns`` (time.time_ns()),
+        oldest first.  By time, not name: a restarted printer reuses its job numbers, and
+        so its file names."""
+        files = [p for p in self.spool_dir(queue).glob("*.pdf") if p.stat().st_mtime_ns >= since_ns]
+        return sorted(files, key=lambda p: p.stat().st_mtime_ns)
+
     def env(self) -> dict[str, str]:
         """Environment variables that point clients (lp, pycups, the kiosk) at this rig."""
         return {"CUPS_SERVER": str(self.cups_socket), "ADM_SIM_DIR": str(self.dir)}
@@ -417,38 +424,47 @@ Sandboxing Relaxed
 
     def remove_card(self) -> bool:
         """Pull the virtual e-KTP out of the slot; False when there was none."""
+        image = self.run_dir / "card.json"
+        had_card = image.exists()  # also true for a card that already "fell off" (pulled)
         (self.run_dir / "card.ready").unlink(missing_ok=True)
-        (self.run_dir / "card.json").unlink(missing_ok=True)
+        image.unlink(missing_ok=True)
         stopped = self._stop("card")
-        if stopped:
+        if stopped or had_card:
             self._await_slot(present=False, timeout=5)
         return stopped
 
-    def _await_slot(self, *, present: bool, timeout: float) -> None:
+    def _await_slot(
+        self, *, present: bool, timeout: float, reader: str = "Virtual PCD 00 00"
+    ) -> None:
         """Wait until pcscd itself reports the card in (or out of) the e-KTP slot, so that
         a caller's next PC/SC call sees what was just done."""
         from drivers.card.base import ReaderState
         from drivers.card.pcsc import PcscReader
 
         want = ReaderState.PRESENT if present else ReaderState.EMPTY
-        reader = PcscReader("Virtual PCD 00 00")
+        slot = PcscReader(reader)
         deadline = time.monotonic() + timeout
         try:
             state = ReaderState.UNAVAILABLE
             while state != want and time.monotonic() < deadline:
-                state = reader.wait_for_change(state, min(0.5, deadline - time.monotonic()))
+                state = slot.wait_for_change(state, min(0.5, deadline - time.monotonic()))
         finally:
-            reader.close()
+            slot.close()
         if state != want and present:
-            raise RigError(f"pcscd did not see the virtual card within {timeout:.0f} s")
+            raise RigError(f"pcscd did not see the virtual card in {reader} within {timeout:.0f} s")
 
     def insert_sam(self, *, wrong_keys: bool = False, timeout: float = 10.0) -> int:
         """Put the virtual SAM in the contact slot (with the wrong master key on request)."""
         from sim.keys import SAM_MASTER_KEY, WRONG_MASTER_KEY
 
-        self._stop("sam")
+        if self._stop("sam"):
+            # Let pcscd see the old SAM leave first; otherwise its "present" could be
+            # mistaken for the new SAM's arrival.
+            self._await_slot(present=False, timeout=5, reader="Virtual PCD 00 01")
         key = WRONG_MASTER_KEY if wrong_keys else SAM_MASTER_KEY
-        return self._spawn_card("sam", VPCD_PORT + 1, ["--sam-key", key.hex()], timeout)
+        pid = self._spawn_card("sam", VPCD_PORT + 1, ["--sam-key", key.hex()], timeout)
+        self._await_slot(present=True, timeout=timeout, reader="Virtual PCD 00 01")
+        return pid
 
     def _up_sam(self) -> None:
         if self._pid("sam") is None:

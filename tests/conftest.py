@@ -30,6 +30,7 @@ def rig() -> Iterator[Rig]:
     r = Rig()
     r.up()
     r.remove_card()
+    r.insert_sam()  # a good SAM, whatever an earlier run left in the slot
     yield r
     r.remove_card()
 

@@ -9,7 +9,7 @@ completed, and the server records the print under the kiosk's job id.
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
+import time
 
 import httpx
 import pytest
@@ -26,14 +26,6 @@ from tests.conftest import run_until
 pytestmark = pytest.mark.rig
 
 
-def new_pdf(spool: Path, before: set[Path]) -> Path:
-    """The one document the printer kept since ``before`` (it writes it on receipt, so it
-    is there once CUPS reports the job completed)."""
-    new = set(spool.glob("*.pdf")) - before
-    assert len(new) == 1, f"expected one new PDF in {spool}, found {sorted(new)}"
-    return new.pop()
-
-
 @pytest.mark.parametrize("family", [0, 2], ids=["bogor", "surabaya"])
 def test_citizen_prints_kartu_keluarga(rig: Rig, server: EmbeddedServer, family: int) -> None:
     fam = FAMILIES[family]
@@ -46,8 +38,7 @@ def test_citizen_prints_kartu_keluarga(rig: Rig, server: EmbeddedServer, family:
     cfg.server.url = server.url
     app = KioskApp(cfg)
     app.start()
-    spool = rig.spool_dir("adm-a4")
-    before = set(spool.glob("*.pdf"))
+    started_ns = time.time_ns()
     try:
         rig.insert_card(head["nik"])
         run_until(app, lambda: app.flow.state == "choose_documents", "the document list")
@@ -64,7 +55,10 @@ def test_citizen_prints_kartu_keluarga(rig: Rig, server: EmbeddedServer, family:
         rig.remove_card()
         app.stop()
 
-    paper = new_pdf(spool, before)
+    # The printer keeps the document on receipt, so it is there once the job completed.
+    printed = rig.printed_since("adm-a4", started_ns)
+    assert len(printed) == 1, printed
+    paper = printed[0]
     text = subprocess.run(
         ["pdftotext", "-layout", str(paper), "-"], capture_output=True, text=True, check=True
     ).stdout

@@ -79,8 +79,7 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
         ui.on_state.append(on_state)
         screenshot("attract")
         person = citizen(nik)
-        spool = rig.spool_dir("adm-a4")
-        before = set(spool.glob("*.pdf"))
+        started_ns = time.time_ns()
 
         rig.insert_card(person["nik"])
         wait_until(qapp, lambda: app.flow.state == "choose_documents", 30, "the document list")
@@ -99,14 +98,10 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
         rig.remove_card()
         wait_until(qapp, lambda: app.flow.state == "attract", 15, "the idle screen")
 
-        deadline = time.monotonic() + 10
-        new: list[Path] = []
-        while not new and time.monotonic() < deadline:
-            new = sorted(set(spool.glob("*.pdf")) - before, key=lambda p: p.stat().st_mtime)
-            if not new:
-                time.sleep(0.05)
+        # The printer keeps the document on receipt, before CUPS reports the job completed.
+        new = rig.printed_since(result.queue, started_ns)
         if not new:
-            raise RuntimeError(f"no printed page appeared in {spool}")
+            raise RuntimeError(f"no printed page appeared in {rig.spool_dir(result.queue)}")
         pdf = out / "kartu-keluarga.pdf"
         shutil.copyfile(new[-1], pdf)
         return DemoResult(

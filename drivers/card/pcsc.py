@@ -68,6 +68,8 @@ def _map_error(hresult: int, what: str) -> CardError:
         sc.SCARD_W_UNRESPONSIVE_CARD,
         sc.SCARD_E_NOT_TRANSACTED,
         sc.SCARD_F_COMM_ERROR,
+        # a handle to a card that left and was replaced in the slot since it was opened
+        sc.SCARD_E_PROTO_MISMATCH,
     ):
         return CardRemoved(f"card left the reader or stopped answering during {what}: {message}")
     if hresult in (
