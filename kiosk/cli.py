@@ -125,6 +125,9 @@ def cmd_card_read(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         service.open()
+        info = getattr(service.sam, "info", None)
+        if callable(info):
+            report["sam"] = info()
         data = service.read(stats)
     except CardError as exc:
         report.update(status="error", error=type(exc).__name__, message=str(exc))

@@ -72,6 +72,20 @@ def test_card_read_cli_faults(rig: Rig, fault: str, error: str) -> None:
     assert json.loads(res.stdout)["error"] == error
 
 
+def test_card_read_cli_wrong_sam_keys(rig: Rig) -> None:
+    rig.insert_sam(wrong_keys=True)
+    try:
+        rig.insert_card(HOLDERS[0]["nik"])
+        res = card_read("--json")
+    finally:
+        rig.remove_card()
+        rig.insert_sam()
+    assert res.returncode == 1
+    report = json.loads(res.stdout)
+    assert report["error"] == "AuthenticationFailed"
+    assert report["sam"] == {"serial": b"SAM00001".hex(), "key_version": "01"}
+
+
 def test_card_read_cli_no_card(rig: Rig) -> None:
     rig.remove_card()
     res = card_read()
