@@ -14,6 +14,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 REGULAR = "DejaVuSans"
 BOLD = "DejaVuSans-Bold"
+SERIF = "DejaVuSerif"
+SERIF_BOLD = "DejaVuSerif-Bold"
 
 
 class FontMissing(RuntimeError):
@@ -24,7 +26,7 @@ def register() -> None:
     """Register the document fonts once per process."""
     if REGULAR in pdfmetrics.getRegisteredFontNames():
         return
-    for name in (REGULAR, BOLD):
+    for name in (REGULAR, BOLD, SERIF, SERIF_BOLD):
         for d in FONT_DIRS:
             path = d / f"{name}.ttf"
             if path.exists():

@@ -1,15 +1,24 @@
-"""Which renderer draws which document kind, and on which medium it is printed."""
+"""Which renderer draws which document kind, and on which medium (queue) it is printed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from printing import kartu_keluarga
+from printing import akta, cards, kartu_keluarga, pindah, receipt
 
 Renderer = Callable[[dict[str, Any]], bytes]
 
-RENDERERS: dict[str, Renderer] = {"kartu_keluarga": kartu_keluarga.render}
+RENDERERS: dict[str, Renderer] = {
+    "kartu_keluarga": kartu_keluarga.render,
+    "akta_kelahiran": akta.render_birth,
+    "akta_kematian": akta.render_death,
+    "surat_pindah": pindah.render,
+    "ktp_el": cards.render_ktp,
+    "kia": cards.render_kia,
+    "receipt": receipt.render_receipt,
+    "test_page": receipt.render_test_page,
+}
 QUEUE_FOR_MEDIUM = {"a4": "adm-a4", "card": "adm-card"}
 
 

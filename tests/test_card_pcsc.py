@@ -36,8 +36,10 @@ def card_read(*args: str, config: Path | None = None) -> subprocess.CompletedPro
     extra = ["--config", str(config)] if config else []
     return subprocess.run(
         [sys.executable, "-m", "kiosk.cli", "card", "read", *extra, *args],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize("person", HOLDERS[::3], ids=lambda p: p["name"])
@@ -59,9 +61,13 @@ def test_card_read_cli_good_card(rig: Rig, person: dict[str, str]) -> None:
 
 @pytest.mark.parametrize(
     ("fault", "error"),
-    [("blank", "NotAnEktp"), ("foreign", "NotAnEktp"), ("tampered", "DataNotAuthentic"),
-     ("pulled", "CardRemoved")],
-)  # fmt: skip
+    [
+        ("blank", "NotAnEktp"),
+        ("foreign", "NotAnEktp"),
+        ("tampered", "DataNotAuthentic"),
+        ("pulled", "CardRemoved"),
+    ],
+)
 def test_card_read_cli_faults(rig: Rig, fault: str, error: str) -> None:
     rig.insert_card(HOLDERS[0]["nik"], fault=fault)
     try:
@@ -108,8 +114,11 @@ def service(rig: Rig) -> Iterator[CardService]:
     from kiosk.card_service import load_issuer_key
 
     cfg = load()
-    svc = CardService(PcscReader(cfg.card.reader), ApduSam(PcscReader(cfg.card.sam_reader)),
-                      load_issuer_key(Path(cfg.card.issuer_key)))  # fmt: skip
+    svc = CardService(
+        PcscReader(cfg.card.reader),
+        ApduSam(PcscReader(cfg.card.sam_reader)),
+        load_issuer_key(Path(cfg.card.issuer_key)),
+    )
     svc.open()
     yield svc
     svc.close()
@@ -163,9 +172,13 @@ def test_apdu_trace_carries_no_personal_data(
 
 @pytest.mark.parametrize(
     ("fault", "message"),
-    [("blank", "bukan e-KTP"), ("foreign", "bukan e-KTP"), ("tampered", "tidak sah"),
-     ("pulled", None)],
-)  # fmt: skip
+    [
+        ("blank", "bukan e-KTP"),
+        ("foreign", "bukan e-KTP"),
+        ("tampered", "tidak sah"),
+        ("pulled", None),
+    ],
+)
 def test_kiosk_returns_to_idle_after_a_bad_card(
     rig: Rig, pcsc_kiosk: KioskApp, fault: str, message: str | None
 ) -> None:
@@ -177,8 +190,11 @@ def test_kiosk_returns_to_idle_after_a_bad_card(
     app.flow.add_listener(lambda state, view: seen.append(state))
     rig.insert_card(HOLDERS[0]["nik"], fault=fault)
     if message is None:
-        run_until(app, lambda: "reading_card" in seen and app.flow.state == "attract",
-                  "the session to end")  # fmt: skip
+        run_until(
+            app,
+            lambda: "reading_card" in seen and app.flow.state == "attract",
+            "the session to end",
+        )
     else:
         run_until(app, lambda: app.flow.state == "error", "the error screen")
         assert message in app.flow.view().error

@@ -1,0 +1,274 @@
+"""Drawing helpers shared by the document renderers: canvases, fitted text, the QR block.
+
+Every renderer is a pure function (payload in, PDF bytes out).  Text that might be long
+(names, addresses) goes through :func:`fit` or :func:`wrap_fit`, which shrink it down to a
+floor and then wrap it, so nothing runs off a form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph, Table, TableStyle
+
+from printing import fonts
+
+MONTHS = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+DAY_WORDS = (
+    "",
+    "satu",
+    "dua",
+    "tiga",
+    "empat",
+    "lima",
+    "enam",
+    "tujuh",
+    "delapan",
+    "sembilan",
+    "sepuluh",
+    "sebelas",
+)
+
+TTE_NOTE = (
+    "Dokumen ini telah ditandatangani secara elektronik menggunakan sertifikat elektronik. "
+    "Pindai kode QR untuk memeriksa keasliannya."
+)
+
+
+class DocumentDataError(ValueError):
+    """The payload lacks a field the document needs (the message names the field)."""
+
+
+def need(obj: dict[str, Any], key: str, where: str) -> Any:
+    try:
+        value = obj[key]
+    except (KeyError, TypeError):
+        raise DocumentDataError(f"{where}.{key} is missing") from None
+    if value is None or value == "":
+        raise DocumentDataError(f"{where}.{key} is empty")
+    return value
+
+
+def opt(obj: dict[str, Any], key: str, default: str = "-") -> str:
+    value = obj.get(key)
+    return str(value) if value not in (None, "") else default
+
+
+def date_long(iso: str) -> str:
+    d = dt.date.fromisoformat(iso)
+    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+
+
+def date_short(iso: str) -> str:
+    d = dt.date.fromisoformat(iso)
+    return f"{d.day:02d}-{d.month:02d}-{d.year}"
+
+
+def _number_words(n: int) -> str:
+    """Indonesian words for 0..9999 (dates are written out on civil-registry extracts)."""
+    if n < 12:
+        return DAY_WORDS[n] if n else "nol"
+    if n < 20:
+        return f"{DAY_WORDS[n - 10]} belas"
+    if n < 100:
+        tens, rest = divmod(n, 10)
+        return f"{DAY_WORDS[tens]} puluh" + (f" {DAY_WORDS[rest]}" if rest else "")
+    if n < 1000:
+        hundreds, rest = divmod(n, 100)
+        head = "seratus" if hundreds == 1 else f"{DAY_WORDS[hundreds]} ratus"
+        return head + (f" {_number_words(rest)}" if rest else "")
+    thousands, rest = divmod(n, 1000)
+    head = "seribu" if thousands == 1 else f"{_number_words(thousands)} ribu"
+    return head + (f" {_number_words(rest)}" if rest else "")
+
+
+def date_words(iso: str) -> str:
+    """ "12 Maret 1980" as "dua belas Maret tahun seribu sembilan ratus delapan puluh"."""
+    d = dt.date.fromisoformat(iso)
+    return f"{_number_words(d.day)} {MONTHS[d.month - 1]} tahun {_number_words(d.year)}"
+
+
+@contextmanager
+def pdf_canvas(
+    size: tuple[float, float], title: str, subject: str
+) -> Iterator[tuple[Canvas, io.BytesIO]]:
+    """A deterministic canvas (no timestamps or random ids in the file) with fonts ready."""
+    fonts.register()
+    buf = io.BytesIO()
+    c = Canvas(buf, pagesize=size, invariant=True, pageCompression=1)
+    c.setTitle(title)
+    c.setAuthor("Dinas Kependudukan dan Pencatatan Sipil")
+    c.setSubject(subject)
+    c.setCreator("ADM kiosk")
+    yield c, buf
+
+
+def fit(
+    c: Canvas,
+    text: str,
+    x: float,
+    y: float,
+    max_width: float,
+    *,
+    font: str = fonts.REGULAR,
+    size: float = 9,
+    min_size: float = 6,
+    align: str = "left",
+) -> float:
+    """Draw one line, shrinking the font (down to ``min_size``) to fit ``max_width``, and
+    cutting with an ellipsis only if even that is too wide.  Returns the size used."""
+    while size > min_size and stringWidth(text, font, size) > max_width:
+        size -= 0.25
+    if stringWidth(text, font, size) > max_width:
+        while text and stringWidth(text + "…", font, size) > max_width:
+            text = text[:-1]
+        text += "…"
+    c.setFont(font, size)
+    if align == "center":
+        c.drawCentredString(x, y, text)
+    elif align == "right":
+        c.drawRightString(x, y, text)
+    else:
+        c.drawString(x, y, text)
+    return size
+
+
+def wrap_fit(
+    c: Canvas,
+    text: str,
+    x: float,
+    y: float,
+    max_width: float,
+    max_lines: int,
+    *,
+    font: str = fonts.REGULAR,
+    size: float = 9,
+    min_size: float = 6,
+    leading: float = 1.25,
+) -> float:
+    """Draw ``text`` wrapped to ``max_width`` in at most ``max_lines`` lines, shrinking the
+    font first.  Returns the y below the last line."""
+    lines = simpleSplit(text, font, size, max_width)
+    while len(lines) > max_lines and size > min_size:
+        size -= 0.25
+        lines = simpleSplit(text, font, size, max_width)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1].rstrip() + "…"
+    c.setFont(font, size)
+    for line in lines:
+        c.drawString(x, y, line)
+        y -= size * leading
+    return y
+
+
+def qr(c: Canvas, text: str, x: float, y: float, size: float) -> None:
+    widget = QrCodeWidget(text, barLevel="M")
+    x0, y0, x1, y1 = widget.getBounds()
+    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+    drawing.add(widget)
+    renderPDF.draw(drawing, c, x, y)
+
+
+def qr_block(
+    c: Canvas, payload: dict[str, Any], right: float, bottom: float, size: float = 30 * mm
+) -> None:
+    """The verification QR (bottom right) with the document number under it."""
+    verification = need(payload, "verification", "payload")
+    number = need(payload, "number", "payload")
+    qr(c, verification, right - size, bottom + 4 * mm, size)
+    fit(c, number, right - size / 2, bottom, size + 24 * mm, size=7, align="center")
+
+
+def signature_block(
+    c: Canvas, payload: dict[str, Any], right: float, top: float, place: str | None = None
+) -> None:
+    """Issue place and date, the official's title, name and NIP, right-aligned at ``right``."""
+    official = need(payload, "official", "payload")
+    issued = need(payload, "issued_at", "payload")
+    where = f"{place}, " if place else ""
+    fit(c, f"{where}{date_long(issued)}", right, top, 85 * mm, size=9, align="right")
+    fit(c, opt(official, "title", ""), right, top - 5 * mm, 85 * mm, size=8.5, align="right")
+    fit(
+        c,
+        opt(official, "name", ""),
+        right,
+        top - 22 * mm,
+        85 * mm,
+        font=fonts.BOLD,
+        size=9,
+        align="right",
+    )
+    fit(c, f"NIP. {opt(official, 'nip')}", right, top - 26.5 * mm, 85 * mm, size=8.5, align="right")
+
+
+def tte_note(c: Canvas, x: float, y: float, width: float) -> None:
+    wrap_fit(c, TTE_NOTE, x, y, width, 2, size=6.5, min_size=5.5)
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fitted_table(
+    header: list[str],
+    rows: list[list[str]],
+    widths: list[float],
+    max_height: float,
+    *,
+    size: float = 7.5,
+    min_size: float = 4.5,
+) -> Table:
+    """A gridded table whose text shrinks (then wraps) until the table fits ``max_height``.
+    Raises :class:`DocumentDataError` when even the smallest legible size does not fit."""
+    while True:
+        cell = ParagraphStyle("cell", fontName=fonts.REGULAR, fontSize=size, leading=size * 1.18)
+        head = ParagraphStyle("head", parent=cell, fontName=fonts.BOLD, alignment=1)
+        data = [[Paragraph(_esc(h), head) for h in header]]
+        data += [[Paragraph(_esc(str(v)), cell) for v in row] for row in rows]
+        table = Table(data, colWidths=widths, repeatRows=1)
+        table.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.88, 0.88, 0.88)),
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+                    ("TOPPADDING", (0, 0), (-1, -1), 0.8),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 0.8),
+                ]
+            )
+        )
+        _, height = table.wrap(sum(widths), max_height * 10)
+        if height <= max_height:
+            return table
+        if size <= min_size:
+            raise DocumentDataError(f"{len(rows)} rows do not fit the page even at {min_size} pt")
+        size = max(min_size, size - 0.5)

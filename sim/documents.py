@@ -1,0 +1,206 @@
+"""Sample payloads of every printable kind, as the central server would send them.
+
+Used for the rendered pictures in docs/documents, the golden tests and the render
+benchmark.  Built from the demo population so the documents agree with each other.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from sim.population import FAMILIES, ISSUING_OFFICIAL
+
+ISSUED = "2026-11-02"
+
+
+def _base(kind: str, title: str, medium: str, number: str) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "title": title,
+        "medium": medium,
+        "number": number,
+        "issued_at": ISSUED,
+        "official": ISSUING_OFFICIAL,
+        "verification": f"ADM1:{number}",
+    }
+
+
+def kartu_keluarga(family: int = 0) -> dict[str, Any]:
+    fam = copy.deepcopy(FAMILIES[family])
+    return {
+        **_base("kartu_keluarga", "Kartu Keluarga", "a4", f"KK-{fam['kk_number']}-20261102"),
+        "family": fam,
+    }
+
+
+def akta_kelahiran(model: str = "kedua_orang_tua") -> dict[str, Any]:
+    child = FAMILIES[0]["members"][3]
+    return {
+        **_base("akta_kelahiran", "Kutipan Akta Kelahiran", "a4", "AKL-3271-LT-02112026-0042"),
+        "data": {
+            "registration_number": "3271-LT-02112026-0042",
+            "name": child["name"],
+            "nik": child["nik"],
+            "sex": child["sex"],
+            "birth_place": "Kota Bogor",
+            "birth_date": child["birth_date"],
+            "birth_time": "07.45 WIB",
+            "birth_order": 2,
+            "model": model,
+            "father": child["father"],
+            "father_citizenship": "WNI",
+            "mother": child["mother"],
+            "mother_citizenship": "WNI",
+            "issue_place": "Kota Bogor",
+        },
+    }
+
+
+def akta_kematian() -> dict[str, Any]:
+    return {
+        **_base("akta_kematian", "Kutipan Akta Kematian", "a4", "AKM-3578-KM-30102026-0007"),
+        "data": {
+            "registration_number": "3578-KM-30102026-0007",
+            "name": "Abdul Karim",
+            "nik": "3578010101450001",
+            "sex": "LAKI-LAKI",
+            "birth_place": "Lamongan",
+            "birth_date": "1945-01-01",
+            "death_place": "Kota Surabaya",
+            "death_date": "2026-10-28",
+            "death_time": "21.10 WIB",
+            "cause": "Sakit",
+            "issue_place": "Kota Surabaya",
+        },
+    }
+
+
+def surat_pindah() -> dict[str, Any]:
+    fam = FAMILIES[1]
+    return {
+        **_base("surat_pindah", "Surat Keterangan Pindah WNI", "a4", "SKPWNI/1271/11/2026/00315"),
+        "data": {
+            "kk_number": fam["kk_number"],
+            "head_name": fam["members"][0]["name"],
+            "origin": fam["address"],
+            "destination": {
+                "street": "Jl. Gatot Subroto No. 21",
+                "rt": "002",
+                "rw": "005",
+                "kelurahan": "Sei Sikambing B",
+                "kecamatan": "Medan Sunggal",
+                "kabupaten": "Kota Medan",
+                "province": "Sumatera Utara",
+                "postal_code": "20122",
+            },
+            "reason": "Pekerjaan",
+            "move_type": "Kepala keluarga dan seluruh anggota keluarga",
+            "move_date": "2026-11-15",
+            "members": [
+                {"nik": m["nik"], "name": m["name"], "relationship": m["relationship"]}
+                for m in fam["members"]
+            ],
+        },
+    }
+
+
+def ktp_el(photo: bytes = b"", signature: bytes = b"") -> dict[str, Any]:
+    p = FAMILIES[0]["members"][0]
+    addr = FAMILIES[0]["address"]
+    return {
+        **_base("ktp_el", "KTP-el", "card", "KTP-3271-20261102-000481"),
+        "data": {
+            "nik": p["nik"],
+            "name": p["name"],
+            "birth_place": p["birth_place"],
+            "birth_date": p["birth_date"],
+            "sex": p["sex"],
+            "blood_type": "O",
+            "street": addr["street"],
+            "rt": addr["rt"],
+            "rw": addr["rw"],
+            "kelurahan": addr["kelurahan"],
+            "kecamatan": addr["kecamatan"],
+            "kabupaten": addr["kabupaten"],
+            "province": addr["province"],
+            "religion": p["religion"],
+            "marital_status": p["marital_status"],
+            "occupation": p["occupation"],
+            "citizenship": "WNI",
+            "valid_until": "SEUMUR HIDUP",
+            "issue_place": addr["kabupaten"],
+            "photo": photo.hex(),
+            "signature": signature.hex(),
+        },
+    }
+
+
+def kia(photo: bytes = b"") -> dict[str, Any]:
+    fam = FAMILIES[0]
+    child = fam["members"][3]
+    return {
+        **_base("kia", "Kartu Identitas Anak", "card", "KIA-3271-20261102-000112"),
+        "data": {
+            "nik": child["nik"],
+            "name": child["name"],
+            "birth_place": child["birth_place"],
+            "birth_date": child["birth_date"],
+            "sex": child["sex"],
+            "religion": child["religion"],
+            "citizenship": "WNI",
+            "kk_number": fam["kk_number"],
+            "head_name": fam["members"][0]["name"],
+            "birth_certificate": "3271-LT-02112026-0042",
+            "street": fam["address"]["street"],
+            "kabupaten": fam["address"]["kabupaten"],
+            "province": fam["address"]["province"],
+            "valid_until": "2032-02-04",
+            "issue_place": fam["address"]["kabupaten"],
+            "photo": photo.hex(),
+        },
+    }
+
+
+def receipt() -> dict[str, Any]:
+    return {
+        "kind": "receipt",
+        "kiosk_id": "adm-sim-001",
+        "location": "Mal Pelayanan Publik Kota Bogor",
+        "printed_at": "2026-11-02T10:15:00",
+        "citizen_name": "BUDI SANTOSO",
+        "masked_nik": "3201********0001",
+        "documents": [
+            {"title": "Kartu Keluarga", "number": "KK-3201012505180001-20261102"},
+            {"title": "KTP-el", "number": "KTP-3271-20261102-000481"},
+        ],
+    }
+
+
+def test_page() -> dict[str, Any]:
+    return {
+        "kind": "test_page",
+        "kiosk_id": "adm-sim-001",
+        "printer": "ADM Simulated A4 Laser",
+        "queue": "adm-a4",
+        "printed_at": "2026-11-02 08:00",
+        "software_version": "0.1.0",
+    }
+
+
+def all_samples() -> dict[str, dict[str, Any]]:
+    """One payload per kind (card photos from the virtual chips' generated portraits)."""
+    from sim.cards import photo, signature_image
+
+    budi = FAMILIES[0]["members"][0]
+    dewi = FAMILIES[0]["members"][3]
+    return {
+        "kartu_keluarga": kartu_keluarga(),
+        "akta_kelahiran": akta_kelahiran(),
+        "akta_kematian": akta_kematian(),
+        "surat_pindah": surat_pindah(),
+        "ktp_el": ktp_el(photo(budi["nik"], budi["sex"]), signature_image(budi["nik"])),
+        "kia": kia(photo(dewi["nik"], dewi["sex"])),
+        "receipt": receipt(),
+        "test_page": test_page(),
+    }
