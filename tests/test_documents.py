@@ -246,7 +246,7 @@ def test_birth_certificate_models(model: str, sentence: str, tmp_path: Path) -> 
 
 
 def test_unknown_birth_model_is_refused() -> None:
-    with pytest.raises(DocumentDataError, match="data.model"):
+    with pytest.raises(DocumentDataError, match=r"data\.model"):
         akta.render_birth(documents.akta_kelahiran("kakek"))
 
 
@@ -255,5 +255,5 @@ def test_card_without_photo_says_so(tmp_path: Path) -> None:
 
 
 def test_card_with_a_broken_photo_is_refused() -> None:
-    with pytest.raises(DocumentDataError, match="data.photo"):
+    with pytest.raises(DocumentDataError, match=r"data\.photo"):
         cards.render_ktp(documents.ktp_el(photo=b"not a jpeg"))
