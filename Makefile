@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: all setup demo test lint typecheck pytest rig-up rig-down rig-status clean screenshots bench-card
+.PHONY: all setup demo test lint typecheck pytest rig-up rig-down rig-status clean screenshots golden bench-card bench-render
 
 all: test
 
@@ -44,11 +44,20 @@ clean:
 screenshots: setup
 	@$(BIN)/adm-sim rig up >/dev/null
 	@rm -rf /tmp/adm-shots && $(BIN)/adm-kiosk simulate --headless --out /tmp/adm-shots >/dev/null
-	@mkdir -p docs/screenshots docs/documents && rm -f docs/screenshots/*.png
+	@mkdir -p docs/screenshots && rm -f docs/screenshots/*.png
 	@cp /tmp/adm-shots/*.png docs/screenshots/
-	@pdftoppm -png -r 60 -singlefile /tmp/adm-shots/kartu-keluarga.pdf docs/documents/kartu-keluarga
+	@$(BIN)/python scripts/render_documents.py >/dev/null
 	@echo "screenshots in docs/screenshots, document pages in docs/documents"
+
+golden: setup
+	@$(BIN)/python scripts/render_documents.py --golden
 
 # Benchmarks (results go to docs/benchmarks.md with the machine and date).
 bench-card: setup
 	@$(BIN)/python bench/card_read.py
+
+bench-render: setup
+	@dpkg-query -W -f='$${Status}' libpango-1.0-0 2>/dev/null | grep -q "ok installed" || \
+	  apt-get install -y -q --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 >/dev/null
+	@$(BIN)/python -c "import weasyprint" 2>/dev/null || $(BIN)/pip install -q '.[bench]'
+	@$(BIN)/python bench/render.py

@@ -159,9 +159,8 @@ def render(payload: dict[str, Any]) -> bytes:
         )
         y = top
         for t in (t1, t2):
-            _, th = t.wrapOn(c, usable, height)
-            t.drawOn(c, margin, y - th)
-            y -= th + gap
+            t.draw(c, margin, y)
+            y -= t.height + gap
 
         qr_size = 24 * mm
         qx, qy = width - margin - qr_size, margin + 5 * mm

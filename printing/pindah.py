@@ -141,8 +141,7 @@ def render(payload: dict[str, Any]) -> bytes:
             y - 3 * mm - 68 * mm,  # down to the signature block
             size=8.5,
         )
-        _, th = table.wrapOn(c, usable, height)
-        table.drawOn(c, 20 * mm, y - 3 * mm - th)
+        table.draw(c, 20 * mm, y - 3 * mm)
         signature_block(c, payload, width - 62 * mm, 62 * mm, place=opt(d["origin"], "kabupaten"))
         qr_block(c, payload, width - 20 * mm, 18 * mm)
         tte_note(c, 20 * mm, 12 * mm, width - 80 * mm)
