@@ -17,6 +17,7 @@ from kiosk import timeouts
 from kiosk.server_client import ServerClient
 from printing import renderers
 from printing.spooler import JobState, Spooler
+from printing.tracking import JobDeadline, follow_job
 
 log = logging.getLogger("kiosk.print")
 
@@ -70,15 +71,19 @@ class PrintService:
         cups_job = self.spooler.submit(queue, pdf, f"{title} {payload.get('number', '')}")
         log.info("document %d spooled as %s job %d (kiosk job %s)", doc_id, queue, cups_job, job_id)
         progress("printing")
-        end = self._clock() + self.deadline
-        while True:
-            status = self.spooler.status(cups_job)
-            if status.state.final:
-                break
-            if self._clock() >= end:
-                self.spooler.cancel(cups_job)
-                raise PrintFailed(f"printer did not finish job {cups_job} in {self.deadline:.0f} s")
-            self._sleep(self.poll)
+        try:
+            status = follow_job(
+                self.spooler,
+                queue,
+                cups_job,
+                deadline=self.deadline,
+                poll=self.poll,
+                progress=progress,
+                clock=self._clock,
+                sleep=self._sleep,
+            )
+        except JobDeadline as exc:
+            raise PrintFailed(str(exc)) from exc
         if status.state != JobState.COMPLETED:
             raise PrintFailed(
                 f"print job {cups_job} ended {status.state.name.lower()} "

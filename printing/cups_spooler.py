@@ -10,7 +10,16 @@ import logging
 import threading
 from typing import Any
 
-from printing.spooler import JobState, JobStatus, QueueMissing, SpoolerError
+from printing.spooler import (
+    JobState,
+    JobStatus,
+    PrinterState,
+    PrinterStatus,
+    QueueMissing,
+    SpoolerError,
+    Supply,
+    conditions_from_reasons,
+)
 
 log = logging.getLogger("printing.cups")
 
@@ -89,6 +98,43 @@ class CupsSpooler:
         if isinstance(reasons, str):
             reasons = (reasons,)
         return JobStatus(JobState(int(attrs["job-state"])), tuple(reasons))
+
+    def printer_status(self, queue: str) -> PrinterStatus:
+        wanted = [
+            "printer-state",
+            "printer-state-reasons",
+            "printer-is-accepting-jobs",
+            "printer-state-message",
+            "marker-names",
+            "marker-levels",
+            "marker-types",
+        ]
+
+        def go(conn: Any) -> Any:
+            if queue not in conn.getPrinters():
+                raise QueueMissing(f"print queue {queue!r} does not exist")
+            return conn.getPrinterAttributes(queue, requested_attributes=wanted)
+
+        attrs = self._call(go)
+        reasons = attrs.get("printer-state-reasons", ())
+        if isinstance(reasons, str):
+            reasons = (reasons,)
+        names = attrs.get("marker-names", ()) or ()
+        levels = attrs.get("marker-levels", ()) or ()
+        kinds = attrs.get("marker-types", ()) or ()
+        supplies = tuple(
+            Supply(str(n), int(lv), str(kinds[i]) if i < len(kinds) else "")
+            for i, (n, lv) in enumerate(zip(names, levels, strict=False))
+        )
+        return PrinterStatus(
+            queue=queue,
+            state=PrinterState(int(attrs.get("printer-state", 3))),
+            accepting=bool(attrs.get("printer-is-accepting-jobs", True)),
+            conditions=conditions_from_reasons(tuple(reasons)),
+            reasons=tuple(reasons),
+            supplies=supplies,
+            message=str(attrs.get("printer-state-message", "")),
+        )
 
     def cancel(self, job_id: int) -> None:
         self._call(lambda conn: conn.cancelJob(job_id))

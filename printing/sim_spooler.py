@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import threading
 
-from printing.spooler import JobState, JobStatus, QueueMissing
+from printing.spooler import (
+    JobState,
+    JobStatus,
+    PrinterState,
+    PrinterStatus,
+    QueueMissing,
+    conditions_from_reasons,
+)
 
 
 class SimSpooler:
@@ -12,6 +19,7 @@ class SimSpooler:
         self.queues = set(queues)
         self.jobs: dict[int, tuple[str, bytes, JobState]] = {}
         self.final_state = JobState.COMPLETED  # what the next job ends in
+        self.reasons: tuple[str, ...] = ()  # printer-state-reasons to report
         self._lock = threading.Lock()
 
     def open(self) -> None:
@@ -36,3 +44,10 @@ class SimSpooler:
         with self._lock:
             queue, pdf, _ = self.jobs[job_id]
             self.jobs[job_id] = (queue, pdf, JobState.CANCELED)
+
+    def printer_status(self, queue: str) -> PrinterStatus:
+        if queue not in self.queues:
+            raise QueueMissing(f"print queue {queue!r} does not exist")
+        return PrinterStatus(
+            queue, PrinterState.IDLE, True, conditions_from_reasons(self.reasons), self.reasons
+        )

@@ -177,7 +177,7 @@ def receipt() -> dict[str, Any]:
     }
 
 
-def test_page() -> dict[str, Any]:
+def technician_test_page() -> dict[str, Any]:
     return {
         "kind": "test_page",
         "kiosk_id": "adm-sim-001",
@@ -202,5 +202,5 @@ def all_samples() -> dict[str, dict[str, Any]]:
         "ktp_el": ktp_el(photo(budi["nik"], budi["sex"]), signature_image(budi["nik"])),
         "kia": kia(photo(dewi["nik"], dewi["sex"])),
         "receipt": receipt(),
-        "test_page": test_page(),
+        "test_page": technician_test_page(),
     }

@@ -116,6 +116,44 @@ class Rig:
         files = [p for p in self.spool_dir(queue).glob("*.pdf") if p.stat().st_mtime_ns >= since_ns]
         return sorted(files, key=lambda p: p.stat().st_mtime_ns)
 
+    def printer(self, queue: str) -> PrinterSpec:
+        for spec in PRINTERS:
+            if spec.queue == queue:
+                return spec
+        raise RigError(f"no simulated printer for queue {queue!r}")
+
+    def set_paper(self, queue: str, sheets: int) -> None:
+        """Load ``sheets`` sheets (0 = out of paper) into the simulated printer's main tray.
+
+        Every tray must be named in the request: ippeveprinter treats a tray left out as
+        empty, and the by-pass tray (level3) is left at its 25-sheet capacity."""
+        import urllib.request
+
+        port = self.printer(queue).port
+        url = (
+            f"http://localhost:{port}/media?size1=iso_a4_210x297mm&type1=stationery"
+            f"&level1={sheets}&level3=25"
+        )
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            if resp.status != 200:
+                raise RigError(f"{queue}: media update answered {resp.status}")
+
+    def stop_printer(self, queue: str) -> bool:
+        """Kill the simulated printer behind ``queue`` (a printer switched off or dead)."""
+        name = f"printer-{queue}"
+        pid = self._pid(name)
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGKILL)
+        _wait(lambda: not _pid_alive(pid), 5, f"{name} exit")
+        (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
+        return True
+
+    def start_printer(self, queue: str) -> None:
+        """Start the simulated printer behind ``queue`` again (no-op when it runs)."""
+        self._up_dbus()
+        self._up_printer(self.printer(queue))
+
     def env(self) -> dict[str, str]:
         """Environment variables that point clients (lp, pycups, the kiosk) at this rig."""
         return {"CUPS_SERVER": str(self.cups_socket), "ADM_SIM_DIR": str(self.dir)}

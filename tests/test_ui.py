@@ -140,3 +140,11 @@ def test_card_photo_shown_then_wiped(window: tuple[KioskWindow, Posted]) -> None
     w.show_view(view("choose_documents", photo=b""))
     assert w.documents.photo.pixmap().isNull()
     assert w.documents.photo.isHidden()
+
+
+def test_printing_screen_says_why_a_job_waits() -> None:
+    from ui.screens import step_text
+
+    assert "kehabisan kertas" in step_text("waiting:media_empty")
+    assert "tersangkut" in step_text("waiting:media_jam,media_empty")
+    assert step_text("spool") == "Mengirim ke printer…"

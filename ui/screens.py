@@ -54,6 +54,25 @@ STEP_TEXT = {
 }
 
 
+CONDITION_TEXT = {
+    "media_empty": "Printer kehabisan kertas.",
+    "media_jam": "Kertas tersangkut di printer.",
+    "door_open": "Pintu printer terbuka.",
+    "offline": "Printer tidak terhubung.",
+    "toner_empty": "Tinta/toner printer habis.",
+}
+
+
+def step_text(progress: str) -> str:
+    """What the printing screen says about the current step, including why a job waits."""
+    if progress.startswith("waiting:"):
+        reasons = [CONDITION_TEXT[c] for c in progress[8:].split(",") if c in CONDITION_TEXT]
+        if reasons:
+            return " ".join(reasons) + " Petugas sedang menanganinya; mohon tunggu."
+        return STEP_TEXT["printing"]
+    return STEP_TEXT.get(progress, "")
+
+
 def _label(text: str, name: str, wrap: bool = True) -> QLabel:
     label = QLabel(text)
     label.setObjectName(name)
@@ -190,10 +209,10 @@ class PrintingScreen(MessageScreen):
             (d for d in view.selected if d not in {r.doc_id for r in view.results}), None
         )
         name = titles.get(current, "") if current is not None else ""
-        step = PRINT_STEPS.get(view.progress, 5)
+        step = PRINT_STEPS.get(view.progress.split(":")[0].replace("waiting", "printing"), 5)
         self.bar.setValue(int((done + step / 100) / total * 100))
         self.body.setText(
-            f"{name} ({done + 1} dari {total})\n{STEP_TEXT.get(view.progress, '')}"
+            f"{name} ({done + 1} dari {total})\n{step_text(view.progress)}"
             if current is not None
             else "Selesai mencetak."
         )

@@ -1,0 +1,129 @@
+"""The CUPS spooler against the private cupsd and the simulated IPP printers: completed
+jobs, out of paper (the job waits, the kiosk sees why, a refill completes it), a printer
+killed mid-job (deadline, cancel), a printer off at submit, a missing queue."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from printing.cups_spooler import CupsSpooler
+from printing.renderers import render
+from printing.spooler import (
+    Condition,
+    JobState,
+    PrinterState,
+    QueueMissing,
+    conditions_from_reasons,
+)
+from printing.tracking import JobDeadline, follow_job, wait_final
+from sim.documents import technician_test_page
+from sim.rig import Rig
+
+pytestmark = pytest.mark.rig
+
+QUEUE = "adm-card"  # the fault tests disturb this printer only; adm-a4 stays clean
+PDF = render(technician_test_page())
+
+
+@pytest.fixture
+def spooler(rig: Rig) -> Iterator[CupsSpooler]:
+    s = CupsSpooler(str(rig.cups_socket))
+    s.open()
+    yield s
+    s.close()
+    rig.start_printer(QUEUE)
+    rig.set_paper(QUEUE, 250)
+
+
+def until(cond: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    """Poll a condition of the outside world (CUPS, a printer) with a deadline."""
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_reason_keywords_map_to_conditions() -> None:
+    got = conditions_from_reasons(
+        (
+            "media-empty-warning",
+            "media-needed-warning",
+            "toner-low-report",
+            "cover-open-error",
+            "none",
+            "cups-waiting-for-job-completed",
+            "fuser-failure-error",
+        )
+    )
+    assert got == {Condition.MEDIA_EMPTY, Condition.TONER_LOW, Condition.DOOR_OPEN, Condition.OTHER}
+
+
+def test_job_completes_and_printer_is_ready(spooler: CupsSpooler) -> None:
+    job = spooler.submit(QUEUE, PDF, "test page")
+    assert follow_job(spooler, QUEUE, job, deadline=60).state == JobState.COMPLETED
+    status = spooler.printer_status(QUEUE)
+    assert status.accepting and status.state in (PrinterState.IDLE, PrinterState.PROCESSING)
+
+
+def test_missing_queue(spooler: CupsSpooler) -> None:
+    with pytest.raises(QueueMissing):
+        spooler.submit("adm-nonexistent", PDF, "x")
+    with pytest.raises(QueueMissing):
+        spooler.printer_status("adm-nonexistent")
+
+
+def test_out_of_paper_waits_reports_and_completes_after_refill(
+    rig: Rig, spooler: CupsSpooler
+) -> None:
+    """GIVEN an empty paper tray WHEN a job is sent THEN it waits, the kiosk sees
+    MEDIA_EMPTY while it waits, and a refill lets it complete."""
+    rig.set_paper(QUEUE, 0)
+    job = spooler.submit(QUEUE, PDF, "needs paper")
+    until(
+        lambda: Condition.MEDIA_EMPTY in spooler.printer_status(QUEUE).conditions,
+        "the out-of-paper report",
+    )
+    assert spooler.status(job).state == JobState.PROCESSING
+    assert not spooler.printer_status(QUEUE).ready
+    steps: list[str] = []
+    with pytest.raises(JobDeadline) as err:  # a short wait: still out of paper
+        follow_job(spooler, QUEUE, job, deadline=0.5, progress=steps.append)
+    assert Condition.MEDIA_EMPTY in err.value.conditions
+    assert steps and steps[0].startswith("waiting:") and "media_empty" in steps[0]
+    # that cancel ended the first job; a second one completes once paper is back
+    assert wait_final(spooler, job, 30) == JobState.CANCELED
+    job = spooler.submit(QUEUE, PDF, "after refill")
+    until(
+        lambda: Condition.MEDIA_EMPTY in spooler.printer_status(QUEUE).conditions,
+        "the second job to wait for paper",
+    )
+    rig.set_paper(QUEUE, 250)
+    assert follow_job(spooler, QUEUE, job, deadline=60).state == JobState.COMPLETED
+
+
+def test_printer_killed_mid_job_is_canceled_at_the_deadline(rig: Rig, spooler: CupsSpooler) -> None:
+    rig.set_paper(QUEUE, 0)  # hold the job at the printer, then pull the plug
+    job = spooler.submit(QUEUE, PDF, "dies mid-job")
+    until(
+        lambda: Condition.MEDIA_EMPTY in spooler.printer_status(QUEUE).conditions,
+        "the job to reach the printer",
+    )
+    assert rig.stop_printer(QUEUE)
+    started = time.monotonic()
+    with pytest.raises(JobDeadline):
+        follow_job(spooler, QUEUE, job, deadline=3)
+    assert time.monotonic() - started < 10
+    assert wait_final(spooler, job, 30) in (JobState.CANCELED, JobState.ABORTED)
+
+
+def test_printer_off_at_submit_completes_when_it_returns(rig: Rig, spooler: CupsSpooler) -> None:
+    assert rig.stop_printer(QUEUE)
+    job = spooler.submit(QUEUE, PDF, "printer was off")
+    assert not spooler.status(job).state.final
+    rig.start_printer(QUEUE)
+    rig.set_paper(QUEUE, 250)
+    assert follow_job(spooler, QUEUE, job, deadline=90).state == JobState.COMPLETED
