@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 from printing.spooler import (
+    Condition,
     JobState,
     JobStatus,
     PrinterState,
@@ -22,6 +23,18 @@ from printing.spooler import (
 )
 
 log = logging.getLogger("printing.cups")
+
+# IPP marker types that run out (as opposed to waste containers that fill up)
+CONSUMABLES = {
+    "toner",
+    "toner-cartridge",
+    "ink",
+    "ink-cartridge",
+    "ink-ribbon",
+    "ribbon-wax",
+    "solid-wax",
+}
+LOW_PERCENT = 10
 
 
 def _cups() -> Any:
@@ -126,11 +139,21 @@ class CupsSpooler:
             Supply(str(n), int(lv), str(kinds[i]) if i < len(kinds) else "")
             for i, (n, lv) in enumerate(zip(names, levels, strict=False))
         )
+        lows = attrs.get("marker-low-levels", ()) or ()
+        conditions = set(conditions_from_reasons(tuple(reasons)))
+        # Printers raise toner-low only now and then; the levels themselves are the truth.
+        for i, supply in enumerate(supplies):
+            if supply.kind in CONSUMABLES and supply.level >= 0:
+                low = int(lows[i]) if i < len(lows) and int(lows[i]) > 0 else LOW_PERCENT
+                if supply.level == 0:
+                    conditions.add(Condition.TONER_EMPTY)
+                elif supply.level < low:
+                    conditions.add(Condition.TONER_LOW)
         return PrinterStatus(
             queue=queue,
             state=PrinterState(int(attrs.get("printer-state", 3))),
             accepting=bool(attrs.get("printer-is-accepting-jobs", True)),
-            conditions=conditions_from_reasons(tuple(reasons)),
+            conditions=frozenset(conditions),
             reasons=tuple(reasons),
             supplies=supplies,
             message=str(attrs.get("printer-state-message", "")),

@@ -25,18 +25,44 @@ CUPS_PORT = 16631
 
 @dataclass(frozen=True)
 class PrinterSpec:
-    """One simulated printer: its CUPS queue name, IPP port and what it prints on."""
+    """One simulated printer: its CUPS queue name, IPP port, what it prints on, and the
+    supply it starts with (name, IPP marker type, colour, level %)."""
 
     queue: str
     port: int
     model: str
     page_size: str
+    supply: tuple[str, str, str, int]
 
 
 PRINTERS = (
-    PrinterSpec("adm-a4", 16632, "ADM Simulated A4 Laser", "A4"),
-    PrinterSpec("adm-card", 16633, "ADM Simulated CR80 Card Printer", "A4"),
+    PrinterSpec(
+        "adm-a4", 16632, "ADM Simulated A4 Laser", "A4", ("Black Toner", "toner", "#000000", 80)
+    ),
+    PrinterSpec(
+        "adm-card",
+        16633,
+        "ADM Simulated CR80 Card Printer",
+        "A4",
+        ("YMCKO Ribbon", "ink-ribbon", "#000000", 90),
+    ),
 )
+
+# The simulated printer's "print" command: reports the supply file's levels to the
+# printer (ippeveprinter reads ATTR:/STATE: lines on stderr, parsed like CUPS options,
+# hence the quotes around a name with spaces), then prints nothing.
+PRINT_COMMAND = """#!/bin/sh
+supply="$(dirname "$0")/../supplies/$(basename "$0")"
+IFS=, read -r name kind colour level < "$supply"
+echo "ATTR: marker-names='$name'" >&2
+echo "ATTR: marker-types=$kind" >&2
+echo "ATTR: marker-colors=$colour" >&2
+echo "ATTR: marker-levels=$level" >&2
+if [ "$level" -le 0 ]; then echo "STATE: +toner-empty -toner-low" >&2
+elif [ "$level" -lt 10 ]; then echo "STATE: +toner-low -toner-empty" >&2
+else echo "STATE: -toner-low -toner-empty" >&2; fi
+exit 0
+"""
 
 
 class RigError(RuntimeError):
@@ -137,6 +163,14 @@ class Rig:
         with urllib.request.urlopen(url, timeout=10) as resp:
             if resp.status != 200:
                 raise RigError(f"{queue}: media update answered {resp.status}")
+
+    def set_supply(self, queue: str, level: int) -> None:
+        """Set the printer's toner (or ribbon) level in percent; the printer reports it to
+        CUPS with its next job, as a real one does."""
+        name, kind, colour, _ = self.printer(queue).supply
+        path = self.dir / "supplies" / queue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{name},{kind},{colour},{int(level)}\n")
 
     def stop_printer(self, queue: str) -> bool:
         """Kill the simulated printer behind ``queue`` (a printer switched off or dead)."""
@@ -277,6 +311,12 @@ class Rig:
             raise RigError(f"port {spec.port} for {spec.queue} is taken by another process")
         spool = self.spool_dir(spec.queue)
         spool.mkdir(parents=True, exist_ok=True)
+        command = self.dir / "bin" / spec.queue
+        command.parent.mkdir(parents=True, exist_ok=True)
+        command.write_text(PRINT_COMMAND)
+        command.chmod(0o755)
+        if not (self.dir / "supplies" / spec.queue).exists():
+            self.set_supply(spec.queue, spec.supply[3])
         self._spawn(
             name,
             [
@@ -293,7 +333,7 @@ class Rig:
                 "-f",
                 "application/pdf",
                 "-c",
-                "/bin/true",
+                str(command),
                 "-M",
                 "ADM",
                 "-m",

@@ -127,3 +127,28 @@ def test_printer_off_at_submit_completes_when_it_returns(rig: Rig, spooler: Cups
     rig.start_printer(QUEUE)
     rig.set_paper(QUEUE, 250)
     assert follow_job(spooler, QUEUE, job, deadline=90).state == JobState.COMPLETED
+
+
+def test_supply_levels_and_toner_low_reach_the_kiosk(rig: Rig, spooler: CupsSpooler) -> None:
+    """GIVEN the ribbon at 5 % WHEN the printer next prints THEN the kiosk reads the level
+    and a low-supply condition; refilled, the condition clears."""
+    try:
+        rig.set_supply(QUEUE, 5)
+        job = spooler.submit(QUEUE, PDF, "supply check")
+        follow_job(spooler, QUEUE, job, deadline=60)
+        until(lambda: spooler.printer_status(QUEUE).supplies[:1] != (), "supply levels")
+        status = spooler.printer_status(QUEUE)
+        assert [(s.name, s.level, s.kind) for s in status.supplies] == [
+            ("YMCKO Ribbon", 5, "ink-ribbon")
+        ]
+        assert Condition.TONER_LOW in status.conditions
+        assert status.ready  # low is a warning, not a stop
+    finally:
+        rig.set_supply(QUEUE, 90)
+    job = spooler.submit(QUEUE, PDF, "after refill")
+    follow_job(spooler, QUEUE, job, deadline=60)
+    until(
+        lambda: Condition.TONER_LOW not in spooler.printer_status(QUEUE).conditions,
+        "the low-supply condition to clear",
+    )
+    assert spooler.printer_status(QUEUE).supplies[0].level == 90
