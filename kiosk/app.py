@@ -21,6 +21,7 @@ from kiosk.config import Config, issuer_key_path
 from kiosk.flow import Flow, Services
 from kiosk.print_service import PrintService
 from kiosk.server_client import ServerClient
+from printing.card_stock import CardStock, MemoryCardLedger
 from printing.spooler import Spooler
 
 log = logging.getLogger("kiosk.app")
@@ -77,6 +78,8 @@ class KioskApp:
     matcher: FingerprintMatcher | None = None
     flow: Flow = field(init=False)
     card: CardService = field(init=False)
+    card_stock: CardStock = field(init=False)
+    card_ledger: MemoryCardLedger = field(init=False)
     server_url: str = field(init=False, default="")
     _embedded: Any = field(init=False, default=None)
     _watcher: CardWatcher | None = field(init=False, default=None)
@@ -111,12 +114,18 @@ class KioskApp:
         self.spooler.open()
         self.matcher.open()
         self._client = ServerClient(self.server_url, cfg.kiosk.id)
+        # Blank-card accounting; the durable ledger lives in the kiosk store.
+        self.card_ledger = MemoryCardLedger()
+        self.card_stock = CardStock(self.card_ledger)
+        if cfg.printer.card_serials:
+            first, _, last = cfg.printer.card_serials.partition("..")
+            self.card_stock.load(first.strip(), last.strip())
         self.flow = Flow(
             Services(
                 card=self.card,
                 matcher=self.matcher,
                 server=self._client,
-                printer=PrintService(self._client, self.spooler),
+                printer=PrintService(self._client, self.spooler, card_stock=self.card_stock),
             )
         )
         self._watcher = CardWatcher(self.monitor, self.flow)

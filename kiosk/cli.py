@@ -33,35 +33,32 @@ def _has_display() -> bool:
 def cmd_simulate(args: argparse.Namespace) -> int:
     headless = args.headless or (not args.window and not _has_display())
     if headless:
+        from sim.rig import Rig
         from ui.demo import run_demo
 
         out = Path(args.out)
         result = run_demo(out)
-        jobs = (
-            subprocess.run(
-                ["lpstat", "-W", "completed", "-o", result.queue],
-                capture_output=True,
-                text=True,
-                env={
-                    **os.environ,
-                    "CUPS_SERVER": str(
-                        Path(os.environ.get("ADM_SIM_DIR", "/tmp/adm-sim")) / "cups" / "cups.sock"
-                    ),
-                },
-            )
-            .stdout.strip()
-            .splitlines()
-        )
+        env = {**os.environ, **Rig().env()}
         print()
         print("ADM kiosk simulation: one citizen session, headless")
         print(f"  citizen      {result.name} (NIK {result.masked_nik})")
-        print(f"  document     Kartu Keluarga {result.document}")
-        print(f"  CUPS job     {result.queue}-{result.cups_job} (completed)")
-        line = [j for j in jobs if j.startswith(f"{result.queue}-{result.cups_job} ")]
-        if line:
-            print(f"  lpstat       {' '.join(line[0].split())}")
-        print(f"  paper        {result.spool_file}")
-        print(f"  PDF copy     {result.pdf}")
+        for doc in result.documents:
+            jobs = subprocess.run(
+                ["lpstat", "-W", "completed", "-o", doc.queue],
+                capture_output=True,
+                text=True,
+                env=env,
+            ).stdout.splitlines()
+            done = [j for j in jobs if j.startswith(f"{doc.queue}-{doc.cups_job} ")]
+            print(f"  document     {doc.title} {doc.number}")
+            print(
+                f"    CUPS job   {doc.queue}-{doc.cups_job} "
+                f"({'completed' if done else 'not in the completed list'})"
+            )
+            if doc.card_serial:
+                print(f"    blank card {doc.card_serial} (consumed)")
+            print(f"    paper      {doc.spool_file}")
+            print(f"    PDF copy   {doc.pdf}")
         print(f"  screenshots  {len(result.screenshots)} in {out}/")
         for shot in result.screenshots:
             print(f"               {shot.name}")

@@ -42,6 +42,7 @@ class FingerprintSection:
 class PrinterSection:
     backend: str = "cups"
     server: str = ""
+    card_serials: str = ""
 
 
 @dataclass
@@ -114,6 +115,14 @@ def load(path: Path | None = None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     config = parse(data)
+    if config.printer.card_serials:
+        from printing.card_stock import serial_range
+
+        first, _, last = config.printer.card_serials.partition("..")
+        try:
+            serial_range(first.strip(), last.strip())
+        except ValueError as exc:
+            raise ConfigError(f"printer.card_serials: {exc}") from None
     key = issuer_key_path(config, path.resolve().parent)
     if not key.is_file():
         raise ConfigError(f"card.issuer_key: {key} does not exist")

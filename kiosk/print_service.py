@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from kiosk import timeouts
 from kiosk.server_client import ServerClient
 from printing import renderers
+from printing.card_stock import CardOutcome, CardStock, CardStockEmpty
 from printing.spooler import JobState, Spooler
 from printing.tracking import JobDeadline, follow_job
 
@@ -31,6 +32,7 @@ class PrintResult:
     queue: str
     cups_job: int
     pdf_bytes: int
+    card_serial: str | None = None  # the blank card used, for card documents
 
 
 class PrintFailed(Exception):
@@ -47,7 +49,9 @@ class PrintService:
         poll: float = timeouts.PRINT_POLL,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        card_stock: CardStock | None = None,
     ) -> None:
+        self.card_stock = card_stock
         self.server = server
         self.spooler = spooler
         self.deadline = deadline
@@ -67,8 +71,22 @@ class PrintService:
         progress("render")
         pdf = renderers.render(payload)
         job_id = str(uuid.uuid4())
+        number = str(payload.get("number", ""))
+        serial = None
+        if medium == "card":
+            if self.card_stock is None:
+                raise PrintFailed("this kiosk has no card stock configured")
+            try:
+                serial = self.card_stock.take(job_id)
+            except CardStockEmpty as exc:
+                raise PrintFailed(str(exc)) from exc
         progress("spool")
-        cups_job = self.spooler.submit(queue, pdf, f"{title} {payload.get('number', '')}")
+        try:
+            cups_job = self.spooler.submit(queue, pdf, f"{title} {number}")
+        except Exception:
+            if serial is not None:
+                self.card_stock.put_back(serial)  # type: ignore[union-attr]
+            raise
         log.info("document %d spooled as %s job %d (kiosk job %s)", doc_id, queue, cups_job, job_id)
         progress("printing")
         try:
@@ -83,20 +101,32 @@ class PrintService:
                 sleep=self._sleep,
             )
         except JobDeadline as exc:
+            self._settle(serial, CardOutcome.SPOILED, number, str(exc))
             raise PrintFailed(str(exc)) from exc
         if status.state != JobState.COMPLETED:
-            raise PrintFailed(
+            reason = (
                 f"print job {cups_job} ended {status.state.name.lower()} "
                 f"({', '.join(status.reasons) or 'no reason given'})"
             )
+            self._settle(serial, CardOutcome.SPOILED, number, reason)
+            raise PrintFailed(reason)
+        self._settle(serial, CardOutcome.CONSUMED, number)
         progress("confirm")
         self.server.confirm(doc_id, job_id)
         return PrintResult(
             doc_id=doc_id,
             title=title,
-            number=str(payload.get("number", "")),
+            number=number,
             job_id=job_id,
             queue=queue,
             cups_job=cups_job,
             pdf_bytes=len(pdf),
+            card_serial=serial,
         )
+
+    def _settle(
+        self, serial: str | None, outcome: CardOutcome, number: str, reason: str = ""
+    ) -> None:
+        # A blank that may have gone through the printer is never silently returned.
+        if serial is not None and self.card_stock is not None:
+            self.card_stock.settle(serial, outcome, number, reason)

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.db import Citizen, Document, Family, make_engine, session_factory
 
-KINDS = {"kartu_keluarga": ("Kartu Keluarga", "a4")}
+KINDS = {
+    "kartu_keluarga": ("Kartu Keluarga", "a4"),
+    "akta_kelahiran": ("Kutipan Akta Kelahiran", "a4"),
+    "akta_kematian": ("Kutipan Akta Kematian", "a4"),
+    "surat_pindah": ("Surat Keterangan Pindah WNI", "a4"),
+    "ktp_el": ("KTP-el", "card"),
+    "kia": ("Kartu Identitas Anak", "card"),
+}
 
 
 class DocumentSummary(BaseModel):
@@ -74,6 +81,8 @@ def _payload(session: Session, doc: Document) -> dict[str, Any]:
         "official": doc.official,
         "verification": f"ADM1:{doc.number}",
     }
+    if doc.data:
+        payload["data"] = doc.data
     if doc.kind == "kartu_keluarga" and doc.kk_number:
         family = session.get(Family, doc.kk_number)
         members = session.scalars(

@@ -49,6 +49,8 @@ class Document(Base):
     printed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
     printed_job_id: Mapped[str | None] = mapped_column(String(64), default=None)
     printed_kiosk: Mapped[str | None] = mapped_column(String(64), default=None)
+    # What the document shows beyond the population registry (e.g. the KTP-el photo).
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 def make_engine(url: str = DEFAULT_URL) -> Engine:

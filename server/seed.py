@@ -45,5 +45,24 @@ def seed_demo(session: Session, now: dt.datetime | None = None) -> int:
                 )
             )
             added += 1
+    # A reprinted KTP-el for the demo citizen (photo and signature from the chip's issuer).
+    from sim.cards import photo, signature_image
+    from sim.documents import ktp_el
+
+    head = FAMILIES[0]["members"][0]
+    card = ktp_el(photo(head["nik"], head["sex"]), signature_image(head["nik"]))
+    if session.scalar(select(Document).where(Document.number == card["number"])) is None:
+        session.add(
+            Document(
+                kind="ktp_el",
+                number=card["number"],
+                owner_nik=head["nik"],
+                status="approved",
+                approved_at=now,
+                official=ISSUING_OFFICIAL,
+                data=card["data"],
+            )
+        )
+        added += 1
     session.commit()
     return added

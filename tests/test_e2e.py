@@ -27,7 +27,7 @@ pytestmark = pytest.mark.rig
 
 
 @pytest.mark.parametrize("family", [0, 2], ids=["bogor", "surabaya"])
-def test_citizen_prints_kartu_keluarga(rig: Rig, server: EmbeddedServer, family: int) -> None:
+def test_citizen_prints_approved_documents(rig: Rig, server: EmbeddedServer, family: int) -> None:
     fam = FAMILIES[family]
     head = fam["members"][0]
     cfg = Config()
@@ -36,6 +36,7 @@ def test_citizen_prints_kartu_keluarga(rig: Rig, server: EmbeddedServer, family:
     cfg.printer.server = str(rig.cups_socket)
     cfg.server.backend = "http"
     cfg.server.url = server.url
+    cfg.printer.card_serials = "KTP2611A000001..KTP2611A000250"
     app = KioskApp(cfg)
     app.start()
     started_ns = time.time_ns()
@@ -44,11 +45,16 @@ def test_citizen_prints_kartu_keluarga(rig: Rig, server: EmbeddedServer, family:
         run_until(app, lambda: app.flow.state == "choose_documents", "the document list")
         view = app.flow.view()
         assert view.name == head["name"].upper()
-        (doc,) = view.documents
-        app.flow.post("print_selected", doc_ids=[doc["id"]])
+        # Every approved document in one session (the Bogor head also has a KTP-el reprint).
+        docs = {d["kind"]: d for d in view.documents}
+        assert "kartu_keluarga" in docs
+        doc = docs["kartu_keluarga"]
+        app.flow.post("print_selected", doc_ids=[d["id"] for d in view.documents])
         run_until(app, lambda: app.flow.state in ("done", "error"), "the print", timeout=120)
         assert app.flow.state == "done", app.flow.view().error
-        (result,) = app.flow.view().results
+        results = {r.doc_id: r for r in app.flow.view().results}
+        assert set(results) == {d["id"] for d in view.documents}
+        result = results[doc["id"]]
         rig.remove_card()
         run_until(app, lambda: app.flow.state == "attract", "the idle screen")
     finally:
@@ -78,3 +84,20 @@ def test_citizen_prints_kartu_keluarga(rig: Rig, server: EmbeddedServer, family:
     assert record["printed_kiosk"] == cfg.kiosk.id
     listed = httpx.get(f"{server.url}/api/v1/citizens/{head['nik']}/documents").json()
     assert listed["documents"] == []
+
+    if "ktp_el" in docs:
+        card = results[docs["ktp_el"]["id"]]
+        assert card.queue == "adm-card" and card.card_serial == "KTP2611A000001"
+        (on_card,) = rig.printed_since("adm-card", started_ns)
+        card_text = subprocess.run(
+            ["pdftotext", str(on_card), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        assert head["nik"] in card_text and head["name"].upper() in card_text
+        # the blank is accounted for by serial, as consumed by this job
+        (record_card,) = app.card_ledger.records
+        assert (record_card.serial, record_card.outcome.value, record_card.job_id) == (
+            "KTP2611A000001",
+            "consumed",
+            card.job_id,
+        )
+        assert app.card_stock.remaining == 249

@@ -18,8 +18,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from drivers.card.base import mask_nik
+from kiosk import config as kconfig
 from kiosk.app import KioskApp
-from kiosk.config import Config
 from kiosk.flow import SessionView
 from sim.population import DEMO_NIK, citizen
 from sim.rig import Rig
@@ -29,15 +29,27 @@ log = logging.getLogger("ui.demo")
 
 
 @dataclass
+class PrintedDocument:
+    title: str
+    number: str
+    queue: str
+    cups_job: int
+    card_serial: str | None
+    spool_file: Path  # the simulated printer's "paper"
+    pdf: Path  # its copy in the output folder
+
+
+@dataclass
 class DemoResult:
     name: str
     masked_nik: str
-    document: str
-    cups_job: int
-    queue: str
-    pdf: Path
-    spool_file: Path
+    documents: list[PrintedDocument]
     screenshots: list[Path]
+
+    @property
+    def pdf(self) -> Path:
+        """The printed Kartu Keluarga."""
+        return next(d.pdf for d in self.documents if d.title == "Kartu Keluarga")
 
 
 def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResult:
@@ -54,7 +66,7 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
     for stale in out.glob("demo-server.db*"):
         stale.unlink()  # a fresh approval each run: a printed KK is never offered again
 
-    config = Config()
+    config = kconfig.load()  # the defaults file: PC/SC, CUPS, embedded server, card stock
     config.printer.server = str(rig.cups_socket)
     config.server.database = f"sqlite:///{db}"
     app = KioskApp(config)
@@ -87,31 +99,40 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
         kk = [d for d in app.flow.session.documents if d["kind"] == "kartu_keluarga"]
         if not kk:
             raise RuntimeError(f"no Kartu Keluarga approved for NIK {mask_nik(nik)}")
-        for doc_id, button in screen.doc_buttons.items():
-            button.setChecked(doc_id == kk[0]["id"])
+        # Every approved document stays ticked: the KK on A4 and, for the demo citizen, a
+        # KTP-el reprint on the card printer, in one session.
         screenshot("choose_documents-selected")
         screen.print_button.click()
         wait_until(qapp, lambda: app.flow.state in ("done", "error"), 120, "the print")
         if app.flow.state == "error":
             raise RuntimeError(f"print failed: {app.flow.session.error}")
-        result = app.flow.session.results[0]
+        results = list(app.flow.session.results)
         rig.remove_card()
         wait_until(qapp, lambda: app.flow.state == "attract", 15, "the idle screen")
 
-        # The printer keeps the document on receipt, before CUPS reports the job completed.
-        new = rig.printed_since(result.queue, started_ns)
-        if not new:
-            raise RuntimeError(f"no printed page appeared in {rig.spool_dir(result.queue)}")
-        pdf = out / "kartu-keluarga.pdf"
-        shutil.copyfile(new[-1], pdf)
+        printed: list[PrintedDocument] = []
+        for result in results:
+            # The printer keeps each document on receipt, before CUPS reports completion.
+            new = rig.printed_since(result.queue, started_ns)
+            if not new:
+                raise RuntimeError(f"no printed page appeared in {rig.spool_dir(result.queue)}")
+            copy = out / (result.title.lower().replace(" ", "-") + ".pdf")
+            shutil.copyfile(new[-1], copy)
+            printed.append(
+                PrintedDocument(
+                    result.title,
+                    result.number,
+                    result.queue,
+                    result.cups_job,
+                    result.card_serial,
+                    new[-1],
+                    copy,
+                )
+            )
         return DemoResult(
             name=person["name"],
             masked_nik=mask_nik(person["nik"]),
-            document=result.number,
-            cups_job=result.cups_job,
-            queue=result.queue,
-            pdf=pdf,
-            spool_file=new[-1],
+            documents=printed,
             screenshots=shots,
         )
     finally:
