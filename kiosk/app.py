@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from drivers.card.base import CardReader
@@ -21,6 +22,7 @@ from kiosk.config import Config, issuer_key_path
 from kiosk.flow import Flow, Services
 from kiosk.print_service import PrintService
 from kiosk.server_client import ServerClient
+from kiosk.store import KioskStore
 from printing.card_stock import CardStock, MemoryCardLedger
 from printing.spooler import Spooler
 
@@ -79,7 +81,7 @@ class KioskApp:
     flow: Flow = field(init=False)
     card: CardService = field(init=False)
     card_stock: CardStock = field(init=False)
-    card_ledger: MemoryCardLedger = field(init=False)
+    card_ledger: KioskStore | MemoryCardLedger = field(init=False)
     server_url: str = field(init=False, default="")
     _embedded: Any = field(init=False, default=None)
     _watcher: CardWatcher | None = field(init=False, default=None)
@@ -115,7 +117,9 @@ class KioskApp:
         self.matcher.open()
         self._client = ServerClient(self.server_url, cfg.kiosk.id)
         # Blank-card accounting; the durable ledger lives in the kiosk store.
-        self.card_ledger = MemoryCardLedger()
+        self.card_ledger = (
+            KioskStore(Path(cfg.kiosk.store)) if cfg.kiosk.store else MemoryCardLedger()
+        )
         self.card_stock = CardStock(self.card_ledger)
         if cfg.printer.card_serials:
             first, _, last = cfg.printer.card_serials.partition("..")
@@ -142,5 +146,7 @@ class KioskApp:
                 part.close()
         if self._client is not None:
             self._client.close()
+        if isinstance(self.card_ledger, KioskStore):
+            self.card_ledger.close()
         if self._embedded is not None:
             self._embedded.stop()

@@ -22,6 +22,7 @@ class ConfigError(ValueError):
 class KioskSection:
     id: str = "adm-sim-001"
     language: str = "id"
+    store: str = ""  # the local SQLite store; "" keeps records in memory (tests only)
 
 
 @dataclass

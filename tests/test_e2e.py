@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from kiosk.app import KioskApp
 from kiosk.config import Config
+from kiosk.store import KioskStore
 from printing.cups_spooler import CupsSpooler
 from printing.spooler import JobState
 from server.embedded import EmbeddedServer
@@ -27,7 +29,9 @@ pytestmark = pytest.mark.rig
 
 
 @pytest.mark.parametrize("family", [0, 2], ids=["bogor", "surabaya"])
-def test_citizen_prints_approved_documents(rig: Rig, server: EmbeddedServer, family: int) -> None:
+def test_citizen_prints_approved_documents(
+    rig: Rig, server: EmbeddedServer, family: int, tmp_path: Path
+) -> None:
     fam = FAMILIES[family]
     head = fam["members"][0]
     cfg = Config()
@@ -37,6 +41,7 @@ def test_citizen_prints_approved_documents(rig: Rig, server: EmbeddedServer, fam
     cfg.server.backend = "http"
     cfg.server.url = server.url
     cfg.printer.card_serials = "KTP2611A000001..KTP2611A000250"
+    cfg.kiosk.store = str(tmp_path / "kiosk.db")
     app = KioskApp(cfg)
     app.start()
     started_ns = time.time_ns()
@@ -93,8 +98,8 @@ def test_citizen_prints_approved_documents(rig: Rig, server: EmbeddedServer, fam
             ["pdftotext", str(on_card), "-"], capture_output=True, text=True, check=True
         ).stdout
         assert head["nik"] in card_text and head["name"].upper() in card_text
-        # the blank is accounted for by serial, as consumed by this job
-        (record_card,) = app.card_ledger.records
+        # the blank is accounted for by serial, as consumed by this job, in the store
+        (record_card,) = KioskStore(tmp_path / "kiosk.db").records
         assert (record_card.serial, record_card.outcome.value, record_card.job_id) == (
             "KTP2611A000001",
             "consumed",

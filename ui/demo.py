@@ -63,12 +63,13 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
     for old in out.glob("*.png"):
         old.unlink()
     db = out / "demo-server.db"
-    for stale in out.glob("demo-server.db*"):
+    for stale in [*out.glob("demo-server.db*"), *out.glob("kiosk.db*")]:
         stale.unlink()  # a fresh approval each run: a printed KK is never offered again
 
     config = kconfig.load()  # the defaults file: PC/SC, CUPS, embedded server, card stock
     config.printer.server = str(rig.cups_socket)
     config.server.database = f"sqlite:///{db}"
+    config.kiosk.store = str(out / "kiosk.db")
     app = KioskApp(config)
     app.start()
     shots: list[Path] = []
