@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -65,3 +66,14 @@ def pcsc_kiosk(rig: Rig, server: EmbeddedServer) -> Iterator[KioskApp]:
     yield app
     rig.remove_card()
     app.stop()
+
+
+def wait_for(cond: Callable[[], bool], what: str, timeout: float = 30, poll: float = 0.1) -> None:
+    """Wait for a condition of the outside world (CUPS, a printer process) that sends no
+    event, checking every ``poll`` seconds; fail after ``timeout``."""
+    done = threading.Event()
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        done.wait(poll)

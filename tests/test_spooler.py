@@ -5,7 +5,7 @@ killed mid-job (deadline, cancel), a printer off at submit, a missing queue."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -21,6 +21,7 @@ from printing.spooler import (
 from printing.tracking import JobDeadline, follow_job, wait_final
 from sim.documents import technician_test_page
 from sim.rig import Rig
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.rig
 
@@ -36,15 +37,6 @@ def spooler(rig: Rig) -> Iterator[CupsSpooler]:
     s.close()
     rig.start_printer(QUEUE)
     rig.set_paper(QUEUE, 250)
-
-
-def until(cond: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    """Poll a condition of the outside world (CUPS, a printer) with a deadline."""
-    end = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def test_reason_keywords_map_to_conditions() -> None:
@@ -83,7 +75,7 @@ def test_out_of_paper_waits_reports_and_completes_after_refill(
     MEDIA_EMPTY while it waits, and a refill lets it complete."""
     rig.set_paper(QUEUE, 0)
     job = spooler.submit(QUEUE, PDF, "needs paper")
-    until(
+    wait_for(
         lambda: Condition.MEDIA_EMPTY in spooler.printer_status(QUEUE).conditions,
         "the out-of-paper report",
     )
@@ -97,7 +89,7 @@ def test_out_of_paper_waits_reports_and_completes_after_refill(
     # that cancel ended the first job; a second one completes once paper is back
     assert wait_final(spooler, job, 30) == JobState.CANCELED
     job = spooler.submit(QUEUE, PDF, "after refill")
-    until(
+    wait_for(
         lambda: Condition.MEDIA_EMPTY in spooler.printer_status(QUEUE).conditions,
         "the second job to wait for paper",
     )
@@ -108,7 +100,7 @@ def test_out_of_paper_waits_reports_and_completes_after_refill(
 def test_printer_killed_mid_job_is_canceled_at_the_deadline(rig: Rig, spooler: CupsSpooler) -> None:
     rig.set_paper(QUEUE, 0)  # hold the job at the printer, then pull the plug
     job = spooler.submit(QUEUE, PDF, "dies mid-job")
-    until(
+    wait_for(
         lambda: Condition.MEDIA_EMPTY in spooler.printer_status(QUEUE).conditions,
         "the job to reach the printer",
     )
@@ -136,7 +128,7 @@ def test_supply_levels_and_toner_low_reach_the_kiosk(rig: Rig, spooler: CupsSpoo
         rig.set_supply(QUEUE, 5)
         job = spooler.submit(QUEUE, PDF, "supply check")
         follow_job(spooler, QUEUE, job, deadline=60)
-        until(lambda: spooler.printer_status(QUEUE).supplies[:1] != (), "supply levels")
+        wait_for(lambda: spooler.printer_status(QUEUE).supplies[:1] != (), "supply levels")
         status = spooler.printer_status(QUEUE)
         assert [(s.name, s.level, s.kind) for s in status.supplies] == [
             ("YMCKO Ribbon", 5, "ink-ribbon")
@@ -147,7 +139,7 @@ def test_supply_levels_and_toner_low_reach_the_kiosk(rig: Rig, spooler: CupsSpoo
         rig.set_supply(QUEUE, 90)
     job = spooler.submit(QUEUE, PDF, "after refill")
     follow_job(spooler, QUEUE, job, deadline=60)
-    until(
+    wait_for(
         lambda: Condition.TONER_LOW not in spooler.printer_status(QUEUE).conditions,
         "the low-supply condition to clear",
     )
