@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: all setup demo test lint typecheck pytest rig-up rig-down rig-status clean screenshots golden bench-card bench-render
+.PHONY: all setup demo test lint typecheck pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-render
 
 all: test
 
@@ -48,6 +48,9 @@ screenshots: setup
 	@cp /tmp/adm-shots/*.png docs/screenshots/
 	@$(BIN)/python scripts/render_documents.py >/dev/null
 	@echo "screenshots in docs/screenshots, document pages in docs/documents"
+
+diagram: setup
+	@$(BIN)/python -m kiosk.diagram
 
 golden: setup
 	@$(BIN)/python scripts/render_documents.py --golden

@@ -16,6 +16,8 @@ APT_PACKAGES=(
   dbus-daemon socat
   # reading printed PDFs (pdftotext/pdftoppm), decoding QR codes, fonts for documents
   poppler-utils zbar-tools fonts-dejavu-core
+  # the flow diagram (docs/flow.svg) from the state machine's own table
+  graphviz
   # Qt (offscreen and xcb) runtime libraries
   libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3
   libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 xvfb xauth

@@ -258,3 +258,10 @@ def test_every_state_is_reachable_and_leads_back_to_attract() -> None:
                 seen.add(s)
                 todo.extend(graph.get(s, ()))
         assert "attract" in seen, start
+
+
+def test_committed_diagram_matches_the_code() -> None:
+    """docs/flow.dot is generated from TRANSITIONS; regenerate with `make diagram`."""
+    from kiosk.diagram import DOCS, dot
+
+    assert (DOCS / "flow.dot").read_text() == dot()
