@@ -19,7 +19,7 @@ from drivers.fingerprint.base import FingerprintMatcher
 from kiosk.card_service import CardService, load_issuer_key
 from kiosk.card_watch import CardWatcher
 from kiosk.config import Config, issuer_key_path
-from kiosk.flow import Flow, Services
+from kiosk.flow import Flow, Services, SessionView
 from kiosk.print_service import PrintService
 from kiosk.server_client import ServerClient
 from kiosk.store import KioskStore
@@ -86,6 +86,8 @@ class KioskApp:
     _embedded: Any = field(init=False, default=None)
     _watcher: CardWatcher | None = field(init=False, default=None)
     _client: ServerClient | None = field(init=False, default=None)
+    _last_state: str | None = field(init=False, default=None)
+    _audited_results: int = field(init=False, default=0)
 
     def start(self) -> None:
         cfg = self.config
@@ -121,9 +123,11 @@ class KioskApp:
             KioskStore(Path(cfg.kiosk.store)) if cfg.kiosk.store else MemoryCardLedger()
         )
         self.card_stock = CardStock(self.card_ledger)
+        self._audit("kiosk_started", kiosk=cfg.kiosk.id, server=self.server_url)
         if cfg.printer.card_serials:
             first, _, last = cfg.printer.card_serials.partition("..")
-            self.card_stock.load(first.strip(), last.strip())
+            loaded = self.card_stock.load(first.strip(), last.strip())
+            self._audit("card_stock_loaded", first=first.strip(), last=last.strip(), count=loaded)
         self.flow = Flow(
             Services(
                 card=self.card,
@@ -132,9 +136,40 @@ class KioskApp:
                 printer=PrintService(self._client, self.spooler, card_stock=self.card_stock),
             )
         )
+        self.flow.add_listener(self._audit_flow)
         self._watcher = CardWatcher(self.monitor, self.flow)
         self._watcher.start()
         log.info("kiosk %s started; central server %s", cfg.kiosk.id, self.server_url)
+
+    def _audit(self, kind: str, **detail: object) -> None:
+        if isinstance(self.card_ledger, KioskStore):
+            self.card_ledger.audit(kind, **detail)
+
+    def _audit_flow(self, state: str, view: SessionView) -> None:
+        """Sessions, prints and failures into the audit log (masked NIK only)."""
+        previous, self._last_state = self._last_state, state
+        for r in view.results[self._audited_results :]:
+            self._audit(
+                "document_printed",
+                document=r.number,
+                title=r.title,
+                job=r.job_id,
+                queue=r.queue,
+                cups_job=r.cups_job,
+                card_serial=r.card_serial,
+            )
+        self._audited_results = len(view.results)
+        if state == previous:
+            return
+        if state == "reading_card":
+            self._audit("session_started")
+        elif state == "verify_finger":
+            self._audit("card_read", nik=view.masked_nik)
+        elif state == "error":
+            self._audit("session_error", after=previous, message=view.error)
+        elif state == "attract" and previous is not None:
+            self._audit("session_ended", after=previous)
+            self._audited_results = 0
 
     def stop(self) -> None:
         if self._watcher is not None:
@@ -147,6 +182,7 @@ class KioskApp:
         if self._client is not None:
             self._client.close()
         if isinstance(self.card_ledger, KioskStore):
+            self._audit("kiosk_stopped")
             self.card_ledger.close()
         if self._embedded is not None:
             self._embedded.stop()

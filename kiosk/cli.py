@@ -162,6 +162,34 @@ def cmd_card_read(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Check the audit log's hash chain; exit 1 naming the first broken row."""
+    from kiosk.store import KioskStore, StoreError
+
+    path = args.store
+    if path is None:
+        try:
+            path = kconfig.load(Path(args.config) if args.config else None).kiosk.store
+        except kconfig.ConfigError as exc:
+            print(f"config error: {exc}", file=sys.stderr)
+            return 2
+    if not path or not Path(path).exists():
+        print(f"no kiosk store at {path!r}", file=sys.stderr)
+        return 2
+    try:
+        store = KioskStore(Path(path))
+    except StoreError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    report = store.verify_audit()
+    store.close()
+    if report.ok:
+        print(f"audit log intact: {report.rows} events")
+        return 0
+    print(f"audit log TAMPERED: {report.problem}", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="adm-kiosk", description="Anjungan Dukcapil Mandiri")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -181,6 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     read.add_argument("--json", action="store_true", help="machine-readable output")
     read.add_argument("--config", help="configuration file (default: config/kiosk.toml)")
     read.set_defaults(func=cmd_card_read)
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit_sub = audit.add_subparsers(dest="audit_cmd", required=True)
+    verify = audit_sub.add_parser("verify", help="check the audit log's hash chain")
+    verify.add_argument("--store", help="the kiosk store (default: kiosk.store of the config)")
+    verify.add_argument("--config", help="configuration file (default: config/kiosk.toml)")
+    verify.set_defaults(func=cmd_audit_verify)
     cfg = sub.add_parser("config", help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_cmd", required=True)
     check = cfg_sub.add_parser("check", help="validate a configuration file")

@@ -99,7 +99,13 @@ def test_citizen_prints_approved_documents(
         ).stdout
         assert head["nik"] in card_text and head["name"].upper() in card_text
         # the blank is accounted for by serial, as consumed by this job, in the store
-        (record_card,) = KioskStore(tmp_path / "kiosk.db").records
+        store = KioskStore(tmp_path / "kiosk.db")
+        (record_card,) = store.records
+        kinds = [e[2] for e in store.audit_events()]
+        assert kinds[:3] == ["kiosk_started", "card_stock_loaded", "session_started"]
+        assert kinds.count("document_printed") == 2 and "card_consumed" in kinds
+        assert "session_ended" in kinds and kinds[-1] == "kiosk_stopped"
+        assert store.verify_audit().ok
         assert (record_card.serial, record_card.outcome.value, record_card.job_id) == (
             "KTP2611A000001",
             "consumed",
