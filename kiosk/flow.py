@@ -283,16 +283,19 @@ class Flow:
     def on_enter_loading_documents(self, event: EventData) -> None:
         assert self.session.identity is not None  # set on entering verify_finger
         nik = self.session.identity.nik
-        self._spawn(
-            lambda: self.services.server.list_documents(nik), "documents_loaded", "documents_failed"
-        )
+        services = self.services
+
+        def load() -> list[dict[str, Any]]:
+            return services.printer.annotate(services.server.list_documents(nik))
+
+        self._spawn(load, "documents_loaded", "documents_failed")
 
     def on_enter_choose_documents(self, event: EventData) -> None:
         self.session.documents = list(event.kwargs["result"])
 
     def _selection_valid(self, event: EventData) -> bool:
         wanted = list(event.kwargs.get("doc_ids", ()))
-        offered = {d["id"] for d in self.session.documents}
+        offered = {d["id"] for d in self.session.documents if not d.get("unavailable")}
         return bool(wanted) and all(d in offered for d in wanted)
 
     def on_enter_printing(self, event: EventData) -> None:

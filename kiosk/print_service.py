@@ -12,12 +12,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from kiosk import timeouts
 from kiosk.server_client import ServerClient
 from printing import renderers
 from printing.card_stock import CardOutcome, CardStock, CardStockEmpty
-from printing.spooler import JobState, Spooler
+from printing.spooler import Condition, JobState, Spooler, SpoolerError
 from printing.tracking import JobDeadline, follow_job
 
 log = logging.getLogger("kiosk.print")
@@ -33,6 +34,15 @@ class PrintResult:
     cups_job: int
     pdf_bytes: int
     card_serial: str | None = None  # the blank card used, for card documents
+
+
+UNAVAILABLE_TEXT = [
+    (Condition.MEDIA_EMPTY, "Kertas printer sedang habis."),
+    (Condition.MEDIA_JAM, "Kertas tersangkut di printer."),
+    (Condition.DOOR_OPEN, "Pintu printer terbuka."),
+    (Condition.TONER_EMPTY, "Tinta/toner printer habis."),
+    (Condition.OFFLINE, "Printer sedang tidak terhubung."),
+]
 
 
 class PrintFailed(Exception):
@@ -58,6 +68,38 @@ class PrintService:
         self.poll = poll
         self._clock = clock
         self._sleep = sleep
+
+    def unavailable_reason(self, medium: str) -> str:
+        """Why documents on ``medium`` cannot be printed right now ("" when they can).
+
+        Asked before the citizen chooses, so a kiosk out of paper or blank cards offers
+        what it can still print and says plainly what it cannot."""
+        queue = renderers.QUEUE_FOR_MEDIUM.get(medium)
+        if queue is None:
+            return "Jenis dokumen ini tidak dapat dicetak di anjungan ini."
+        if medium == "card" and (self.card_stock is None or self.card_stock.remaining == 0):
+            return "Blangko kartu sedang habis."
+        try:
+            status = self.spooler.printer_status(queue)
+        except SpoolerError:
+            return "Printer sedang tidak tersedia."
+        if status.ready:
+            return ""
+        for condition, text in UNAVAILABLE_TEXT:
+            if condition in status.conditions:
+                return text
+        return "Printer sedang tidak tersedia."
+
+    def annotate(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The documents with an ``unavailable`` reason each ("" = printable now)."""
+        reasons: dict[str, str] = {}
+        out = []
+        for doc in documents:
+            medium = str(doc.get("medium", ""))
+            if medium not in reasons:
+                reasons[medium] = self.unavailable_reason(medium)
+            out.append({**doc, "unavailable": reasons[medium]})
+        return out
 
     def print_document(
         self, doc_id: int, progress: Callable[[str], None] = lambda _msg: None

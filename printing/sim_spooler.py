@@ -19,7 +19,7 @@ class SimSpooler:
         self.queues = set(queues)
         self.jobs: dict[int, tuple[str, bytes, JobState]] = {}
         self.final_state = JobState.COMPLETED  # what the next job ends in
-        self.reasons: tuple[str, ...] = ()  # printer-state-reasons to report
+        self.reasons: dict[str, tuple[str, ...]] = {}  # queue -> printer-state-reasons
         self._lock = threading.Lock()
 
     def open(self) -> None:
@@ -48,6 +48,7 @@ class SimSpooler:
     def printer_status(self, queue: str) -> PrinterStatus:
         if queue not in self.queues:
             raise QueueMissing(f"print queue {queue!r} does not exist")
+        reasons = self.reasons.get(queue, ())
         return PrinterStatus(
-            queue, PrinterState.IDLE, True, conditions_from_reasons(self.reasons), self.reasons
+            queue, PrinterState.IDLE, True, conditions_from_reasons(reasons), reasons
         )

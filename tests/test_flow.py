@@ -23,6 +23,7 @@ from kiosk.card_watch import CardWatcher
 from kiosk.flow import TRANSITIONS, Flow, Services
 from kiosk.print_service import PrintService
 from kiosk.server_client import ServerClient
+from printing.card_stock import CardStock, MemoryCardLedger
 from printing.sim_spooler import SimSpooler
 from printing.spooler import JobState
 from server.embedded import EmbeddedServer
@@ -48,6 +49,7 @@ class Rigged:
         self.reader = SimReader()
         self.matcher = SimMatcher()
         self.spooler = SimSpooler()
+        self.stock = CardStock(MemoryCardLedger())  # empty until a test loads blanks
         self.clock = FakeClock()
         self.client = ServerClient(server.url, "kiosk-test")
         self.sam = ApduSam(SimReader(VirtualSam(keys.SAM_MASTER_KEY)))
@@ -58,7 +60,7 @@ class Rigged:
                 self.card,
                 self.matcher,
                 self.client,
-                PrintService(self.client, self.spooler, poll=0.001),
+                PrintService(self.client, self.spooler, poll=0.001, card_stock=self.stock),
             ),
             clock=self.clock,
         )
@@ -265,3 +267,33 @@ def test_committed_diagram_matches_the_code() -> None:
     from kiosk.diagram import DOCS, dot
 
     assert (DOCS / "flow.dot").read_text() == dot()
+
+
+def test_exhausted_media_are_refused_with_a_reason(k: Rigged) -> None:
+    """GIVEN no paper and no blank cards WHEN the documents load THEN both are shown with
+    the reason and neither can be selected."""
+    k.spooler.reasons = {"adm-a4": ("media-empty-error",)}
+    k.reader.insert(budi())
+    k.to_state("choose_documents")
+    reasons = {d["kind"]: d["unavailable"] for d in k.flow.view().documents}
+    assert reasons == {
+        "kartu_keluarga": "Kertas printer sedang habis.",
+        "ktp_el": "Blangko kartu sedang habis.",
+    }
+    k.flow.post("print_selected", doc_ids=[d["id"] for d in k.flow.view().documents])
+    k.flow.process_pending()
+    assert k.flow.state == "choose_documents" and k.spooler.jobs == {}
+
+
+def test_the_rest_is_still_offered(k: Rigged) -> None:
+    """GIVEN no paper but blank cards WHEN the citizen prints THEN the KTP-el comes out."""
+    k.spooler.reasons = {"adm-a4": ("media-empty-error",)}
+    k.stock.load("KTP2611A000001", "KTP2611A000010")
+    k.reader.insert(budi())
+    k.to_state("choose_documents")
+    docs = {d["kind"]: d for d in k.flow.view().documents}
+    assert docs["ktp_el"]["unavailable"] == "" and docs["kartu_keluarga"]["unavailable"]
+    k.flow.post("print_selected", doc_ids=[docs["ktp_el"]["id"]])
+    k.to_state("done")
+    (result,) = k.flow.view().results
+    assert result.queue == "adm-card" and result.card_serial == "KTP2611A000001"

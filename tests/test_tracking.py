@@ -43,7 +43,7 @@ class Stuck(SimSpooler):
 def test_deadline_cancels_and_names_the_reason() -> None:
     clock = Clock()
     sp = Stuck()
-    sp.reasons = ("media-empty-warning", "media-needed-warning")
+    sp.reasons = {"adm-a4": ("media-empty-warning", "media-needed-warning")}
     job = sp.submit("adm-a4", b"%PDF", "t")
     steps: list[str] = []
     with pytest.raises(JobDeadline, match="media_empty") as err:

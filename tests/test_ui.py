@@ -148,3 +148,15 @@ def test_printing_screen_says_why_a_job_waits() -> None:
     assert "kehabisan kertas" in step_text("waiting:media_empty")
     assert "tersangkut" in step_text("waiting:media_jam,media_empty")
     assert step_text("spool") == "Mengirim ke printer…"
+
+
+def test_unavailable_document_is_shown_but_cannot_be_chosen(
+    window: tuple[KioskWindow, Posted],
+) -> None:
+    w, _ = window
+    docs = (dict(DOCS[0], unavailable="Kertas printer sedang habis."),)
+    w.show_view(view("choose_documents", documents=docs))
+    button = w.documents.doc_buttons[7]
+    assert not button.isEnabled() and not button.isChecked()
+    assert "Kertas printer sedang habis." in button.text()
+    assert not w.documents.print_button.isEnabled()

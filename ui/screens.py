@@ -178,8 +178,10 @@ class DocumentsScreen(Screen):
             for doc in view.documents:
                 b = QPushButton()
                 b.setCheckable(True)
-                b.setChecked(True)
-                b.setProperty("label", f"{doc['title']}\n{doc['number']}")
+                reason = str(doc.get("unavailable", ""))
+                b.setChecked(not reason)
+                b.setEnabled(not reason)  # shown, with the reason, but not printable now
+                b.setProperty("label", f"{doc['title']}\n{reason or doc['number']}")
                 b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
                 b.toggled.connect(self._update_print_button)
                 self.list_box.addWidget(b)
@@ -190,7 +192,8 @@ class DocumentsScreen(Screen):
     def _update_print_button(self) -> None:
         for b in self.doc_buttons.values():
             # The tick says "selected" without relying on colour alone.
-            b.setText(("☑  " if b.isChecked() else "☐  ") + str(b.property("label")))
+            mark = "☑  " if b.isChecked() else ("☐  " if b.isEnabled() else "✕  ")
+            b.setText(mark + str(b.property("label")))
         self.print_button.setEnabled(bool(self.selected()))
 
 
