@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: all setup demo test lint typecheck pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-render
+.PHONY: all setup demo test lint typecheck pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render
 
 all: test
 
@@ -58,6 +58,9 @@ golden: setup
 # Benchmarks (results go to docs/benchmarks.md with the machine and date).
 bench-card: setup
 	@$(BIN)/python bench/card_read.py
+
+bench-flow: setup
+	@$(BIN)/python bench/flow_blocking.py
 
 bench-render: setup
 	@dpkg-query -W -f='$${Status}' libpango-1.0-0 2>/dev/null | grep -q "ok installed" || \

@@ -126,7 +126,8 @@ class KioskApp:
         self._audit("kiosk_started", kiosk=cfg.kiosk.id, server=self.server_url)
         if cfg.printer.card_serials:
             first, _, last = cfg.printer.card_serials.partition("..")
-            loaded = self.card_stock.load(first.strip(), last.strip())
+            used = {r.serial for r in self.card_ledger.records}
+            loaded = self.card_stock.load(first.strip(), last.strip(), used)
             self._audit("card_stock_loaded", first=first.strip(), last=last.strip(), count=loaded)
         self.flow = Flow(
             Services(

@@ -171,4 +171,11 @@ class PrintService:
     ) -> None:
         # A blank that may have gone through the printer is never silently returned.
         if serial is not None and self.card_stock is not None:
-            self.card_stock.settle(serial, outcome, number, reason)
+            try:
+                self.card_stock.settle(serial, outcome, number, reason)
+            except Exception:
+                # The card is out of the printer either way; failing the print now would
+                # leave a printed document unconfirmed.  The technician sees this in the log.
+                log.error(
+                    "blank card %s (%s) could not be recorded", serial, outcome.value, exc_info=True
+                )

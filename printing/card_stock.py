@@ -66,9 +66,11 @@ class CardStock:
         self._out: dict[str, str] = {}  # serial -> job id, taken but not yet settled
         self._lock = threading.Lock()
 
-    def load(self, first: str, last: str) -> int:
-        """The technician loads a pack of blanks; returns how many are now in the hopper."""
-        serials = serial_range(first, last)
+    def load(self, first: str, last: str, used: frozenset[str] | set[str] = frozenset()) -> int:
+        """The technician loads a pack of blanks; returns how many are now in the hopper.
+        ``used``: serials the ledger already holds (after a restart, the configured range
+        still names them, but they left the hopper long ago)."""
+        serials = [s for s in serial_range(first, last) if s not in used]
         with self._lock:
             known = set(self._hopper) | set(self._out)
             clash = known.intersection(serials)

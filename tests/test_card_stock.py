@@ -108,3 +108,20 @@ def test_empty_hopper_refuses_before_printing(card_doc: tuple[ServerClient, int]
     assert spooler.jobs == {}
     with pytest.raises(CardStockEmpty):
         CardStock(MemoryCardLedger()).take("j")
+
+
+def test_reloading_after_a_restart_skips_blanks_already_in_the_ledger(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """GIVEN a kiosk that used two blanks WHEN it restarts with the same configured range
+    THEN the hopper starts at the third serial (the ledger refuses a serial twice)."""
+    from kiosk.store import KioskStore
+
+    store = KioskStore(tmp_path / "kiosk.db")
+    stock = CardStock(store)
+    stock.load("C001", "C005")
+    for _ in range(2):
+        stock.settle(stock.take("j"), CardOutcome.CONSUMED, "KTP-1")
+    store.close()
+    store = KioskStore(tmp_path / "kiosk.db")
+    restarted = CardStock(store)
+    assert restarted.load("C001", "C005", {r.serial for r in store.records}) == 3
+    assert restarted.take("j2") == "C003"
