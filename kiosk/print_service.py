@@ -115,19 +115,20 @@ class PrintService:
         job_id = str(uuid.uuid4())
         number = str(payload.get("number", ""))
         serial = None
+        stock = self.card_stock
         if medium == "card":
-            if self.card_stock is None:
+            if stock is None:
                 raise PrintFailed("this kiosk has no card stock configured")
             try:
-                serial = self.card_stock.take(job_id)
+                serial = stock.take(job_id)
             except CardStockEmpty as exc:
                 raise PrintFailed(str(exc)) from exc
         progress("spool")
         try:
             cups_job = self.spooler.submit(queue, pdf, f"{title} {number}")
         except Exception:
-            if serial is not None:
-                self.card_stock.put_back(serial)  # type: ignore[union-attr]
+            if serial is not None and stock is not None:
+                stock.put_back(serial)
             raise
         log.info("document %d spooled as %s job %d (kiosk job %s)", doc_id, queue, cups_job, job_id)
         progress("printing")
@@ -145,6 +146,10 @@ class PrintService:
         except JobDeadline as exc:
             self._settle(serial, CardOutcome.SPOILED, number, str(exc))
             raise PrintFailed(str(exc)) from exc
+        except Exception as exc:
+            # Once submitted, a blank may have been fed: it is never silently returned.
+            self._settle(serial, CardOutcome.SPOILED, number, f"tracking failed: {exc}")
+            raise
         if status.state != JobState.COMPLETED:
             reason = (
                 f"print job {cups_job} ended {status.state.name.lower()} "
