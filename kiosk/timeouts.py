@@ -12,6 +12,7 @@ STATE_TIMEOUTS: dict[str, float] = {
     "error": 20.0,
 }
 
+TIMEOUT_WARNING = 10.0  # the last seconds of a state's timeout: the screen asks for a touch
 CARD_POLL = 0.5  # longest wait of one reader status call (the watcher loops on it)
 FINGER_CAPTURE = 15.0  # time to place a finger
 SERVER_CONNECT = 3.0  # HTTP connect timeout to the central server

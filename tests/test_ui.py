@@ -160,3 +160,28 @@ def test_unavailable_document_is_shown_but_cannot_be_chosen(
     assert not button.isEnabled() and not button.isChecked()
     assert "Kertas printer sedang habis." in button.text()
     assert not w.documents.print_button.isEnabled()
+
+
+def test_footer_warns_before_the_session_times_out(window: tuple[KioskWindow, Posted]) -> None:
+    from kiosk import timeouts
+
+    w, _ = window
+    w.update_countdown(42.0)
+    assert w.footer.text() == "Sesi berakhir dalam 42 detik" and not w.footer.property("warning")
+    w.update_countdown(timeouts.TIMEOUT_WARNING - 3)
+    assert "Sentuh layar untuk melanjutkan" in w.footer.text()
+    assert w.footer.property("warning") is True
+
+
+def test_any_touch_restarts_the_timeout(qtbot: QtBot) -> None:
+    from ui.main import TouchFilter
+
+    touched: list[int] = []
+    posted = Posted()
+    w = KioskWindow(post=posted)
+    qtbot.addWidget(w)
+    w.installEventFilter(flt := TouchFilter(lambda: touched.append(1)))
+    w.show()
+    qtbot.mouseClick(w, Qt.MouseButton.LeftButton)
+    assert touched == [1]
+    assert flt is not None

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication
 
 from kiosk.app import KioskApp
@@ -78,6 +78,19 @@ class FlowDriver(QObject):
             self._deadline_timer.start(int(left * 1000) + 1)
 
 
+class TouchFilter(QObject):
+    """Calls ``on_touch`` for every press seen by the object it is installed on."""
+
+    def __init__(self, on_touch: Callable[[], None]) -> None:
+        super().__init__()
+        self._on_touch = on_touch
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin):
+            self._on_touch()
+        return False
+
+
 class KioskUi:
     """The window plus the driver; ``on_state`` hooks let the demo take screenshots."""
 
@@ -87,10 +100,15 @@ class KioskUi:
         self.window = KioskWindow(post=self._post)
         self.window.resize(SCREEN["width"], SCREEN["height"])
         self.on_state: list[Callable[[str, SessionView], None]] = []
+        # Any touch anywhere restarts the current state's inactivity timeout.
+        self._touches = TouchFilter(app.flow.touch)
         app.flow.add_listener(self._changed)
         self._tick = QTimer(self.window)
         self._tick.timeout.connect(lambda: self.window.update_countdown(app.flow.seconds_left()))
         self._tick.start(1000)
+        qapp = QApplication.instance()
+        if qapp is not None:  # every press in the application, whichever widget gets it
+            qapp.installEventFilter(self._touches)
         self.window.show_view(app.flow.view())
 
     def _post(self, trigger: str, **kwargs: Any) -> None:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk import timeouts
 from kiosk.flow import SessionView
 
 BLUE = "#0b4f9c"
@@ -34,6 +35,8 @@ QLabel#title {{ font-size: 64px; font-weight: bold; color: {BLUE}; }}
 QLabel#body {{ font-size: 40px; }}
 QLabel#hint {{ font-size: 32px; color: #4a5565; }}
 QLabel#footer {{ font-size: 30px; color: #4a5565; padding: 24px; }}
+QLabel#footer[warning="true"] {{ font-size: 38px; font-weight: bold; color: white;
+                                background: #b45309; }}
 QLabel#error {{ font-size: 34px; color: #9b1c1c; }}
 QPushButton {{ font-size: 44px; min-height: 150px; border-radius: 24px; padding: 12px 40px;
               background: white; border: 4px solid {BLUE}; color: {BLUE}; }}
@@ -305,8 +308,18 @@ class KioskWindow(QWidget):
         self.update_countdown(view.seconds_left)
 
     def update_countdown(self, seconds_left: float | None) -> None:
-        self.footer.setText(
-            f"Sesi berakhir dalam {int(seconds_left + 0.5)} detik"
-            if seconds_left is not None
-            else "Layanan gratis · Dinas Kependudukan dan Pencatatan Sipil"
-        )
+        warning = seconds_left is not None and seconds_left <= timeouts.TIMEOUT_WARNING
+        if seconds_left is None:
+            text = "Layanan gratis · Dinas Kependudukan dan Pencatatan Sipil"
+        elif warning:
+            text = (
+                f"Sesi akan berakhir dalam {int(seconds_left + 0.5)} detik. "
+                "Sentuh layar untuk melanjutkan."
+            )
+        else:
+            text = f"Sesi berakhir dalam {int(seconds_left + 0.5)} detik"
+        self.footer.setText(text)
+        if self.footer.property("warning") != warning:
+            self.footer.setProperty("warning", warning)
+            self.footer.style().unpolish(self.footer)  # re-apply the stylesheet
+            self.footer.style().polish(self.footer)
