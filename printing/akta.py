@@ -12,6 +12,7 @@ birth_place, birth_date, death_place, death_date, death_time, cause, issue_place
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from reportlab.lib.pagesizes import A4
@@ -155,47 +156,36 @@ def _footer(c: Canvas, payload: dict[str, Any], d: dict[str, Any], width: float)
     tte_note(c, 22 * mm, 15 * mm, width - 80 * mm)
 
 
-def render_birth(payload: dict[str, Any]) -> bytes:
+def _kutipan(
+    payload: dict[str, Any],
+    title: str,
+    event: str,
+    verb: str,
+    details: Callable[[Canvas, dict[str, Any], float, float], None],
+) -> bytes:
+    """The frame both extracts share: header, "Berdasarkan Akta … Nomor …, bahwa di
+    {place} pada tanggal {date in words} … {verb}:", the name, ``details``, the date in
+    figures, issue place, official, QR."""
     d = need(payload, "data", "payload")
     width, height = A4
     number = need(d, "registration_number", "data")
-    with pdf_canvas(A4, "Kutipan Akta Kelahiran", need(payload, "number", "payload")) as (c, buf):
-        y = _header(c, width, height, "KUTIPAN AKTA KELAHIRAN", number)
-        birth = need(d, "birth_date", "data")
-        time_part = f" pukul {d['birth_time']}" if d.get("birth_time") else ""
+    with pdf_canvas(A4, title, need(payload, "number", "payload")) as (c, buf):
+        y = _header(c, width, height, title.upper(), number)
+        when = need(d, f"{event}_date", "data")
+        time_part = f" pukul {d[event + '_time']}" if d.get(f"{event}_time") else ""
         y = _body(
             c,
-            f"Berdasarkan Akta Kelahiran Nomor {number}, bahwa di "
-            f"{need(d, 'birth_place', 'data')} pada tanggal {date_words(birth)}"
-            f"{time_part} telah lahir:",
+            f"Berdasarkan {title.removeprefix('Kutipan ')} Nomor {number}, bahwa di "
+            f"{need(d, event + '_place', 'data')} pada tanggal {date_words(when)}"
+            f"{time_part} {verb}:",
             y,
             width,
         )
         y = _name(c, need(d, "name", "data"), width, y - 6 * mm)
+        details(c, d, y, width)
         fit(
             c,
-            f"NIK {need(d, 'nik', 'data')} · {opt(d, 'sex')}",
-            width / 2,
-            y + 5 * mm,
-            width - 60 * mm,
-            font=fonts.SERIF,
-            size=10,
-            align="center",
-        )
-        y = _body(c, _parents_sentence(d) + ".", y - 4 * mm, width)
-        if d.get("model") in ("kedua_orang_tua", "ayah"):
-            y = _body(
-                c,
-                f"Kewarganegaraan ayah: {opt(d, 'father_citizenship', 'WNI')}",
-                y - 2 * mm,
-                width,
-                1,
-            )
-        if d.get("model") in ("kedua_orang_tua", "ibu"):
-            _body(c, f"Kewarganegaraan ibu: {opt(d, 'mother_citizenship', 'WNI')}", y, width, 1)
-        fit(
-            c,
-            f"({date_long(birth)})",
+            f"({date_long(when)})",
             width / 2,
             120 * mm,
             width - 60 * mm,
@@ -207,47 +197,46 @@ def render_birth(payload: dict[str, Any]) -> bytes:
         c.showPage()
         c.save()
         return buf.getvalue()
+
+
+def _birth_details(c: Canvas, d: dict[str, Any], y: float, width: float) -> None:
+    fit(
+        c,
+        f"NIK {need(d, 'nik', 'data')} · {opt(d, 'sex')}",
+        width / 2,
+        y + 5 * mm,
+        width - 60 * mm,
+        font=fonts.SERIF,
+        size=10,
+        align="center",
+    )
+    y = _body(c, _parents_sentence(d) + ".", y - 4 * mm, width)
+    if d.get("model") in ("kedua_orang_tua", "ayah"):
+        y = _body(
+            c, f"Kewarganegaraan ayah: {opt(d, 'father_citizenship', 'WNI')}", y - 2 * mm, width, 1
+        )
+    if d.get("model") in ("kedua_orang_tua", "ibu"):
+        _body(c, f"Kewarganegaraan ibu: {opt(d, 'mother_citizenship', 'WNI')}", y, width, 1)
+
+
+def _death_details(c: Canvas, d: dict[str, Any], y: float, width: float) -> None:
+    born = need(d, "birth_date", "data")
+    for label, value in (
+        ("NIK", need(d, "nik", "data")),
+        ("Jenis kelamin", opt(d, "sex")),
+        ("Tempat/tanggal lahir", f"{opt(d, 'birth_place')}, {date_long(born)}"),
+        ("Sebab kematian", opt(d, "cause")),
+    ):
+        fit(c, label, 40 * mm, y, 45 * mm, font=fonts.SERIF, size=10.5)
+        fit(c, f": {value}", 88 * mm, y, width - 118 * mm, font=fonts.SERIF, size=10.5)
+        y -= 7 * mm
+
+
+def render_birth(payload: dict[str, Any]) -> bytes:
+    return _kutipan(payload, "Kutipan Akta Kelahiran", "birth", "telah lahir", _birth_details)
 
 
 def render_death(payload: dict[str, Any]) -> bytes:
-    d = need(payload, "data", "payload")
-    width, height = A4
-    number = need(d, "registration_number", "data")
-    with pdf_canvas(A4, "Kutipan Akta Kematian", need(payload, "number", "payload")) as (c, buf):
-        y = _header(c, width, height, "KUTIPAN AKTA KEMATIAN", number)
-        death = need(d, "death_date", "data")
-        time_part = f" pukul {d['death_time']}" if d.get("death_time") else ""
-        y = _body(
-            c,
-            f"Berdasarkan Akta Kematian Nomor {number}, bahwa di "
-            f"{need(d, 'death_place', 'data')} pada tanggal {date_words(death)}"
-            f"{time_part} telah meninggal dunia:",
-            y,
-            width,
-        )
-        y = _name(c, need(d, "name", "data"), width, y - 6 * mm)
-        born = need(d, "birth_date", "data")
-        lines = [
-            ("NIK", need(d, "nik", "data")),
-            ("Jenis kelamin", opt(d, "sex")),
-            ("Tempat/tanggal lahir", f"{opt(d, 'birth_place')}, {date_long(born)}"),
-            ("Sebab kematian", opt(d, "cause")),
-        ]
-        for label, value in lines:
-            fit(c, label, 40 * mm, y, 45 * mm, font=fonts.SERIF, size=10.5)
-            fit(c, f": {value}", 88 * mm, y, width - 118 * mm, font=fonts.SERIF, size=10.5)
-            y -= 7 * mm
-        fit(
-            c,
-            f"({date_long(death)})",
-            width / 2,
-            120 * mm,
-            width - 60 * mm,
-            font=fonts.SERIF,
-            size=9,
-            align="center",
-        )
-        _footer(c, payload, d, width)
-        c.showPage()
-        c.save()
-        return buf.getvalue()
+    return _kutipan(
+        payload, "Kutipan Akta Kematian", "death", "telah meninggal dunia", _death_details
+    )

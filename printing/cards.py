@@ -78,6 +78,24 @@ def _photo(c: Canvas, image: ImageReader | None, x: float, y: float) -> None:
     c.setStrokeColor(colors.black)
 
 
+def _photo_block(
+    c: Canvas, photo: ImageReader | None, payload: dict[str, Any], d: dict[str, Any], place_y: float
+) -> None:
+    """The photo at the right, with the issue place and date under it."""
+    w, h = CR80
+    _photo(c, photo, w - 22 * mm, h - 37 * mm)
+    fit(c, opt(d, "issue_place").upper(), w - 12.5 * mm, place_y, 22 * mm, size=5, align="center")
+    fit(
+        c,
+        date_short(need(payload, "issued_at", "payload")),
+        w - 12.5 * mm,
+        place_y - 2.5 * mm,
+        22 * mm,
+        size=5,
+        align="center",
+    )
+
+
 def _back(c: Canvas, payload: dict[str, Any], tint: colors.Color, lines: list[str]) -> None:
     w, h = CR80
     _background(c, tint)
@@ -142,25 +160,7 @@ def render_ktp(payload: dict[str, Any]) -> bytes:
             ("Berlaku Hingga", opt(d, "valid_until")),
         ]
         _rows(c, rows, 3 * mm, h - 15 * mm, 36 * mm)
-        _photo(c, photo, w - 22 * mm, h - 37 * mm)
-        fit(
-            c,
-            opt(d, "issue_place").upper(),
-            w - 12.5 * mm,
-            h - 39.5 * mm,
-            22 * mm,
-            size=5,
-            align="center",
-        )
-        fit(
-            c,
-            date_short(need(payload, "issued_at", "payload")),
-            w - 12.5 * mm,
-            h - 42 * mm,
-            22 * mm,
-            size=5,
-            align="center",
-        )
+        _photo_block(c, photo, payload, d, h - 39.5 * mm)
         if signature is not None:
             c.drawImage(
                 signature,
@@ -228,25 +228,7 @@ def render_kia(payload: dict[str, Any]) -> bytes:
             ("Berlaku Hingga", date_long(d["valid_until"]) if d.get("valid_until") else "-"),
         ]
         _rows(c, rows, 3 * mm, h - 12.5 * mm, 36 * mm, step=3.1 * mm, size=5.8)
-        _photo(c, photo, w - 22 * mm, h - 37 * mm)
-        fit(
-            c,
-            opt(d, "issue_place").upper(),
-            w - 12.5 * mm,
-            h - 40 * mm,
-            22 * mm,
-            size=5,
-            align="center",
-        )
-        fit(
-            c,
-            date_short(need(payload, "issued_at", "payload")),
-            w - 12.5 * mm,
-            h - 42.5 * mm,
-            22 * mm,
-            size=5,
-            align="center",
-        )
+        _photo_block(c, photo, payload, d, h - 40 * mm)
         c.showPage()
         _back(
             c,
