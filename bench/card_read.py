@@ -7,12 +7,12 @@ results with machine and date go to docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import threading
 import time
 from pathlib import Path
+
+from machine import header  # bench/ is the script's own folder
 
 from drivers.card.ektp import ReadStats
 from drivers.card.pcsc import PcscReader
@@ -113,11 +113,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=50, help="reads per variant")
     parser.add_argument("--taps", type=int, default=20)
     args = parser.parse_args()
-    print(
-        f"# {time.strftime('%Y-%m-%d')} on {platform.node()}: "
-        f"{platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}"
-    )
+    print(header())
     rig = Rig()
     rig.up()
     bench_reads(rig, args.n)

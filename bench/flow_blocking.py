@@ -9,12 +9,12 @@ Run with ``make bench-flow``.
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from machine import header  # bench/ is the script's own folder
 
 from kiosk import config as kconfig
 from kiosk.app import KioskApp
@@ -44,11 +44,7 @@ def time_steps(app: KioskApp, busy: list[float]) -> None:
 
 
 def main(sessions: int = 5) -> None:
-    print(
-        f"# {time.strftime('%Y-%m-%d')} on {platform.node()}: "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}"
-    )
+    print(header())
     rig = Rig()
     rig.up()
     tmp = Path(tempfile.mkdtemp(prefix="adm-bench-flow-"))

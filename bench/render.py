@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import html
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
+
+from machine import header  # bench/ is the script's own folder
 
 from printing.renderers import render
 from sim import documents
@@ -142,11 +142,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=50)
     parser.add_argument("--submits", type=int, default=20)
     args = parser.parse_args()
-    print(
-        f"# {time.strftime('%Y-%m-%d')} on {platform.node()}: "
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}"
-    )
+    print(header())
     bench_render(args.n)
     bench_submit(args.submits)
 
