@@ -20,6 +20,7 @@ from kiosk.card_service import CardService, load_issuer_key
 from kiosk.card_watch import CardWatcher
 from kiosk.config import Config, issuer_key_path
 from kiosk.flow import Flow, Services, SessionView
+from kiosk.health import HealthMonitor
 from kiosk.print_service import PrintService
 from kiosk.server_client import ServerClient
 from kiosk.store import KioskStore
@@ -87,6 +88,7 @@ class KioskApp:
     _watcher: CardWatcher | None = field(init=False, default=None)
     _client: ServerClient | None = field(init=False, default=None)
     _last_state: str | None = field(init=False, default=None)
+    health: HealthMonitor | None = field(init=False, default=None)
     _audited_results: int = field(init=False, default=0)
 
     def start(self) -> None:
@@ -140,6 +142,8 @@ class KioskApp:
         self.flow.add_listener(self._audit_flow)
         self._watcher = CardWatcher(self.monitor, self.flow)
         self._watcher.start()
+        self.health = HealthMonitor(self.flow, self._watcher, self.flow.services.printer)
+        self.health.start()
         log.info("kiosk %s started; central server %s", cfg.kiosk.id, self.server_url)
 
     def _audit(self, kind: str, **detail: object) -> None:
@@ -166,6 +170,10 @@ class KioskApp:
             self._audit("session_started")
         elif state == "verify_finger":
             self._audit("card_read", nik=view.masked_nik)
+        elif state == "out_of_service":
+            self._audit("out_of_service", reason=view.error)
+        elif state == "attract" and previous == "out_of_service":
+            self._audit("back_in_service")
         elif state == "error":
             self._audit("session_error", after=previous, message=view.error)
         elif state == "attract" and previous is not None:
@@ -173,6 +181,8 @@ class KioskApp:
             self._audited_results = 0
 
     def stop(self) -> None:
+        if self.health is not None:
+            self.health.stop()
         if self._watcher is not None:
             self._watcher.stop()
         self.flow.shutdown()

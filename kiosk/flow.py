@@ -41,9 +41,10 @@ STATES = [
     "printing",
     "done",
     "error",
+    "out_of_service",
 ]
 
-_SESSION_STATES = [s for s in STATES if s not in ("attract", "printing")]
+_SESSION_STATES = [s for s in STATES if s not in ("attract", "printing", "out_of_service")]
 
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "card_inserted", "source": "attract", "dest": "reading_card"},
@@ -68,6 +69,10 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "card_removed", "source": _SESSION_STATES, "dest": "attract"},
     {"trigger": "timeout", "source": list(timeouts.STATE_TIMEOUTS), "dest": "attract"},
     {"trigger": "finish", "source": ["choose_documents", "done", "error"], "dest": "attract"},
+    # Devices are judged between sessions only: a citizen's session is never cut short.
+    {"trigger": "service_down", "source": "attract", "dest": "out_of_service"},
+    {"trigger": "service_down", "source": "out_of_service", "dest": None, "after": "_on_down"},
+    {"trigger": "service_up", "source": "out_of_service", "dest": "attract"},
 ]
 
 StateListener = Callable[[str, "SessionView"], None]
@@ -330,6 +335,13 @@ class Flow:
 
     def _on_card_gone(self, event: EventData) -> None:
         self.session.card_gone = True
+
+    def on_enter_out_of_service(self, event: EventData) -> None:
+        self._on_down(event)
+
+    def _on_down(self, event: EventData) -> None:
+        self.session.error = str(event.kwargs.get("reason", ""))
+        log.warning("out of service: %s", self.session.error)
 
     def on_enter_error(self, event: EventData) -> None:
         error = event.kwargs.get("error")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from drivers.card.base import ReaderState
 from drivers.card.sam import ApduSam
 from drivers.card.sim import SimReader
 from drivers.card.virtual import VirtualEktp, VirtualSam
@@ -21,6 +22,7 @@ from kiosk import timeouts
 from kiosk.card_service import CardService
 from kiosk.card_watch import CardWatcher
 from kiosk.flow import TRANSITIONS, Flow, Services
+from kiosk.health import HealthMonitor
 from kiosk.print_service import PrintService
 from kiosk.server_client import ServerClient
 from printing.card_stock import CardStock, MemoryCardLedger
@@ -297,3 +299,37 @@ def test_the_rest_is_still_offered(k: Rigged) -> None:
     k.to_state("done")
     (result,) = k.flow.view().results
     assert result.queue == "adm-card" and result.card_serial == "KTP2611A000001"
+
+
+def health(k: Rigged) -> HealthMonitor:
+    return HealthMonitor(k.flow, k.watcher, k.flow.services.printer)
+
+
+def test_reader_gone_puts_the_kiosk_out_of_service_and_back(k: Rigged) -> None:
+    monitor = health(k)
+    k.reader.set_available(False)
+    k.run_until(lambda: k.watcher.state is ReaderState.UNAVAILABLE, "the watcher to notice")
+    monitor.check_once()
+    k.to_state("out_of_service")
+    assert k.flow.view().error == "Pembaca e-KTP tidak terhubung."
+    k.reader.set_available(True)
+    k.run_until(lambda: k.watcher.state is ReaderState.EMPTY, "the reader to return")
+    monitor.check_once()
+    k.to_state("attract")
+
+
+def test_no_usable_printer_is_out_of_service(k: Rigged) -> None:
+    k.spooler.reasons = {"adm-a4": ("media-jam-error",)}  # and no blank cards loaded
+    k.run_until(lambda: k.watcher.state is ReaderState.EMPTY, "the watcher")
+    health(k).check_once()
+    k.to_state("out_of_service")
+    assert "Kertas tersangkut" in k.flow.view().error
+
+
+def test_a_session_is_never_cut_short_by_a_health_verdict(k: Rigged) -> None:
+    k.reader.insert(budi())
+    k.to_state("choose_documents")
+    k.spooler.reasons = {"adm-a4": ("media-jam-error",)}
+    health(k).check_once()
+    k.flow.process_pending()
+    assert k.flow.state == "choose_documents"

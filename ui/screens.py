@@ -71,7 +71,7 @@ def step_text(progress: str) -> str:
     if progress.startswith("waiting:"):
         reasons = [CONDITION_TEXT[c] for c in progress[8:].split(",") if c in CONDITION_TEXT]
         if reasons:
-            return " ".join(reasons) + " Petugas sedang menanganinya; mohon tunggu."
+            return " ".join(reasons) + " Mohon hubungi petugas."
         return STEP_TEXT["printing"]
     return STEP_TEXT.get(progress, "")
 
@@ -258,6 +258,18 @@ class ErrorScreen(MessageScreen):
         self.detail.setText(view.error)
 
 
+class OutOfServiceScreen(MessageScreen):
+    def __init__(self) -> None:
+        super().__init__(
+            "Anjungan sedang tidak dapat digunakan",
+            "",
+            "Silakan menggunakan anjungan lain atau layanan di kantor Dinas Dukcapil.",
+        )
+
+    def show_view(self, view: SessionView) -> None:
+        self.body.setText(view.error)
+
+
 class KioskWindow(QWidget):
     """Header, one stacked screen per flow state, and a footer with the session countdown."""
 
@@ -297,6 +309,7 @@ class KioskWindow(QWidget):
             "printing": PrintingScreen(),
             "done": DoneScreen(on_finish=lambda: post("finish")),
             "error": ErrorScreen(on_finish=lambda: post("finish")),
+            "out_of_service": OutOfServiceScreen(),
         }
         for screen in self.screens.values():
             self.stack.addWidget(screen)

@@ -1,0 +1,74 @@
+"""Decides between sessions whether the kiosk can serve citizens at all.
+
+Out of service when the e-KTP reader is gone, or when no document medium can be printed
+(every printer out of paper, jammed, offline... or no printer reachable).  Checks run in
+their own thread every ``HEALTH_POLL`` seconds and post ``service_down(reason)`` or
+``service_up`` to the flow only when the verdict changes; the flow ignores them during a
+session.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from drivers.card.base import ReaderState
+from kiosk import timeouts
+from kiosk.card_watch import CardWatcher
+from kiosk.flow import Flow
+from kiosk.print_service import PrintService
+from printing.renderers import QUEUE_FOR_MEDIUM
+
+log = logging.getLogger("kiosk.health")
+
+
+class HealthMonitor:
+    def __init__(
+        self,
+        flow: Flow,
+        watcher: CardWatcher,
+        printer: PrintService,
+        poll: float = timeouts.HEALTH_POLL,
+    ) -> None:
+        self._flow = flow
+        self._watcher = watcher
+        self._printer = printer
+        self._poll = poll
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.reason: str | None = None  # the last verdict ("" = in service)
+
+    def verdict(self) -> str:
+        """ "" when the kiosk can serve; otherwise why not, in words for the screen."""
+        if self._watcher.state is ReaderState.UNAVAILABLE:
+            return "Pembaca e-KTP tidak terhubung."
+        reasons = [self._printer.unavailable_reason(m) for m in QUEUE_FOR_MEDIUM]
+        if all(reasons):
+            return "Tidak ada printer yang dapat digunakan. " + reasons[0]
+        return ""
+
+    def check_once(self) -> None:
+        reason = self.verdict()
+        if reason == self.reason:
+            return
+        self.reason = reason
+        if reason:
+            self._flow.post("service_down", reason=reason)
+        else:
+            self._flow.post("service_up")
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="health", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self._poll + 10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._poll):
+            try:
+                self.check_once()
+            except Exception:  # a health check must never die silently
+                log.exception("health check failed")
