@@ -10,15 +10,11 @@ import argparse
 import statistics
 import threading
 import time
-from pathlib import Path
 
 from machine import header  # bench/ is the script's own folder
 
 from drivers.card.ektp import ReadStats
-from drivers.card.pcsc import PcscReader
-from drivers.card.sam import ApduSam
-from kiosk.app import KioskApp
-from kiosk.card_service import CardService, load_issuer_key
+from kiosk.app import KioskApp, make_card_service
 from kiosk.config import Config, load
 from sim.cards import card_holders
 from sim.rig import Rig
@@ -31,11 +27,7 @@ def pct(values: list[float], p: float) -> float:
 
 def bench_reads(rig: Rig, n: int) -> None:
     cfg = load()
-    service = CardService(
-        PcscReader(cfg.card.reader),
-        ApduSam(PcscReader(cfg.card.sam_reader)),
-        load_issuer_key(Path(cfg.card.issuer_key)),
-    )
+    service = make_card_service(cfg)
     service.open()
     rig.insert_card(card_holders()[0]["nik"])
     try:

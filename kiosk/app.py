@@ -53,6 +53,18 @@ def make_sam(config: Config) -> SecureAccessModule:
     return ApduSam(SimReader(VirtualSam(SAM_MASTER_KEY)))
 
 
+def make_card_service(
+    config: Config, reader: CardReader | None = None, sam: SecureAccessModule | None = None
+) -> CardService:
+    """The e-KTP reading service the configuration describes (reader, SAM, pinned key)."""
+    return CardService(
+        reader or make_reader(config),
+        sam or make_sam(config),
+        load_issuer_key(issuer_key_path(config)),
+        extended=config.card.extended_apdu,
+    )
+
+
 def make_spooler(config: Config) -> Spooler:
     if config.printer.backend == "cups":
         from printing.cups_spooler import CupsSpooler
@@ -110,12 +122,7 @@ class KioskApp:
         self.sam = self.sam or make_sam(cfg)
         self.spooler = self.spooler or make_spooler(cfg)
         self.matcher = self.matcher or make_matcher(cfg)
-        self.card = CardService(
-            self.reader,
-            self.sam,
-            load_issuer_key(issuer_key_path(cfg)),
-            extended=cfg.card.extended_apdu,
-        )
+        self.card = make_card_service(cfg, self.reader, self.sam)
         self.card.open()
         self.spooler.open()
         self.matcher.open()

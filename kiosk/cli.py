@@ -100,8 +100,7 @@ def cmd_card_read(args: argparse.Namespace) -> int:
 
     from drivers.card.base import CardError, mask_nik
     from drivers.card.ektp import ReadStats
-    from kiosk.app import make_reader, make_sam
-    from kiosk.card_service import CardService, load_issuer_key
+    from kiosk.app import make_card_service
 
     try:
         cfg = kconfig.load(Path(args.config) if args.config else None)
@@ -111,12 +110,7 @@ def cmd_card_read(args: argparse.Namespace) -> int:
     if cfg.card.backend != "pcsc":
         print("card read needs card.backend = pcsc", file=sys.stderr)
         return 2
-    service = CardService(
-        make_reader(cfg),
-        make_sam(cfg),
-        load_issuer_key(Path(cfg.card.issuer_key)),
-        extended=cfg.card.extended_apdu,
-    )
+    service = make_card_service(cfg)
     stats = ReadStats()
     report: dict[str, object] = {"reader": cfg.card.reader, "sam_reader": cfg.card.sam_reader}
     started = time.perf_counter()

@@ -16,6 +16,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from printing import fonts
 from printing.layout import (
+    DocumentDataError,
     date_long,
     fit,
     fitted_table,
@@ -59,7 +60,9 @@ def render(payload: dict[str, Any]) -> bytes:
     d = need(payload, "data", "payload")
     members = need(d, "members", "data")
     if len(members) > MAX_MEMBERS:
-        raise ValueError(f"data.members: at most {MAX_MEMBERS} people move on one certificate")
+        raise DocumentDataError(
+            f"data.members: at most {MAX_MEMBERS} people move on one certificate"
+        )
     width, height = A4
     number = need(payload, "number", "payload")
     with pdf_canvas(A4, "Surat Keterangan Pindah WNI", number) as (c, buf):

@@ -18,9 +18,7 @@ from pathlib import Path
 import pytest
 
 from drivers.card.base import AuthenticationFailed, CardRemoved, DataNotAuthentic, NotAnEktp
-from drivers.card.pcsc import PcscReader
-from drivers.card.sam import ApduSam
-from kiosk.app import KioskApp
+from kiosk.app import KioskApp, make_card_service
 from kiosk.card_service import CardService
 from kiosk.config import load
 from sim.cards import card_holders
@@ -111,14 +109,7 @@ def test_card_read_cli_no_reader(rig: Rig, tmp_path: Path) -> None:
 
 @pytest.fixture
 def service(rig: Rig) -> Iterator[CardService]:
-    from kiosk.card_service import load_issuer_key
-
-    cfg = load()
-    svc = CardService(
-        PcscReader(cfg.card.reader),
-        ApduSam(PcscReader(cfg.card.sam_reader)),
-        load_issuer_key(Path(cfg.card.issuer_key)),
-    )
+    svc = make_card_service(load())
     svc.open()
     yield svc
     svc.close()

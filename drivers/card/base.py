@@ -68,9 +68,6 @@ class DataNotAuthentic(CardError):
     """The chip's data does not match its digital signature (tampered or damaged)."""
 
 
-ReaderGone = ReaderUnavailable
-
-
 class CardConnection(Protocol):
     """A connected card: send one APDU, receive its data and status word."""
 
