@@ -1,23 +1,53 @@
-"""The reference central server's HTTP API (FastAPI).
+"""The reference central server's HTTP API (FastAPI); the OpenAPI spec is the contract.
 
-Skeleton scope: list a citizen's approved documents, hand out a document's printable
-payload, confirm a print (idempotent on the kiosk's job id).  A confirmed document is
-never offered again.  Every route is versioned under ``/api/v1``.
+Kiosk API (``/api/v1``, client certificate required): open a citizen session (e-KTP
+assertion, NIK + PIN, or QR token), list the session's printable documents, reserve one
+for a print job with its single-use print code (idempotent on the kiosk's job id; the
+answer carries the payload signed with the issuer's Ed25519 key), confirm or release the
+job (both idempotent), heartbeat.  Public: ``/api/v1/health``, ``/api/v1/issuer-key`` and
+``/verify/{code}`` (what a printed QR points at).
+
+A document moves approved → reserved → printed with conditional UPDATEs, so of two
+kiosks reserving the same document exactly one wins, and a printed document is never
+offered or reserved again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hmac
+import uuid
 from collections.abc import Iterator
-from typing import Annotated, Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.db import Citizen, Document, Family, make_engine, session_factory
+from server import limits as lim
+from server.db import (
+    AuditEntry,
+    Citizen,
+    Document,
+    Family,
+    Heartbeat,
+    Kiosk,
+    KioskSession,
+    QrToken,
+    Reservation,
+    session_factory,
+    utcnow,
+)
+from server.pki import cert_identity
+from server.security import Issuer, keyed_hash, new_token
+
+API = "/api/v1"
 
 KINDS = {
     "kartu_keluarga": ("Kartu Keluarga", "a4"),
@@ -27,6 +57,43 @@ KINDS = {
     "ktp_el": ("KTP-el", "card"),
     "kia": ("Kartu Identitas Anak", "card"),
 }
+
+NIK = Field(pattern=r"^\d{16}$")
+JOB_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+@dataclass
+class Settings:
+    issuer: Issuer
+    pepper: bytes
+    session_ttl: dt.timedelta = dt.timedelta(minutes=10)
+    limits: lim.Limits = field(default_factory=lim.Limits)
+
+
+# ---------------------------------------------------------------- request/response models
+
+
+class CardAssertion(BaseModel):
+    """What the kiosk asserts after reading an e-KTP: chip authenticated, finger matched."""
+
+    chip_authenticated: Literal[True]
+    fingerprint_matched: Literal[True]
+    finger_score: float = Field(ge=0, le=1)
+
+
+class OpenSession(BaseModel):
+    method: Literal["ektp", "pin", "qr"]
+    nik: str | None = Field(default=None, pattern=r"^\d{16}$")
+    pin: str | None = Field(default=None, pattern=r"^\d{6}$")
+    token: str | None = Field(default=None, min_length=8, max_length=64)
+    card: CardAssertion | None = None
+
+
+class SessionOpened(BaseModel):
+    session: str
+    method: str
+    expires_at: dt.datetime
+    name: str | None  # for the greeting; None when the registry does not know the NIK
 
 
 class DocumentSummary(BaseModel):
@@ -41,21 +108,80 @@ class DocumentList(BaseModel):
     documents: list[DocumentSummary]
 
 
-class ConfirmRequest(BaseModel):
-    job_id: str = Field(min_length=8, max_length=64)
-    kiosk_id: str = Field(default="unknown", max_length=64)
+class ReserveRequest(BaseModel):
+    job_id: str = Field(pattern=JOB_ID)
+    document_id: int = Field(ge=1)
+    print_code: str = Field(pattern=r"^\d{8}$")
 
 
-class DocumentStatus(BaseModel):
-    id: int
-    status: str
-    printed_job_id: str | None
-    printed_kiosk: str | None
-    printed_at: dt.datetime | None
+class ReservationState(BaseModel):
+    job_id: str
+    document_id: int
+    state: Literal["reserved", "confirmed", "released"]
+
+
+class SignedDocument(ReservationState):
+    payload: dict[str, Any]
+    signature: str
+    key_id: str
+
+
+class ReleaseRequest(BaseModel):
+    reason: str = Field(default="", max_length=200)
+
+
+class HeartbeatRequest(BaseModel):
+    state: str = Field(max_length=40)
+    devices: dict[str, str] = Field(default_factory=dict)
+    supplies: dict[str, int] = Field(default_factory=dict)
+    audit_head: str | None = Field(default=None, max_length=64)
+
+
+class HeartbeatAnswer(BaseModel):
+    server_time: dt.datetime
+
+
+class Verification(BaseModel):
+    status: Literal["active", "superseded", "revoked", "unknown"]
+    kind: str | None = None
+    title: str | None = None
+    number: str | None = None
+    issued: dt.date | None = None
+    superseded_by: str | None = None
+
+
+class IssuerKey(BaseModel):
+    key_id: str
+    public_key_pem: str
+
+
+class Problem(BaseModel):
+    detail: Any
+
+
+# ---------------------------------------------------------------- errors
+
+
+class ApiError(HTTPException):
+    """An error with a machine-readable ``code`` next to a message for the citizen/log."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(status, {"code": code, "message": message, **extra})
+
+
+def _locked(until: dt.datetime) -> ApiError:
+    return ApiError(
+        423,
+        "locked",
+        "Terlalu banyak percobaan yang salah. Coba lagi nanti.",
+        locked_until=until.isoformat() + "Z",
+    )
+
+
+# ---------------------------------------------------------------- dependencies
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One database session per request, from the app's session factory."""
     with request.app.state.sessions() as session:
         yield session
 
@@ -63,13 +189,85 @@ def get_db(request: Request) -> Iterator[Session]:
 DB = Annotated[Session, Depends(get_db)]
 
 
-def _summary(doc: Document) -> DocumentSummary:
+@functools.lru_cache(maxsize=1024)
+def _identity(der: bytes) -> tuple[str, str]:
+    return cert_identity(der)
+
+
+def kiosk_id(request: Request, db: DB) -> str:
+    """The kiosk behind the verified client certificate, or 401/403."""
+    tls = request.scope.get("extensions", {}).get("tls") or {}
+    der = tls.get("client_cert_der")
+    if not der:
+        raise ApiError(401, "no_certificate", "a kiosk client certificate is required")
+    cn, serial = _identity(der)
+    row = db.execute(select(Kiosk.cert_serial, Kiosk.status).where(Kiosk.id == cn)).first()
+    if row is None or row.cert_serial != serial:
+        raise ApiError(403, "unknown_kiosk", f"certificate of {cn!r} is not registered")
+    if row.status != "active":
+        raise ApiError(403, "kiosk_revoked", f"kiosk {cn!r} has been revoked")
+    return cn
+
+
+KioskId = Annotated[str, Depends(kiosk_id)]
+
+
+def settings(request: Request) -> Settings:
+    s: Settings = request.app.state.settings
+    return s
+
+
+Cfg = Annotated[Settings, Depends(settings)]
+
+
+def citizen_session(
+    kiosk: KioskId,
+    db: DB,
+    cfg: Cfg,
+    authorization: Annotated[str, Header(pattern=r"^Bearer [A-Za-z0-9_-]{16,64}$")],
+) -> KioskSession:
+    token = authorization.removeprefix("Bearer ")
+    row = db.get(KioskSession, keyed_hash(cfg.pepper, "session", token))
+    if row is None or row.kiosk_id != kiosk or row.ended_at is not None:
+        raise ApiError(401, "no_session", "session unknown or ended")
+    if row.expires_at <= utcnow():
+        raise ApiError(401, "session_expired", "session expired")
+    return row
+
+
+CitizenSession = Annotated[KioskSession, Depends(citizen_session)]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def audit(db: Session, actor: str, action: str, subject: str = "", **detail: Any) -> None:
+    db.add(AuditEntry(actor=actor, action=action, subject=subject, detail=detail))
+
+
+def mask(nik: str) -> str:
+    return nik[:6] + "******" + nik[-4:] if len(nik) == 16 else "****"
+
+
+def summary(doc: Document) -> DocumentSummary:
     title, medium = KINDS[doc.kind]
     return DocumentSummary(id=doc.id, kind=doc.kind, title=title, medium=medium, number=doc.number)
 
 
-def _payload(session: Session, doc: Document) -> dict[str, Any]:
-    """Everything the kiosk needs to render ``doc``; the QR carries its verification code."""
+def visible_to(nik: str, kk_number: str | None) -> Any:
+    """Documents a citizen may print: their own, and their family's KK."""
+    own = Document.owner_nik == nik
+    if kk_number is None:
+        return own
+    return or_(own, (Document.kind == "kartu_keluarga") & (Document.kk_number == kk_number))
+
+
+def qr_fields(doc: Document) -> dict[str, Any]:
+    return {"v": doc.verify_code, "k": doc.kind, "n": doc.number}
+
+
+def payload_of(db: Session, doc: Document, issuer: Issuer, job_id: str, kiosk: str) -> dict:
+    """Everything the kiosk needs to render ``doc``, bound to this job and kiosk."""
     title, medium = KINDS[doc.kind]
     payload: dict[str, Any] = {
         "id": doc.id,
@@ -79,13 +277,15 @@ def _payload(session: Session, doc: Document) -> dict[str, Any]:
         "number": doc.number,
         "issued_at": doc.approved_at.date().isoformat(),
         "official": doc.official,
-        "verification": f"ADM1:{doc.number}",
+        "verification": issuer.qr_text(qr_fields(doc)),
+        "job_id": job_id,
+        "kiosk_id": kiosk,
     }
     if doc.data:
         payload["data"] = doc.data
     if doc.kind == "kartu_keluarga" and doc.kk_number:
-        family = session.get(Family, doc.kk_number)
-        members = session.scalars(
+        family = db.get(Family, doc.kk_number)
+        members = db.scalars(
             select(Citizen).where(Citizen.kk_number == doc.kk_number).order_by(Citizen.position)
         ).all()
         payload["family"] = {
@@ -96,74 +296,327 @@ def _payload(session: Session, doc: Document) -> dict[str, Any]:
     return payload
 
 
-def create_app(engine: Engine | None = None, database_url: str | None = None) -> FastAPI:
-    """Build the app around one engine (created from ``database_url`` when not given)."""
-    engine = engine or make_engine(database_url or "sqlite:///adm-server.db")
+def signed(db: Session, res: Reservation, doc: Document, issuer: Issuer) -> SignedDocument:
+    payload = payload_of(db, doc, issuer, res.job_id, res.kiosk_id)
+    return SignedDocument(
+        job_id=res.job_id,
+        document_id=res.document_id,
+        state=res.state,  # type: ignore[arg-type]
+        payload=payload,
+        signature=issuer.sign(payload),
+        key_id=issuer.key_id,
+    )
+
+
+def state_of(res: Reservation) -> ReservationState:
+    return ReservationState(job_id=res.job_id, document_id=res.document_id, state=res.state)  # type: ignore[arg-type]
+
+
+def own_reservation(db: Session, job_id: str, kiosk: str) -> Reservation:
+    res = db.get(Reservation, job_id)
+    if res is None or res.kiosk_id != kiosk:
+        raise ApiError(404, "no_reservation", f"no reservation {job_id} for this kiosk")
+    return res
+
+
+# ---------------------------------------------------------------- the app
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": Problem} for s in (400, 401, 403, 404, 409, 422, 423)
+}
+
+
+def create_app(
+    engine: Engine,
+    settings: Settings,
+) -> FastAPI:
     sessions: sessionmaker[Session] = session_factory(engine)
-    app = FastAPI(title="ADM central server", version="0.1.0")
-
+    app = FastAPI(title="ADM central server", version="1.0.0", responses=ERRORS)
     app.state.sessions = sessions
+    app.state.settings = settings
 
-    @app.get("/api/v1/health")
+    @app.get(f"{API}/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/api/v1/citizens/{nik}/documents", response_model=DocumentList)
-    def list_documents(nik: str, session: DB) -> DocumentList:
-        # An unknown NIK gets the same empty answer as a citizen with nothing to print.
-        docs = session.scalars(
-            select(Document)
-            .where(Document.owner_nik == nik, Document.status == "approved")
-            .order_by(Document.id)
-        ).all()
-        return DocumentList(documents=[_summary(d) for d in docs])
+    @app.get(f"{API}/issuer-key", response_model=IssuerKey)
+    def issuer_key() -> IssuerKey:
+        from cryptography.hazmat.primitives import serialization
 
-    @app.get("/api/v1/documents/{doc_id}")
-    def get_document(doc_id: int, session: DB) -> dict[str, Any]:
-        doc = session.get(Document, doc_id)
-        if doc is None:
-            raise HTTPException(404, "no such document")
-        if doc.status != "approved":
-            raise HTTPException(409, f"document is {doc.status}")
-        return _payload(session, doc)
+        pem = settings.issuer.public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return IssuerKey(key_id=settings.issuer.key_id, public_key_pem=pem.decode())
 
-    @app.post("/api/v1/documents/{doc_id}/confirm", response_model=DocumentStatus)
-    def confirm(doc_id: int, req: ConfirmRequest, session: DB) -> DocumentStatus:
-        # One conditional UPDATE: of two concurrent confirmations only one changes the row.
-        session.execute(
-            update(Document)
-            .where(Document.id == doc_id, Document.status == "approved")
-            .values(
-                status="printed",
-                printed_job_id=req.job_id,
-                printed_kiosk=req.kiosk_id,
-                printed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    @app.post(f"{API}/sessions", response_model=SessionOpened, status_code=201)
+    def open_session(req: OpenSession, kiosk: KioskId, db: DB, cfg: Cfg) -> SessionOpened:
+        now = utcnow()
+        nik = _authenticate(req, kiosk, db, cfg, now)
+        token = new_token()
+        expires = now + cfg.session_ttl
+        db.add(
+            KioskSession(
+                token_hash=keyed_hash(cfg.pepper, "session", token),
+                kiosk_id=kiosk,
+                nik=nik,
+                method=req.method,
+                created_at=now,
+                expires_at=expires,
             )
         )
-        session.commit()
-        doc = session.get(Document, doc_id)
-        if doc is None:
-            raise HTTPException(404, "no such document")
-        session.refresh(doc)
-        if doc.printed_job_id != req.job_id:
-            raise HTTPException(409, "document was already printed by another job")
-        return _status(doc)
+        audit(db, kiosk, "session_opened", mask(nik), method=req.method)
+        db.commit()
+        name = db.scalar(select(Citizen.name).where(Citizen.nik == nik))
+        return SessionOpened(session=token, method=req.method, expires_at=expires, name=name)
 
-    @app.get("/api/v1/documents/{doc_id}/status", response_model=DocumentStatus)
-    def status(doc_id: int, session: DB) -> DocumentStatus:
-        doc = session.get(Document, doc_id)
+    @app.delete(f"{API}/sessions/current", status_code=204)
+    def end_session(sess: CitizenSession, db: DB) -> Response:
+        db.execute(
+            update(KioskSession)
+            .where(KioskSession.token_hash == sess.token_hash)
+            .values(ended_at=utcnow())
+        )
+        db.commit()
+        return Response(status_code=204)
+
+    @app.get(f"{API}/documents", response_model=DocumentList)
+    def list_documents(sess: CitizenSession, db: DB) -> DocumentList:
+        kk = db.scalar(select(Citizen.kk_number).where(Citizen.nik == sess.nik))
+        docs = db.scalars(
+            select(Document)
+            .where(visible_to(sess.nik, kk), Document.status == "approved")
+            .order_by(Document.id)
+        ).all()
+        return DocumentList(documents=[summary(d) for d in docs])
+
+    @app.post(f"{API}/reservations", response_model=SignedDocument)
+    def reserve(
+        req: ReserveRequest, sess: CitizenSession, kiosk: KioskId, db: DB, cfg: Cfg
+    ) -> SignedDocument:
+        existing = db.get(Reservation, req.job_id)
+        if existing is not None:
+            return _repeat_reservation(db, existing, req, kiosk, cfg)
+        now = utcnow()
+        subjects = [("citizen", sess.nik), ("kiosk", kiosk)]
+        until = lim.locked_until(db, subjects, "code", now)
+        if until is not None:
+            raise _locked(until)
+        kk = db.scalar(select(Citizen.kk_number).where(Citizen.nik == sess.nik))
+        doc = db.scalar(
+            select(Document).where(Document.id == req.document_id, visible_to(sess.nik, kk))
+        )
         if doc is None:
-            raise HTTPException(404, "no such document")
-        return _status(doc)
+            raise ApiError(404, "no_document", "no such document for this citizen")
+        good = doc.code_hash is not None and hmac.compare_digest(
+            doc.code_hash, keyed_hash(cfg.pepper, "code", req.print_code)
+        )
+        if not good:
+            db.rollback()
+            left, lock_end = lim.record_failure(db, cfg.limits, subjects, "code", now)
+            audit(db, kiosk, "wrong_print_code", doc.number, citizen=mask(sess.nik))
+            db.commit()
+            if lock_end is not None:
+                raise _locked(lock_end)
+            raise ApiError(403, "wrong_code", "Kode cetak salah.", attempts_left=left)
+        lim.clear(db, "citizen", sess.nik, "code")
+        won = db.execute(
+            update(Document)
+            .where(Document.id == doc.id, Document.status == "approved")
+            .values(status="reserved", reserved_job=req.job_id)
+        )
+        if won.rowcount != 1:  # type: ignore[attr-defined]
+            db.rollback()
+            db.refresh(doc)
+            raise ApiError(
+                409, "not_available", f"document is {doc.status}", document_status=doc.status
+            )
+        res = Reservation(
+            job_id=req.job_id, document_id=doc.id, kiosk_id=kiosk, state="reserved", created_at=now
+        )
+        db.add(res)
+        audit(db, kiosk, "reserved", doc.number, job=req.job_id, citizen=mask(sess.nik))
+        try:
+            db.commit()
+        except IntegrityError:
+            # The same job id raced itself (a retried request): answer as the winner did.
+            db.rollback()
+            again = db.get(Reservation, req.job_id)
+            if again is None:
+                raise
+            return _repeat_reservation(db, again, req, kiosk, cfg)
+        doc.status = "reserved"
+        return signed(db, res, doc, cfg.issuer)
+
+    @app.get(f"{API}/reservations/{{job_id}}", response_model=ReservationState)
+    def reservation(job_id: str, kiosk: KioskId, db: DB) -> ReservationState:
+        return state_of(own_reservation(db, job_id, kiosk))
+
+    @app.post(f"{API}/reservations/{{job_id}}/confirm", response_model=ReservationState)
+    def confirm(job_id: str, kiosk: KioskId, db: DB) -> ReservationState:
+        res = own_reservation(db, job_id, kiosk)
+        if res.state == "confirmed":
+            return state_of(res)
+        if res.state == "released":
+            raise ApiError(409, "released", "this job was released; its document was not kept")
+        now = utcnow()
+        done = db.execute(
+            update(Reservation)
+            .where(Reservation.job_id == job_id, Reservation.state == "reserved")
+            .values(state="confirmed", settled_at=now)
+        )
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            db.execute(
+                update(Document)
+                .where(Document.id == res.document_id, Document.reserved_job == job_id)
+                .values(
+                    status="printed",
+                    printed_at=now,
+                    printed_job=job_id,
+                    printed_kiosk=kiosk,
+                    reserved_job=None,
+                    code_hash=None,
+                )
+            )
+            audit(db, kiosk, "printed", str(res.document_id), job=job_id)
+        db.commit()
+        db.refresh(res)
+        if res.state != "confirmed":
+            raise ApiError(409, "released", "this job was released; its document was not kept")
+        return state_of(res)
+
+    @app.post(f"{API}/reservations/{{job_id}}/release", response_model=ReservationState)
+    def release(job_id: str, req: ReleaseRequest, kiosk: KioskId, db: DB) -> ReservationState:
+        res = own_reservation(db, job_id, kiosk)
+        if res.state == "released":
+            return state_of(res)
+        if res.state == "confirmed":
+            raise ApiError(409, "confirmed", "this job was confirmed as printed")
+        done = db.execute(
+            update(Reservation)
+            .where(Reservation.job_id == job_id, Reservation.state == "reserved")
+            .values(state="released", settled_at=utcnow(), reason=req.reason or None)
+        )
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            db.execute(
+                update(Document)
+                .where(Document.id == res.document_id, Document.reserved_job == job_id)
+                .values(status="approved", reserved_job=None)
+            )
+            audit(db, kiosk, "released", str(res.document_id), job=job_id, reason=req.reason)
+        db.commit()
+        db.refresh(res)
+        if res.state != "released":
+            raise ApiError(409, "confirmed", "this job was confirmed as printed")
+        return state_of(res)
+
+    @app.post(f"{API}/heartbeat", response_model=HeartbeatAnswer)
+    def heartbeat(req: HeartbeatRequest, kiosk: KioskId, db: DB) -> HeartbeatAnswer:
+        now = utcnow()
+        status = req.model_dump()
+        db.execute(update(Kiosk).where(Kiosk.id == kiosk).values(last_seen=now, last_status=status))
+        db.add(Heartbeat(kiosk_id=kiosk, at=now, status=status))
+        db.commit()
+        return HeartbeatAnswer(server_time=now)
+
+    @app.get("/verify/{code}", response_model=Verification)
+    def verify(code: str, db: DB) -> Verification:
+        doc = db.scalar(select(Document).where(Document.verify_code == code[:32]))
+        if doc is None or doc.status in ("approved", "reserved"):
+            # Never printed: nothing with this code can legitimately exist on paper.
+            return Verification(status="unknown")
+        title, _ = KINDS[doc.kind]
+        status: Literal["active", "superseded", "revoked"] = (
+            "active" if doc.status == "printed" else doc.status  # type: ignore[assignment]
+        )
+        newer = db.get(Document, doc.superseded_by) if doc.superseded_by else None
+        return Verification(
+            status=status,
+            kind=doc.kind,
+            title=title,
+            number=doc.number,
+            issued=doc.approved_at.date(),
+            superseded_by=newer.number if newer else None,
+        )
+
+    @app.exception_handler(IntegrityError)
+    def _conflict(_request: Request, exc: IntegrityError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": {"code": "conflict", "message": "conflicting concurrent change"}}, 409
+        )
 
     return app
 
 
-def _status(doc: Document) -> DocumentStatus:
-    return DocumentStatus(
-        id=doc.id,
-        status=doc.status,
-        printed_job_id=doc.printed_job_id,
-        printed_kiosk=doc.printed_kiosk,
-        printed_at=doc.printed_at,
+def _authenticate(
+    req: OpenSession, kiosk: str, db: Session, cfg: Settings, now: dt.datetime
+) -> str:
+    """The NIK the session is for, or an error that does not reveal whether it exists."""
+    if req.method == "ektp":
+        if req.nik is None or req.card is None:
+            raise ApiError(422, "incomplete", "e-KTP login needs nik and card")
+        return req.nik
+    if req.method == "pin":
+        if req.nik is None or req.pin is None:
+            raise ApiError(422, "incomplete", "PIN login needs nik and pin")
+        subjects = [("citizen", req.nik), ("kiosk", kiosk)]
+        until = lim.locked_until(db, subjects, "pin", now)
+        if until is not None:
+            raise _locked(until)
+        stored = db.scalar(select(Citizen.pin_hash).where(Citizen.nik == req.nik))
+        given = keyed_hash(cfg.pepper, "pin", req.pin)
+        # Compare against a dummy for an unknown NIK so timing does not tell either.
+        if not hmac.compare_digest(stored or b"\0" * 32, given) or stored is None:
+            db.rollback()
+            left, lock_end = lim.record_failure(db, cfg.limits, subjects, "pin", now)
+            audit(db, kiosk, "wrong_pin", mask(req.nik))
+            db.commit()
+            if lock_end is not None:
+                raise _locked(lock_end)
+            raise ApiError(401, "wrong_pin", "NIK atau PIN tidak cocok.", attempts_left=left)
+        lim.clear(db, "citizen", req.nik, "pin")
+        return req.nik
+    # QR token: single use, short-lived.  Only the kiosk can be counted (no NIK is known).
+    if req.token is None:
+        raise ApiError(422, "incomplete", "QR login needs token")
+    until = lim.locked_until(db, [("kiosk", kiosk)], "qr", now)
+    if until is not None:
+        raise _locked(until)
+    token_hash = keyed_hash(cfg.pepper, "qr", req.token)
+    used = db.execute(
+        update(QrToken)
+        .where(
+            QrToken.token_hash == token_hash,
+            QrToken.used_at.is_(None),
+            QrToken.expires_at > now,
+        )
+        .values(used_at=now)
     )
+    if used.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        _left, lock_end = lim.record_failure(db, cfg.limits, [("kiosk", kiosk)], "qr", now)
+        audit(db, kiosk, "bad_qr_token")
+        db.commit()
+        if lock_end is not None:
+            raise _locked(lock_end)
+        raise ApiError(401, "bad_token", "Kode QR tidak berlaku atau sudah dipakai.")
+    nik = db.scalar(select(QrToken.nik).where(QrToken.token_hash == token_hash))
+    assert nik is not None
+    return nik
+
+
+def _repeat_reservation(
+    db: Session, res: Reservation, req: ReserveRequest, kiosk: str, cfg: Settings
+) -> SignedDocument:
+    """A repeated reserve with the same job id: the same answer, or 409 if it differs."""
+    if res.kiosk_id != kiosk or res.document_id != req.document_id:
+        raise ApiError(409, "job_id_reused", "this job id belongs to another reservation")
+    if res.state == "released":
+        raise ApiError(409, "released", "this job was released; reserve with a new job id")
+    doc = db.get(Document, res.document_id)
+    assert doc is not None
+    return signed(db, res, doc, cfg.issuer)
+
+
+def new_job_id() -> str:
+    return str(uuid.uuid4())

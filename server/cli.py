@@ -1,44 +1,230 @@
-"""``adm-server``: run the reference central server and manage its demo data."""
+"""``adm-server``: run the central server, migrate it, manage its PKI, officer work.
+
+    adm-server [--db URL] [--home DIR] serve [--host H] [--port P] [--workers N]
+    adm-server migrate
+    adm-server seed-demo
+    adm-server pki init [--hostname NAME ...] | issue-kiosk ID [--out DIR] | revoke ID
+    adm-server officer register KIND NIK [--data FILE] | approve APP_ID | revoke NUMBER
+                       | supersede OLD NEW | set-pin NIK PIN | qr-token NIK
+                       | reissue-code NUMBER | documents [--nik NIK] | kiosks | outbox
+    adm-server verify QRTEXT [--key FILE] [--online URL]
+
+The database URL comes from ``--db``, ``$ADM_SERVER_DB`` or ``sqlite:///HOME/server.db``;
+the key folder from ``--home``, ``$ADM_SERVER_HOME`` or ``./adm-server-home``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from pathlib import Path
+from typing import Any
 
-from server.db import DEFAULT_URL, make_engine, session_factory
+from server.pki import PkiError, ServerHome
 
 
-def _url(args: argparse.Namespace) -> str:
-    return str(args.db or os.environ.get("ADM_SERVER_DB") or DEFAULT_URL)
+def _home(args: argparse.Namespace) -> ServerHome:
+    return ServerHome(Path(args.home or os.environ.get("ADM_SERVER_HOME") or "adm-server-home"))
+
+
+def _url(args: argparse.Namespace, home: ServerHome) -> str:
+    return str(args.db or os.environ.get("ADM_SERVER_DB") or f"sqlite:///{home.path / 'server.db'}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="adm-server", description="ADM central server")
+    p.add_argument("--db", help="SQLAlchemy URL (default $ADM_SERVER_DB or HOME/server.db)")
+    p.add_argument("--home", help="key folder (default $ADM_SERVER_HOME or ./adm-server-home)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    serve = sub.add_parser("serve", help="serve the HTTPS API (mTLS for kiosks)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8443)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--seed-demo", action="store_true", help="seed demo data first")
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("seed-demo", help="add the demo population and approved documents")
+
+    pki = sub.add_parser("pki", help="CA, server and kiosk certificates, issuer key")
+    psub = pki.add_subparsers(dest="pki_cmd", required=True)
+    init = psub.add_parser("init")
+    init.add_argument("--hostname", action="append", default=[])
+    issue = psub.add_parser("issue-kiosk")
+    issue.add_argument("kiosk_id")
+    issue.add_argument("--out", type=Path)
+    rev = psub.add_parser("revoke")
+    rev.add_argument("kiosk_id")
+
+    off = sub.add_parser("officer", help="office work: applications, documents, kiosks")
+    osub = off.add_subparsers(dest="off_cmd", required=True)
+    reg = osub.add_parser("register")
+    reg.add_argument("kind")
+    reg.add_argument("nik")
+    reg.add_argument("--data", type=Path, help="JSON file with the document's fields")
+    app = osub.add_parser("approve")
+    app.add_argument("application_id", type=int)
+    for name in ("revoke", "reissue-code"):
+        osub.add_parser(name).add_argument("number")
+    sup = osub.add_parser("supersede")
+    sup.add_argument("old")
+    sup.add_argument("new")
+    pin = osub.add_parser("set-pin")
+    pin.add_argument("nik")
+    pin.add_argument("pin")
+    osub.add_parser("qr-token").add_argument("nik")
+    docs = osub.add_parser("documents")
+    docs.add_argument("--nik")
+    osub.add_parser("kiosks")
+    osub.add_parser("outbox")
+
+    ver = sub.add_parser("verify", help="check a printed QR offline (and online)")
+    ver.add_argument("qrtext")
+    ver.add_argument("--key", type=Path, help="issuer public key (default HOME/issuer.pub)")
+    ver.add_argument("--online", help="server URL to ask for the document's status")
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="adm-server", description="ADM central server")
-    parser.add_argument("--db", help=f"SQLAlchemy URL (default $ADM_SERVER_DB or {DEFAULT_URL})")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    serve = sub.add_parser("serve", help="serve the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--seed-demo", action="store_true", help="seed demo data first")
-    sub.add_parser("seed-demo", help="add the demo population and approved documents")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    home = _home(args)
+    try:
+        return _run(args, home)
+    except PkiError as exc:
+        print(f"adm-server: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        from server.officer import OfficerError
+        from server.security import SignatureError
 
-    engine = make_engine(_url(args))
+        if isinstance(exc, OfficerError | SignatureError):
+            print(f"adm-server: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _run(args: argparse.Namespace, home: ServerHome) -> int:
+    if args.cmd == "verify":
+        return _verify(args, home)
+    if args.cmd == "pki" and args.pki_cmd == "init":
+        made = home.init(tuple(args.hostname) or ("localhost", "127.0.0.1"))
+        print(f"pki: {'created' if made else 'already present'} in {home.path}")
+        return 0
+    if not home.initialised:
+        raise PkiError(f"{home.path} has no keys: run 'adm-server pki init' first")
+
+    from server import officer
+    from server.db import make_engine, session_factory
+
+    url = _url(args, home)
+    engine = make_engine(url)
+    pepper = home.pepper()
+    db = session_factory(engine)()
+    if args.cmd == "migrate":
+        from server.migrate import current
+
+        print(f"migrate: {url} at revision {current(engine)}")
+        return 0
     if args.cmd == "seed-demo" or getattr(args, "seed_demo", False):
         from server.seed import seed_demo
 
-        with session_factory(engine)() as session:
-            added = seed_demo(session)
-        print(f"seed-demo: {added} document(s) added to {_url(args)}")
+        added = seed_demo(db, pepper)
+        print(f"seed-demo: {added} document(s) added")
         if args.cmd == "seed-demo":
             return 0
+    if args.cmd == "pki":
+        if args.pki_cmd == "issue-kiosk":
+            issued = home.issue_kiosk(args.kiosk_id, args.out)
+            officer.register_kiosk(db, args.kiosk_id, issued.serial)
+            print(f"kiosk {args.kiosk_id}: certificate {issued.cert}, key {issued.key}")
+            print(f"copy both with {home.ca_cert} and {home.issuer_pub} onto the kiosk")
+        else:
+            officer.revoke_kiosk(db, args.kiosk_id)
+            print(f"kiosk {args.kiosk_id}: revoked")
+        return 0
+    if args.cmd == "officer":
+        return _officer(args, db, pepper)
+    engine.dispose()
+    return _serve(args, home, url)
 
+
+def _officer(args: argparse.Namespace, db: Any, pepper: bytes) -> int:
+    from server import officer
+    from server.db import Outbox
+
+    cmd = args.off_cmd
+    if cmd == "register":
+        data = json.loads(args.data.read_text(encoding="utf-8")) if args.data else {}
+        app = officer.register(db, args.kind, args.nik, data)
+        print(f"application {app.id} registered ({app.kind})")
+    elif cmd == "approve":
+        from sim.population import ISSUING_OFFICIAL
+
+        done = officer.approve(db, pepper, args.application_id, ISSUING_OFFICIAL)
+        print(f"document {done.document.number} approved; print code {done.print_code}")
+        print("(the code was also put in the outbox for the citizen)")
+    elif cmd == "revoke":
+        officer.revoke(db, args.number)
+        print(f"document {args.number}: revoked")
+    elif cmd == "supersede":
+        officer.supersede(db, args.old, args.new)
+        print(f"document {args.old}: superseded by {args.new}")
+    elif cmd == "reissue-code":
+        code = officer.reissue_code(db, pepper, args.number)
+        print(f"document {args.number}: new print code {code}")
+    elif cmd == "set-pin":
+        officer.set_pin(db, pepper, args.nik, args.pin)
+        print("PIN set")
+    elif cmd == "qr-token":
+        print(officer.qr_token(db, pepper, args.nik))
+    elif cmd == "documents":
+        for d in officer.documents(db, args.nik):
+            print(f"{d.id:5d}  {d.number:32s} {d.kind:16s} {d.status:10s} {d.printed_kiosk or ''}")
+    elif cmd == "kiosks":
+        for k in officer.kiosks(db):
+            seen = k.last_seen.isoformat(timespec="seconds") if k.last_seen else "never"
+            print(f"{k.id:20s} {k.status:8s} last seen {seen}  {json.dumps(k.last_status)}")
+    elif cmd == "outbox":
+        from sqlalchemy import select
+
+        for m in db.scalars(select(Outbox).order_by(Outbox.id)):
+            print(f"{m.id:5d} {m.nik[:6]}******{m.nik[-4:]}  {m.text}")
+    return 0
+
+
+def _verify(args: argparse.Namespace, home: ServerHome) -> int:
+    from server.security import load_public_key, verify_qr
+
+    key_file = args.key or home.issuer_pub
+    fields = verify_qr(load_public_key(Path(key_file).read_bytes()), args.qrtext)
+    print(f"signature: valid (issuer key {key_file})")
+    print(f"document: {fields.get('k')} {fields.get('n')}")
+    if args.online:
+        import httpx
+
+        r = httpx.get(
+            f"{args.online.rstrip('/')}/verify/{fields.get('v')}", verify=False, timeout=10
+        )
+        r.raise_for_status()
+        print(f"status: {r.json()['status']}")
+    return 0
+
+
+def _serve(args: argparse.Namespace, home: ServerHome, url: str) -> int:
     import uvicorn
 
-    from server.app import create_app
+    from server.tls import uvicorn_tls_options
 
-    uvicorn.run(create_app(engine), host=args.host, port=args.port, log_level="warning")
+    os.environ["ADM_SERVER_HOME"] = str(home.path)
+    os.environ["ADM_SERVER_DB"] = url
+    uvicorn.run(
+        "server.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        **uvicorn_tls_options(home),
+    )
     return 0
 
 

@@ -1,19 +1,44 @@
-"""Database schema and engine for the reference central server (SQLAlchemy 2)."""
+"""The central server's schema and engine (SQLAlchemy 2).
+
+The same schema runs on SQLite (the default, one file) and PostgreSQL (deployments);
+Alembic migrations in ``server/migrations`` create and evolve it, and a test checks that
+the migrations and these models agree.  Secrets (print codes, PINs, QR tokens, session
+tokens) are only ever stored as keyed hashes (see ``server.security``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, create_engine, event
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 DEFAULT_URL = "sqlite:///adm-server.db"
 
 
+def utcnow() -> dt.datetime:
+    """Naive UTC (both databases store it the same way)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 class Base(DeclarativeBase):
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        dt.datetime: DateTime(),
+    }
 
 
 class Family(Base):
@@ -28,33 +53,162 @@ class Citizen(Base):
 
     nik: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    kk_number: Mapped[str] = mapped_column(ForeignKey("families.kk_number"), index=True)
-    position: Mapped[int] = mapped_column(Integer)  # order of the member on the KK
+    kk_number: Mapped[str | None] = mapped_column(ForeignKey("families.kk_number"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # order on the KK
     details: Mapped[dict[str, Any]]
+    # The kiosk login PIN (keyed hash); None until the office issues one.
+    pin_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+
+
+class Application(Base):
+    """What a citizen asked the office for; approving it issues a document."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    owner_nik: Mapped[str] = mapped_column(ForeignKey("citizens.nik"), index=True)
+    kk_number: Mapped[str | None] = mapped_column(ForeignKey("families.kk_number"))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="submitted")  # → approved
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    officer: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Document(Base):
-    """One approved document: printable once, then ``printed`` for good."""
+    """One approved document.
+
+    ``status``: approved (printable) → reserved (a kiosk holds it for one print job) →
+    printed (for good), or back to approved on release; revoked / superseded by an officer.
+    """
 
     __tablename__ = "documents"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
     kind: Mapped[str] = mapped_column(String(40))
     number: Mapped[str] = mapped_column(String(60), unique=True)
     owner_nik: Mapped[str] = mapped_column(ForeignKey("citizens.nik"), index=True)
     kk_number: Mapped[str | None] = mapped_column(ForeignKey("families.kk_number"))
     status: Mapped[str] = mapped_column(String(20), default="approved")
-    approved_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    approved_at: Mapped[dt.datetime]
     official: Mapped[dict[str, Any]]
-    printed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
-    printed_job_id: Mapped[str | None] = mapped_column(String(64), default=None)
-    printed_kiosk: Mapped[str | None] = mapped_column(String(64), default=None)
-    # What the document shows beyond the population registry (e.g. the KTP-el photo).
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Printed in the document's QR; /verify answers for it.
+    verify_code: Mapped[str] = mapped_column(String(32), unique=True)
+    # Single-use print code (keyed hash); cleared once the document is printed.
+    code_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+    superseded_by: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), default=None)
+    reserved_job: Mapped[str | None] = mapped_column(String(36), default=None)
+    printed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    printed_job: Mapped[str | None] = mapped_column(String(36), default=None)
+    printed_kiosk: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
-def make_engine(url: str = DEFAULT_URL) -> Engine:
-    """An engine; SQLite gets WAL and a busy timeout so concurrent requests wait, not fail."""
+class Kiosk(Base):
+    __tablename__ = "kiosks"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cert_serial: Mapped[str] = mapped_column(String(64))  # hex; only this cert is accepted
+    status: Mapped[str] = mapped_column(String(20), default="active")  # | revoked
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    last_seen: Mapped[dt.datetime | None] = mapped_column(default=None)
+    last_status: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class QrToken(Base):
+    """A single-use login token shown to the citizen as a QR code."""
+
+    __tablename__ = "qr_tokens"
+
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    nik: Mapped[str] = mapped_column(ForeignKey("citizens.nik"))
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class KioskSession(Base):
+    """A citizen's short-lived session at one kiosk."""
+
+    __tablename__ = "kiosk_sessions"
+
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.id"))
+    nik: Mapped[str] = mapped_column(String(16))  # may be unknown to the registry
+    method: Mapped[str] = mapped_column(String(10))  # ektp | pin | qr
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class Reservation(Base):
+    """One kiosk print job holding one document (the job id is the kiosk's UUID)."""
+
+    __tablename__ = "reservations"
+
+    job_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.id"), index=True)
+    state: Mapped[str] = mapped_column(String(12), default="reserved")  # confirmed | released
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    settled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    reason: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class Attempt(Base):
+    """Failed guesses on one path (pin / code / qr) by one subject (citizen or kiosk)."""
+
+    __tablename__ = "attempts"
+
+    scope: Mapped[str] = mapped_column(String(10), primary_key=True)  # citizen | kiosk
+    subject: Mapped[str] = mapped_column(String(64), primary_key=True)
+    path: Mapped[str] = mapped_column(String(10), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class Heartbeat(Base):
+    __tablename__ = "heartbeats"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.id"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (Index("ix_heartbeats_kiosk_at", "kiosk_id", "at"),)
+
+
+class Outbox(Base):
+    """Messages to citizens (print codes, QR tokens); a gateway would send them."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    nik: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))  # kiosk id, officer name or "public"
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+def make_engine(url: str = DEFAULT_URL, *, migrate: bool = True) -> Engine:
+    """An engine for ``url``, migrated to the newest schema unless ``migrate`` is False.
+
+    SQLite gets WAL, foreign keys and a busy timeout so concurrent writers wait, not fail.
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -62,11 +216,15 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
     else:
-        engine = create_engine(url, pool_pre_ping=True)
-    Base.metadata.create_all(engine)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if migrate:
+        from server.migrate import upgrade
+
+        upgrade(engine)
     return engine
 
 

@@ -1,7 +1,10 @@
-"""Run the reference server inside another process (the simulated kiosk, tests) over real HTTP.
+"""Run the reference server inside another process (the simulated kiosk, tests) over real
+HTTPS with client certificates.
 
-The server still listens on a loopback socket and the kiosk still talks HTTP to it, so the
-embedded mode exercises the same client code as a remote server.
+The server still listens on a loopback socket and the kiosk still talks mTLS to it, so
+the embedded mode exercises the same client code and the same kiosk identity checks as a
+remote server.  The key folder (CA, server and kiosk certificates, issuer key) is created
+on first start and reused afterwards.
 """
 
 from __future__ import annotations
@@ -9,39 +12,96 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 
 import uvicorn
 
-from server.app import create_app
+from server import officer
+from server.app import Settings, create_app
 from server.db import make_engine, session_factory
+from server.pki import IssuedCert, ServerHome
 from server.seed import seed_demo
+from server.tls import uvicorn_tls_options
+
+
+def settings_for(home: ServerHome) -> Settings:
+    return Settings(issuer=home.issuer(), pepper=home.pepper())
+
+
+def ensure_kiosk(home: ServerHome, database_url: str, kiosk_id: str) -> IssuedCert:
+    """The kiosk's credentials in ``home/kiosks``, issued and registered on first use."""
+    cert, key = home.path / "kiosks" / f"{kiosk_id}.pem", home.path / "kiosks" / f"{kiosk_id}.key"
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine)() as db:
+            from server.db import Kiosk
+
+            row = db.get(Kiosk, kiosk_id)
+            if cert.is_file() and key.is_file() and row is not None:
+                from cryptography import x509
+                from cryptography.hazmat.primitives import serialization
+
+                from server.pki import cert_identity
+
+                der = x509.load_pem_x509_certificate(cert.read_bytes()).public_bytes(
+                    serialization.Encoding.DER
+                )
+                # A revoked kiosk keeps its (now refused) credentials: never re-issued here.
+                if cert_identity(der)[1] == row.cert_serial or row.status != "active":
+                    return IssuedCert(cert, key, row.cert_serial)
+            issued = home.issue_kiosk(kiosk_id)
+            officer.register_kiosk(db, kiosk_id, issued.serial)
+            return issued
+    finally:
+        engine.dispose()
 
 
 class EmbeddedServer:
     def __init__(
-        self, database_url: str, *, host: str = "127.0.0.1", port: int = 0, seed: bool = True
+        self,
+        database_url: str,
+        home: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: bool = True,
+        kiosks: tuple[str, ...] = (),
     ) -> None:
         self.database_url = database_url
+        self.home = ServerHome(home)
         self.host = host
         self.port = port
         self.seed = seed
+        self.kiosks = kiosks
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"https://{self.host}:{self.port}"
+
+    def credentials(self, kiosk_id: str) -> IssuedCert:
+        return ensure_kiosk(self.home, self.database_url, kiosk_id)
 
     def start(self, timeout: float = 15.0) -> None:
+        self.home.init()
         engine = make_engine(self.database_url)
+        settings = settings_for(self.home)
         if self.seed:
-            with session_factory(engine)() as session:
-                seed_demo(session)
+            with session_factory(engine)() as db:
+                seed_demo(db, settings.pepper)
+        for kiosk_id in self.kiosks:
+            self.credentials(kiosk_id)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(create_app(engine), log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            create_app(engine, settings),
+            log_level="warning",
+            lifespan="off",
+            **uvicorn_tls_options(self.home),
+        )
         self._server = uvicorn.Server(config)
         server = self._server
         self._thread = threading.Thread(
@@ -56,6 +116,8 @@ class EmbeddedServer:
 
     def stop(self) -> None:
         if self._server is not None:
+            # Kiosk clients keep connections alive; do not wait for them to hang up.
             self._server.should_exit = True
+            self._server.force_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from kiosk.app import KioskApp
 from kiosk.config import Config
+from kiosk.server_client import ServerClient, Tls
 from server.embedded import EmbeddedServer
 from sim.rig import Rig
 
@@ -36,13 +38,68 @@ def rig() -> Iterator[Rig]:
     r.remove_card()
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[EmbeddedServer]:
-    """A central server on a loopback port with a fresh SQLite database and demo data."""
-    srv = EmbeddedServer(f"sqlite:///{tmp_path / 'server.db'}")
+TEST_KIOSKS = ("kiosk-test", "kiosk-b", "adm-sim-001")
+
+
+@pytest.fixture(scope="session")
+def server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One key folder (CA, server cert, issuer key) for the run: key generation is slow."""
+    from server.pki import ServerHome
+
+    home = tmp_path_factory.mktemp("server-home")
+    ServerHome(home).init()
+    return home
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster for the run (started on first use)."""
+    from sim.postgres import PgCluster
+
+    cluster = PgCluster()
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+def _start_server(url: str, home: Path, tmp: Path) -> EmbeddedServer:
+    # Kiosk credentials are per database (the kiosks table), the CA is shared.
+    kiosk_home = tmp / "home"
+    if not kiosk_home.exists():
+        shutil.copytree(home, kiosk_home)
+    srv = EmbeddedServer(url, kiosk_home, kiosks=TEST_KIOSKS)
     srv.start()
+    return srv
+
+
+@pytest.fixture
+def server(tmp_path: Path, server_home: Path) -> Iterator[EmbeddedServer]:
+    """A central server (HTTPS, mTLS) on a loopback port, fresh SQLite database, demo data."""
+    srv = _start_server(f"sqlite:///{tmp_path / 'server.db'}", server_home, tmp_path)
     yield srv
     srv.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_server(
+    request: pytest.FixtureRequest, tmp_path: Path, server_home: Path
+) -> Iterator[EmbeddedServer]:
+    """The same server on SQLite and on PostgreSQL (a fresh database per test)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'server.db'}"
+    else:
+        cluster = request.getfixturevalue("pg_cluster")
+        url = cluster.create_database(f"t_{abs(hash(request.node.nodeid)) % 10**12}")
+    srv = _start_server(url, server_home, tmp_path)
+    yield srv
+    srv.stop()
+
+
+def kiosk_client(srv: EmbeddedServer, kiosk_id: str = "kiosk-test", **kw: Any) -> ServerClient:
+    """The kiosk's HTTP client with its own certificate and the pinned issuer key."""
+    cred = srv.credentials(kiosk_id)
+    tls = Tls(ca=srv.home.ca_cert, cert=cred.cert, key=cred.key)
+    return ServerClient(srv.url, tls=tls, issuer_key=srv.home.issuer_pub, **kw)
 
 
 def run_until(app: KioskApp, cond: Callable[[], bool], what: str, timeout: float = 30) -> None:

@@ -1,108 +1,452 @@
-"""The central server over real HTTP (uvicorn on loopback, SQLite)."""
+"""The central server over real HTTPS with client certificates, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import concurrent.futures
+import datetime as dt
+import json
+import ssl
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import update
 
-from kiosk.server_client import ServerClient, ServerRefused, ServerUnavailable
+from kiosk.server_client import (
+    ForgedDocument,
+    Locked,
+    ServerClient,
+    ServerRefused,
+    ServerUnavailable,
+    Tls,
+    WrongSecret,
+)
+from server import officer
+from server.db import QrToken, make_engine, session_factory
 from server.embedded import EmbeddedServer
+from server.pki import ServerHome
+from server.security import keyed_hash, load_public_key, verify_qr
+from server.seed import DEMO_QR_TOKEN, demo_code, demo_pin
 from sim.population import DEMO_NIK, FAMILIES
+from tests.conftest import kiosk_client
+
+ASSERTION = {"chip_authenticated": True, "fingerprint_matched": True, "finger_score": 0.93}
+SITI = FAMILIES[0]["members"][1]["nik"]
+HENDRA = FAMILIES[1]["members"][0]["nik"]
+UNKNOWN_NIK = "3201019999990009"
 
 
-@pytest.fixture
-def client(server: EmbeddedServer) -> ServerClient:
-    return ServerClient(server.url, "kiosk-test")
+def ektp_session(client: ServerClient, nik: str = DEMO_NIK) -> str:
+    return str(client.open_session("ektp", nik=nik, card=ASSERTION)["session"])
 
 
-def test_lists_the_approved_kk_of_the_head_of_family(client: ServerClient) -> None:
-    docs = client.list_documents(DEMO_NIK)
-    assert [(d["kind"], d["medium"]) for d in docs] == [
-        ("kartu_keluarga", "a4"),
-        ("ktp_el", "card"),
+def docs_by_kind(client: ServerClient, session: str) -> dict[str, dict]:
+    return {d["kind"]: d for d in client.list_documents(session)}
+
+
+def job() -> str:
+    return str(uuid.uuid4())
+
+
+def test_ektp_session_lists_own_documents_and_the_family_kk(any_server: EmbeddedServer) -> None:
+    client = kiosk_client(any_server)
+    opened = client.open_session("ektp", nik=DEMO_NIK, card=ASSERTION)
+    assert opened["name"] == "Budi Santoso"
+    kinds = sorted(docs_by_kind(client, opened["session"]))
+    assert kinds == ["akta_kelahiran", "kartu_keluarga", "kia", "ktp_el"]
+    # The wife sees the family card, not her husband's KTP-el.
+    assert sorted(docs_by_kind(client, ektp_session(client, SITI))) == ["kartu_keluarga"]
+
+
+def test_unknown_nik_gets_an_empty_session_not_a_refusal(any_server: EmbeddedServer) -> None:
+    client = kiosk_client(any_server)
+    opened = client.open_session("ektp", nik=UNKNOWN_NIK, card=ASSERTION)
+    assert opened["name"] is None
+    assert client.list_documents(opened["session"]) == []
+
+
+def test_pin_login_and_lockout_that_does_not_reveal_the_nik(any_server: EmbeddedServer) -> None:
+    client = kiosk_client(any_server)
+    assert client.open_session("pin", nik=SITI, pin=demo_pin(SITI))["name"] == "Siti Aminah"
+    answers = {}
+    for nik in (HENDRA, UNKNOWN_NIK):
+        lefts = []
+        for _ in range(4):
+            with pytest.raises(WrongSecret) as err:
+                client.open_session("pin", nik=nik, pin="000000")
+            lefts.append(err.value.attempts_left)
+            answers.setdefault(nik, err.value.detail["message"])
+        assert lefts == [4, 3, 2, 1]
+        with pytest.raises(Locked) as locked:
+            client.open_session("pin", nik=nik, pin="000000")
+        assert locked.value.locked_until
+    assert answers[HENDRA] == answers[UNKNOWN_NIK]
+    # Locked means locked, even for the right PIN.
+    with pytest.raises(Locked):
+        client.open_session("pin", nik=HENDRA, pin=demo_pin(HENDRA))
+
+
+def test_kiosk_is_locked_after_many_guesses_across_citizens(server: EmbeddedServer) -> None:
+    client = kiosk_client(server)
+    for i in range(19):
+        with pytest.raises(WrongSecret):
+            client.open_session("pin", nik=f"32010199999900{i:02d}", pin="000000")
+    with pytest.raises(Locked):
+        client.open_session("pin", nik="3201019999990099", pin="000000")
+    # Another kiosk is not affected.
+    other = kiosk_client(server, "kiosk-b")
+    assert other.open_session("pin", nik=SITI, pin=demo_pin(SITI))["session"]
+
+
+def test_qr_token_is_single_use_and_expires(any_server: EmbeddedServer) -> None:
+    client = kiosk_client(any_server)
+    assert client.open_session("qr", token=DEMO_QR_TOKEN)["name"] == "Budi Santoso"
+    with pytest.raises(WrongSecret):
+        client.open_session("qr", token=DEMO_QR_TOKEN)
+    engine = make_engine(any_server.database_url)
+    pepper = any_server.home.pepper()
+    with session_factory(engine)() as db:
+        token = officer.qr_token(db, pepper, DEMO_NIK)
+        db.execute(
+            update(QrToken)
+            .where(QrToken.token_hash == keyed_hash(pepper, "qr", token))
+            .values(expires_at=dt.datetime(2020, 1, 1))
+        )
+        db.commit()
+    engine.dispose()
+    with pytest.raises(WrongSecret):
+        client.open_session("qr", token=token)
+
+
+def test_reserve_returns_a_verified_signed_payload(any_server: EmbeddedServer) -> None:
+    client = kiosk_client(any_server)
+    session = ektp_session(client)
+    kk = docs_by_kind(client, session)["kartu_keluarga"]
+    j = job()
+    res = client.reserve(session, j, kk["id"], demo_code(kk["number"]))
+    assert res.state == "reserved"
+    assert res.payload["job_id"] == j and res.payload["kiosk_id"] == "kiosk-test"
+    assert [m["nik"] for m in res.payload["family"]["members"]] == [
+        m["nik"] for m in FAMILIES[0]["members"]
     ]
+    fields = verify_qr(
+        load_public_key(any_server.home.issuer_pub.read_bytes()), res.payload["verification"]
+    )
+    assert fields["n"] == kk["number"]
+    # The reserved document is no longer offered; never printed yet, so /verify knows nothing.
+    assert "kartu_keluarga" not in docs_by_kind(client, session)
+    assert httpx.get(f"{any_server.url}/verify/{fields['v']}", verify=False).json() == {
+        "status": "unknown",
+        "kind": None,
+        "title": None,
+        "number": None,
+        "issued": None,
+        "superseded_by": None,
+    }
+    client.confirm(j)
+    answer = httpx.get(f"{any_server.url}/verify/{fields['v']}", verify=False).json()
+    assert (answer["status"], answer["number"]) == ("active", kk["number"])
 
 
-def test_unknown_nik_looks_like_a_citizen_with_nothing_to_print(client: ServerClient) -> None:
-    assert client.list_documents("9999999999999999") == []
+def test_wrong_print_code_counts_down_then_locks(any_server: EmbeddedServer) -> None:
+    client = kiosk_client(any_server)
+    session = ektp_session(client)
+    ktp = docs_by_kind(client, session)["ktp_el"]
+    lefts = []
+    for _ in range(4):
+        with pytest.raises(WrongSecret) as err:
+            client.reserve(session, job(), ktp["id"], "00000000")
+        lefts.append(err.value.attempts_left)
+    assert lefts == [4, 3, 2, 1]
+    with pytest.raises(Locked):
+        client.reserve(session, job(), ktp["id"], "00000000")
+    with pytest.raises(Locked):
+        client.reserve(session, job(), ktp["id"], demo_code(ktp["number"]))
 
 
-def test_payload_carries_the_whole_family(client: ServerClient) -> None:
-    doc = client.list_documents(DEMO_NIK)[0]
-    payload = client.get_document(doc["id"])
-    fam = FAMILIES[0]
-    assert payload["family"]["kk_number"] == fam["kk_number"]
-    assert [m["nik"] for m in payload["family"]["members"]] == [m["nik"] for m in fam["members"]]
-    assert payload["verification"].endswith(payload["number"])
-
-
-def test_confirmed_document_is_never_offered_again(client: ServerClient) -> None:
-    doc = client.list_documents(DEMO_NIK)[0]
-    job = str(uuid.uuid4())
-    assert client.confirm(doc["id"], job)["status"] == "printed"
-    assert doc["id"] not in [d["id"] for d in client.list_documents(DEMO_NIK)]
+def test_reserve_is_idempotent_on_the_job_id(any_server: EmbeddedServer) -> None:
+    client = kiosk_client(any_server)
+    session = ektp_session(client)
+    docs = docs_by_kind(client, session)
+    kk, ktp = docs["kartu_keluarga"], docs["ktp_el"]
+    j = job()
+    first = client.reserve(session, j, kk["id"], demo_code(kk["number"]))
+    again = client.reserve(session, j, kk["id"], demo_code(kk["number"]))
+    assert again == first
     with pytest.raises(ServerRefused) as err:
-        client.get_document(doc["id"])
-    assert err.value.status == 409
+        client.reserve(session, j, ktp["id"], demo_code(ktp["number"]))
+    assert (err.value.status, err.value.code) == (409, "job_id_reused")
 
 
-def test_confirm_is_idempotent_on_the_job_id(client: ServerClient, server: EmbeddedServer) -> None:
-    doc = client.list_documents(DEMO_NIK)[0]
-    job = str(uuid.uuid4())
-    first = client.confirm(doc["id"], job)
-    again = client.confirm(doc["id"], job)
-    assert first == again
-    status = httpx.get(f"{server.url}/api/v1/documents/{doc['id']}/status").json()
-    assert status["printed_job_id"] == job
-    assert status["printed_kiosk"] == "kiosk-test"
+def test_parallel_reservations_of_one_document_exactly_one_wins(
+    any_server: EmbeddedServer,
+) -> None:
+    clients = [kiosk_client(any_server, k) for k in ("kiosk-test", "kiosk-b")]
+    sessions = [ektp_session(c) for c in clients]
+    kk = docs_by_kind(clients[0], sessions[0])["kartu_keluarga"]
+    code = demo_code(kk["number"])
 
-
-def test_second_job_cannot_confirm_a_printed_document(client: ServerClient) -> None:
-    doc = client.list_documents(DEMO_NIK)[0]
-    client.confirm(doc["id"], str(uuid.uuid4()))
-    with pytest.raises(ServerRefused) as err:
-        client.confirm(doc["id"], str(uuid.uuid4()))
-    assert err.value.status == 409
-
-
-def test_concurrent_confirmations_exactly_one_wins(server: EmbeddedServer) -> None:
-    doc_id = ServerClient(server.url, "k").list_documents(DEMO_NIK)[0]["id"]
-
-    def attempt(i: int) -> bool:
-        c = ServerClient(server.url, f"kiosk-{i}")
+    def attempt(i: int) -> str:
+        c, s = clients[i % 2], sessions[i % 2]
         try:
-            c.confirm(doc_id, str(uuid.uuid4()))
-            return True
-        except ServerRefused:
-            return False
-        finally:
-            c.close()
+            return c.reserve(s, job(), kk["id"], code).job_id
+        except ServerRefused as exc:
+            assert exc.status == 409, exc
+            return ""
 
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        wins = list(pool.map(attempt, range(8)))
-    assert wins.count(True) == 1
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        winners = [j for j in pool.map(attempt, range(32)) if j]
+    assert len(winners) == 1
 
 
-def test_unknown_document_is_404(client: ServerClient) -> None:
+def test_confirm_is_idempotent_and_a_printed_document_is_never_offered_again(
+    any_server: EmbeddedServer,
+) -> None:
+    client = kiosk_client(any_server)
+    session = ektp_session(client)
+    kk = docs_by_kind(client, session)["kartu_keluarga"]
+    j = job()
+    client.reserve(session, j, kk["id"], demo_code(kk["number"]))
+    assert client.confirm(j)["state"] == "confirmed"
+    assert client.confirm(j)["state"] == "confirmed"
+    assert client.reservation(j)["state"] == "confirmed"
+    assert "kartu_keluarga" not in docs_by_kind(client, ektp_session(client))
     with pytest.raises(ServerRefused) as err:
-        client.get_document(424242)
-    assert err.value.status == 404
+        client.reserve(session, job(), kk["id"], demo_code(kk["number"]))
+    assert err.value.status in (403, 409)  # the code is spent with the print
+    with pytest.raises(ServerRefused) as err:
+        client.release(j)
+    assert err.value.code == "confirmed"
+
+
+def test_release_returns_the_entitlement(any_server: EmbeddedServer) -> None:
+    client = kiosk_client(any_server)
+    session = ektp_session(client)
+    kk = docs_by_kind(client, session)["kartu_keluarga"]
+    j = job()
+    client.reserve(session, j, kk["id"], demo_code(kk["number"]))
+    assert client.release(j, "printer jam")["state"] == "released"
+    assert client.release(j)["state"] == "released"
+    assert "kartu_keluarga" in docs_by_kind(client, session)
+    with pytest.raises(ServerRefused) as err:
+        client.confirm(j)
+    assert err.value.code == "released"
+    j2 = job()
+    assert client.reserve(session, j2, kk["id"], demo_code(kk["number"])).state == "reserved"
+
+
+def test_another_kiosk_cannot_settle_my_job(server: EmbeddedServer) -> None:
+    mine, theirs = kiosk_client(server), kiosk_client(server, "kiosk-b")
+    session = ektp_session(mine)
+    kk = docs_by_kind(mine, session)["kartu_keluarga"]
+    j = job()
+    mine.reserve(session, j, kk["id"], demo_code(kk["number"]))
+    for call in (theirs.confirm, theirs.release, theirs.reservation):
+        with pytest.raises(ServerRefused) as err:
+            call(j)
+        assert err.value.status == 404
+    # Nor use my citizen session.
+    with pytest.raises(ServerRefused) as err:
+        theirs.list_documents(session)
+    assert err.value.status == 401
+
+
+def test_api_requires_a_registered_unrevoked_certificate(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    ctx = ssl.create_default_context(cafile=str(server.home.ca_cert))
+    anonymous = httpx.post(f"{server.url}/api/v1/sessions", json={}, verify=ctx)
+    assert anonymous.status_code == 401
+    assert httpx.get(f"{server.url}/api/v1/health", verify=ctx).status_code == 200
+    # A certificate from another CA does not get through the handshake.
+    stranger = ServerHome(tmp_path / "other")
+    stranger.init()
+    cert = stranger.issue_kiosk("kiosk-test")
+    foreign = ServerClient(
+        server.url,
+        tls=Tls(server.home.ca_cert, cert.cert, cert.key),
+        issuer_key=server.home.issuer_pub,
+        retries=0,
+    )
+    with pytest.raises((ServerUnavailable, ServerRefused)):
+        foreign.open_session("ektp", nik=DEMO_NIK, card=ASSERTION)
+    # Re-issuing retires the old certificate; revoking refuses the kiosk.
+    old = kiosk_client(server, "kiosk-b")
+    engine = make_engine(server.database_url)
+    with session_factory(engine)() as db:
+        issued = server.home.issue_kiosk("kiosk-b", tmp_path / "new")
+        officer.register_kiosk(db, "kiosk-b", issued.serial)
+        with pytest.raises(ServerRefused) as err:
+            old.open_session("ektp", nik=DEMO_NIK, card=ASSERTION)
+        assert err.value.code == "unknown_kiosk"
+        officer.revoke_kiosk(db, "kiosk-test")
+    engine.dispose()
+    with pytest.raises(ServerRefused) as err:
+        kiosk_client(server).open_session("ektp", nik=DEMO_NIK, card=ASSERTION)
+    assert err.value.code in ("kiosk_revoked", "unknown_kiosk")
+
+
+def test_kiosk_refuses_a_payload_signed_by_another_key(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    other = ServerHome(tmp_path / "other")
+    other.init()
+    cred = server.credentials("kiosk-test")
+    client = ServerClient(
+        server.url, tls=Tls(server.home.ca_cert, cred.cert, cred.key), issuer_key=other.issuer_pub
+    )
+    session = ektp_session(client)
+    kk = docs_by_kind(client, session)["kartu_keluarga"]
+    with pytest.raises(ForgedDocument):
+        client.reserve(session, job(), kk["id"], demo_code(kk["number"]))
+
+
+def test_tampered_payload_is_detected(server: EmbeddedServer) -> None:
+    client = kiosk_client(server)
+    session = ektp_session(client)
+    kk = docs_by_kind(client, session)["kartu_keluarga"]
+    j = job()
+    raw = httpx.post(
+        f"{server.url}/api/v1/reservations",
+        json={"job_id": j, "document_id": kk["id"], "print_code": demo_code(kk["number"])},
+        headers={"Authorization": f"Bearer {session}"},
+        verify=Tls(server.home.ca_cert, *_cred(server)).context(),
+    ).json()
+    client.verify(raw["payload"], raw["signature"])
+    raw["payload"]["family"]["members"][0]["name"] = "Orang Lain"
+    with pytest.raises(ForgedDocument):
+        client.verify(raw["payload"], raw["signature"])
+
+
+def _cred(server: EmbeddedServer) -> tuple[Path, Path]:
+    c = server.credentials("kiosk-test")
+    return c.cert, c.key
+
+
+def test_verify_offline_and_supersede(server: EmbeddedServer) -> None:
+    client = kiosk_client(server)
+    session = ektp_session(client)
+    kk = docs_by_kind(client, session)["kartu_keluarga"]
+    j = job()
+    qr = client.reserve(session, j, kk["id"], demo_code(kk["number"])).payload["verification"]
+    client.confirm(j)
+    cli = [sys.executable, "-m", "server.cli", "--home", str(server.home.path)]
+    ok = subprocess.run(
+        [*cli, "verify", qr, "--online", server.url], capture_output=True, text=True
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "signature: valid" in ok.stdout and "status: active" in ok.stdout
+    body, sig = qr.split(".")[1:]
+    forged_body = body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1]
+    bad = subprocess.run(
+        [*cli, "verify", f"ADM1.{forged_body}.{sig}"], capture_output=True, text=True
+    )
+    assert bad.returncode == 1 and "does not verify" in bad.stderr
+    # An officer supersedes the printed KK with a new one: the QR now says so.
+    engine = make_engine(server.database_url)
+    pepper = server.home.pepper()
+    with session_factory(engine)() as db:
+        app = officer.register(db, "kartu_keluarga", DEMO_NIK)
+        new = officer.approve(db, pepper, app.id, {"name": "x", "nip": "1", "title": "t"})
+        officer.supersede(db, kk["number"], new.document.number)
+    engine.dispose()
+    code = verify_qr(load_public_key(server.home.issuer_pub.read_bytes()), qr)["v"]
+    answer = httpx.get(f"{server.url}/verify/{code}", verify=False).json()
+    assert (answer["status"], answer["superseded_by"]) == ("superseded", new.document.number)
+
+
+def test_officer_cli_registers_approves_and_lists(server: EmbeddedServer, tmp_path: Path) -> None:
+    cli = [
+        sys.executable,
+        "-m",
+        "server.cli",
+        "--home",
+        str(server.home.path),
+        "--db",
+        server.database_url,
+    ]
+    data = tmp_path / "akta.json"
+    data.write_text(json.dumps({"registration_number": "3271-LT-01", "name": "Bayi"}))
+    reg = subprocess.run(
+        [*cli, "officer", "register", "akta_kelahiran", SITI, "--data", str(data)],
+        capture_output=True,
+        text=True,
+    )
+    assert reg.returncode == 0, reg.stderr
+    app_id = int(reg.stdout.split()[1])
+    ok = subprocess.run([*cli, "officer", "approve", str(app_id)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    number, code = ok.stdout.split()[1], ok.stdout.split("print code ")[1].split()[0]
+    client = kiosk_client(server)
+    session = ektp_session(client, SITI)
+    akta = docs_by_kind(client, session)["akta_kelahiran"]
+    assert akta["number"] == number
+    assert client.reserve(session, job(), akta["id"], code).payload["data"]["name"] == "Bayi"
+    outbox = subprocess.run([*cli, "officer", "outbox"], capture_output=True, text=True).stdout
+    assert code in outbox and SITI not in outbox  # masked NIK in the listing
+    bad = subprocess.run(
+        [*cli, "officer", "register", "paspor", SITI], capture_output=True, text=True
+    )
+    assert bad.returncode == 1 and "unknown document kind" in bad.stderr
+
+
+def test_heartbeat_is_recorded(server: EmbeddedServer) -> None:
+    client = kiosk_client(server)
+    client.heartbeat(
+        "attract", {"card": "ok", "a4": "media-empty"}, {"a4_paper": 0, "cards": 42}, "ab" * 32
+    )
+    engine = make_engine(server.database_url)
+    with session_factory(engine)() as db:
+        k = {k.id: k for k in officer.kiosks(db)}["kiosk-test"]
+        assert k.last_seen is not None
+        assert k.last_status["supplies"] == {"a4_paper": 0, "cards": 42}
+        assert k.last_status["audit_head"] == "ab" * 32
+    engine.dispose()
+
+
+def test_idempotent_calls_are_retried_through_a_503(server: EmbeddedServer) -> None:
+    """A proxy in front of the server answers 503 twice; confirm still goes through once."""
+    seen: list[str] = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if len(seen) <= 2:
+            return httpx.Response(503, json={"detail": "maintenance"})
+        return httpx.Response(200, json={"job_id": "j", "document_id": 1, "state": "confirmed"})
+
+    sleeps: list[float] = []
+    client = ServerClient("https://adm.invalid", sleep=sleeps.append)
+    client._client = httpx.Client(
+        base_url="https://adm.invalid", transport=httpx.MockTransport(flaky)
+    )
+    assert client.confirm("j")["state"] == "confirmed"
+    assert len(seen) == 3 and sleeps == [0.25, 0.5]
+    # Opening a session is never retried: a PIN guess must not count twice.
+    seen.clear()
+    with pytest.raises(ServerRefused) as err:
+        client.open_session("pin", nik=SITI, pin="123456")
+    assert err.value.status == 503 and len(seen) == 1
 
 
 def test_server_down_is_a_clear_error() -> None:
-    client = ServerClient("http://127.0.0.1:9", "kiosk-test")
+    client = ServerClient("https://127.0.0.1:9", retries=1, sleep=lambda _s: None)
     with pytest.raises(ServerUnavailable, match="unreachable"):
-        client.list_documents(DEMO_NIK)
+        client.list_documents("x" * 20)
 
 
-def test_seed_is_idempotent(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from server.db import make_engine, session_factory
-    from server.seed import seed_demo
+def test_migrations_match_the_models_on_both_databases(any_server: EmbeddedServer) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
 
-    engine = make_engine(f"sqlite:///{tmp_path / 's.db'}")
-    with session_factory(engine)() as s:
-        assert seed_demo(s) == len(FAMILIES) + 1  # a KK per family and one KTP-el
-        assert seed_demo(s) == 0
+    from server.db import Base
+    from server.migrate import current
+
+    engine = make_engine(any_server.database_url)
+    assert current(engine) == "0001"
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []

@@ -1,0 +1,247 @@
+"""What an officer at the Dukcapil office does: register an application, approve it
+(issuing the document and its single-use print code), issue kiosk PINs and QR login
+tokens, revoke or supersede documents, look at documents and kiosks.
+
+Messages to citizens (codes, PINs, tokens) go into the ``outbox`` table, where an SMS or
+e-mail gateway would pick them up; the clear values are returned once to the caller and
+never stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.app import KINDS, mask
+from server.db import (
+    Application,
+    AuditEntry,
+    Citizen,
+    Document,
+    Kiosk,
+    Outbox,
+    QrToken,
+    utcnow,
+)
+from server.security import keyed_hash, new_print_code, new_token
+
+
+class OfficerError(Exception):
+    """The request cannot be done; the message says why."""
+
+
+PREFIX = {
+    "kartu_keluarga": "KK",
+    "akta_kelahiran": "AKL",
+    "akta_kematian": "AKM",
+    "surat_pindah": "SKPWNI",
+    "ktp_el": "KTP",
+    "kia": "KIA",
+}
+
+
+@dataclass(frozen=True)
+class Approved:
+    document: Document
+    print_code: str
+
+
+def _audit(db: Session, officer: str, action: str, subject: str, **detail: Any) -> None:
+    db.add(AuditEntry(actor=officer, action=action, subject=subject, detail=detail))
+
+
+def register(
+    db: Session,
+    kind: str,
+    owner_nik: str,
+    data: dict[str, Any] | None = None,
+    *,
+    officer: str = "officer",
+) -> Application:
+    if kind not in KINDS:
+        raise OfficerError(f"unknown document kind {kind!r}; one of {', '.join(KINDS)}")
+    owner = db.get(Citizen, owner_nik)
+    if owner is None:
+        raise OfficerError(f"no citizen with NIK {mask(owner_nik)} in the registry")
+    if kind == "kartu_keluarga" and owner.kk_number is None:
+        raise OfficerError("the citizen belongs to no family card")
+    application = Application(
+        kind=kind, owner_nik=owner_nik, kk_number=owner.kk_number, data=data or {}
+    )
+    db.add(application)
+    db.flush()
+    _audit(db, officer, "application_registered", str(application.id), kind=kind)
+    db.commit()
+    return application
+
+
+def approve(
+    db: Session,
+    pepper: bytes,
+    application_id: int,
+    official: dict[str, Any],
+    *,
+    officer: str = "officer",
+    number: str | None = None,
+    print_code: str | None = None,
+    now: dt.datetime | None = None,
+) -> Approved:
+    """Issue the document; its print code goes to the outbox and is returned once."""
+    app = db.get(Application, application_id)
+    if app is None:
+        raise OfficerError(f"no application {application_id}")
+    if app.status != "submitted":
+        raise OfficerError(f"application {application_id} is already {app.status}")
+    now = now or utcnow()
+    code = print_code or new_print_code()
+    number = number or f"{PREFIX[app.kind]}-{app.owner_nik[:4]}-{now:%Y%m%d}-{app.id:06d}"
+    doc = Document(
+        application_id=app.id,
+        kind=app.kind,
+        number=number,
+        owner_nik=app.owner_nik,
+        kk_number=app.kk_number if app.kind == "kartu_keluarga" else None,
+        status="approved",
+        approved_at=now,
+        official=official,
+        data=app.data,
+        verify_code=new_token()[:16],
+        code_hash=keyed_hash(pepper, "code", code),
+    )
+    db.add(doc)
+    app.status, app.decided_at, app.officer = "approved", now, officer
+    db.add(
+        Outbox(
+            nik=app.owner_nik,
+            text=f"Dukcapil: {KINDS[app.kind][0]} {number} siap dicetak di ADM. "
+            f"Kode cetak: {code}. Jangan berikan kode ini kepada siapa pun.",
+        )
+    )
+    db.flush()
+    _audit(db, officer, "approved", number, application=app.id)
+    db.commit()
+    return Approved(doc, code)
+
+
+def reissue_code(db: Session, pepper: bytes, number: str, *, officer: str = "officer") -> str:
+    """A new print code for a document that is still printable (the old one stops working)."""
+    doc = _doc(db, number)
+    if doc.status != "approved":
+        raise OfficerError(f"document {number} is {doc.status}")
+    code = new_print_code()
+    doc.code_hash = keyed_hash(pepper, "code", code)
+    db.add(Outbox(nik=doc.owner_nik, text=f"Dukcapil: kode cetak baru {number}: {code}."))
+    _audit(db, officer, "code_reissued", number)
+    db.commit()
+    return code
+
+
+def _doc(db: Session, number: str) -> Document:
+    doc = db.scalar(select(Document).where(Document.number == number))
+    if doc is None:
+        raise OfficerError(f"no document {number}")
+    return doc
+
+
+def revoke(db: Session, number: str, *, officer: str = "officer") -> Document:
+    doc = _doc(db, number)
+    if doc.status == "reserved":
+        raise OfficerError(f"document {number} is being printed right now; try again shortly")
+    if doc.status in ("revoked", "superseded"):
+        raise OfficerError(f"document {number} is already {doc.status}")
+    doc.status, doc.code_hash = "revoked", None
+    _audit(db, officer, "revoked", number)
+    db.commit()
+    return doc
+
+
+def supersede(db: Session, old: str, new: str, *, officer: str = "officer") -> Document:
+    """Mark ``old`` superseded by ``new`` (e.g. a KK after a member moved)."""
+    before, after = _doc(db, old), _doc(db, new)
+    if before.id == after.id:
+        raise OfficerError("a document cannot supersede itself")
+    if before.status == "reserved":
+        raise OfficerError(f"document {old} is being printed right now; try again shortly")
+    before.status, before.superseded_by, before.code_hash = "superseded", after.id, None
+    _audit(db, officer, "superseded", old, by=new)
+    db.commit()
+    return before
+
+
+def set_pin(db: Session, pepper: bytes, nik: str, pin: str, *, officer: str = "officer") -> None:
+    if not (len(pin) == 6 and pin.isdigit()):
+        raise OfficerError("a PIN is six digits")
+    citizen = db.get(Citizen, nik)
+    if citizen is None:
+        raise OfficerError(f"no citizen with NIK {mask(nik)} in the registry")
+    citizen.pin_hash = keyed_hash(pepper, "pin", pin)
+    db.add(Outbox(nik=nik, text="Dukcapil: PIN ADM Anda telah dibuat/diubah."))
+    _audit(db, officer, "pin_set", mask(nik))
+    db.commit()
+
+
+def qr_token(
+    db: Session,
+    pepper: bytes,
+    nik: str,
+    *,
+    ttl: dt.timedelta = dt.timedelta(days=3),
+    token: str | None = None,
+    officer: str = "officer",
+) -> str:
+    if db.get(Citizen, nik) is None:
+        raise OfficerError(f"no citizen with NIK {mask(nik)} in the registry")
+    token = token or new_token()
+    db.add(
+        QrToken(
+            token_hash=keyed_hash(pepper, "qr", token),
+            nik=nik,
+            expires_at=utcnow() + ttl,
+        )
+    )
+    db.add(Outbox(nik=nik, text="Dukcapil: kode QR masuk ADM Anda terlampir (sekali pakai)."))
+    _audit(db, officer, "qr_token_issued", mask(nik))
+    db.commit()
+    return token
+
+
+def register_kiosk(db: Session, kiosk_id: str, cert_serial: str, *, officer: str = "pki") -> None:
+    """Record (or replace) the one certificate this kiosk may use."""
+    kiosk = db.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        db.add(Kiosk(id=kiosk_id, cert_serial=cert_serial, status="active"))
+    else:
+        kiosk.cert_serial, kiosk.status, kiosk.revoked_at = cert_serial, "active", None
+    _audit(db, officer, "kiosk_certificate_issued", kiosk_id, serial=cert_serial)
+    db.commit()
+
+
+def revoke_kiosk(db: Session, kiosk_id: str, *, officer: str = "pki") -> None:
+    kiosk = db.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise OfficerError(f"no kiosk {kiosk_id!r}")
+    kiosk.status, kiosk.revoked_at = "revoked", utcnow()
+    _audit(db, officer, "kiosk_revoked", kiosk_id)
+    db.commit()
+
+
+def documents(db: Session, nik: str | None = None) -> list[Document]:
+    query = select(Document).order_by(Document.id)
+    if nik:
+        query = query.where(Document.owner_nik == nik)
+    return list(db.scalars(query))
+
+
+def kiosks(db: Session) -> list[Kiosk]:
+    return list(db.scalars(select(Kiosk).order_by(Kiosk.id)))
+
+
+def demo_secret(kind: str, key: str, digits: int) -> str:
+    """Deterministic demo codes so the simulated kiosk and the README can use them."""
+    n = int.from_bytes(hashlib.sha256(f"adm-demo:{kind}:{key}".encode()).digest()[:8], "big")
+    return f"{n % 10**digits:0{digits}d}"

@@ -1,0 +1,213 @@
+"""The deployment's small PKI: a CA, the server's TLS certificate, one client certificate
+per kiosk, the issuer's Ed25519 signing key and the pepper for keyed hashes.
+
+Everything lives in the server's *home* folder (``$ADM_SERVER_HOME``)::
+
+    ca.pem ca.key          the deployment CA (signs the server and every kiosk)
+    server.pem server.key  TLS certificate of the kiosk API
+    issuer.key issuer.pub  Ed25519 key that signs documents and QR codes
+    pepper                 32 random bytes (hex) for HMAC of codes, PINs and tokens
+    kiosks/ID.pem ID.key   issued kiosk credentials, to be moved onto the kiosk
+
+Private keys are written with mode 0600.  A kiosk is identified by the certificate's
+common name, and only the serial recorded at issue is accepted, so re-issuing a kiosk's
+certificate retires the old one; ``revoke`` refuses the kiosk altogether.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from server.security import Issuer
+
+KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class PkiError(Exception):
+    """The key folder is missing something or a request cannot be honoured."""
+
+
+def _write(path: Path, data: bytes, private: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey | Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _name(cn: str, unit: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Dukcapil ADM"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class IssuedCert:
+    cert: Path
+    key: Path
+    serial: str
+
+
+class ServerHome:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    ca_cert = property(lambda self: self.path / "ca.pem")
+    ca_key = property(lambda self: self.path / "ca.key")
+    server_cert = property(lambda self: self.path / "server.pem")
+    server_key = property(lambda self: self.path / "server.key")
+    issuer_key = property(lambda self: self.path / "issuer.key")
+    issuer_pub = property(lambda self: self.path / "issuer.pub")
+    pepper_file = property(lambda self: self.path / "pepper")
+
+    @property
+    def initialised(self) -> bool:
+        return all(
+            p.is_file()
+            for p in (
+                self.ca_cert,
+                self.ca_key,
+                self.server_cert,
+                self.issuer_key,
+                self.pepper_file,
+            )
+        )
+
+    def init(self, hostnames: tuple[str, ...] = ("localhost", "127.0.0.1")) -> bool:
+        """Create what is missing; never replaces an existing key.  True if anything new."""
+        created = False
+        self.path.mkdir(parents=True, exist_ok=True)
+        now = dt.datetime.now(dt.UTC)
+        if not self.ca_key.is_file():
+            key = ec.generate_private_key(ec.SECP256R1())
+            name = _name("ADM Deployment CA", "CA")
+            cert = (
+                x509.CertificateBuilder()
+                .subject_name(name)
+                .issuer_name(name)
+                .public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(minutes=5))
+                .not_valid_after(now + dt.timedelta(days=3650))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                .add_extension(
+                    x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                    critical=True,
+                )
+                .sign(key, hashes.SHA256())
+            )
+            _write(self.ca_key, _key_pem(key), private=True)
+            _write(self.ca_cert, cert.public_bytes(serialization.Encoding.PEM))
+            created = True
+        if not self.server_key.is_file():
+            self._issue("adm-server", "server", self.server_cert, self.server_key, hostnames)
+            created = True
+        if not self.issuer_key.is_file():
+            issuer = Ed25519PrivateKey.generate()
+            _write(self.issuer_key, _key_pem(issuer), private=True)
+            pub = issuer.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            _write(self.issuer_pub, pub)
+            created = True
+        if not self.pepper_file.is_file():
+            _write(self.pepper_file, secrets.token_hex(32).encode(), private=True)
+            created = True
+        return created
+
+    def _ca(self) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        if not (self.ca_cert.is_file() and self.ca_key.is_file()):
+            raise PkiError(f"no CA in {self.path}: run 'adm-server pki init' first")
+        cert = x509.load_pem_x509_certificate(self.ca_cert.read_bytes())
+        key = serialization.load_pem_private_key(self.ca_key.read_bytes(), None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise PkiError(f"{self.ca_key} is not an EC key")
+        return cert, key
+
+    def _issue(
+        self, cn: str, role: str, cert_path: Path, key_path: Path, hostnames: tuple[str, ...] = ()
+    ) -> IssuedCert:
+        ca_cert, ca_key = self._ca()
+        now = dt.datetime.now(dt.UTC)
+        key = ec.generate_private_key(ec.SECP256R1())
+        serial = x509.random_serial_number()
+        usage = (
+            ExtendedKeyUsageOID.SERVER_AUTH if role == "server" else ExtendedKeyUsageOID.CLIENT_AUTH
+        )
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_name(cn, "kiosks" if role == "kiosk" else "servers"))
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(serial)
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=825))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        )
+        if hostnames:
+            names: list[x509.GeneralName] = []
+            for h in hostnames:
+                try:
+                    names.append(x509.IPAddress(ipaddress.ip_address(h)))
+                except ValueError:
+                    names.append(x509.DNSName(h))
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        cert = builder.sign(ca_key, hashes.SHA256())
+        _write(key_path, _key_pem(key), private=True)
+        _write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+        return IssuedCert(cert_path, key_path, format(serial, "x"))
+
+    def issue_kiosk(self, kiosk_id: str, out: Path | None = None) -> IssuedCert:
+        """A new client certificate for ``kiosk_id`` (record its serial in the database)."""
+        if not KIOSK_ID.match(kiosk_id):
+            raise PkiError(f"kiosk id {kiosk_id!r}: letters, digits, '.', '_' or '-', max 64")
+        folder = out or self.path / "kiosks"
+        return self._issue(
+            kiosk_id, "kiosk", folder / f"{kiosk_id}.pem", folder / f"{kiosk_id}.key"
+        )
+
+    def issuer(self) -> Issuer:
+        key = serialization.load_pem_private_key(self.issuer_key.read_bytes(), None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise PkiError(f"{self.issuer_key} is not an Ed25519 key")
+        return Issuer(key)
+
+    def pepper(self) -> bytes:
+        return bytes.fromhex(self.pepper_file.read_text().strip())
+
+
+def cert_identity(der: bytes) -> tuple[str, str]:
+    """(common name, serial hex) of a client certificate the TLS layer already verified."""
+    cert = x509.load_der_x509_certificate(der)
+    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    cn = str(cns[0].value) if cns else ""
+    return cn, format(cert.serial_number, "x")
