@@ -66,6 +66,7 @@ def bench_tap(rig: Rig, n: int) -> None:
     cfg = Config()
     cfg.printer.backend = "sim"
     cfg.server.database = "sqlite:///" + str(rig.dir / "bench-server.db")
+    cfg.server.home = str(rig.dir / "bench-server-home")
     app = KioskApp(cfg)
     app.start()
     got: list[float] = []

@@ -18,6 +18,7 @@ from machine import header  # bench/ is the script's own folder
 
 from kiosk import config as kconfig
 from kiosk.app import KioskApp
+from server.seed import demo_code
 from sim.population import DEMO_NIK
 from sim.rig import Rig
 
@@ -55,13 +56,21 @@ def main(sessions: int = 5) -> None:
     session_times = []
     for i in range(sessions):
         cfg.server.database = f"sqlite:///{tmp}/server-{i}.db"  # fresh approvals each time
+        cfg.server.home = str(tmp / "server-home")
         app = KioskApp(cfg)
         app.start()
         time_steps(app, busy)
         started = time.perf_counter()
         rig.insert_card(DEMO_NIK)
         run_until(app, "choose_documents")
-        app.flow.post("print_selected", doc_ids=[d["id"] for d in app.flow.view().documents])
+        wanted = [d for d in app.flow.view().documents if d["kind"] in ("kartu_keluarga", "ktp_el")]
+        for doc in wanted:
+            app.flow.post("document_tapped", doc_id=doc["id"])
+            run_until(app, "enter_code")
+            app.flow.post("code_entered", code=demo_code(doc["number"]))
+            run_until(app, "checking_code")
+            run_until(app, "choose_documents")
+        app.flow.post("print_selected", doc_ids=[d["id"] for d in wanted])
         run_until(app, "done", 120)
         rig.remove_card()
         run_until(app, "attract")

@@ -22,7 +22,7 @@ from kiosk.config import Config, issuer_key_path
 from kiosk.flow import Flow, Services, SessionView
 from kiosk.health import HealthMonitor
 from kiosk.print_service import PrintService
-from kiosk.server_client import ServerClient
+from kiosk.server_client import ServerClient, Tls
 from kiosk.store import KioskStore
 from printing.card_stock import CardStock, MemoryCardLedger
 from printing.spooler import Spooler
@@ -108,11 +108,19 @@ class KioskApp:
         if cfg.server.backend == "embedded":
             from server.embedded import EmbeddedServer  # demo and tests only
 
-            self._embedded = EmbeddedServer(cfg.server.database)
+            self._embedded = EmbeddedServer(
+                cfg.server.database, Path(cfg.server.home), kiosks=(cfg.kiosk.id,)
+            )
             self._embedded.start()
             self.server_url = self._embedded.url
+            cred = self._embedded.credentials(cfg.kiosk.id)
+            home = self._embedded.home
+            tls = Tls(ca=home.ca_cert, cert=cred.cert, key=cred.key)
+            issuer_key = home.issuer_pub
         else:
             self.server_url = cfg.server.url
+            tls = Tls(Path(cfg.server.ca), Path(cfg.server.cert), Path(cfg.server.key))
+            issuer_key = Path(cfg.server.issuer_key)
         self.reader = self.reader or make_reader(cfg)
         # The watcher gets its own reader (own PC/SC context): a blocking status wait on a
         # shared context would hold up the flow's card reads.
@@ -126,7 +134,7 @@ class KioskApp:
         self.card.open()
         self.spooler.open()
         self.matcher.open()
-        self._client = ServerClient(self.server_url, cfg.kiosk.id)
+        self._client = ServerClient(self.server_url, tls=tls, issuer_key=issuer_key)
         # Blank-card accounting; the durable ledger lives in the kiosk store.
         self.card_ledger = (
             KioskStore(Path(cfg.kiosk.store)) if cfg.kiosk.store else MemoryCardLedger()

@@ -72,6 +72,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     rig.up()
     cfg = kconfig.load(Path(args.config) if args.config else None)
     cfg.printer.server = cfg.printer.server or str(rig.cups_socket)
+    if cfg.server.backend == "embedded" and not args.config:
+        # The demo server's database and keys live with the rig, not in the working folder.
+        cfg.server.database = f"sqlite:///{rig.dir / 'demo-server.db'}"
+        cfg.server.home = str(rig.dir / "server-home")
+        cfg.kiosk.store = str(rig.dir / "kiosk.db")
     print("Kiosk window open. Insert a card from another terminal: adm-sim card insert NIK")
     return run_windowed(KioskApp(cfg))
 

@@ -49,8 +49,16 @@ class PrinterSection:
 @dataclass
 class ServerSection:
     backend: str = "embedded"
-    url: str = "http://127.0.0.1:8080"
+    url: str = "https://127.0.0.1:8443"
+    # backend = "http": the kiosk's TLS credentials and the pinned issuer key (PEM files;
+    # relative paths are relative to the config file's folder).
+    ca: str = ""
+    cert: str = ""
+    key: str = ""
+    issuer_key: str = ""
+    # backend = "embedded": the demo server's database and key folder.
     database: str = "sqlite:///adm-server.db"
+    home: str = "adm-server-home"
 
 
 @dataclass
@@ -128,4 +136,15 @@ def load(path: Path | None = None) -> Config:
     if not key.is_file():
         raise ConfigError(f"card.issuer_key: {key} does not exist")
     config.card.issuer_key = str(key)
+    if config.server.backend == "http":
+        for name in ("ca", "cert", "key", "issuer_key"):
+            value = getattr(config.server, name)
+            if not value:
+                raise ConfigError(f'server.{name}: required with server.backend = "http"')
+            file = Path(value) if Path(value).is_absolute() else path.resolve().parent / value
+            if not file.is_file():
+                raise ConfigError(f"server.{name}: {file} does not exist")
+            setattr(config.server, name, str(file))
+        if not config.server.url.startswith("https://"):
+            raise ConfigError("server.url: must be an https:// URL (the kiosk API is mTLS only)")
     return config

@@ -27,7 +27,7 @@ from drivers.fingerprint.base import FingerprintMatcher, MatchResult
 from kiosk import messages, timeouts
 from kiosk.card_service import CardService
 from kiosk.print_service import PrintFailed, PrintResult, PrintService
-from kiosk.server_client import ServerClient, ServerError
+from kiosk.server_client import Locked, Reservation, ServerClient, ServerError, WrongSecret
 from printing.spooler import SpoolerError
 
 log = logging.getLogger("kiosk.flow")
@@ -36,8 +36,11 @@ STATES = [
     "attract",
     "reading_card",
     "verify_finger",
+    "enter_pin",
     "loading_documents",
     "choose_documents",
+    "enter_code",
+    "checking_code",
     "printing",
     "done",
     "error",
@@ -45,6 +48,8 @@ STATES = [
 ]
 
 _SESSION_STATES = [s for s in STATES if s not in ("attract", "printing", "out_of_service")]
+# Card removal ends a session only where the card identified the citizen.
+_CARD_SESSION_STATES = [s for s in _SESSION_STATES if s != "enter_pin"]
 
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "card_inserted", "source": "attract", "dest": "reading_card"},
@@ -52,8 +57,31 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "card_failed", "source": "reading_card", "dest": "error"},
     {"trigger": "finger_matched", "source": "verify_finger", "dest": "loading_documents"},
     {"trigger": "finger_failed", "source": "verify_finger", "dest": "error"},
+    # Without an e-KTP: NIK + PIN typed on the screen, or a QR login token scanned.
+    {"trigger": "pin_login", "source": "attract", "dest": "enter_pin"},
+    {"trigger": "pin_entered", "source": "enter_pin", "dest": "loading_documents"},
+    {"trigger": "qr_scanned", "source": "attract", "dest": "loading_documents"},
     {"trigger": "documents_loaded", "source": "loading_documents", "dest": "choose_documents"},
+    {
+        "trigger": "login_refused",
+        "source": "loading_documents",
+        "dest": "enter_pin",
+        "conditions": "_by_pin",
+    },
+    {"trigger": "login_refused", "source": "loading_documents", "dest": "error"},
     {"trigger": "documents_failed", "source": "loading_documents", "dest": "error"},
+    # Each document's single-use print code; the server reserves it when the code is right.
+    {
+        "trigger": "document_tapped",
+        "source": "choose_documents",
+        "dest": "enter_code",
+        "conditions": "_tappable",
+    },
+    {"trigger": "code_entered", "source": "enter_code", "dest": "checking_code"},
+    {"trigger": "cancel", "source": "enter_code", "dest": "choose_documents"},
+    {"trigger": "code_accepted", "source": "checking_code", "dest": "choose_documents"},
+    {"trigger": "code_rejected", "source": "checking_code", "dest": "enter_code"},
+    {"trigger": "code_failed", "source": "checking_code", "dest": "error"},
     {
         "trigger": "print_selected",
         "source": "choose_documents",
@@ -66,9 +94,18 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "print_failed", "source": "printing", "dest": "error"},
     # The paper keeps coming out when the card is pulled mid-print; the session ends after.
     {"trigger": "card_removed", "source": "printing", "dest": None, "after": "_on_card_gone"},
-    {"trigger": "card_removed", "source": _SESSION_STATES, "dest": "attract"},
+    {
+        "trigger": "card_removed",
+        "source": _CARD_SESSION_STATES,
+        "dest": "attract",
+        "conditions": "_by_card",
+    },
     {"trigger": "timeout", "source": list(timeouts.STATE_TIMEOUTS), "dest": "attract"},
-    {"trigger": "finish", "source": ["choose_documents", "done", "error"], "dest": "attract"},
+    {
+        "trigger": "finish",
+        "source": ["choose_documents", "enter_pin", "done", "error"],
+        "dest": "attract",
+    },
     # Devices are judged between sessions only: a citizen's session is never cut short.
     {"trigger": "service_down", "source": "attract", "dest": "out_of_service"},
     {"trigger": "service_down", "source": "out_of_service", "dest": None, "after": "_on_down"},
@@ -84,7 +121,14 @@ class Session:
 
     identity: Identity | None = None
     card: EktpData | None = None  # photo and templates: memory only, gone with the session
+    method: str = ""  # how the citizen identified: ektp | pin | qr
+    nik: str = ""  # "" after a QR login (the kiosk never learns it)
+    name: str = ""
+    server_session: str = ""  # bearer token of the citizen's session at the server
     documents: list[dict[str, Any]] = field(default_factory=list)
+    reservations: dict[int, Reservation] = field(default_factory=dict)  # code accepted
+    code_doc: int | None = None  # the document whose print code is being typed
+    prompt: str = ""  # why the PIN or code screen is shown again (wrong entry)
     selected: list[int] = field(default_factory=list)
     results: list[PrintResult] = field(default_factory=list)
     progress: str = ""
@@ -101,6 +145,9 @@ class SessionView:
     masked_nik: str
     documents: tuple[dict[str, Any], ...]
     selected: tuple[int, ...]
+    reserved: tuple[int, ...]
+    code_doc: int | None
+    prompt: str
     results: tuple[PrintResult, ...]
     progress: str
     error: str
@@ -220,10 +267,13 @@ class Flow:
         s = self.session
         return SessionView(
             state=self.state,
-            name=s.identity.name if s.identity else "",
-            masked_nik=mask_nik(s.identity.nik) if s.identity else "",
+            name=s.name,
+            masked_nik=mask_nik(s.nik) if s.nik else "",
             documents=tuple(s.documents),
             selected=tuple(s.selected),
+            reserved=tuple(s.reservations),
+            code_doc=s.code_doc,
+            prompt=s.prompt,
             results=tuple(s.results),
             progress=s.progress,
             error=s.error,
@@ -240,8 +290,11 @@ class Flow:
         for listener in self._listeners:
             listener(self.state, view)
 
-    def _spawn(self, fn: Callable[[], Any], ok: str, fail: str) -> None:
-        """Run ``fn`` in a worker; post ``ok(result=...)`` or ``fail(error=...)`` back."""
+    def _spawn(
+        self, fn: Callable[[], Any], ok: str, fail: str | Callable[[BaseException], str]
+    ) -> None:
+        """Run ``fn`` in a worker; post ``ok(result=...)`` or ``fail(error=...)`` back
+        (``fail`` may pick the event from the exception)."""
         generation = self._generation
 
         def done(fut: Future[Any]) -> None:
@@ -251,7 +304,8 @@ class Flow:
             else:
                 if not isinstance(exc, CardError | ServerError | PrintFailed | SpoolerError):
                     log.error("worker for %s failed unexpectedly", ok, exc_info=exc)
-                self.post(fail, generation=generation, error=exc)
+                event = fail(exc) if callable(fail) else fail
+                self.post(event, generation=generation, error=exc)
 
         self._executor.submit(fn).add_done_callback(done)
 
@@ -264,8 +318,23 @@ class Flow:
 
     def on_enter_attract(self, event: EventData) -> None:
         # Wipe: a new Session object, and results of work still running are now stale.
+        old = self.session
         self._generation += 1
         self.session = Session()
+        printed = {r.doc_id for r in old.results}
+        unprinted = [r for d, r in old.reservations.items() if d not in printed]
+        if unprinted or old.server_session:
+            self._executor.submit(self._close_session, old.server_session, unprinted)
+
+    def _close_session(self, token: str, unprinted: list[Reservation]) -> None:
+        """Give back what the citizen reserved but did not print; end the server session."""
+        for res in unprinted:
+            self.services.printer.release(res, "session ended before printing")
+        if token:
+            try:
+                self.services.server.end_session(token)
+            except ServerError as exc:
+                log.info("could not end the server session: %s", exc)
 
     def on_enter_reading_card(self, event: EventData) -> None:
         self._spawn(self.services.card.read, "card_read", "card_failed")
@@ -274,6 +343,8 @@ class Flow:
         card: EktpData = event.kwargs["result"]
         self.session.card = card
         self.session.identity = card.identity
+        self.session.method, self.session.nik = "ektp", card.identity.nik
+        self.session.name = card.identity.name
         log.info("card read: NIK %s", mask_nik(card.identity.nik))
         matcher = self.services.matcher
 
@@ -285,23 +356,83 @@ class Flow:
 
         self._spawn(verify, "finger_matched", "finger_failed")
 
+    def on_enter_enter_pin(self, event: EventData) -> None:
+        if event.event.name == "login_refused":
+            self.session.prompt = messages.for_citizen(event.kwargs.get("error"))
+        else:
+            self.session.prompt = ""
+
     def on_enter_loading_documents(self, event: EventData) -> None:
-        assert self.session.identity is not None  # set on entering verify_finger
-        nik = self.session.identity.nik
-        services = self.services
+        s = self.session
+        server = self.services.server
+        if event.event.name == "finger_matched":
+            fields: dict[str, Any] = {
+                "nik": s.nik,
+                "card": {
+                    "chip_authenticated": True,
+                    "fingerprint_matched": True,
+                    "finger_score": 1.0,
+                },
+            }
+        elif event.event.name == "pin_entered":
+            s.method, s.nik = "pin", str(event.kwargs.get("nik", ""))
+            fields = {"nik": s.nik, "pin": str(event.kwargs.get("pin", ""))}
+        else:
+            s.method = "qr"
+            fields = {"token": str(event.kwargs.get("token", ""))}
+        method = s.method
+        printer = self.services.printer
 
-        def load() -> list[dict[str, Any]]:
-            return services.printer.annotate(services.server.list_documents(nik))
+        def load() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            opened = server.open_session(method, **fields)
+            return opened, printer.annotate(server.list_documents(opened["session"]))
 
-        self._spawn(load, "documents_loaded", "documents_failed")
+        self._spawn(load, "documents_loaded", _login_failure)
+
+    def _by_pin(self, event: EventData) -> bool:
+        return self.session.method == "pin" and isinstance(event.kwargs.get("error"), WrongSecret)
+
+    def _by_card(self, event: EventData) -> bool:
+        return self.session.method in ("", "ektp")
 
     def on_enter_choose_documents(self, event: EventData) -> None:
-        self.session.documents = list(event.kwargs["result"])
+        s = self.session
+        s.code_doc, s.prompt = None, ""
+        if event.event.name == "documents_loaded":
+            opened, documents = event.kwargs["result"]
+            s.server_session = str(opened["session"])
+            s.name = s.name or str(opened.get("name") or "")
+            s.documents = list(documents)
+        elif event.event.name == "code_accepted":
+            res: Reservation = event.kwargs["result"]
+            s.reservations[res.document_id] = res
+
+    def _tappable(self, event: EventData) -> bool:
+        doc_id = event.kwargs.get("doc_id")
+        offered = {d["id"] for d in self.session.documents if not d.get("unavailable")}
+        return doc_id in offered and doc_id not in self.session.reservations
+
+    def on_enter_enter_code(self, event: EventData) -> None:
+        s = self.session
+        if event.event.name == "document_tapped":
+            s.code_doc, s.prompt = int(event.kwargs["doc_id"]), ""
+        else:  # code_rejected
+            s.prompt = messages.for_citizen(event.kwargs.get("error"))
+
+    def on_enter_checking_code(self, event: EventData) -> None:
+        s = self.session
+        assert s.code_doc is not None
+        doc_id, code, token = s.code_doc, str(event.kwargs.get("code", "")), s.server_session
+        printer = self.services.printer
+        self._spawn(
+            lambda: printer.reserve(token, doc_id, code),
+            "code_accepted",
+            lambda exc: "code_rejected" if isinstance(exc, WrongSecret) else "code_failed",
+        )
 
     def _selection_valid(self, event: EventData) -> bool:
         wanted = list(event.kwargs.get("doc_ids", ()))
-        offered = {d["id"] for d in self.session.documents if not d.get("unavailable")}
-        return bool(wanted) and all(d in offered for d in wanted)
+        return bool(wanted) and all(d in self.session.reservations for d in wanted)
 
     def on_enter_printing(self, event: EventData) -> None:
         self.session.selected = list(event.kwargs["doc_ids"])
@@ -315,12 +446,13 @@ class Flow:
             return
         doc_id = remaining[0]
         generation = self._generation
+        reservation = self.session.reservations[doc_id]
 
         def progress(step: str) -> None:
             self.post("print_progress", generation=generation, step=step, doc_id=doc_id)
 
         self._spawn(
-            lambda: self.services.printer.print_document(doc_id, progress),
+            lambda: self.services.printer.print_reserved(reservation, progress),
             "document_printed",
             "print_failed",
         )
@@ -347,3 +479,7 @@ class Flow:
         error = event.kwargs.get("error")
         self.session.error = messages.for_citizen(error)
         log.warning("session error after %s: %s", event.event.name, error)
+
+
+def _login_failure(exc: BaseException) -> str:
+    return "login_refused" if isinstance(exc, WrongSecret | Locked) else "documents_failed"

@@ -15,7 +15,14 @@ from drivers.card.base import (
     ReaderUnavailable,
 )
 from kiosk.print_service import PrintFailed
-from kiosk.server_client import ServerError, ServerRefused, ServerUnavailable
+from kiosk.server_client import (
+    ForgedDocument,
+    Locked,
+    ServerError,
+    ServerRefused,
+    ServerUnavailable,
+    WrongSecret,
+)
 from printing.spooler import SpoolerError
 
 MESSAGES: list[tuple[type[BaseException], str]] = [
@@ -26,6 +33,8 @@ MESSAGES: list[tuple[type[BaseException], str]] = [
     (ReaderUnavailable, "Pembaca kartu sedang bermasalah. Silakan hubungi petugas."),
     (CardProtocolError, "e-KTP tidak dapat dibaca. Silakan coba lagi atau hubungi petugas."),
     (CardError, "e-KTP tidak dapat dibaca. Silakan coba lagi."),
+    (Locked, "Terlalu banyak percobaan yang salah. Silakan coba lagi nanti atau hubungi petugas."),
+    (ForgedDocument, "Dokumen tidak lolos pemeriksaan keaslian. Silakan hubungi petugas."),
     (ServerUnavailable, "Server Dukcapil sedang tidak dapat dihubungi. Silakan coba lagi nanti."),
     (ServerRefused, "Permintaan ditolak oleh server Dukcapil. Silakan hubungi petugas."),
     (ServerError, "Server Dukcapil sedang bermasalah. Silakan coba lagi nanti."),
@@ -34,7 +43,18 @@ MESSAGES: list[tuple[type[BaseException], str]] = [
 ]
 
 
+WRONG = {
+    "wrong_pin": "NIK atau PIN tidak cocok.",
+    "wrong_code": "Kode cetak salah.",
+    "bad_token": "Kode QR tidak berlaku atau sudah dipakai.",
+}
+
+
 def for_citizen(error: BaseException | None) -> str:
+    if isinstance(error, WrongSecret):
+        text = WRONG.get(error.code, "Data yang dimasukkan salah.")
+        left = error.attempts_left
+        return f"{text} Sisa {left} kali percobaan." if left is not None else text
     for kind, message in MESSAGES:
         if isinstance(error, kind):
             return message

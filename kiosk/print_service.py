@@ -1,8 +1,9 @@
-"""Print one approved document: fetch → render → spool → track → confirm.
+"""Print one approved document: reserve (with its print code) → render → spool → track →
+confirm, or release when it did not come out.
 
-Runs in a worker thread (it blocks on the server and the print system).  A job that is
-not completed before its deadline is canceled, so a dead printer never hangs the kiosk.
-The durable, crash-safe transaction with a local job store grows on this skeleton.
+Runs in a worker thread (it blocks on the server and the print system).  The payload was
+verified against the pinned issuer key when it was reserved.  A job that is not completed
+before its deadline is canceled, so a dead printer never hangs the kiosk.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk import timeouts
-from kiosk.server_client import ServerClient
+from kiosk.server_client import Reservation, ServerClient, ServerError
 from printing import renderers
 from printing.card_stock import CardOutcome, CardStock, CardStockEmpty
 from printing.spooler import Condition, JobState, Spooler, SpoolerError
@@ -101,10 +102,34 @@ class PrintService:
             out.append({**doc, "unavailable": reasons[medium]})
         return out
 
-    def print_document(
-        self, doc_id: int, progress: Callable[[str], None] = lambda _msg: None
+    def reserve(self, session: str, doc_id: int, print_code: str) -> Reservation:
+        """Reserve ``doc_id`` for a new print job with the citizen's code (server checks it
+        and signs the payload; the client verifies the signature before returning)."""
+        return self.server.reserve(session, str(uuid.uuid4()), doc_id, print_code)
+
+    def release(self, res: Reservation, reason: str) -> None:
+        """Give the entitlement back (best effort: the server also settles it on reconcile)."""
+        try:
+            self.server.release(res.job_id, reason)
+            log.info("job %s released: %s", res.job_id, reason)
+        except ServerError as exc:
+            log.warning("job %s could not be released now: %s", res.job_id, exc)
+
+    def print_reserved(
+        self, res: Reservation, progress: Callable[[str], None] = lambda _msg: None
     ) -> PrintResult:
-        payload = self.server.get_document(doc_id)
+        """Render, spool, track and confirm one reserved document; release it on failure."""
+        try:
+            result = self._print(res, progress)
+        except Exception as exc:
+            self.release(res, f"print failed: {exc}"[:200])
+            raise
+        progress("confirm")
+        self.server.confirm(res.job_id)
+        return result
+
+    def _print(self, res: Reservation, progress: Callable[[str], None]) -> PrintResult:
+        payload, doc_id, job_id = res.payload, res.document_id, res.job_id
         title = str(payload.get("title", "Dokumen"))
         medium = str(payload.get("medium", ""))
         queue = renderers.QUEUE_FOR_MEDIUM.get(medium)
@@ -112,7 +137,6 @@ class PrintService:
             raise PrintFailed(f"unknown medium {medium!r} for document {doc_id}")
         progress("render")
         pdf = renderers.render(payload)
-        job_id = str(uuid.uuid4())
         number = str(payload.get("number", ""))
         serial = None
         stock = self.card_stock
@@ -158,8 +182,6 @@ class PrintService:
             self._settle(serial, CardOutcome.SPOILED, number, reason)
             raise PrintFailed(reason)
         self._settle(serial, CardOutcome.CONSUMED, number)
-        progress("confirm")
-        self.server.confirm(doc_id, job_id)
         return PrintResult(
             doc_id=doc_id,
             title=title,

@@ -6,8 +6,11 @@ from __future__ import annotations
 STATE_TIMEOUTS: dict[str, float] = {
     "reading_card": 20.0,
     "verify_finger": 30.0,
+    "enter_pin": 60.0,
     "loading_documents": 30.0,
     "choose_documents": 90.0,
+    "enter_code": 60.0,
+    "checking_code": 30.0,
     "done": 30.0,
     "error": 20.0,
 }

@@ -95,6 +95,17 @@ def any_server(
     srv.stop()
 
 
+def point_at(cfg: Config, srv: EmbeddedServer, kiosk_id: str = "kiosk-test") -> None:
+    """Configure the kiosk for ``srv`` as a deployment would: URL, CA, its certificate."""
+    cred = srv.credentials(kiosk_id)
+    cfg.kiosk.id = kiosk_id
+    cfg.server.backend = "http"
+    cfg.server.url = srv.url
+    cfg.server.ca = str(srv.home.ca_cert)
+    cfg.server.cert, cfg.server.key = str(cred.cert), str(cred.key)
+    cfg.server.issuer_key = str(srv.home.issuer_pub)
+
+
 def kiosk_client(srv: EmbeddedServer, kiosk_id: str = "kiosk-test", **kw: Any) -> ServerClient:
     """The kiosk's HTTP client with its own certificate and the pinned issuer key."""
     cred = srv.credentials(kiosk_id)
@@ -116,8 +127,7 @@ def pcsc_kiosk(rig: Rig, server: EmbeddedServer) -> Iterator[KioskApp]:
     """The kiosk, headless, on the real PC/SC stack, the test server and a simulated printer."""
     cfg = Config()
     cfg.printer.backend = "sim"
-    cfg.server.backend = "http"
-    cfg.server.url = server.url
+    point_at(cfg, server)
     app = KioskApp(cfg)
     app.start()
     yield app

@@ -3,10 +3,12 @@ through the print service (real server over HTTP, in-process spooler)."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from kiosk.print_service import PrintFailed, PrintService
-from kiosk.server_client import ServerClient
+from kiosk.server_client import Reservation, ServerClient
 from printing.card_stock import (
     CardOutcome,
     CardStock,
@@ -17,7 +19,9 @@ from printing.card_stock import (
 from printing.sim_spooler import SimSpooler
 from printing.spooler import JobState
 from server.embedded import EmbeddedServer
+from server.seed import demo_code
 from sim.population import DEMO_NIK
+from tests.conftest import kiosk_client
 
 
 def test_serial_range() -> None:
@@ -43,23 +47,41 @@ def test_stock_hands_out_in_feed_order_and_refuses_reloads() -> None:
     assert stock.take("job-2") == "C001" and stock.remaining == 2
 
 
+class CardDoc:
+    """Budi's KTP-el at the test server, reserved afresh for each print."""
+
+    def __init__(self, server: EmbeddedServer) -> None:
+        self.client = kiosk_client(server)
+        self.session = self.open()
+        doc = next(d for d in self.client.list_documents(self.session) if d["kind"] == "ktp_el")
+        self.id, self.number = int(doc["id"]), str(doc["number"])
+
+    def open(self) -> str:
+        card = {"chip_authenticated": True, "fingerprint_matched": True, "finger_score": 1.0}
+        return str(self.client.open_session("ektp", nik=DEMO_NIK, card=card)["session"])
+
+    def reserve(self) -> Reservation:
+        return self.client.reserve(self.session, str(uuid.uuid4()), self.id, demo_code(self.number))
+
+    def offered(self) -> bool:
+        return self.id in [d["id"] for d in self.client.list_documents(self.open())]
+
+
 @pytest.fixture
-def card_doc(server: EmbeddedServer) -> tuple[ServerClient, int]:
-    client = ServerClient(server.url, "kiosk-test")
-    doc = next(d for d in client.list_documents(DEMO_NIK) if d["kind"] == "ktp_el")
-    return client, doc["id"]
+def card_doc(server: EmbeddedServer) -> CardDoc:
+    return CardDoc(server)
 
 
 def service(client: ServerClient, spooler: SimSpooler, stock: CardStock) -> PrintService:
     return PrintService(client, spooler, poll=0.001, card_stock=stock)
 
 
-def test_printed_card_is_consumed(card_doc: tuple[ServerClient, int]) -> None:
-    client, doc_id = card_doc
+def test_printed_card_is_consumed(card_doc: CardDoc) -> None:
+    client = card_doc.client
     ledger = MemoryCardLedger()
     stock = CardStock(ledger)
     stock.load("KTP2611A000001", "KTP2611A000002")
-    result = service(client, SimSpooler(), stock).print_document(doc_id)
+    result = service(client, SimSpooler(), stock).print_reserved(card_doc.reserve())
     assert result.card_serial == "KTP2611A000001" and result.queue == "adm-card"
     (rec,) = ledger.records
     assert (rec.serial, rec.outcome, rec.job_id) == (
@@ -69,42 +91,42 @@ def test_printed_card_is_consumed(card_doc: tuple[ServerClient, int]) -> None:
     )
 
 
-def test_failed_card_job_is_spoiled_not_returned(card_doc: tuple[ServerClient, int]) -> None:
+def test_failed_card_job_is_spoiled_not_returned(card_doc: CardDoc) -> None:
     """GIVEN a card job the printer aborts THEN its blank is recorded spoiled (it may have
     been fed) and the next job takes the next serial; the entitlement stays printable."""
-    client, doc_id = card_doc
+    client = card_doc.client
     ledger = MemoryCardLedger()
     stock = CardStock(ledger)
     stock.load("KTP2611A000001", "KTP2611A000002")
     spooler = SimSpooler()
     spooler.final_state = JobState.ABORTED
     with pytest.raises(PrintFailed, match="aborted"):
-        service(client, spooler, stock).print_document(doc_id)
+        service(client, spooler, stock).print_reserved(card_doc.reserve())
     (rec,) = ledger.records
     assert (rec.serial, rec.outcome) == ("KTP2611A000001", CardOutcome.SPOILED)
     assert "aborted" in rec.reason
     assert stock.remaining == 1
-    assert doc_id in [d["id"] for d in client.list_documents(DEMO_NIK)]
+    assert card_doc.offered()  # released: the entitlement is printable again
 
 
 def test_card_job_that_never_reached_the_printer_returns_the_blank(
-    card_doc: tuple[ServerClient, int],
+    card_doc: CardDoc,
 ) -> None:
-    client, doc_id = card_doc
+    client = card_doc.client
     ledger = MemoryCardLedger()
     stock = CardStock(ledger)
     stock.load("KTP2611A000001", "KTP2611A000001")
     no_card_queue = SimSpooler(queues=("adm-a4",))
     with pytest.raises(Exception, match="adm-card"):
-        service(client, no_card_queue, stock).print_document(doc_id)
+        service(client, no_card_queue, stock).print_reserved(card_doc.reserve())
     assert ledger.records == [] and stock.remaining == 1
 
 
-def test_empty_hopper_refuses_before_printing(card_doc: tuple[ServerClient, int]) -> None:
-    client, doc_id = card_doc
+def test_empty_hopper_refuses_before_printing(card_doc: CardDoc) -> None:
+    client = card_doc.client
     spooler = SimSpooler()
     with pytest.raises(PrintFailed, match="no blank cards"):
-        service(client, spooler, CardStock(MemoryCardLedger())).print_document(doc_id)
+        service(client, spooler, CardStock(MemoryCardLedger())).print_reserved(card_doc.reserve())
     assert spooler.jobs == {}
     with pytest.raises(CardStockEmpty):
         CardStock(MemoryCardLedger()).take("j")

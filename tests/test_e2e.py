@@ -12,7 +12,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from kiosk.app import KioskApp
@@ -21,9 +20,10 @@ from kiosk.store import KioskStore
 from printing.cups_spooler import CupsSpooler
 from printing.spooler import JobState
 from server.embedded import EmbeddedServer
+from server.seed import demo_code
 from sim.population import FAMILIES
 from sim.rig import Rig
-from tests.conftest import run_until
+from tests.conftest import kiosk_client, point_at, run_until
 
 pytestmark = pytest.mark.rig
 
@@ -38,8 +38,7 @@ def test_citizen_prints_approved_documents(
     cfg.card.backend = "pcsc"
     cfg.printer.backend = "cups"
     cfg.printer.server = str(rig.cups_socket)
-    cfg.server.backend = "http"
-    cfg.server.url = server.url
+    point_at(cfg, server)
     cfg.printer.card_serials = "KTP2611A000001..KTP2611A000250"
     cfg.kiosk.store = str(tmp_path / "kiosk.db")
     app = KioskApp(cfg)
@@ -54,6 +53,13 @@ def test_citizen_prints_approved_documents(
         docs = {d["kind"]: d for d in view.documents}
         assert "kartu_keluarga" in docs
         doc = docs["kartu_keluarga"]
+        for d in view.documents:  # the citizen types each document's print code
+            app.flow.post("document_tapped", doc_id=d["id"])
+            run_until(app, lambda: app.flow.state == "enter_code", "the code keypad")
+            app.flow.post("code_entered", code=demo_code(d["number"]))
+            run_until(app, lambda: app.flow.state == "checking_code", "the code check")
+            run_until(app, lambda: app.flow.state == "choose_documents", "the code accepted")
+        assert set(app.flow.view().reserved) == {d["id"] for d in view.documents}
         app.flow.post("print_selected", doc_ids=[d["id"] for d in view.documents])
         run_until(app, lambda: app.flow.state in ("done", "error"), "the print", timeout=120)
         assert app.flow.state == "done", app.flow.view().error
@@ -67,13 +73,16 @@ def test_citizen_prints_approved_documents(
         app.stop()
 
     # The printer keeps the document on receipt, so it is there once the job completed.
+    a4_kinds = [k for k, d in docs.items() if d["medium"] == "a4"]
     printed = rig.printed_since("adm-a4", started_ns)
-    assert len(printed) == 1, printed
-    paper = printed[0]
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(paper), "-"], capture_output=True, text=True, check=True
-    ).stdout
-    assert "KARTU KELUARGA" in text
+    assert len(printed) == len(a4_kinds), printed
+    texts = [
+        subprocess.run(
+            ["pdftotext", "-layout", str(p), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        for p in printed
+    ]
+    (text,) = [t for t in texts if "KARTU KELUARGA" in t]
     assert fam["kk_number"] in text
     for member in fam["members"]:
         assert member["name"] in text
@@ -83,32 +92,36 @@ def test_citizen_prints_approved_documents(
     assert cups.status(result.cups_job).state == JobState.COMPLETED
     cups.close()
 
-    record = httpx.get(f"{server.url}/api/v1/documents/{doc['id']}/status").json()
-    assert record["status"] == "printed"
-    assert record["printed_job_id"] == result.job_id
-    assert record["printed_kiosk"] == cfg.kiosk.id
-    listed = httpx.get(f"{server.url}/api/v1/citizens/{head['nik']}/documents").json()
-    assert listed["documents"] == []
+    client = kiosk_client(server)
+    assert client.reservation(result.job_id)["state"] == "confirmed"
+    card = {"chip_authenticated": True, "fingerprint_matched": True, "finger_score": 1.0}
+    again = client.open_session("ektp", nik=head["nik"], card=card)["session"]
+    assert client.list_documents(again) == []  # printed documents are never offered again
 
     if "ktp_el" in docs:
-        card = results[docs["ktp_el"]["id"]]
-        assert card.queue == "adm-card" and card.card_serial == "KTP2611A000001"
-        (on_card,) = rig.printed_since("adm-card", started_ns)
-        card_text = subprocess.run(
-            ["pdftotext", str(on_card), "-"], capture_output=True, text=True, check=True
-        ).stdout
-        assert head["nik"] in card_text and head["name"].upper() in card_text
+        card_job = results[docs["ktp_el"]["id"]]
+        assert card_job.queue == "adm-card" and card_job.card_serial == "KTP2611A000001"
+        cards = rig.printed_since("adm-card", started_ns)
+        assert len(cards) == 2  # KTP-el and the child's KIA
+        card_texts = [
+            subprocess.run(
+                ["pdftotext", str(c), "-"], capture_output=True, text=True, check=True
+            ).stdout
+            for c in cards
+        ]
+        assert any(head["nik"] in t and head["name"].upper() in t for t in card_texts)
         # the blank is accounted for by serial, as consumed by this job, in the store
         store = KioskStore(tmp_path / "kiosk.db")
-        (record_card,) = store.records
+        record_card = next(r for r in store.records if r.job_id == card_job.job_id)
+        assert len(store.records) == 2
         kinds = [e[2] for e in store.audit_events()]
         assert kinds[:3] == ["kiosk_started", "card_stock_loaded", "session_started"]
-        assert kinds.count("document_printed") == 2 and "card_consumed" in kinds
+        assert kinds.count("document_printed") == 4 and kinds.count("card_consumed") == 2
         assert "session_ended" in kinds and kinds[-1] == "kiosk_stopped"
         assert store.verify_audit().ok
         assert (record_card.serial, record_card.outcome.value, record_card.job_id) == (
             "KTP2611A000001",
             "consumed",
-            card.job_id,
+            card_job.job_id,
         )
-        assert app.card_stock.remaining == 249
+        assert app.card_stock.remaining == 248

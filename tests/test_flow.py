@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-import httpx
 import pytest
 
 from drivers.card.base import ReaderState
@@ -24,14 +23,17 @@ from kiosk.card_watch import CardWatcher
 from kiosk.flow import TRANSITIONS, Flow, Services
 from kiosk.health import HealthMonitor
 from kiosk.print_service import PrintService
-from kiosk.server_client import ServerClient
 from printing.card_stock import CardStock, MemoryCardLedger
 from printing.sim_spooler import SimSpooler
 from printing.spooler import JobState
 from server.embedded import EmbeddedServer
+from server.seed import DEMO_QR_TOKEN, demo_code, demo_pin
 from sim import keys
 from sim.cards import issue
-from sim.population import DEMO_NIK
+from sim.population import DEMO_NIK, FAMILIES
+from tests.conftest import kiosk_client, wait_for
+
+SITI = FAMILIES[0]["members"][1]["nik"]
 
 
 def budi(**fault: object) -> VirtualEktp:
@@ -53,7 +55,7 @@ class Rigged:
         self.spooler = SimSpooler()
         self.stock = CardStock(MemoryCardLedger())  # empty until a test loads blanks
         self.clock = FakeClock()
-        self.client = ServerClient(server.url, "kiosk-test")
+        self.client = kiosk_client(server)
         self.sam = ApduSam(SimReader(VirtualSam(keys.SAM_MASTER_KEY)))
         self.card = CardService(self.reader, self.sam, keys.issuer_private_key().public_key())
         self.card.open()
@@ -81,6 +83,22 @@ class Rigged:
     def to_state(self, state: str) -> None:
         self.run_until(lambda: self.flow.state == state, state)
 
+    def doc(self, kind: str) -> dict:
+        return next(d for d in self.flow.view().documents if d["kind"] == kind)
+
+    def enter_code(self, kind: str, code: str | None = None) -> int:
+        """Tap the document, type its print code, wait for the server's answer."""
+        doc = self.doc(kind)
+        self.flow.post("document_tapped", doc_id=doc["id"])
+        self.to_state("enter_code")
+        self.flow.post("code_entered", code=code or demo_code(doc["number"]))
+        self.to_state("checking_code")
+        self.run_until(lambda: self.flow.state != "checking_code", "the server's answer")
+        return int(doc["id"])
+
+    def job_state(self, doc_id: int) -> str:
+        return str(self.client.reservation(self.flow.session.reservations[doc_id].job_id)["state"])
+
     def close(self) -> None:
         self.watcher.stop()
         self.flow.shutdown()
@@ -95,7 +113,7 @@ def k(server: EmbeddedServer) -> Iterator[Rigged]:
     rigged.close()
 
 
-def test_happy_path_prints_and_returns_to_idle(k: Rigged, server: EmbeddedServer) -> None:
+def test_happy_path_prints_and_returns_to_idle(k: Rigged) -> None:
     """GIVEN Budi's card WHEN he prints his KK and takes his card THEN it printed once."""
     k.reader.insert(budi())
     k.to_state("choose_documents")
@@ -103,14 +121,13 @@ def test_happy_path_prints_and_returns_to_idle(k: Rigged, server: EmbeddedServer
     assert view.name == "BUDI SANTOSO"
     assert view.photo[:3] == b"\xff\xd8\xff"
     assert view.masked_nik == "3201********0001"
-    doc_id = view.documents[0]["id"]
+    doc_id = k.enter_code("kartu_keluarga")
+    assert k.flow.state == "choose_documents" and k.flow.view().reserved == (doc_id,)
     k.flow.post("print_selected", doc_ids=[doc_id])
     k.to_state("done")
     assert len(k.spooler.jobs) == 1
     result = k.flow.view().results[0]
-    status = httpx.get(f"{server.url}/api/v1/documents/{doc_id}/status").json()
-    assert status["status"] == "printed"
-    assert status["printed_job_id"] == result.job_id
+    assert k.client.reservation(result.job_id)["state"] == "confirmed"
     k.reader.remove()
     k.to_state("attract")
     passed = [s for i, s in enumerate(k.states) if i == 0 or k.states[i - 1] != s]
@@ -119,10 +136,66 @@ def test_happy_path_prints_and_returns_to_idle(k: Rigged, server: EmbeddedServer
         "verify_finger",
         "loading_documents",
         "choose_documents",
+        "enter_code",
+        "checking_code",
+        "choose_documents",
         "printing",
         "done",
         "attract",
     ]
+
+
+def test_wrong_print_code_asks_again_with_attempts_left(k: Rigged) -> None:
+    k.reader.insert(budi())
+    k.to_state("choose_documents")
+    k.enter_code("kartu_keluarga", "12345678")
+    assert k.flow.state == "enter_code"
+    assert k.flow.view().prompt == "Kode cetak salah. Sisa 4 kali percobaan."
+    k.flow.post("cancel")
+    k.to_state("choose_documents")
+    assert k.flow.view().reserved == ()
+    k.enter_code("kartu_keluarga")
+    assert k.flow.state == "choose_documents" and len(k.flow.view().reserved) == 1
+
+
+def test_leaving_with_a_reserved_document_releases_it(k: Rigged) -> None:
+    k.reader.insert(budi())
+    k.to_state("choose_documents")
+    doc_id = k.enter_code("akta_kelahiran")
+    job_id = k.flow.session.reservations[doc_id].job_id
+    k.reader.remove()
+    k.to_state("attract")
+    wait_for(lambda: k.client.reservation(job_id)["state"] == "released", "the release", 10)
+
+
+def test_nik_and_pin_path(k: Rigged) -> None:
+    """GIVEN no e-KTP WHEN Siti types her NIK and PIN (wrong once) THEN she sees the KK."""
+    k.flow.post("pin_login")
+    k.to_state("enter_pin")
+    k.flow.post("pin_entered", nik=SITI, pin="000000")
+    k.run_until(lambda: k.flow.state == "enter_pin" and bool(k.flow.view().prompt), "refusal")
+    assert k.flow.view().prompt == "NIK atau PIN tidak cocok. Sisa 4 kali percobaan."
+    k.flow.post("pin_entered", nik=SITI, pin=demo_pin(SITI))
+    k.to_state("choose_documents")
+    view = k.flow.view()
+    assert (view.name, view.masked_nik) == ("Siti Aminah", "3201********0002")
+    assert [d["kind"] for d in view.documents] == ["kartu_keluarga"]
+    k.flow.post("finish")
+    k.to_state("attract")
+    assert k.flow.view().name == ""
+
+
+def test_qr_path(k: Rigged) -> None:
+    k.flow.post("qr_scanned", token=DEMO_QR_TOKEN)
+    k.to_state("choose_documents")
+    view = k.flow.view()
+    assert (view.name, view.masked_nik) == ("Budi Santoso", "")
+    assert "ktp_el" in [d["kind"] for d in view.documents]
+    k.flow.post("finish")
+    k.to_state("attract")
+    k.flow.post("qr_scanned", token=DEMO_QR_TOKEN)  # single use
+    k.to_state("error")
+    assert "tidak berlaku" in k.flow.view().error
 
 
 def test_leaving_wipes_the_session(k: Rigged) -> None:
@@ -163,23 +236,23 @@ def test_selection_of_a_document_not_offered_is_ignored(k: Rigged) -> None:
     k.to_state("choose_documents")
     k.flow.post("print_selected", doc_ids=[9999])
     k.flow.post("print_selected", doc_ids=[])
+    # Offered but its code not yet accepted: not printable either.
+    k.flow.post("print_selected", doc_ids=[k.doc("kartu_keluarga")["id"]])
     k.flow.process_pending()
     assert k.flow.state == "choose_documents"
     assert k.spooler.jobs == {}
 
 
-def test_failed_print_is_not_confirmed_and_stays_printable(
-    k: Rigged, server: EmbeddedServer
-) -> None:
+def test_failed_print_is_released_not_confirmed(k: Rigged) -> None:
     k.spooler.final_state = JobState.ABORTED
     k.reader.insert(budi())
     k.to_state("choose_documents")
-    doc_id = k.flow.view().documents[0]["id"]
+    doc_id = k.enter_code("kartu_keluarga")
+    job_id = k.flow.session.reservations[doc_id].job_id
     k.flow.post("print_selected", doc_ids=[doc_id])
     k.to_state("error")
     assert "gagal dicetak" in k.flow.view().error
-    status = httpx.get(f"{server.url}/api/v1/documents/{doc_id}/status").json()
-    assert status["status"] == "approved"
+    assert k.client.reservation(job_id)["state"] == "released"
 
 
 def test_fingerprint_mismatch_ends_in_error(k: Rigged) -> None:
@@ -239,9 +312,8 @@ def test_results_of_an_earlier_session_are_dropped(k: Rigged) -> None:
     stale_generation = k.flow._generation
     k.reader.remove()
     k.to_state("attract")
-    k.flow.post("card_inserted")
-    k.flow.process_pending()
-    assert k.flow.state == "reading_card"
+    k.reader.insert(budi(fault="slow"))  # holds the next session in reading_card
+    k.to_state("reading_card")
     k.flow.post("card_read", generation=stale_generation, result=None)
     k.flow.process_pending()
     assert k.flow.state == "reading_card"
@@ -280,9 +352,12 @@ def test_exhausted_media_are_refused_with_a_reason(k: Rigged) -> None:
     reasons = {d["kind"]: d["unavailable"] for d in k.flow.view().documents}
     assert reasons == {
         "kartu_keluarga": "Kertas printer sedang habis.",
+        "akta_kelahiran": "Kertas printer sedang habis.",
         "ktp_el": "Blangko kartu sedang habis.",
+        "kia": "Blangko kartu sedang habis.",
     }
-    k.flow.post("print_selected", doc_ids=[d["id"] for d in k.flow.view().documents])
+    for d in k.flow.view().documents:
+        k.flow.post("document_tapped", doc_id=d["id"])
     k.flow.process_pending()
     assert k.flow.state == "choose_documents" and k.spooler.jobs == {}
 
@@ -295,6 +370,7 @@ def test_the_rest_is_still_offered(k: Rigged) -> None:
     k.to_state("choose_documents")
     docs = {d["kind"]: d for d in k.flow.view().documents}
     assert docs["ktp_el"]["unavailable"] == "" and docs["kartu_keluarga"]["unavailable"]
+    k.enter_code("ktp_el")
     k.flow.post("print_selected", doc_ids=[docs["ktp_el"]["id"]])
     k.to_state("done")
     (result,) = k.flow.view().results

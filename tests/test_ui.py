@@ -33,6 +33,9 @@ def view(state: str, **kw: Any) -> SessionView:
         masked_nik="3201********0001",
         documents=DOCS,
         selected=(),
+        reserved=(7,),
+        code_doc=None,
+        prompt="",
         results=(),
         progress="",
         error="",
@@ -84,13 +87,38 @@ def test_tapping_print_posts_the_selection(
     assert posted.calls == [("print_selected", {"doc_ids": [7]})]
 
 
-def test_print_needs_a_selection(qtbot: QtBot, window: tuple[KioskWindow, Posted]) -> None:
+def test_print_needs_an_accepted_code(qtbot: QtBot, window: tuple[KioskWindow, Posted]) -> None:
     w, posted = window
-    w.show_view(view("choose_documents"))
-    qtbot.mouseClick(w.documents.doc_buttons[7], Qt.MouseButton.LeftButton)  # untick
+    w.show_view(view("choose_documents", reserved=()))
     assert not w.documents.print_button.isEnabled()
     qtbot.mouseClick(w.documents.print_button, Qt.MouseButton.LeftButton)
     assert posted.calls == []
+    qtbot.mouseClick(w.documents.doc_buttons[7], Qt.MouseButton.LeftButton)
+    assert posted.calls == [("document_tapped", {"doc_id": 7})]
+
+
+def test_code_keypad_posts_eight_digits(qtbot: QtBot, window: tuple[KioskWindow, Posted]) -> None:
+    w, posted = window
+    w.show_view(view("enter_code", reserved=(), code_doc=7, prompt="Kode cetak salah."))
+    assert "KK-3201012505180001" in w.code.document.text()
+    assert w.code.prompt.text() == "Kode cetak salah."
+    for key in "123456789":  # the ninth digit is ignored
+        qtbot.mouseClick(w.code.keypad.buttons[key], Qt.MouseButton.LeftButton)
+    assert w.code.submit.isEnabled()
+    qtbot.mouseClick(w.code.submit, Qt.MouseButton.LeftButton)
+    assert posted.calls == [("code_entered", {"code": "12345678"})]
+
+
+def test_pin_screen_fills_nik_then_hidden_pin(
+    qtbot: QtBot, window: tuple[KioskWindow, Posted]
+) -> None:
+    w, posted = window
+    w.show_view(view("enter_pin", name="", masked_nik="", documents=()))
+    for key in "3201015507850002" + "123456":
+        qtbot.mouseClick(w.pin.keypad.buttons[key], Qt.MouseButton.LeftButton)
+    assert w.pin.pin.text() == "••••••"
+    qtbot.mouseClick(w.pin.submit, Qt.MouseButton.LeftButton)
+    assert posted.calls == [("pin_entered", {"nik": "3201015507850002", "pin": "123456"})]
 
 
 def test_error_screen_shows_the_reason_and_goes_back(
@@ -155,7 +183,7 @@ def test_unavailable_document_is_shown_but_cannot_be_chosen(
 ) -> None:
     w, _ = window
     docs = (dict(DOCS[0], unavailable="Kertas printer sedang habis."),)
-    w.show_view(view("choose_documents", documents=docs))
+    w.show_view(view("choose_documents", documents=docs, reserved=()))
     button = w.documents.doc_buttons[7]
     assert not button.isEnabled() and not button.isChecked()
     assert "Kertas printer sedang habis." in button.text()

@@ -21,6 +21,7 @@ from drivers.card.base import mask_nik
 from kiosk import config as kconfig
 from kiosk.app import KioskApp
 from kiosk.flow import SessionView
+from server.seed import demo_code
 from sim.population import DEMO_NIK, citizen
 from sim.rig import Rig
 from ui.main import KioskUi, use_offscreen, wait_until
@@ -69,6 +70,7 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
     config = kconfig.load()  # the defaults file: PC/SC, CUPS, embedded server, card stock
     config.printer.server = str(rig.cups_socket)
     config.server.database = f"sqlite:///{db}"
+    config.server.home = str(out / "server-home")  # CA and keys, kept between runs
     config.kiosk.store = str(out / "kiosk.db")
     app = KioskApp(config)
     app.start()
@@ -100,9 +102,18 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
         kk = [d for d in app.flow.session.documents if d["kind"] == "kartu_keluarga"]
         if not kk:
             raise RuntimeError(f"no Kartu Keluarga approved for NIK {mask_nik(nik)}")
-        # Every approved document stays ticked: the KK on A4 and, for the demo citizen, a
-        # KTP-el reprint on the card printer, in one session.
-        screenshot("choose_documents-selected")
+        # The KK on A4 and, for the demo citizen, a KTP-el reprint on the card printer, in
+        # one session: the citizen taps each and types its print code on the keypad.
+        wanted = kk + [d for d in app.flow.session.documents if d["kind"] == "ktp_el"]
+        for doc in wanted:
+            screen.doc_buttons[doc["id"]].click()
+            wait_until(qapp, lambda: app.flow.state == "enter_code", 10, "the code keypad")
+            for digit in demo_code(doc["number"]):
+                ui.window.code.keypad.buttons[digit].click()
+            screenshot(f"enter_code-{doc['kind']}")
+            ui.window.code.submit.click()
+            wait_until(qapp, lambda: app.flow.state == "choose_documents", 30, "the code check")
+        screenshot("choose_documents-ready")
         screen.print_button.click()
         wait_until(qapp, lambda: app.flow.state in ("done", "error"), 120, "the print")
         if app.flow.state == "error":
@@ -110,6 +121,14 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
         results = list(app.flow.session.results)
         rig.remove_card()
         wait_until(qapp, lambda: app.flow.state == "attract", 15, "the idle screen")
+        # The other way in, for the screenshots: NIK and PIN on the keypad.
+        ui.window.screens["attract"].pin_button.click()  # type: ignore[attr-defined]
+        wait_until(qapp, lambda: app.flow.state == "enter_pin", 10, "the PIN screen")
+        for digit in person["nik"][:16] + "12":
+            ui.window.pin.keypad.buttons[digit].click()
+        screenshot("enter_pin-typing")
+        app.flow.post("finish")
+        wait_until(qapp, lambda: app.flow.state == "attract", 10, "the idle screen")
 
         printed: list[PrintedDocument] = []
         for result in results:

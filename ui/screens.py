@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QFrame,
+    QGridLayout,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -42,7 +43,9 @@ QPushButton {{ font-size: 44px; min-height: 150px; border-radius: 24px; padding:
               background: white; border: 4px solid {BLUE}; color: {BLUE}; }}
 QPushButton:checked {{ background: #dbe8f8; }}
 QPushButton#primary {{ background: {BLUE}; color: white; }}
-QPushButton:disabled {{ color: #9aa3ad; border-color: #c4cad1; background: #eceff3; }}
+QPushButton:disabled, QPushButton#primary:disabled {{ color: #9aa3ad; border-color: #c4cad1;
+                                                      background: #eceff3; }}
+QPushButton[ready="true"] {{ background: #e6f4ea; border-color: #1e7b34; color: #14532d; }}
 QProgressBar {{ min-height: 48px; font-size: 28px; border: 3px solid {BLUE};
                border-radius: 12px; text-align: center; }}
 QProgressBar::chunk {{ background: {BLUE}; }}
@@ -111,22 +114,173 @@ class MessageScreen(Screen):
 
 
 class AttractScreen(MessageScreen):
-    def __init__(self) -> None:
+    def __init__(self, on_pin: Callable[[], None]) -> None:
         super().__init__(
             "Selamat datang",
             "Tempelkan e-KTP Anda pada pembaca kartu untuk mencetak dokumen kependudukan.",
             "Place your e-KTP on the card reader to print your documents.",
         )
-        for text in ("Masuk dengan NIK dan PIN", "Pindai kode QR"):
-            button = QPushButton(text)
-            button.setEnabled(False)  # the other ways in come with their own drivers
-            self.column.insertWidget(self.column.count() - 1, button)
+        self.pin_button = QPushButton("Masuk dengan NIK dan PIN")
+        self.pin_button.clicked.connect(on_pin)
+        self.column.insertWidget(self.column.count() - 1, self.pin_button)
+        self.column.insertWidget(
+            self.column.count() - 1,
+            _label("Punya kode QR dari Dukcapil? Arahkan ke pemindai di bawah layar.", "hint"),
+        )
+
+
+class Keypad(QWidget):
+    """A large numeric keypad (no system keyboard on a kiosk); digits go to ``target``."""
+
+    def __init__(self, on_key: Callable[[str], None]) -> None:
+        super().__init__()
+        grid = QGridLayout(self)
+        grid.setSpacing(18)
+        keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "Hapus"]
+        self.buttons: dict[str, QPushButton] = {}
+        for i, key in enumerate(keys):
+            b = QPushButton(key)
+            b.setMinimumHeight(130)
+            b.clicked.connect(lambda _=False, k=key: on_key(k))
+            grid.addWidget(b, i // 3, i % 3)
+            self.buttons[key] = b
+
+
+class DigitField(QLabel):
+    """A fixed-length digit entry shown in large type; ``secret`` shows dots."""
+
+    def __init__(self, length: int, secret: bool = False) -> None:
+        super().__init__()
+        self.length, self.secret, self.value = length, secret, ""
+        self.setObjectName("body")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setStyleSheet(
+            "font-size: 56px; letter-spacing: 6px; background: white;"
+            f" border: 4px solid {BLUE}; border-radius: 16px; padding: 18px;"
+        )
+        self.set_active(False)
+        self._paint()
+
+    def key(self, key: str) -> None:
+        if key == "⌫":
+            self.value = self.value[:-1]
+        elif key == "Hapus":
+            self.value = ""
+        elif key.isdigit() and len(self.value) < self.length:
+            self.value += key
+        self._paint()
+
+    def clear(self) -> None:
+        self.value = ""
+        self._paint()
+
+    def set_active(self, active: bool) -> None:
+        colour = BLUE if active else "#c4cad1"
+        self.setStyleSheet(self.styleSheet().replace(BLUE, colour).replace("#c4cad1", colour))
+
+    @property
+    def complete(self) -> bool:
+        return len(self.value) == self.length
+
+    def _paint(self) -> None:
+        shown = "•" * len(self.value) if self.secret else self.value
+        self.setText(shown + "_" * (self.length - len(self.value)))
+
+
+class PinScreen(Screen):
+    """NIK (16 digits) and the kiosk PIN (6 digits, hidden) on one keypad."""
+
+    def __init__(self, on_submit: Callable[[str, str], None], on_cancel: Callable[[], None]):
+        super().__init__()
+        self.column.addWidget(_label("Masuk dengan NIK dan PIN", "title"))
+        self.prompt = _label("", "error")
+        self.column.addWidget(self.prompt)
+        self.column.addWidget(_label("NIK (16 angka)", "hint"))
+        self.nik = DigitField(16)
+        self.column.addWidget(self.nik)
+        self.column.addWidget(_label("PIN ADM (6 angka)", "hint"))
+        self.pin = DigitField(6, secret=True)
+        self.column.addWidget(self.pin)
+        self.keypad = Keypad(self._key)
+        self.column.addWidget(self.keypad)
+        self.submit = QPushButton("Masuk")
+        self.submit.setObjectName("primary")
+        self.submit.clicked.connect(lambda: on_submit(self.nik.value, self.pin.value))
+        cancel = QPushButton("Batal")
+        cancel.clicked.connect(on_cancel)
+        self.column.addWidget(self.submit)
+        self.column.addWidget(cancel)
+        self._update()
+
+    def _key(self, key: str) -> None:
+        # The NIK fills first; the PIN takes the digits once the NIK is complete.
+        field = self.pin if self.nik.complete and (key.isdigit() or self.pin.value) else self.nik
+        field.key(key)
+        self._update()
+
+    def _update(self) -> None:
+        self.nik.set_active(not self.nik.complete)
+        self.pin.set_active(self.nik.complete)
+        self.submit.setEnabled(self.nik.complete and self.pin.complete)
+
+    def show_view(self, view: SessionView) -> None:
+        self.prompt.setText(view.prompt)
+        self.prompt.setVisible(bool(view.prompt))
+        self.pin.clear()  # never keep a PIN on screen after an answer
+        self._update()
+
+
+class CodeScreen(Screen):
+    """The single-use print code of one document (8 digits, from the office's message)."""
+
+    def __init__(self, on_submit: Callable[[str], None], on_cancel: Callable[[], None]):
+        super().__init__()
+        self.column.addWidget(_label("Masukkan kode cetak", "title"))
+        self.document = _label("", "body")
+        self.column.addWidget(self.document)
+        self.column.addWidget(
+            _label("Kode 8 angka dikirim oleh Dinas Dukcapil saat dokumen disetujui.", "hint")
+        )
+        self.prompt = _label("", "error")
+        self.column.addWidget(self.prompt)
+        self.code = DigitField(8)
+        self.code.set_active(True)
+        self.column.addWidget(self.code)
+        self.keypad = Keypad(self._key)
+        self.column.addWidget(self.keypad)
+        self.submit = QPushButton("Lanjut")
+        self.submit.setObjectName("primary")
+        self.submit.clicked.connect(lambda: on_submit(self.code.value))
+        cancel = QPushButton("Batal")
+        cancel.clicked.connect(on_cancel)
+        self.column.addWidget(self.submit)
+        self.column.addWidget(cancel)
+        self.column.addStretch(1)
+        self._key("")
+
+    def _key(self, key: str) -> None:
+        self.code.key(key)
+        self.submit.setEnabled(self.code.complete)
+
+    def show_view(self, view: SessionView) -> None:
+        doc = next((d for d in view.documents if d["id"] == view.code_doc), None)
+        self.document.setText(f"{doc['title']}\n{doc['number']}" if doc else "")
+        self.prompt.setText(view.prompt)
+        self.prompt.setVisible(bool(view.prompt))
+        self.code.clear()
+        self.submit.setEnabled(False)
 
 
 class DocumentsScreen(Screen):
-    """Greets the citizen and lists the approved documents as large toggle buttons."""
+    """Greets the citizen and lists the approved documents as large buttons: tapping one
+    asks for its print code; documents whose code was accepted are ticked and printed."""
 
-    def __init__(self, on_print: Callable[[list[int]], None], on_cancel: Callable[[], None]):
+    def __init__(
+        self,
+        on_print: Callable[[list[int]], None],
+        on_cancel: Callable[[], None],
+        on_tap: Callable[[int], None],
+    ):
         super().__init__()
         self.photo = QLabel()
         self.photo.setFixedSize(180, 240)
@@ -137,7 +291,11 @@ class DocumentsScreen(Screen):
         self.nik = _label("", "hint")
         self.column.addWidget(self.greeting)
         self.column.addWidget(self.nik)
-        self.column.addWidget(_label("Pilih dokumen yang akan dicetak:", "body"))
+        self.column.addWidget(
+            _label("Sentuh dokumen yang akan dicetak, lalu masukkan kode cetaknya:", "body")
+        )
+        self.on_tap = on_tap
+        self.reserved: tuple[int, ...] = ()
         self.list_box = QVBoxLayout()
         self.list_box.setSpacing(24)
         self.column.addLayout(self.list_box)
@@ -154,7 +312,7 @@ class DocumentsScreen(Screen):
         self.doc_buttons: dict[int, QPushButton] = {}
 
     def selected(self) -> list[int]:
-        return [doc_id for doc_id, b in self.doc_buttons.items() if b.isChecked()]
+        return [doc_id for doc_id in self.doc_buttons if doc_id in self.reserved]
 
     def show_view(self, view: SessionView) -> None:
         # The chip's photo lets the citizen (and a passing officer) see it is their card.
@@ -172,7 +330,9 @@ class DocumentsScreen(Screen):
             self.photo.clear()
         self.photo.setVisible(bool(view.photo))
         self.greeting.setText(f"Halo, {view.name}")
-        self.nik.setText(f"NIK {view.masked_nik}")
+        self.nik.setText(f"NIK {view.masked_nik}" if view.masked_nik else "")
+        self.nik.setVisible(bool(view.masked_nik))
+        self.reserved = view.reserved
         ids = [d["id"] for d in view.documents]
         if ids != list(self.doc_buttons):
             for b in self.doc_buttons.values():
@@ -180,23 +340,28 @@ class DocumentsScreen(Screen):
             self.doc_buttons = {}
             for doc in view.documents:
                 b = QPushButton()
-                b.setCheckable(True)
-                reason = str(doc.get("unavailable", ""))
-                b.setChecked(not reason)
-                b.setEnabled(not reason)  # shown, with the reason, but not printable now
-                b.setProperty("label", f"{doc['title']}\n{reason or doc['number']}")
                 b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-                b.toggled.connect(self._update_print_button)
+                b.clicked.connect(lambda _=False, d=doc["id"]: self.on_tap(d))
                 self.list_box.addWidget(b)
                 self.doc_buttons[doc["id"]] = b
+        for doc in view.documents:
+            b = self.doc_buttons[doc["id"]]
+            reason = str(doc.get("unavailable", ""))
+            ready = doc["id"] in self.reserved
+            # The mark says what state a document is in without relying on colour alone.
+            if reason:
+                mark, detail = "✕  ", reason  # shown, with the reason, but not printable now
+            elif ready:
+                mark, detail = "☑  ", "Kode diterima · siap dicetak"
+            else:
+                mark, detail = "☐  ", f"{doc['number']} · sentuh untuk memasukkan kode"
+            b.setText(f"{mark}{doc['title']}\n{detail}")
+            b.setEnabled(not reason)  # a ready document stays bright; the flow ignores a tap
+            if b.property("ready") != ready:
+                b.setProperty("ready", ready)
+                b.style().unpolish(b)
+                b.style().polish(b)
         self.empty.setVisible(not view.documents)
-        self._update_print_button()
-
-    def _update_print_button(self) -> None:
-        for b in self.doc_buttons.values():
-            # The tick says "selected" without relying on colour alone.
-            mark = "☑  " if b.isChecked() else ("☐  " if b.isEnabled() else "✕  ")
-            b.setText(mark + str(b.property("label")))
         self.print_button.setEnabled(bool(self.selected()))
 
 
@@ -291,9 +456,21 @@ class KioskWindow(QWidget):
         self.documents = DocumentsScreen(
             on_print=lambda ids: post("print_selected", doc_ids=ids),
             on_cancel=lambda: post("finish"),
+            on_tap=lambda doc_id: post("document_tapped", doc_id=doc_id),
+        )
+        self.pin = PinScreen(
+            on_submit=lambda nik, pin: post("pin_entered", nik=nik, pin=pin),
+            on_cancel=lambda: post("finish"),
+        )
+        self.code = CodeScreen(
+            on_submit=lambda code: post("code_entered", code=code),
+            on_cancel=lambda: post("cancel"),
         )
         self.screens: dict[str, Screen] = {
-            "attract": AttractScreen(),
+            "attract": AttractScreen(on_pin=lambda: post("pin_login")),
+            "enter_pin": self.pin,
+            "enter_code": self.code,
+            "checking_code": MessageScreen("Memeriksa kode cetak", "Mohon tunggu sebentar…"),
             "reading_card": MessageScreen(
                 "Membaca e-KTP", "Jangan angkat kartu Anda dari pembaca.", "Reading your card…"
             ),
