@@ -62,7 +62,7 @@ def populate(home: ServerHome, url: str, kiosks: int, per_kiosk: int) -> list[li
         kiosk_rows.append({"id": kiosk_id, "cert_serial": issued.serial, "status": "active"})
         mine = []
         for i in range(per_kiosk):
-            nik = f"9{k:03d}{i:06d}00001"[:16]
+            nik = f"9{k:03d}{i:07d}00001"
             mine.append(nik)
             citizens.append(
                 {
@@ -224,6 +224,10 @@ def run(db: str, workers: int, kiosks: int, seconds: float, pg: object | None) -
             server.kill()
             server.wait()
     n = len(stats.transactions)
+    for err, count in stats.errors.items():
+        print(f"    error x{count}: {err}")
+    if not n:
+        raise SystemExit("no transaction completed")
     every = [v for values in stats.requests.values() for v in values]
     print(
         f"{db:10s} workers={workers} kiosks={kiosks}: {n / elapsed:6.1f} tx/s "
@@ -236,8 +240,6 @@ def run(db: str, workers: int, kiosks: int, seconds: float, pg: object | None) -
     for name, values in stats.requests.items():
         median, p99 = statistics.median(values) * 1000, pct(values, 0.99)
         print(f"    {name:8s} p50 {median:6.1f} ms  p99 {p99:6.1f} ms")
-    for err, count in stats.errors.items():
-        print(f"    error x{count}: {err}")
 
 
 def main() -> None:

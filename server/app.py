@@ -10,6 +10,11 @@ job (both idempotent), heartbeat.  Public: ``/api/v1/health``, ``/api/v1/issuer-
 A document moves approved → reserved → printed with conditional UPDATEs, so of two
 kiosks reserving the same document exactly one wins, and a printed document is never
 offered or reserved again.
+
+Handlers are ``async def`` and call the database synchronously: each request is a few
+short queries on a local database, and a hop to the thread pool for every handler and
+dependency cost more than the queries themselves (measured: 5.2 → see
+docs/benchmarks.md).  Throughput comes from worker processes (``serve --workers N``).
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hmac
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -67,6 +73,9 @@ class Settings:
     issuer: Issuer
     pepper: bytes
     session_ttl: dt.timedelta = dt.timedelta(minutes=10)
+    # How long a worker trusts its last look at a kiosk's certificate record: a revocation
+    # or re-issue takes effect within this time (saves one query per request).
+    kiosk_cache_seconds: float = 2.0
     limits: lim.Limits = field(default_factory=lim.Limits)
 
 
@@ -181,7 +190,7 @@ def _locked(until: dt.datetime) -> ApiError:
 # ---------------------------------------------------------------- dependencies
 
 
-def get_db(request: Request) -> Iterator[Session]:
+async def get_db(request: Request) -> AsyncIterator[Session]:
     with request.app.state.sessions() as session:
         yield session
 
@@ -194,17 +203,24 @@ def _identity(der: bytes) -> tuple[str, str]:
     return cert_identity(der)
 
 
-def kiosk_id(request: Request, db: DB) -> str:
+async def kiosk_id(request: Request, db: DB) -> str:
     """The kiosk behind the verified client certificate, or 401/403."""
     tls = request.scope.get("extensions", {}).get("tls") or {}
     der = tls.get("client_cert_der")
     if not der:
         raise ApiError(401, "no_certificate", "a kiosk client certificate is required")
     cn, serial = _identity(der)
-    row = db.execute(select(Kiosk.cert_serial, Kiosk.status).where(Kiosk.id == cn)).first()
-    if row is None or row.cert_serial != serial:
+    cache: dict[str, tuple[float, str, str]] = request.app.state.kiosk_cache
+    ttl = request.app.state.settings.kiosk_cache_seconds
+    now = time.monotonic()
+    hit = cache.get(cn)
+    if hit is None or hit[0] < now:
+        row = db.execute(select(Kiosk.cert_serial, Kiosk.status).where(Kiosk.id == cn)).first()
+        hit = (now + ttl, row.cert_serial, row.status) if row else (now, "", "")
+        cache[cn] = hit
+    if hit[1] != serial:
         raise ApiError(403, "unknown_kiosk", f"certificate of {cn!r} is not registered")
-    if row.status != "active":
+    if hit[2] != "active":
         raise ApiError(403, "kiosk_revoked", f"kiosk {cn!r} has been revoked")
     return cn
 
@@ -212,7 +228,7 @@ def kiosk_id(request: Request, db: DB) -> str:
 KioskId = Annotated[str, Depends(kiosk_id)]
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     s: Settings = request.app.state.settings
     return s
 
@@ -220,7 +236,7 @@ def settings(request: Request) -> Settings:
 Cfg = Annotated[Settings, Depends(settings)]
 
 
-def citizen_session(
+async def citizen_session(
     kiosk: KioskId,
     db: DB,
     cfg: Cfg,
@@ -335,13 +351,14 @@ def create_app(
     app = FastAPI(title="ADM central server", version="1.0.0", responses=ERRORS)
     app.state.sessions = sessions
     app.state.settings = settings
+    app.state.kiosk_cache = {}
 
     @app.get(f"{API}/health")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get(f"{API}/issuer-key", response_model=IssuerKey)
-    def issuer_key() -> IssuerKey:
+    async def issuer_key() -> IssuerKey:
         from cryptography.hazmat.primitives import serialization
 
         pem = settings.issuer.public.public_bytes(
@@ -350,7 +367,7 @@ def create_app(
         return IssuerKey(key_id=settings.issuer.key_id, public_key_pem=pem.decode())
 
     @app.post(f"{API}/sessions", response_model=SessionOpened, status_code=201)
-    def open_session(req: OpenSession, kiosk: KioskId, db: DB, cfg: Cfg) -> SessionOpened:
+    async def open_session(req: OpenSession, kiosk: KioskId, db: DB, cfg: Cfg) -> SessionOpened:
         now = utcnow()
         nik = _authenticate(req, kiosk, db, cfg, now)
         token = new_token()
@@ -366,12 +383,12 @@ def create_app(
             )
         )
         audit(db, kiosk, "session_opened", mask(nik), method=req.method)
-        db.commit()
         name = db.scalar(select(Citizen.name).where(Citizen.nik == nik))
+        db.commit()
         return SessionOpened(session=token, method=req.method, expires_at=expires, name=name)
 
     @app.delete(f"{API}/sessions/current", status_code=204)
-    def end_session(sess: CitizenSession, db: DB) -> Response:
+    async def end_session(sess: CitizenSession, db: DB) -> Response:
         db.execute(
             update(KioskSession)
             .where(KioskSession.token_hash == sess.token_hash)
@@ -381,7 +398,7 @@ def create_app(
         return Response(status_code=204)
 
     @app.get(f"{API}/documents", response_model=DocumentList)
-    def list_documents(sess: CitizenSession, db: DB) -> DocumentList:
+    async def list_documents(sess: CitizenSession, db: DB) -> DocumentList:
         kk = db.scalar(select(Citizen.kk_number).where(Citizen.nik == sess.nik))
         docs = db.scalars(
             select(Document)
@@ -391,7 +408,7 @@ def create_app(
         return DocumentList(documents=[summary(d) for d in docs])
 
     @app.post(f"{API}/reservations", response_model=SignedDocument)
-    def reserve(
+    async def reserve(
         req: ReserveRequest, sess: CitizenSession, kiosk: KioskId, db: DB, cfg: Cfg
     ) -> SignedDocument:
         existing = db.get(Reservation, req.job_id)
@@ -449,11 +466,11 @@ def create_app(
         return signed(db, res, doc, cfg.issuer)
 
     @app.get(f"{API}/reservations/{{job_id}}", response_model=ReservationState)
-    def reservation(job_id: str, kiosk: KioskId, db: DB) -> ReservationState:
+    async def reservation(job_id: str, kiosk: KioskId, db: DB) -> ReservationState:
         return state_of(own_reservation(db, job_id, kiosk))
 
     @app.post(f"{API}/reservations/{{job_id}}/confirm", response_model=ReservationState)
-    def confirm(job_id: str, kiosk: KioskId, db: DB) -> ReservationState:
+    async def confirm(job_id: str, kiosk: KioskId, db: DB) -> ReservationState:
         res = own_reservation(db, job_id, kiosk)
         if res.state == "confirmed":
             return state_of(res)
@@ -486,7 +503,7 @@ def create_app(
         return state_of(res)
 
     @app.post(f"{API}/reservations/{{job_id}}/release", response_model=ReservationState)
-    def release(job_id: str, req: ReleaseRequest, kiosk: KioskId, db: DB) -> ReservationState:
+    async def release(job_id: str, req: ReleaseRequest, kiosk: KioskId, db: DB) -> ReservationState:
         res = own_reservation(db, job_id, kiosk)
         if res.state == "released":
             return state_of(res)
@@ -511,7 +528,7 @@ def create_app(
         return state_of(res)
 
     @app.post(f"{API}/heartbeat", response_model=HeartbeatAnswer)
-    def heartbeat(req: HeartbeatRequest, kiosk: KioskId, db: DB) -> HeartbeatAnswer:
+    async def heartbeat(req: HeartbeatRequest, kiosk: KioskId, db: DB) -> HeartbeatAnswer:
         now = utcnow()
         status = req.model_dump()
         db.execute(update(Kiosk).where(Kiosk.id == kiosk).values(last_seen=now, last_status=status))
@@ -520,7 +537,7 @@ def create_app(
         return HeartbeatAnswer(server_time=now)
 
     @app.get("/verify/{code}", response_model=Verification)
-    def verify(code: str, db: DB) -> Verification:
+    async def verify(code: str, db: DB) -> Verification:
         doc = db.scalar(select(Document).where(Document.verify_code == code[:32]))
         if doc is None or doc.status in ("approved", "reserved"):
             # Never printed: nothing with this code can legitimately exist on paper.

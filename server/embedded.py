@@ -66,7 +66,9 @@ class EmbeddedServer:
         port: int = 0,
         seed: bool = True,
         kiosks: tuple[str, ...] = (),
+        kiosk_cache_seconds: float = 2.0,
     ) -> None:
+        self.kiosk_cache_seconds = kiosk_cache_seconds
         self.database_url = database_url
         self.home = ServerHome(home)
         self.host = host
@@ -87,6 +89,7 @@ class EmbeddedServer:
         self.home.init()
         engine = make_engine(self.database_url)
         settings = settings_for(self.home)
+        settings.kiosk_cache_seconds = self.kiosk_cache_seconds
         if self.seed:
             with session_factory(engine)() as db:
                 seed_demo(db, settings.pepper)

@@ -102,6 +102,9 @@ def record_failure(
 
 
 def clear(session: Session, scope: str, subject: str, path: str) -> None:
+    row = session.get(Attempt, (scope, subject, path))  # already loaded by locked_until
+    if row is None or (row.failures == 0 and row.locked_until is None):
+        return
     session.execute(
         update(Attempt)
         .where(Attempt.scope == scope, Attempt.subject == subject, Attempt.path == path)

@@ -67,7 +67,8 @@ def _start_server(url: str, home: Path, tmp: Path) -> EmbeddedServer:
     kiosk_home = tmp / "home"
     if not kiosk_home.exists():
         shutil.copytree(home, kiosk_home)
-    srv = EmbeddedServer(url, kiosk_home, kiosks=TEST_KIOSKS)
+    # No caching of kiosk records: revocation tests expect the very next call refused.
+    srv = EmbeddedServer(url, kiosk_home, kiosks=TEST_KIOSKS, kiosk_cache_seconds=0.0)
     srv.start()
     return srv
 
