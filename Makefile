@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: all setup demo test lint typecheck pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render
+.PHONY: all setup demo test lint typecheck pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server
 
 all: test
 
@@ -61,6 +61,10 @@ bench-card: setup
 
 bench-flow: setup
 	@$(BIN)/python bench/flow_blocking.py
+
+bench-server: setup
+	@$(BIN)/python -c "import aiohttp" 2>/dev/null || $(BIN)/pip install -q '.[bench]'
+	@$(BIN)/python bench/server_load.py --db both --workers 1,2,4
 
 bench-render: setup
 	@dpkg-query -W -f='$${Status}' libpango-1.0-0 2>/dev/null | grep -q "ok installed" || \
