@@ -31,7 +31,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -236,46 +236,61 @@ async def settings(request: Request) -> Settings:
 Cfg = Annotated[Settings, Depends(settings)]
 
 
+@dataclass(frozen=True)
+class OpenCitizenSession:
+    token_hash: bytes
+    nik: str
+
+
 async def citizen_session(
     kiosk: KioskId,
     db: DB,
     cfg: Cfg,
     authorization: Annotated[str, Header(pattern=r"^Bearer [A-Za-z0-9_-]{16,64}$")],
-) -> KioskSession:
-    token = authorization.removeprefix("Bearer ")
-    row = db.get(KioskSession, keyed_hash(cfg.pepper, "session", token))
+) -> OpenCitizenSession:
+    token_hash = keyed_hash(cfg.pepper, "session", authorization.removeprefix("Bearer "))
+    row = db.execute(
+        select(
+            KioskSession.kiosk_id, KioskSession.nik, KioskSession.ended_at, KioskSession.expires_at
+        ).where(KioskSession.token_hash == token_hash)
+    ).first()
     if row is None or row.kiosk_id != kiosk or row.ended_at is not None:
         raise ApiError(401, "no_session", "session unknown or ended")
     if row.expires_at <= utcnow():
         raise ApiError(401, "session_expired", "session expired")
-    return row
+    return OpenCitizenSession(token_hash, row.nik)
 
 
-CitizenSession = Annotated[KioskSession, Depends(citizen_session)]
+CitizenSession = Annotated[OpenCitizenSession, Depends(citizen_session)]
 
 
 # ---------------------------------------------------------------- helpers
 
 
 def audit(db: Session, actor: str, action: str, subject: str = "", **detail: Any) -> None:
-    db.add(AuditEntry(actor=actor, action=action, subject=subject, detail=detail))
+    db.execute(
+        insert(AuditEntry).values(
+            at=utcnow(), actor=actor, action=action, subject=subject, detail=detail
+        )
+    )
 
 
 def mask(nik: str) -> str:
     return nik[:6] + "******" + nik[-4:] if len(nik) == 16 else "****"
 
 
-def summary(doc: Document) -> DocumentSummary:
+def summary(doc: Any) -> DocumentSummary:
     title, medium = KINDS[doc.kind]
     return DocumentSummary(id=doc.id, kind=doc.kind, title=title, medium=medium, number=doc.number)
 
 
-def visible_to(nik: str, kk_number: str | None) -> Any:
-    """Documents a citizen may print: their own, and their family's KK."""
-    own = Document.owner_nik == nik
-    if kk_number is None:
-        return own
-    return or_(own, (Document.kind == "kartu_keluarga") & (Document.kk_number == kk_number))
+def visible_to(nik: str) -> Any:
+    """Documents a citizen may print: their own, and their family's KK (one statement)."""
+    family = select(Citizen.kk_number).where(Citizen.nik == nik).scalar_subquery()
+    return or_(
+        Document.owner_nik == nik,
+        (Document.kind == "kartu_keluarga") & (Document.kk_number == family),
+    )
 
 
 def qr_fields(doc: Document) -> dict[str, Any]:
@@ -312,24 +327,33 @@ def payload_of(db: Session, doc: Document, issuer: Issuer, job_id: str, kiosk: s
     return payload
 
 
-def signed(db: Session, res: Reservation, doc: Document, issuer: Issuer) -> SignedDocument:
+def signed(db: Session, res: Any, doc: Document, issuer: Issuer) -> SignedDocument:
     payload = payload_of(db, doc, issuer, res.job_id, res.kiosk_id)
     return SignedDocument(
         job_id=res.job_id,
         document_id=res.document_id,
-        state=res.state,  # type: ignore[arg-type]
+        state=res.state,
         payload=payload,
         signature=issuer.sign(payload),
         key_id=issuer.key_id,
     )
 
 
-def state_of(res: Reservation) -> ReservationState:
-    return ReservationState(job_id=res.job_id, document_id=res.document_id, state=res.state)  # type: ignore[arg-type]
+def state_of(res: Any) -> ReservationState:
+    return ReservationState(job_id=res.job_id, document_id=res.document_id, state=res.state)
 
 
-def own_reservation(db: Session, job_id: str, kiosk: str) -> Reservation:
-    res = db.get(Reservation, job_id)
+def reservation_row(db: Session, job_id: str) -> Any:
+    """(job_id, document_id, kiosk_id, state) of a reservation, or None."""
+    return db.execute(
+        select(
+            Reservation.job_id, Reservation.document_id, Reservation.kiosk_id, Reservation.state
+        ).where(Reservation.job_id == job_id)
+    ).first()
+
+
+def own_reservation(db: Session, job_id: str, kiosk: str) -> Any:
+    res = reservation_row(db, job_id)
     if res is None or res.kiosk_id != kiosk:
         raise ApiError(404, "no_reservation", f"no reservation {job_id} for this kiosk")
     return res
@@ -369,11 +393,11 @@ def create_app(
     @app.post(f"{API}/sessions", response_model=SessionOpened, status_code=201)
     async def open_session(req: OpenSession, kiosk: KioskId, db: DB, cfg: Cfg) -> SessionOpened:
         now = utcnow()
-        nik = _authenticate(req, kiosk, db, cfg, now)
+        nik, name = _authenticate(req, kiosk, db, cfg, now)
         token = new_token()
         expires = now + cfg.session_ttl
-        db.add(
-            KioskSession(
+        db.execute(
+            insert(KioskSession).values(
                 token_hash=keyed_hash(cfg.pepper, "session", token),
                 kiosk_id=kiosk,
                 nik=nik,
@@ -383,7 +407,6 @@ def create_app(
             )
         )
         audit(db, kiosk, "session_opened", mask(nik), method=req.method)
-        name = db.scalar(select(Citizen.name).where(Citizen.nik == nik))
         db.commit()
         return SessionOpened(session=token, method=req.method, expires_at=expires, name=name)
 
@@ -399,29 +422,27 @@ def create_app(
 
     @app.get(f"{API}/documents", response_model=DocumentList)
     async def list_documents(sess: CitizenSession, db: DB) -> DocumentList:
-        kk = db.scalar(select(Citizen.kk_number).where(Citizen.nik == sess.nik))
-        docs = db.scalars(
-            select(Document)
-            .where(visible_to(sess.nik, kk), Document.status == "approved")
+        rows = db.execute(
+            select(Document.id, Document.kind, Document.number)
+            .where(visible_to(sess.nik), Document.status == "approved")
             .order_by(Document.id)
         ).all()
-        return DocumentList(documents=[summary(d) for d in docs])
+        return DocumentList(documents=[summary(d) for d in rows])
 
     @app.post(f"{API}/reservations", response_model=SignedDocument)
     async def reserve(
         req: ReserveRequest, sess: CitizenSession, kiosk: KioskId, db: DB, cfg: Cfg
     ) -> SignedDocument:
-        existing = db.get(Reservation, req.job_id)
+        existing = reservation_row(db, req.job_id)
         if existing is not None:
             return _repeat_reservation(db, existing, req, kiosk, cfg)
         now = utcnow()
         subjects = [("citizen", sess.nik), ("kiosk", kiosk)]
-        until = lim.locked_until(db, subjects, "code", now)
-        if until is not None:
-            raise _locked(until)
-        kk = db.scalar(select(Citizen.kk_number).where(Citizen.nik == sess.nik))
+        check = lim.check(db, subjects, "code", now)
+        if check.until is not None:
+            raise _locked(check.until)
         doc = db.scalar(
-            select(Document).where(Document.id == req.document_id, visible_to(sess.nik, kk))
+            select(Document).where(Document.id == req.document_id, visible_to(sess.nik))
         )
         if doc is None:
             raise ApiError(404, "no_document", "no such document for this citizen")
@@ -436,7 +457,8 @@ def create_app(
             if lock_end is not None:
                 raise _locked(lock_end)
             raise ApiError(403, "wrong_code", "Kode cetak salah.", attempts_left=left)
-        lim.clear(db, "citizen", sess.nik, "code")
+        if ("citizen", sess.nik) in check.counted:
+            lim.clear(db, "citizen", sess.nik, "code")
         won = db.execute(
             update(Document)
             .where(Document.id == doc.id, Document.status == "approved")
@@ -451,14 +473,22 @@ def create_app(
         res = Reservation(
             job_id=req.job_id, document_id=doc.id, kiosk_id=kiosk, state="reserved", created_at=now
         )
-        db.add(res)
-        audit(db, kiosk, "reserved", doc.number, job=req.job_id, citizen=mask(sess.nik))
         try:
+            db.execute(
+                insert(Reservation).values(
+                    job_id=req.job_id,
+                    document_id=doc.id,
+                    kiosk_id=kiosk,
+                    state="reserved",
+                    created_at=now,
+                )
+            )
+            audit(db, kiosk, "reserved", doc.number, job=req.job_id, citizen=mask(sess.nik))
             db.commit()
         except IntegrityError:
             # The same job id raced itself (a retried request): answer as the winner did.
             db.rollback()
-            again = db.get(Reservation, req.job_id)
+            again = reservation_row(db, req.job_id)
             if again is None:
                 raise
             return _repeat_reservation(db, again, req, kiosk, cfg)
@@ -528,20 +558,23 @@ def create_app(
 
 def _authenticate(
     req: OpenSession, kiosk: str, db: Session, cfg: Settings, now: dt.datetime
-) -> str:
-    """The NIK the session is for, or an error that does not reveal whether it exists."""
+) -> tuple[str, str | None]:
+    """(NIK, name) the session is for, or an error that does not tell whether it exists."""
     if req.method == "ektp":
         if req.nik is None or req.card is None:
             raise ApiError(422, "incomplete", "e-KTP login needs nik and card")
-        return req.nik
+        return req.nik, db.scalar(select(Citizen.name).where(Citizen.nik == req.nik))
     if req.method == "pin":
         if req.nik is None or req.pin is None:
             raise ApiError(422, "incomplete", "PIN login needs nik and pin")
         subjects = [("citizen", req.nik), ("kiosk", kiosk)]
-        until = lim.locked_until(db, subjects, "pin", now)
-        if until is not None:
-            raise _locked(until)
-        stored = db.scalar(select(Citizen.pin_hash).where(Citizen.nik == req.nik))
+        check = lim.check(db, subjects, "pin", now)
+        if check.until is not None:
+            raise _locked(check.until)
+        row = db.execute(
+            select(Citizen.pin_hash, Citizen.name).where(Citizen.nik == req.nik)
+        ).first()
+        stored, name = (row.pin_hash, row.name) if row else (None, None)
         given = keyed_hash(cfg.pepper, "pin", req.pin)
         # Compare against a dummy for an unknown NIK so timing does not tell either.
         if not hmac.compare_digest(stored or b"\0" * 32, given) or stored is None:
@@ -552,12 +585,13 @@ def _authenticate(
             if lock_end is not None:
                 raise _locked(lock_end)
             raise ApiError(401, "wrong_pin", "NIK atau PIN tidak cocok.", attempts_left=left)
-        lim.clear(db, "citizen", req.nik, "pin")
-        return req.nik
+        if ("citizen", req.nik) in check.counted:
+            lim.clear(db, "citizen", req.nik, "pin")
+        return req.nik, name
     # QR token: single use, short-lived.  Only the kiosk can be counted (no NIK is known).
     if req.token is None:
         raise ApiError(422, "incomplete", "QR login needs token")
-    until = lim.locked_until(db, [("kiosk", kiosk)], "qr", now)
+    until = lim.check(db, [("kiosk", kiosk)], "qr", now).until
     if until is not None:
         raise _locked(until)
     token_hash = keyed_hash(cfg.pepper, "qr", req.token)
@@ -580,7 +614,7 @@ def _authenticate(
         raise ApiError(401, "bad_token", "Kode QR tidak berlaku atau sudah dipakai.")
     nik = db.scalar(select(QrToken.nik).where(QrToken.token_hash == token_hash))
     assert nik is not None
-    return nik
+    return nik, db.scalar(select(Citizen.name).where(Citizen.nik == nik))
 
 
 SETTLED_ELSEWHERE = {
@@ -611,7 +645,8 @@ def settle(
         .where(Reservation.job_id == job_id, Reservation.state == "reserved")
         .values(state=to, **reservation)
     )
-    if done.rowcount == 1:  # type: ignore[attr-defined]
+    won = done.rowcount == 1  # type: ignore[attr-defined]
+    if won:
         db.execute(
             update(Document)
             .where(Document.id == res.document_id, Document.reserved_job == job_id)
@@ -625,14 +660,14 @@ def settle(
             job=job_id,
         )
     db.commit()
-    db.refresh(res)
-    if res.state != to:
-        raise ApiError(409, code, message)
-    return state_of(res)
+    if won:
+        return ReservationState(job_id=job_id, document_id=res.document_id, state=to)  # type: ignore[arg-type]
+    # A concurrent settlement got there first: answer what it decided.
+    return settle(db, job_id, kiosk, to, document, reservation)
 
 
 def _repeat_reservation(
-    db: Session, res: Reservation, req: ReserveRequest, kiosk: str, cfg: Settings
+    db: Session, res: Any, req: ReserveRequest, kiosk: str, cfg: Settings
 ) -> SignedDocument:
     """A repeated reserve with the same job id: the same answer, or 409 if it differs."""
     if res.kiosk_id != kiosk or res.document_id != req.document_id:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,16 +32,28 @@ class Limits:
         return self.citizen_failures if scope == "citizen" else self.kiosk_failures
 
 
-def locked_until(
-    session: Session, subjects: list[tuple[str, str]], path: str, now: dt.datetime
-) -> dt.datetime | None:
-    """The latest lock end among ``subjects`` (scope, subject) on ``path``, if any is locked."""
+@dataclass(frozen=True)
+class Check:
+    until: dt.datetime | None  # the latest lock end among the subjects, if any is locked
+    counted: frozenset[tuple[str, str]]  # subjects with failures on record
+
+
+def check(session: Session, subjects: list[tuple[str, str]], path: str, now: dt.datetime) -> Check:
+    """One statement for all ``subjects`` (scope, subject) on ``path``."""
+    rows = session.execute(
+        select(Attempt.scope, Attempt.subject, Attempt.failures, Attempt.locked_until).where(
+            Attempt.path == path,
+            or_(*(and_(Attempt.scope == sc, Attempt.subject == su) for sc, su in subjects)),
+        )
+    ).all()
     until: dt.datetime | None = None
-    for scope, subject in subjects:
-        row = session.get(Attempt, (scope, subject, path))
-        if row is not None and row.locked_until is not None and row.locked_until > now:
+    for row in rows:
+        if row.locked_until is not None and row.locked_until > now:
             until = max(until or row.locked_until, row.locked_until)
-    return until
+    counted = frozenset(
+        (r.scope, r.subject) for r in rows if r.failures or r.locked_until is not None
+    )
+    return Check(until, counted)
 
 
 def record_failure(
@@ -102,9 +114,6 @@ def record_failure(
 
 
 def clear(session: Session, scope: str, subject: str, path: str) -> None:
-    row = session.get(Attempt, (scope, subject, path))  # already loaded by locked_until
-    if row is None or (row.failures == 0 and row.locked_until is None):
-        return
     session.execute(
         update(Attempt)
         .where(Attempt.scope == scope, Attempt.subject == subject, Attempt.path == path)

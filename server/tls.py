@@ -18,8 +18,14 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from server.pki import ServerHome
 
+try:  # the C parser (much less CPU per request); h11 is the pure-Python fallback
+    import httptools  # noqa: F401
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _Base
+except ImportError:  # pragma: no cover - httptools is a dependency on Linux
+    _Base = H11Protocol  # type: ignore[assignment,misc]
 
-class ClientCertH11Protocol(H11Protocol):
+
+class ClientCertProtocol(_Base):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         ssl_object = transport.get_extra_info("ssl_object")
@@ -40,5 +46,6 @@ def uvicorn_tls_options(home: ServerHome) -> dict[str, Any]:
         "ssl_keyfile": str(home.server_key),
         "ssl_ca_certs": str(home.ca_cert),
         "ssl_cert_reqs": ssl.CERT_OPTIONAL,
-        "http": ClientCertH11Protocol,
+        "http": ClientCertProtocol,
+        "loop": "auto",  # uvloop when installed
     }
