@@ -22,6 +22,7 @@ from kiosk.config import Config, issuer_key_path
 from kiosk.flow import Flow, Services, SessionView
 from kiosk.health import HealthMonitor
 from kiosk.print_service import PrintService
+from kiosk.reconcile import Reconciled, reconcile
 from kiosk.server_client import ServerClient, Tls
 from kiosk.store import KioskStore
 from printing.card_stock import CardStock, MemoryCardLedger
@@ -101,6 +102,8 @@ class KioskApp:
     _client: ServerClient | None = field(init=False, default=None)
     _last_state: str | None = field(init=False, default=None)
     health: HealthMonitor | None = field(init=False, default=None)
+    printer: PrintService = field(init=False)
+    reconciled: Reconciled | None = field(init=False, default=None)
     _audited_results: int = field(init=False, default=0)
 
     def start(self) -> None:
@@ -141,6 +144,14 @@ class KioskApp:
         )
         self.card_stock = CardStock(self.card_ledger)
         self._audit("kiosk_started", kiosk=cfg.kiosk.id, server=self.server_url)
+        store = self.card_ledger if isinstance(self.card_ledger, KioskStore) else None
+        self.printer = PrintService(
+            self._client, self.spooler, card_stock=self.card_stock, store=store
+        )
+        if store is not None:
+            # Before anyone is served (and before the hopper is counted): every job a
+            # crash left unfinished is settled with CUPS and the server.
+            self.reconciled = reconcile(store, self.printer)
         if cfg.printer.card_serials:
             first, _, last = cfg.printer.card_serials.partition("..")
             used = {r.serial for r in self.card_ledger.records}
@@ -151,7 +162,7 @@ class KioskApp:
                 card=self.card,
                 matcher=self.matcher,
                 server=self._client,
-                printer=PrintService(self._client, self.spooler, card_stock=self.card_stock),
+                printer=self.printer,
             )
         )
         self.flow.add_listener(self._audit_flow)

@@ -422,10 +422,11 @@ class Flow:
     def on_enter_checking_code(self, event: EventData) -> None:
         s = self.session
         assert s.code_doc is not None
-        doc_id, code, token = s.code_doc, str(event.kwargs.get("code", "")), s.server_session
+        doc = next(d for d in s.documents if d["id"] == s.code_doc)
+        code, token = str(event.kwargs.get("code", "")), s.server_session
         printer = self.services.printer
         self._spawn(
-            lambda: printer.reserve(token, doc_id, code),
+            lambda: printer.reserve(token, doc, code),
             "code_accepted",
             lambda exc: "code_rejected" if isinstance(exc, WrongSecret) else "code_failed",
         )

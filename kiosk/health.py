@@ -70,5 +70,8 @@ class HealthMonitor:
         while not self._stop.wait(self._poll):
             try:
                 self.check_once()
+                # Confirmations and releases the server could not take yet: retried here,
+                # off the flow's thread, until acknowledged.
+                self._printer.send_outbox()
             except Exception:  # a health check must never die silently
                 log.exception("health check failed")

@@ -9,6 +9,7 @@ before its deadline is canceled, so a dead printer never hangs the kiosk.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -16,7 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk import timeouts
-from kiosk.server_client import Reservation, ServerClient, ServerError
+from kiosk.crashpoints import crash_point
+from kiosk.server_client import (
+    Reservation,
+    ServerClient,
+    ServerError,
+    ServerRefused,
+    ServerUnavailable,
+)
+from kiosk.store import KioskStore
 from printing import renderers
 from printing.card_stock import CardOutcome, CardStock, CardStockEmpty
 from printing.spooler import Condition, JobState, Spooler, SpoolerError
@@ -46,6 +55,10 @@ UNAVAILABLE_TEXT = [
 ]
 
 
+def job_marker(job_id: str) -> str:
+    return f"[{job_id}]"
+
+
 class PrintFailed(Exception):
     """The document did not come out; the entitlement was not consumed."""
 
@@ -61,8 +74,11 @@ class PrintService:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         card_stock: CardStock | None = None,
+        store: KioskStore | None = None,
     ) -> None:
         self.card_stock = card_stock
+        self.store = store
+        self._outbox_lock = threading.Lock()
         self.server = server
         self.spooler = spooler
         self.deadline = deadline
@@ -102,30 +118,118 @@ class PrintService:
             out.append({**doc, "unavailable": reasons[medium]})
         return out
 
-    def reserve(self, session: str, doc_id: int, print_code: str) -> Reservation:
-        """Reserve ``doc_id`` for a new print job with the citizen's code (server checks it
-        and signs the payload; the client verifies the signature before returning)."""
-        return self.server.reserve(session, str(uuid.uuid4()), doc_id, print_code)
+    def reserve(self, session: str, doc: dict[str, Any], print_code: str) -> Reservation:
+        """Reserve ``doc`` for a new print job with the citizen's code (server checks it
+        and signs the payload; the client verifies the signature before returning).
+
+        The job is recorded before the server is asked, so whatever happens next (crash,
+        timeout, forged answer) the job is settled: released at the server if in doubt."""
+        job_id, doc_id = str(uuid.uuid4()), int(doc["id"])
+        store = self.store
+        if store is not None:
+            store.job_begin(
+                job_id,
+                doc_id,
+                str(doc.get("number", "")),
+                str(doc.get("title", "")),
+                str(doc.get("medium", "")),
+            )
+        crash_point("reserve_recorded")
+        try:
+            res = self.server.reserve(session, job_id, doc_id, print_code)
+        except ServerRefused:
+            # Refused (wrong code, locked, taken): the server reserved nothing.
+            if store is not None:
+                store.job_forget(job_id)
+            raise
+        except ServerError as exc:
+            # Unreachable mid-call or a forged answer: it may be reserved; give it back.
+            self._fail(job_id, f"reserve failed: {exc}")
+            raise
+        if store is not None:
+            store.job_update(job_id, "reserved")
+        crash_point("reserved")
+        return res
 
     def release(self, res: Reservation, reason: str) -> None:
-        """Give the entitlement back (best effort: the server also settles it on reconcile)."""
-        try:
-            self.server.release(res.job_id, reason)
-            log.info("job %s released: %s", res.job_id, reason)
-        except ServerError as exc:
-            log.warning("job %s could not be released now: %s", res.job_id, exc)
+        """Give the entitlement back (through the outbox: retried until acknowledged)."""
+        self._fail(res.job_id, reason)
+
+    def _fail(self, job_id: str, reason: str) -> None:
+        if self.store is None:
+            try:
+                self.server.release(job_id, reason)
+            except ServerError as exc:
+                log.warning("job %s could not be released now: %s", job_id, exc)
+            return
+        self.store.job_update(job_id, "failed", error=reason)
+        self.store.outbox_add(job_id, "release", reason)
+        self.send_outbox()
+
+    def _completed(self, job_id: str) -> None:
+        if self.store is None:
+            self.server.confirm(job_id)
+            return
+        self.store.job_update(job_id, "completed")
+        crash_point("completed")
+        self.store.outbox_add(job_id, "confirm")
+        self.send_outbox()
+
+    def send_outbox(self) -> int:
+        """Send pending confirmations and releases in order; stop at the first that cannot
+        reach the server (they stay for the next try).  Returns how many were settled."""
+        if self.store is None:
+            return 0
+        settled = 0
+        with self._outbox_lock:
+            for item in self.store.outbox_pending():
+                try:
+                    if item.action == "confirm":
+                        self.server.confirm(item.job_id)
+                        final = "confirmed"
+                    else:
+                        self.server.release(item.job_id, item.reason)
+                        final = "released"
+                except ServerUnavailable as exc:
+                    self.store.outbox_result(item.id, str(exc))
+                    log.info("outbox: %s of job %s waits: %s", item.action, item.job_id, exc)
+                    break
+                except ServerRefused as exc:
+                    final = self._refused_settlement(item.action, exc)
+                crash_point("settled_at_server")
+                self.store.outbox_result(item.id)
+                self.store.job_update(item.job_id, final)
+                settled += 1
+        return settled
+
+    @staticmethod
+    def _refused_settlement(action: str, exc: ServerRefused) -> str:
+        """What the server's refusal says about the job's real end."""
+        if exc.status == 404:
+            return "released"  # never reserved there (the call was lost before the server)
+        if exc.code == "confirmed":
+            return "confirmed"
+        if exc.code == "released":
+            return "released"
+        log.error("outbox: %s refused by the server: %s", action, exc)
+        return "released" if action == "release" else "confirmed"
 
     def print_reserved(
         self, res: Reservation, progress: Callable[[str], None] = lambda _msg: None
     ) -> PrintResult:
-        """Render, spool, track and confirm one reserved document; release it on failure."""
+        """Render, spool, track and confirm one reserved document; release it on failure.
+
+        Each step is recorded before the next begins (print_jobs in the kiosk store), so
+        a crash at any point is settled by :func:`kiosk.reconcile.reconcile` at start."""
         try:
             result = self._print(res, progress)
         except Exception as exc:
-            self.release(res, f"print failed: {exc}"[:200])
+            self._fail(res.job_id, f"print failed: {exc}"[:200])
             raise
         progress("confirm")
-        self.server.confirm(res.job_id)
+        # Printed is printed: a server that cannot be reached now gets the confirmation
+        # from the outbox later; the citizen has the document.
+        self._completed(res.job_id)
         return result
 
     def _print(self, res: Reservation, progress: Callable[[str], None]) -> PrintResult:
@@ -138,6 +242,9 @@ class PrintService:
         progress("render")
         pdf = renderers.render(payload)
         number = str(payload.get("number", ""))
+        if self.store is not None:
+            self.store.job_update(job_id, "rendered", queue=queue)
+        crash_point("rendered")
         serial = None
         stock = self.card_stock
         if medium == "card":
@@ -147,13 +254,21 @@ class PrintService:
                 serial = stock.take(job_id)
             except CardStockEmpty as exc:
                 raise PrintFailed(str(exc)) from exc
+            if self.store is not None:
+                self.store.job_update(job_id, "rendered", card_serial=serial)
         progress("spool")
         try:
-            cups_job = self.spooler.submit(queue, pdf, f"{title} {number}")
+            # The job id in the title lets a restarted kiosk find a job it submitted but
+            # could not record.
+            cups_job = self.spooler.submit(queue, pdf, f"{title} {number} {job_marker(job_id)}")
         except Exception:
             if serial is not None and stock is not None:
                 stock.put_back(serial)
             raise
+        crash_point("submitted")
+        if self.store is not None:
+            self.store.job_update(job_id, "spooled", cups_job=cups_job)
+        crash_point("spooled")
         log.info("document %d spooled as %s job %d (kiosk job %s)", doc_id, queue, cups_job, job_id)
         progress("printing")
         try:

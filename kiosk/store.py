@@ -56,6 +56,43 @@ class CardLedgerRow(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class JobRow(Base):
+    """One print job of the durable print transaction (no personal data: the payload
+    stays in memory; after a crash the job is settled, never re-rendered)."""
+
+    __tablename__ = "print_jobs"
+
+    job_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    document_id: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(80), default="")
+    title: Mapped[str] = mapped_column(String(80), default="")
+    medium: Mapped[str] = mapped_column(String(10), default="")
+    # reserving → reserved → rendered → spooled → completed → confirmed
+    #                                             ↘ failed → released
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    queue: Mapped[str | None] = mapped_column(String(40), default=None)
+    cups_job: Mapped[int | None] = mapped_column(Integer, default=None)
+    card_serial: Mapped[str | None] = mapped_column(String(40), default=None)
+    error: Mapped[str] = mapped_column(String(400), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class OutboxRow(Base):
+    """A confirm or release the server has not acknowledged yet."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(10))  # confirm | release
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    done_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+
+
 class AuditRow(Base):
     __tablename__ = "audit_log"
 
@@ -81,6 +118,54 @@ def chain_hash(prev: str, row_id: int, at: str, kind: str, detail: str) -> str:
     return hashlib.sha256("\x1f".join((prev, str(row_id), at, kind, detail)).encode()).hexdigest()
 
 
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _migrate(engine: Any) -> None:
+    """Alembic to the newest schema; a store made before migrations existed is adopted."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    tables = set(inspect(engine).get_table_names())
+    if "card_ledger" in tables and "alembic_version" not in tables:
+        command.stamp(cfg, "0001")
+    command.upgrade(cfg, "head")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    job_id: str
+    document_id: int
+    number: str
+    title: str
+    medium: str
+    state: str
+    queue: str | None
+    cups_job: int | None
+    card_serial: str | None
+    error: str
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    job_id: str
+    action: str
+    reason: str
+    attempts: int
+
+
+UNFINISHED = ("reserving", "reserved", "rendered", "spooled", "completed", "failed")
+
+
 @dataclass(frozen=True)
 class AuditReport:
     ok: bool
@@ -103,7 +188,7 @@ class KioskStore:
                 cur.execute("PRAGMA synchronous=FULL")
                 cur.close()
 
-            Base.metadata.create_all(self._engine)
+            _migrate(self._engine)
         except Exception as exc:
             raise StoreError(f"kiosk store {path}: {exc}") from exc
         self._audit_queue: queue.Queue[tuple[str, str, str] | None] = queue.Queue()
@@ -196,6 +281,83 @@ class KioskStore:
             reason=record.reason,
         )
 
+    # --- print jobs and the outbox ----------------------------------------------------
+    def _write(self, what: str, fn: Any) -> Any:
+        try:
+            with Session(self._engine) as session, session.begin():
+                return fn(session)
+        except Exception as exc:
+            raise StoreError(f"could not record {what}: {exc}") from exc
+
+    def job_begin(
+        self, job_id: str, document_id: int, number: str, title: str, medium: str
+    ) -> None:
+        """Recorded before the server is asked, so a crash leaves a trace to settle."""
+        now = _now()
+        row = JobRow(
+            job_id=job_id,
+            document_id=document_id,
+            number=number,
+            title=title,
+            medium=medium,
+            state="reserving",
+            created_at=now,
+            updated_at=now,
+        )
+        self._write(f"job {job_id}", lambda s: s.add(row))
+
+    def job_update(self, job_id: str, state: str, **fields: Any) -> None:
+        def go(session: Session) -> None:
+            row = session.get(JobRow, job_id)
+            if row is None:
+                raise KeyError(job_id)
+            row.state, row.updated_at = state, _now()
+            for key, value in fields.items():
+                setattr(row, key, value[:400] if key == "error" else value)
+
+        self._write(f"job {job_id} as {state}", go)
+
+    def job_forget(self, job_id: str) -> None:
+        """The server refused the reservation: nothing to settle."""
+        self._write(f"job {job_id}", lambda s: s.query(JobRow).filter_by(job_id=job_id).delete())
+
+    def job(self, job_id: str) -> JobRecord | None:
+        with Session(self._engine) as session:
+            row = session.get(JobRow, job_id)
+            return _job(row) if row else None
+
+    def jobs(self, states: tuple[str, ...] = UNFINISHED) -> list[JobRecord]:
+        with Session(self._engine) as session:
+            rows = session.scalars(
+                select(JobRow).where(JobRow.state.in_(states)).order_by(JobRow.created_at)
+            ).all()
+            return [_job(r) for r in rows]
+
+    def outbox_add(self, job_id: str, action: str, reason: str = "") -> None:
+        row = OutboxRow(job_id=job_id, action=action, reason=reason[:200], created_at=_now())
+        self._write(f"{action} of job {job_id}", lambda s: s.add(row))
+
+    def outbox_pending(self) -> list[OutboxItem]:
+        with Session(self._engine) as session:
+            rows = session.scalars(
+                select(OutboxRow).where(OutboxRow.done_at.is_(None)).order_by(OutboxRow.id)
+            ).all()
+            return [OutboxItem(r.id, r.job_id, r.action, r.reason, r.attempts) for r in rows]
+
+    def outbox_result(self, item_id: int, error: str = "") -> None:
+        """Acknowledged by the server (``error`` empty) or one more failed attempt."""
+
+        def go(session: Session) -> None:
+            row = session.get(OutboxRow, item_id)
+            if row is None:
+                return
+            if error:
+                row.attempts, row.last_error = row.attempts + 1, error[:300]
+            else:
+                row.done_at = _now()
+
+        self._write(f"outbox item {item_id}", go)
+
     @property
     def records(self) -> list[CardRecord]:
         with Session(self._engine) as session:
@@ -209,3 +371,18 @@ class KioskStore:
         self._audit_queue.put(None)
         self._writer.join(timeout=10)
         self._engine.dispose()
+
+
+def _job(r: JobRow) -> JobRecord:
+    return JobRecord(
+        r.job_id,
+        r.document_id,
+        r.number,
+        r.title,
+        r.medium,
+        r.state,
+        r.queue,
+        r.cups_job,
+        r.card_serial,
+        r.error,
+    )

@@ -159,6 +159,24 @@ class CupsSpooler:
             message=str(attrs.get("printer-state-message", "")),
         )
 
+    def find_job(self, marker: str) -> int | None:
+        def go(conn: Any) -> int | None:
+            # job-id must be requested too, or CUPS answers no jobs at all (seen here).
+            jobs = conn.getJobs(which_jobs="all", requested_attributes=["job-id", "job-name"])
+            for job_id in sorted(jobs, reverse=True):
+                name = jobs[job_id].get("job-name")
+                if name is None:
+                    # A job cupsd is still taking in is listed without attributes (seen
+                    # right after its submitter died); asked on its own it answers.
+                    attrs = conn.getJobAttributes(job_id, requested_attributes=["job-name"])
+                    name = attrs.get("job-name", "")
+                if marker in str(name):
+                    return int(job_id)
+            return None
+
+        found: int | None = self._call(go)
+        return found
+
     def cancel(self, job_id: int) -> None:
         self._call(lambda conn: conn.cancelJob(job_id))
         log.warning("canceled job %d", job_id)

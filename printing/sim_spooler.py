@@ -18,6 +18,7 @@ class SimSpooler:
     def __init__(self, queues: tuple[str, ...] = ("adm-a4", "adm-card")) -> None:
         self.queues = set(queues)
         self.jobs: dict[int, tuple[str, bytes, JobState]] = {}
+        self.titles: dict[int, str] = {}
         self.final_state = JobState.COMPLETED  # what the next job ends in
         self.reasons: dict[str, tuple[str, ...]] = {}  # queue -> printer-state-reasons
         self._lock = threading.Lock()
@@ -34,7 +35,13 @@ class SimSpooler:
                 raise QueueMissing(f"print queue {queue!r} does not exist")
             job_id = len(self.jobs) + 1
             self.jobs[job_id] = (queue, pdf, self.final_state)
+            self.titles[job_id] = title
             return job_id
+
+    def find_job(self, marker: str) -> int | None:
+        with self._lock:
+            found = [j for j, title in self.titles.items() if marker in title]
+            return max(found) if found else None
 
     def status(self, job_id: int) -> JobStatus:
         with self._lock:

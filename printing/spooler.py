@@ -149,6 +149,11 @@ class Spooler(Protocol):
 
     def cancel(self, job_id: int) -> None: ...
 
+    def find_job(self, marker: str) -> int | None:
+        """The newest job (any state, history included) whose title contains ``marker``:
+        how a kiosk that crashed between submitting and recording finds its job."""
+        ...
+
     def printer_status(self, queue: str) -> PrinterStatus:
         """State, conditions and supply levels of the printer behind ``queue``."""
         ...

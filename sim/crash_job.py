@@ -1,0 +1,71 @@
+"""One kiosk process for the crash-matrix test: print one document, or restart.
+
+    python -m sim.crash_job CONFIG.json print KIND   # reserve + print, may die at ADM_CRASH_AT
+    python -m sim.crash_job CONFIG.json restart      # start the kiosk (reconciles), report
+
+CONFIG.json holds the kiosk settings (store, CUPS socket, card serials, server URL and
+credentials).  The process is the real kiosk (``KioskApp``) with the e-KTP reader
+simulated: the transaction under test goes through cupsd + ippeveprinter and the server
+over HTTPS.  The last line printed is a JSON report.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from kiosk.app import KioskApp
+from kiosk.config import Config
+from server.seed import demo_code
+from sim.population import DEMO_NIK
+
+CARD = {"chip_authenticated": True, "fingerprint_matched": True, "finger_score": 1.0}
+
+
+def config(path: Path) -> Config:
+    data = json.loads(path.read_text())
+    cfg = Config()
+    cfg.card.backend = "sim"
+    cfg.printer.backend = "cups"
+    cfg.printer.server = data["cups"]
+    cfg.printer.card_serials = data["card_serials"]
+    cfg.kiosk.id = data["kiosk_id"]
+    cfg.kiosk.store = data["store"]
+    cfg.server.backend = "http"
+    for key in ("url", "ca", "cert", "key", "issuer_key"):
+        setattr(cfg.server, key, data[key])
+    return cfg
+
+
+def main(argv: list[str]) -> int:
+    app = KioskApp(config(Path(argv[0])))
+    app.start()
+    try:
+        report: dict[str, object] = {}
+        if argv[1] == "print":
+            client = app.printer.server
+            session = client.open_session("ektp", nik=DEMO_NIK, card=CARD)["session"]
+            doc = next(d for d in client.list_documents(session) if d["kind"] == argv[2])
+            res = app.printer.reserve(session, doc, demo_code(doc["number"]))
+            result = app.printer.print_reserved(res)
+            report = {"job": res.job_id, "cups_job": result.cups_job}
+        else:
+            r = app.reconciled
+            assert r is not None
+            report = {
+                "confirmed": r.confirmed,
+                "released": r.released,
+                "held": r.held,
+                "sent": r.sent,
+                "pending": r.pending,
+                "cards_left": app.card_stock.remaining,
+            }
+        print(json.dumps(report))
+    finally:
+        app.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
