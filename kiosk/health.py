@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from drivers.card.base import ReaderState
 from kiosk import timeouts
@@ -18,6 +19,7 @@ from kiosk.card_watch import CardWatcher
 from kiosk.flow import Flow
 from kiosk.print_service import PrintService
 from printing.renderers import QUEUE_FOR_MEDIUM
+from printing.spooler import SpoolerError
 
 log = logging.getLogger("kiosk.health")
 
@@ -66,12 +68,36 @@ class HealthMonitor:
         if self._thread is not None:
             self._thread.join(timeout=self._poll + 10)
 
+    def heartbeat_once(self) -> None:
+        """Tell the server how this kiosk is: state, devices, supplies, and the head of
+        the audit chain (kept outside the kiosk, so a truncated log is detectable)."""
+        devices = {"card_reader": self._watcher.state.name.lower()}
+        supplies: dict[str, int] = {}
+        for medium, queue in QUEUE_FOR_MEDIUM.items():
+            reason = self._printer.unavailable_reason(medium)
+            devices[queue] = "ok" if not reason else reason
+            try:
+                for supply in self._printer.spooler.printer_status(queue).supplies:
+                    supplies[f"{queue}:{supply.name}"] = supply.level
+            except SpoolerError:
+                pass
+        stock = self._printer.card_stock
+        if stock is not None:
+            supplies["blank_cards"] = stock.remaining
+        store = self._printer.store
+        head = store.audit_head() if store is not None else None
+        self._printer.server.heartbeat(self._flow.state, devices, supplies, head)
+
     def _run(self) -> None:
+        next_beat = 0.0
         while not self._stop.wait(self._poll):
             try:
                 self.check_once()
                 # Confirmations and releases the server could not take yet: retried here,
                 # off the flow's thread, until acknowledged.
                 self._printer.send_outbox()
+                if time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + timeouts.HEARTBEAT
+                    self.heartbeat_once()
             except Exception:  # a health check must never die silently
                 log.exception("health check failed")

@@ -15,6 +15,7 @@ from drivers.card.base import (
     ReaderUnavailable,
 )
 from kiosk.print_service import PrintFailed
+from kiosk.store import StoreError
 from kiosk.server_client import (
     ForgedDocument,
     Locked,
@@ -38,6 +39,7 @@ MESSAGES: list[tuple[type[BaseException], str]] = [
     (ServerUnavailable, "Server Dukcapil sedang tidak dapat dihubungi. Silakan coba lagi nanti."),
     (ServerRefused, "Permintaan ditolak oleh server Dukcapil. Silakan hubungi petugas."),
     (ServerError, "Server Dukcapil sedang bermasalah. Silakan coba lagi nanti."),
+    (StoreError, "Anjungan sedang bermasalah. Silakan hubungi petugas."),
     (PrintFailed, "Dokumen gagal dicetak. Dokumen tetap dapat dicetak lagi nanti."),
     (SpoolerError, "Printer sedang bermasalah. Dokumen tetap dapat dicetak lagi nanti."),
 ]

@@ -234,6 +234,14 @@ class KioskStore:
             finally:
                 self._audit_queue.task_done()
 
+    def audit_head(self) -> str:
+        """The newest row's hash (the genesis value for an empty log), after the writer
+        has caught up: what the heartbeat reports to the server."""
+        self.flush()
+        with Session(self._engine) as session:
+            head = session.scalar(select(AuditRow.hash).order_by(AuditRow.id.desc()).limit(1))
+        return head or GENESIS
+
     def audit_events(self) -> list[tuple[int, str, str, dict[str, object]]]:
         with Session(self._engine) as session:
             rows = session.scalars(select(AuditRow).order_by(AuditRow.id)).all()

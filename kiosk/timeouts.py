@@ -16,6 +16,7 @@ STATE_TIMEOUTS: dict[str, float] = {
 }
 
 TIMEOUT_WARNING = 10.0  # the last seconds of a state's timeout: the screen asks for a touch
+HEARTBEAT = 60.0  # between heartbeats to the central server
 HEALTH_POLL = 5.0  # between checks of whether the kiosk can serve at all
 CARD_POLL = 0.5  # longest wait of one reader status call (the watcher loops on it)
 FINGER_CAPTURE = 15.0  # time to place a finger

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -409,3 +410,30 @@ def test_a_session_is_never_cut_short_by_a_health_verdict(k: Rigged) -> None:
     health(k).check_once()
     k.flow.process_pending()
     assert k.flow.state == "choose_documents"
+
+
+def test_heartbeat_reports_state_devices_supplies_and_the_audit_head(
+    k: Rigged, server: EmbeddedServer, tmp_path: Path
+) -> None:
+    from kiosk.store import KioskStore
+    from server import officer
+    from server.db import make_engine, session_factory
+
+    store = KioskStore(tmp_path / "kiosk.db")
+    store.audit("kiosk_started")
+    k.flow.services.printer.store = store
+    k.stock.load("KTP2611A000001", "KTP2611A000010")
+    k.spooler.reasons = {"adm-a4": ("media-empty-error",)}
+    k.run_until(lambda: k.watcher.state is ReaderState.EMPTY, "the watcher")
+    health(k).heartbeat_once()
+    engine = make_engine(server.database_url)
+    with session_factory(engine)() as db:
+        status = {x.id: x for x in officer.kiosks(db)}["kiosk-test"].last_status
+    engine.dispose()
+    assert status["state"] == "attract"
+    assert status["devices"]["card_reader"] == "empty"
+    assert status["devices"]["adm-a4"] == "Kertas printer sedang habis."
+    assert status["devices"]["adm-card"] == "ok"
+    assert status["supplies"]["blank_cards"] == 10
+    assert status["audit_head"] == store.audit_head() != "0" * 64
+    store.close()

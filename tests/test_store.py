@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -142,3 +145,136 @@ def test_audit_verify_command(tmp_path: Path) -> None:
         db.execute("DELETE FROM audit_log WHERE id = 3")
     bad = subprocess.run(cmd, capture_output=True, text=True)
     assert bad.returncode == 1 and "row 3 is missing" in bad.stderr
+
+
+def fill_up(store: KioskStore) -> None:
+    """Make the store's disk "full": SQLite refuses to grow the file past its current size
+    (SQLITE_FULL, the error a full disk gives)."""
+    from sqlalchemy import event
+
+    event.listen(
+        store._engine, "connect", lambda conn, _rec: conn.execute("PRAGMA max_page_count = 1")
+    )
+    store._engine.dispose()
+
+
+def test_disk_full_while_recording_a_job_is_clear_and_loses_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.db"
+    store = KioskStore(path)
+    store.job_begin("job-1", 7, "KK-1", "Kartu Keluarga", "a4")
+    fill_up(store)
+    with pytest.raises(StoreError, match="full"):
+        for i in range(1000):  # grows until the "disk" refuses
+            store.job_begin(f"job-{i + 2}", 7, "KK-1", "Kartu Keluarga " + "x" * 60, "a4")
+    store.close()
+    again = KioskStore(path)
+    assert again.job("job-1") is not None and again.job("job-1").state == "reserving"  # type: ignore[union-attr]
+
+
+def test_a_full_store_refuses_the_reservation_before_the_server_is_asked(
+    tmp_path: Path,
+) -> None:
+    """Narrow unit test: the server is a recorder, the point is the order of the steps."""
+    from kiosk.print_service import PrintService
+    from printing.sim_spooler import SimSpooler
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        def reserve(self, *args: object) -> None:
+            self.calls.append("reserve")
+
+    store = KioskStore(tmp_path / "kiosk.db")
+    fill_up(store)
+    server = Recorder()
+    service = PrintService(server, SimSpooler(), store=store)  # type: ignore[arg-type]
+    doc = {"id": 7, "number": "KK-1", "title": "Kartu Keluarga " + "x" * 60, "medium": "a4"}
+    with pytest.raises(StoreError):
+        for _ in range(1000):
+            service.reserve("session", doc, "12345678")
+            server.calls.clear()  # this one fitted; try the next
+    assert server.calls == []
+
+
+def test_missing_store_is_created_with_the_current_schema(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "folder" / "kiosk.db"
+    store = KioskStore(path)
+    store.job_begin("j", 1, "N", "T", "a4")
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002"
+    store.close()
+
+
+def test_a_store_from_before_migrations_is_adopted(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.db"
+    with sqlite3.connect(path) as db:  # the tables an older kiosk created by itself
+        db.execute(
+            "CREATE TABLE card_ledger (id INTEGER PRIMARY KEY, serial VARCHAR(40) UNIQUE,"
+            " outcome VARCHAR(16), job_id VARCHAR(64), document VARCHAR(80),"
+            " reason VARCHAR(400), at DATETIME)"
+        )
+        db.execute(
+            "CREATE TABLE audit_log (id INTEGER PRIMARY KEY, at VARCHAR(40), kind VARCHAR(40),"
+            " detail TEXT, prev VARCHAR(64), hash VARCHAR(64))"
+        )
+        db.execute(
+            "INSERT INTO card_ledger VALUES (1, 'S1', 'consumed', 'j', 'KK', '', '2026-11-01')"
+        )
+    store = KioskStore(path)
+    assert [r.serial for r in store.records] == ["S1"]
+    store.job_begin("j2", 1, "N", "T", "a4")
+    assert store.jobs()[0].job_id == "j2"
+    store.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 1 MiB filesystem (tmpfs) the test can fill or make read-only (root only)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a filesystem needs root")
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], check=True)
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_real_full_disk_while_recording_jobs(small_disk: Path) -> None:
+    store = KioskStore(small_disk / "kiosk.db")
+    store.job_begin("job-0", 7, "KK-1", "Kartu Keluarga", "a4")
+    fd = os.open(small_disk / "ballast", os.O_WRONLY | os.O_CREAT)
+    try:  # fill what the database does not use yet
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    with pytest.raises(StoreError, match="full"):
+        for i in range(10000):
+            store.job_begin(f"job-{i + 1}", 7, "KK-1", "Kartu Keluarga " + "x" * 60, "a4")
+    (small_disk / "ballast").unlink()
+    store.close()
+    again = KioskStore(small_disk / "kiosk.db")
+    assert again.job("job-0") is not None
+    again.job_begin("after", 7, "KK-1", "Kartu Keluarga", "a4")  # usable again
+    again.close()
+
+
+def test_a_read_only_store_is_a_clear_error(small_disk: Path) -> None:
+    store = KioskStore(small_disk / "kiosk.db")
+    store.job_begin("job-0", 7, "KK-1", "Kartu Keluarga", "a4")
+    store.close()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    try:
+        with pytest.raises(StoreError, match="kiosk"):
+            ro = KioskStore(small_disk / "kiosk.db")
+            ro.job_begin("job-1", 7, "KK-1", "Kartu Keluarga", "a4")
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    again = KioskStore(small_disk / "kiosk.db")
+    assert [j.job_id for j in again.jobs()] == ["job-0"]
+    again.close()
