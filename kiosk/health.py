@@ -75,7 +75,7 @@ class HealthMonitor:
         supplies: dict[str, int] = {}
         for medium, queue in QUEUE_FOR_MEDIUM.items():
             reason = self._printer.unavailable_reason(medium)
-            devices[queue] = "ok" if not reason else reason
+            devices[queue] = reason or "ok"
             try:
                 for supply in self._printer.spooler.printer_status(queue).supplies:
                     supplies[f"{queue}:{supply.name}"] = supply.level
