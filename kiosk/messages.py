@@ -15,7 +15,6 @@ from drivers.card.base import (
     ReaderUnavailable,
 )
 from kiosk.print_service import PrintFailed
-from kiosk.store import StoreError
 from kiosk.server_client import (
     ForgedDocument,
     Locked,
@@ -24,6 +23,7 @@ from kiosk.server_client import (
     ServerUnavailable,
     WrongSecret,
 )
+from kiosk.store import StoreError
 from printing.spooler import SpoolerError
 
 MESSAGES: list[tuple[type[BaseException], str]] = [
