@@ -19,6 +19,7 @@ from drivers.fingerprint.base import FingerprintMatcher
 from kiosk.card_service import CardService, load_issuer_key
 from kiosk.card_watch import CardWatcher
 from kiosk.config import Config, issuer_key_path
+from kiosk.diagnostics import Diagnostics
 from kiosk.flow import Flow, Services, SessionView
 from kiosk.health import HealthMonitor
 from kiosk.print_service import PrintService
@@ -163,10 +164,15 @@ class KioskApp:
                 matcher=self.matcher,
                 server=self._client,
                 printer=self.printer,
+                diagnostics=Diagnostics(self.printer, None, cfg.kiosk.id),
+                technician_pin_sha256=cfg.technician.pin_sha256,
             )
         )
         self.flow.add_listener(self._audit_flow)
+        self.flow.add_action_listener(self._audit)
         self._watcher = CardWatcher(self.monitor, self.flow)
+        assert self.flow.services.diagnostics is not None
+        self.flow.services.diagnostics.watcher = self._watcher
         self._watcher.start()
         self.health = HealthMonitor(self.flow, self._watcher, self.flow.services.printer)
         self.health.start()

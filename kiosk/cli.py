@@ -189,6 +189,64 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_diagnostics(args: argparse.Namespace) -> int:
+    """The technician's checks from a terminal (printers, blank cards, server, pending
+    print transactions), and the A4 test page; exit 1 when a check fails."""
+    from kiosk.app import make_spooler
+    from kiosk.diagnostics import Diagnostics
+    from kiosk.print_service import PrintService
+    from kiosk.server_client import ServerClient, Tls
+    from kiosk.store import KioskStore, StoreError
+    from printing.card_stock import CardStock
+    from printing.spooler import SpoolerError
+
+    try:
+        cfg = kconfig.load(Path(args.config) if args.config else None)
+    except kconfig.ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    if cfg.server.backend != "http":
+        print('diagnostics need server.backend = "http" (a real central server)', file=sys.stderr)
+        return 2
+    tls = Tls(Path(cfg.server.ca), Path(cfg.server.cert), Path(cfg.server.key))
+    client = ServerClient(
+        cfg.server.url, tls=tls, issuer_key=Path(cfg.server.issuer_key), retries=0
+    )
+    spooler = make_spooler(cfg)
+    spooler.open()
+    store = None
+    try:
+        store = KioskStore(Path(cfg.kiosk.store)) if cfg.kiosk.store else None
+    except StoreError as exc:
+        print(f"✕  kiosk store: {exc}")
+    stock = None
+    if store is not None and cfg.printer.card_serials:
+        stock = CardStock(store)
+        first, _, last = cfg.printer.card_serials.partition("..")
+        stock.load(first.strip(), last.strip(), {r.serial for r in store.records})
+    printer = PrintService(client, spooler, card_stock=stock, store=store)
+    diagnostics = Diagnostics(printer, None, cfg.kiosk.id)
+    ok = True
+    try:
+        for check in diagnostics.run_checks():
+            ok = ok and check.ok
+            print(f"{'✓' if check.ok else '✕'}  {check.name}: {check.detail}")
+        if args.test_print:
+            try:
+                print(diagnostics.test_print())
+            except SpoolerError as exc:
+                print(f"✕  test page: {exc}")
+                ok = False
+        if store is not None:
+            store.audit("technician_cli_diagnostics", ok=ok, test_print=bool(args.test_print))
+    finally:
+        spooler.close()
+        client.close()
+        if store is not None:
+            store.close()
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="adm-kiosk", description="Anjungan Dukcapil Mandiri")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -214,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument("--store", help="the kiosk store (default: kiosk.store of the config)")
     verify.add_argument("--config", help="configuration file (default: config/kiosk.toml)")
     verify.set_defaults(func=cmd_audit_verify)
+    diag = sub.add_parser("diagnostics", help="device and server checks for a technician")
+    diag.add_argument("--config", help="configuration file (default: config/kiosk.toml)")
+    diag.add_argument("--test-print", action="store_true", help="also print the A4 test page")
+    diag.set_defaults(func=cmd_diagnostics)
     cfg = sub.add_parser("config", help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_cmd", required=True)
     check = cfg_sub.add_parser("check", help="validate a configuration file")

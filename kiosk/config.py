@@ -62,12 +62,20 @@ class ServerSection:
 
 
 @dataclass
+class TechnicianSection:
+    # SHA-256 (hex) of the technician PIN that opens diagnostics from the screen; ""
+    # disables it (diagnostics stay available through `adm-kiosk diagnostics`).
+    pin_sha256: str = ""
+
+
+@dataclass
 class Config:
     kiosk: KioskSection = field(default_factory=KioskSection)
     card: CardSection = field(default_factory=CardSection)
     fingerprint: FingerprintSection = field(default_factory=FingerprintSection)
     printer: PrinterSection = field(default_factory=PrinterSection)
     server: ServerSection = field(default_factory=ServerSection)
+    technician: TechnicianSection = field(default_factory=TechnicianSection)
 
 
 CHOICES = {
@@ -136,6 +144,9 @@ def load(path: Path | None = None) -> Config:
     if not key.is_file():
         raise ConfigError(f"card.issuer_key: {key} does not exist")
     config.card.issuer_key = str(key)
+    pin = config.technician.pin_sha256
+    if pin and (len(pin) != 64 or any(c not in "0123456789abcdefABCDEF" for c in pin)):
+        raise ConfigError("technician.pin_sha256: must be 64 hex digits (sha256sum of the PIN)")
     if config.server.backend == "http":
         for name in ("ca", "cert", "key", "issuer_key"):
             value = getattr(config.server, name)

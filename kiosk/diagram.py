@@ -28,12 +28,17 @@ def dot() -> str:
         limit = timeouts.STATE_TIMEOUTS.get(state)
         label = f"{state}\\n(timeout {limit:.0f} s)" if limit else state
         lines.append(f'  {state} [label="{label}"];')
+    internal: dict[str, list[str]] = {}  # events handled without leaving a state
     for t in TRANSITIONS:
         sources = t["source"] if isinstance(t["source"], list) else [t["source"]]
         for source in sources:
-            dest = t["dest"] or source
-            style = ", style=dashed" if t["dest"] is None else ""
-            lines.append(f'  {source} -> {dest} [label="{t["trigger"]}"{style}];')
+            if t["dest"] is None:
+                internal.setdefault(source, []).append(t["trigger"])
+                continue
+            lines.append(f'  {source} -> {t["dest"]} [label="{t["trigger"]}"];')
+    for state, triggers in internal.items():
+        label = "\\n".join(dict.fromkeys(triggers))
+        lines.append(f'  {state} -> {state} [label="{label}", style=dashed];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -26,6 +26,7 @@ from drivers.card.ektp import EktpData
 from drivers.fingerprint.base import FingerprintMatcher, MatchResult
 from kiosk import messages, timeouts
 from kiosk.card_service import CardService
+from kiosk.diagnostics import Check, Diagnostics, pin_matches
 from kiosk.print_service import PrintFailed, PrintResult, PrintService
 from kiosk.server_client import Locked, Reservation, ServerClient, ServerError, WrongSecret
 from printing.spooler import SpoolerError
@@ -45,9 +46,15 @@ STATES = [
     "done",
     "error",
     "out_of_service",
+    "technician_pin",
+    "diagnostics",
 ]
 
-_SESSION_STATES = [s for s in STATES if s not in ("attract", "printing", "out_of_service")]
+_SESSION_STATES = [
+    s
+    for s in STATES
+    if s not in ("attract", "printing", "out_of_service", "technician_pin", "diagnostics")
+]
 # Card removal ends a session only where the card identified the citizen.
 _CARD_SESSION_STATES = [s for s in _SESSION_STATES if s != "enter_pin"]
 
@@ -109,7 +116,44 @@ TRANSITIONS: list[dict[str, Any]] = [
     # Devices are judged between sessions only: a citizen's session is never cut short.
     {"trigger": "service_down", "source": "attract", "dest": "out_of_service"},
     {"trigger": "service_down", "source": "out_of_service", "dest": None, "after": "_on_down"},
-    {"trigger": "service_up", "source": "out_of_service", "dest": "attract"},
+    {
+        "trigger": "service_up",
+        "source": "out_of_service",
+        "dest": "attract",
+        "unless": "_manually_closed",
+    },
+    # The technician: a PIN (hash in the config), then checks, a test print, the switch.
+    {
+        "trigger": "technician_requested",
+        "source": ["attract", "out_of_service"],
+        "dest": "technician_pin",
+    },
+    {
+        "trigger": "technician_pin_entered",
+        "source": "technician_pin",
+        "dest": "diagnostics",
+        "conditions": "_technician_pin_ok",
+    },
+    {"trigger": "technician_pin_entered", "source": "technician_pin", "dest": "attract"},
+    {"trigger": "run_checks", "source": "diagnostics", "dest": None, "after": "_run_checks"},
+    {"trigger": "checks_done", "source": "diagnostics", "dest": None, "after": "_checks_done"},
+    {"trigger": "test_print", "source": "diagnostics", "dest": None, "after": "_test_print"},
+    {"trigger": "test_print_done", "source": "diagnostics", "dest": None, "after": "_tech_note"},
+    {"trigger": "test_print_failed", "source": "diagnostics", "dest": None, "after": "_tech_note"},
+    {
+        "trigger": "close_kiosk",
+        "source": "diagnostics",
+        "dest": "out_of_service",
+        "after": "_close",
+    },
+    {"trigger": "open_kiosk", "source": "diagnostics", "dest": None, "after": "_open"},
+    {
+        "trigger": "diagnostics_done",
+        "source": "diagnostics",
+        "dest": "out_of_service",
+        "conditions": "_manually_closed",
+    },
+    {"trigger": "diagnostics_done", "source": "diagnostics", "dest": "attract"},
 ]
 
 StateListener = Callable[[str, "SessionView"], None]
@@ -130,6 +174,7 @@ class Session:
     code_doc: int | None = None  # the document whose print code is being typed
     prompt: str = ""  # why the PIN or code screen is shown again (wrong entry)
     selected: list[int] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)  # the technician's last device checks
     results: list[PrintResult] = field(default_factory=list)
     progress: str = ""
     error: str = ""
@@ -153,6 +198,8 @@ class SessionView:
     error: str
     seconds_left: float | None
     photo: bytes = b""
+    checks: tuple[Check, ...] = ()
+    closed: str = ""  # why the technician closed the kiosk ("" = open)
 
 
 @dataclass
@@ -163,6 +210,8 @@ class Services:
     matcher: FingerprintMatcher
     server: ServerClient
     printer: PrintService
+    diagnostics: Diagnostics | None = None
+    technician_pin_sha256: str = ""
 
 
 class Flow:
@@ -181,7 +230,9 @@ class Flow:
         self._executor = executor or ThreadPoolExecutor(4, thread_name_prefix="kiosk-worker")
         self._clock = clock
         self._events: queue.Queue[tuple[str, int | None, dict[str, Any]]] = queue.Queue()
+        self._first: tuple[str, int | None, dict[str, Any]] | None = None
         self._listeners: list[StateListener] = []
+        self._action_listeners: list[Callable[..., None]] = []
         self._wakeups: list[Callable[[], None]] = []
         self._generation = 0
         self._deadline: float | None = None
@@ -209,6 +260,14 @@ class Flow:
         """Called (from any thread) whenever an event is posted: the driver loop's doorbell."""
         self._wakeups.append(wake)
 
+    def add_action_listener(self, listener: Callable[..., None]) -> None:
+        """Called with (kind, **detail) for every technician action (the audit log)."""
+        self._action_listeners.append(listener)
+
+    def _action(self, kind: str, **detail: object) -> None:
+        for listener in self._action_listeners:
+            listener(kind, **detail)
+
     def add_listener(self, listener: StateListener) -> None:
         """Called on the flow's thread after every state change and view update."""
         self._listeners.append(listener)
@@ -217,10 +276,13 @@ class Flow:
         """Apply every queued event, then any due timeout; return how many were applied."""
         n = 0
         while True:
-            try:
-                trigger, generation, kwargs = self._events.get_nowait()
-            except queue.Empty:
-                break
+            if self._first is not None:
+                (trigger, generation, kwargs), self._first = self._first, None
+            else:
+                try:
+                    trigger, generation, kwargs = self._events.get_nowait()
+                except queue.Empty:
+                    break
             if generation is not None and generation != self._generation:
                 log.debug("dropped stale %s from an earlier session", trigger)
                 continue
@@ -239,11 +301,13 @@ class Flow:
         if left is not None:
             wait = max(0.0, min(wait, left))
         try:
+            # Only wait here: the event stays first (putting it back would queue it behind
+            # any event posted meanwhile and reorder them).
             item = self._events.get(timeout=wait)
         except queue.Empty:
             pass
         else:
-            self._events.put(item)  # keep order: process_pending drains in FIFO order
+            self._first = item
         self.process_pending()
 
     def fire_timers(self) -> None:
@@ -274,6 +338,10 @@ class Flow:
             reserved=tuple(s.reservations),
             code_doc=s.code_doc,
             prompt=s.prompt,
+            checks=tuple(s.checks),
+            closed=self.services.diagnostics.manual_out_of_service
+            if self.services.diagnostics
+            else "",
             results=tuple(s.results),
             progress=s.progress,
             error=s.error,
@@ -468,6 +536,57 @@ class Flow:
 
     def _on_card_gone(self, event: EventData) -> None:
         self.session.card_gone = True
+
+    # --- the technician ------------------------------------------------------------------
+    def _technician_pin_ok(self, event: EventData) -> bool:
+        ok = self.services.diagnostics is not None and pin_matches(
+            str(event.kwargs.get("pin", "")), self.services.technician_pin_sha256
+        )
+        log.warning("technician PIN %s", "accepted" if ok else "refused")
+        self._action("technician_login" if ok else "technician_pin_refused")
+        return ok
+
+    def _manually_closed(self, event: EventData) -> bool:
+        d = self.services.diagnostics
+        return d is not None and bool(d.manual_out_of_service)
+
+    def on_enter_diagnostics(self, event: EventData) -> None:
+        self.session.prompt = ""
+        self._run_checks(event)
+
+    def _run_checks(self, event: EventData) -> None:
+        d = self.services.diagnostics
+        assert d is not None
+        self._spawn(d.run_checks, "checks_done", "test_print_failed")
+
+    def _checks_done(self, event: EventData) -> None:
+        self.session.checks = list(event.kwargs["result"])
+
+    def _test_print(self, event: EventData) -> None:
+        d = self.services.diagnostics
+        assert d is not None
+        self.session.prompt = "Mencetak halaman uji…"
+        self._action("technician_test_print")
+        self._spawn(d.test_print, "test_print_done", "test_print_failed")
+
+    def _tech_note(self, event: EventData) -> None:
+        error = event.kwargs.get("error")
+        self.session.prompt = f"Gagal: {error}" if error else str(event.kwargs.get("result", ""))
+
+    def _close(self, event: EventData) -> None:
+        d = self.services.diagnostics
+        assert d is not None
+        reason = str(event.kwargs.get("reason") or "Dalam perawatan oleh petugas.")
+        d.manual_out_of_service = reason
+        self.session.error = reason
+        self._action("technician_closed_kiosk", reason=reason)
+
+    def _open(self, event: EventData) -> None:
+        d = self.services.diagnostics
+        assert d is not None
+        d.manual_out_of_service = ""
+        self.session.prompt = "Anjungan dibuka kembali."
+        self._action("technician_opened_kiosk")
 
     def on_enter_out_of_service(self, event: EventData) -> None:
         self._on_down(event)

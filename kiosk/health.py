@@ -39,9 +39,13 @@ class HealthMonitor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.reason: str | None = None  # the last verdict ("" = in service)
+        self._media: dict[str, str] = {}  # medium -> last unavailable reason
 
     def verdict(self) -> str:
         """ "" when the kiosk can serve; otherwise why not, in words for the screen."""
+        diagnostics = self._flow.services.diagnostics
+        if diagnostics is not None and diagnostics.manual_out_of_service:
+            return diagnostics.manual_out_of_service
         if self._watcher.state is ReaderState.UNAVAILABLE:
             return "Pembaca e-KTP tidak terhubung."
         reasons = [self._printer.unavailable_reason(m) for m in QUEUE_FOR_MEDIUM]
@@ -50,6 +54,7 @@ class HealthMonitor:
         return ""
 
     def check_once(self) -> None:
+        self._audit_media()
         reason = self.verdict()
         if reason == self.reason:
             return
@@ -67,6 +72,16 @@ class HealthMonitor:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self._poll + 10)
+
+    def _audit_media(self) -> None:
+        """A medium running out or coming back (paper, toner, ribbon, blank cards) goes
+        into the audit log once per change."""
+        store = self._printer.store
+        for medium in QUEUE_FOR_MEDIUM:
+            reason = self._printer.unavailable_reason(medium)
+            if self._media.get(medium, "") != reason and store is not None:
+                store.audit("supply_changed", medium=medium, state=reason or "available")
+            self._media[medium] = reason
 
     def heartbeat_once(self) -> None:
         """Tell the server how this kiosk is: state, devices, supplies, and the head of

@@ -13,6 +13,8 @@ STATE_TIMEOUTS: dict[str, float] = {
     "checking_code": 30.0,
     "done": 30.0,
     "error": 20.0,
+    "technician_pin": 30.0,
+    "diagnostics": 300.0,
 }
 
 TIMEOUT_WARNING = 10.0  # the last seconds of a state's timeout: the screen asks for a touch

@@ -257,3 +257,6 @@ def citizen(nik: str) -> Member:
 
 
 DEMO_NIK = FAMILIES[0]["members"][0]["nik"]
+
+# The technician PIN whose SHA-256 is in config/kiosk.toml (a test value, like the keys).
+TEST_TECHNICIAN_PIN = "246810"

@@ -37,6 +37,15 @@ def test_defaults_file_is_valid() -> None:
         ('[printer]\ncard_serials = "B2..A1"\n', "printer.card_serials: not a serial range"),
         ('[card]\nissuer_key = "keys/none.pem"\n', "card.issuer_key:"),
         ("[card\n", "not valid TOML"),
+        ('[technician]\npin_sha256 = "123456"\n', "technician.pin_sha256: must be 64 hex"),
+        ('[server]\nbackend = "http"\n', "server.ca: required with server.backend"),
+        (
+            '[server]\nbackend = "http"\nurl = "http://x"\nca = "keys/ektp-issuer-test.pem"\n'
+            'cert = "keys/ektp-issuer-test.pem"\nkey = "keys/ektp-issuer-test.pem"\n'
+            'issuer_key = "keys/ektp-issuer-test.pem"\n',
+            "server.url: must be an https:// URL",
+        ),
+        ('[server]\nbackend = "http"\nca = "keys/nope.pem"\n', "server.ca: "),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> None:

@@ -9,13 +9,14 @@ completed, and the server records the print under the kiosk's job id.
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from kiosk.app import KioskApp
-from kiosk.config import Config
+from kiosk.config import DEFAULT_FILE, Config
 from kiosk.store import KioskStore
 from printing.cups_spooler import CupsSpooler
 from printing.spooler import JobState
@@ -125,3 +126,54 @@ def test_citizen_prints_approved_documents(
             card_job.job_id,
         )
         assert app.card_stock.remaining == 248
+
+
+def test_diagnostics_command_checks_and_prints_the_test_page(
+    rig: Rig, server: EmbeddedServer, tmp_path: Path
+) -> None:
+    cred = server.credentials("kiosk-test")
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f"""
+[kiosk]
+id = "kiosk-test"
+store = "{tmp_path / "kiosk.db"}"
+[card]
+issuer_key = "{DEFAULT_FILE.parent / "keys" / "ektp-issuer-test.pem"}"
+[printer]
+server = "{rig.cups_socket}"
+card_serials = "KTP2611D000001..KTP2611D000005"
+[server]
+backend = "http"
+url = "{server.url}"
+ca = "{server.home.ca_cert}"
+cert = "{cred.cert}"
+key = "{cred.key}"
+issuer_key = "{server.home.issuer_pub}"
+"""
+    )
+    started = time.time_ns()
+    out = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", "diagnostics", "--config", str(config), "--test-print"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "✓  Printer adm-a4" in out.stdout and "✓  Server Dukcapil: terhubung" in out.stdout
+    assert "✓  Blangko kartu: 5 tersisa" in out.stdout
+    assert "Halaman uji tercetak" in out.stdout
+    (page,) = rig.printed_since("adm-a4", started)
+    text = subprocess.run(
+        ["pdftotext", str(page), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "kiosk-test" in text
+    # CUPS learns a printer's state from jobs; what the kiosk can always see is the server.
+    server.stop()
+    down = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", "diagnostics", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert down.returncode == 1 and "✕  Server Dukcapil" in down.stdout

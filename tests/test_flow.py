@@ -6,6 +6,7 @@ on flow state with a deadline, never on sleeps.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from drivers.fingerprint.sim import SimMatcher
 from kiosk import timeouts
 from kiosk.card_service import CardService
 from kiosk.card_watch import CardWatcher
+from kiosk.diagnostics import Diagnostics
 from kiosk.flow import TRANSITIONS, Flow, Services
 from kiosk.health import HealthMonitor
 from kiosk.print_service import PrintService
@@ -60,19 +62,26 @@ class Rigged:
         self.sam = ApduSam(SimReader(VirtualSam(keys.SAM_MASTER_KEY)))
         self.card = CardService(self.reader, self.sam, keys.issuer_private_key().public_key())
         self.card.open()
+        printer = PrintService(self.client, self.spooler, poll=0.001, card_stock=self.stock)
         self.flow = Flow(
             Services(
                 self.card,
                 self.matcher,
                 self.client,
-                PrintService(self.client, self.spooler, poll=0.001, card_stock=self.stock),
+                printer,
+                diagnostics=Diagnostics(printer, None, "kiosk-test"),
+                technician_pin_sha256=hashlib.sha256(b"246810").hexdigest(),
             ),
             clock=self.clock,
         )
+        self.actions: list[str] = []
+        self.flow.add_action_listener(lambda kind, **_detail: self.actions.append(kind))
         self.states: list[str] = []
         self.flow.add_listener(lambda state, view: self.states.append(state))
         self.watcher = CardWatcher(self.reader, self.flow, poll=0.05)
         self.watcher.start()
+        assert self.flow.services.diagnostics is not None
+        self.flow.services.diagnostics.watcher = self.watcher
 
     def run_until(self, cond: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -436,4 +445,103 @@ def test_heartbeat_reports_state_devices_supplies_and_the_audit_head(
     assert status["devices"]["adm-card"] == "ok"
     assert status["supplies"]["blank_cards"] == 10
     assert status["audit_head"] == store.audit_head() != "0" * 64
+    store.close()
+
+
+def test_technician_pin_opens_diagnostics_and_a_wrong_one_does_not(k: Rigged) -> None:
+    k.flow.post("technician_requested")
+    k.to_state("technician_pin")
+    k.flow.post("technician_pin_entered", pin="111111")
+    k.to_state("attract")
+    k.flow.post("technician_requested")
+    k.flow.post("technician_pin_entered", pin="246810")
+    k.to_state("diagnostics")
+    k.run_until(lambda: bool(k.flow.view().checks), "the device checks")
+    checks = {c.name: c for c in k.flow.view().checks}
+    assert checks["Server Dukcapil"].ok and checks["Printer adm-a4"].ok
+    assert not checks["Blangko kartu"].ok  # none loaded in this rig
+    assert k.actions == ["technician_pin_refused", "technician_login"]
+
+
+def test_test_print_and_the_out_of_service_switch(k: Rigged) -> None:
+    monitor = health(k)
+    k.run_until(lambda: k.watcher.state is ReaderState.EMPTY, "the watcher")
+    k.flow.post("technician_requested")
+    k.flow.post("technician_pin_entered", pin="246810")
+    k.to_state("diagnostics")
+    k.flow.post("test_print")
+    k.run_until(lambda: "tercetak" in k.flow.view().prompt, "the test page")
+    ((queue, pdf, _state),) = k.spooler.jobs.values()
+    assert queue == "adm-a4" and pdf.startswith(b"%PDF")
+    k.flow.post("close_kiosk", reason="Ganti toner")
+    k.to_state("out_of_service")
+    monitor.check_once()  # devices are fine, but the technician closed it
+    k.flow.process_pending()
+    assert k.flow.state == "out_of_service" and k.flow.view().error == "Ganti toner"
+    k.flow.post("technician_requested")
+    k.flow.post("technician_pin_entered", pin="246810")
+    k.to_state("diagnostics")
+    k.flow.post("open_kiosk")
+    k.flow.post("diagnostics_done")
+    k.to_state("attract")
+    assert k.actions[-2:] == ["technician_login", "technician_opened_kiosk"]
+    assert "technician_closed_kiosk" in k.actions and "technician_test_print" in k.actions
+
+
+def test_events_posted_together_are_applied_in_order(k: Rigged) -> None:
+    """The headless loop's wait must not move the first event behind later ones."""
+    k.flow.post("technician_requested")
+    k.flow.post("technician_pin_entered", pin="246810")
+    k.flow.run_once(1.0)
+    assert k.flow.state == "diagnostics"
+
+
+@pytest.mark.parametrize("state", sorted(timeouts.STATE_TIMEOUTS))
+def test_every_timed_state_returns_to_idle_after_its_timeout(k: Rigged, state: str) -> None:
+    """Table-driven over kiosk/timeouts.py: warning window, then back to attract."""
+    k.flow.machine.set_state(state)
+    k.flow.touch()
+    limit = timeouts.STATE_TIMEOUTS[state]
+    k.clock.now += limit - timeouts.TIMEOUT_WARNING
+    k.flow.fire_timers()
+    assert k.flow.state == state
+    assert k.flow.seconds_left() == pytest.approx(timeouts.TIMEOUT_WARNING)
+    k.clock.now += timeouts.TIMEOUT_WARNING
+    k.flow.fire_timers()
+    assert k.flow.state == "attract"
+
+
+@pytest.mark.parametrize(
+    "t", [t for t in TRANSITIONS if t["trigger"] == "card_removed" and t["dest"] == "attract"]
+)
+def test_card_removal_ends_every_card_session_state(k: Rigged, t: dict) -> None:
+    for source in t["source"]:
+        k.flow.machine.set_state(source)
+        k.flow.session.method = "ektp"
+        k.flow.trigger("card_removed")
+        assert k.flow.state == "attract", source
+    # A PIN or QR session is not ended by a card leaving the reader.
+    k.flow.machine.set_state("choose_documents")
+    k.flow.session.method = "pin"
+    k.flow.trigger("card_removed")
+    assert k.flow.state == "choose_documents"
+
+
+def test_supply_changes_are_audited_once_per_change(k: Rigged, tmp_path: Path) -> None:
+    from kiosk.store import KioskStore
+
+    store = KioskStore(tmp_path / "kiosk.db")
+    k.flow.services.printer.store = store
+    k.stock.load("KTP2611A000001", "KTP2611A000002")
+    monitor = health(k)
+    monitor.check_once()
+    k.spooler.reasons = {"adm-a4": ("media-empty-error",)}
+    monitor.check_once()
+    monitor.check_once()
+    k.spooler.reasons = {}
+    monitor.check_once()
+    store.flush()
+    changes = [(e[3]["medium"], e[3]["state"]) for e in store.audit_events()]
+    assert changes == [("a4", "Kertas printer sedang habis."), ("a4", "available")]
+    assert store.verify_audit().ok
     store.close()

@@ -213,3 +213,31 @@ def test_any_touch_restarts_the_timeout(qtbot: QtBot) -> None:
     qtbot.mouseClick(w, Qt.MouseButton.LeftButton)
     assert touched == [1]
     assert flt is not None
+
+
+def test_five_header_taps_ask_for_the_technician(
+    qtbot: QtBot, window: tuple[KioskWindow, Posted]
+) -> None:
+    w, posted = window
+    w.show_view(view("attract"))
+    for _ in range(4):
+        qtbot.mouseClick(w.brand, Qt.MouseButton.LeftButton)
+    assert posted.calls == []
+    qtbot.mouseClick(w.brand, Qt.MouseButton.LeftButton)
+    assert posted.calls == [("technician_requested", {})]
+
+
+def test_diagnostics_screen_lists_checks_and_the_switch(
+    qtbot: QtBot, window: tuple[KioskWindow, Posted]
+) -> None:
+    from kiosk.diagnostics import Check
+
+    w, posted = window
+    checks = (Check("Printer adm-a4", True, "siap"), Check("Blangko kartu", False, "0 tersisa"))
+    w.show_view(view("diagnostics", checks=checks, closed="Ganti toner"))
+    screen = w.screens["diagnostics"]
+    assert "✓  Printer adm-a4: siap" in screen.checks.text()  # type: ignore[attr-defined]
+    assert "✕  Blangko kartu: 0 tersisa" in screen.checks.text()  # type: ignore[attr-defined]
+    assert screen.buttons["close"].isHidden()  # type: ignore[attr-defined]
+    qtbot.mouseClick(screen.buttons["open"], Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert posted.calls == [("open_kiosk", {})]

@@ -22,7 +22,7 @@ from kiosk import config as kconfig
 from kiosk.app import KioskApp
 from kiosk.flow import SessionView
 from server.seed import demo_code
-from sim.population import DEMO_NIK, citizen
+from sim.population import DEMO_NIK, TEST_TECHNICIAN_PIN, citizen
 from sim.rig import Rig
 from ui.main import KioskUi, use_offscreen, wait_until
 
@@ -128,6 +128,17 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
             ui.window.pin.keypad.buttons[digit].click()
         screenshot("enter_pin-typing")
         app.flow.post("finish")
+        wait_until(qapp, lambda: app.flow.state == "attract", 10, "the idle screen")
+        # The technician: five taps on the header, the test PIN, the device checks.
+        for _ in range(5):
+            ui.window._brand_tapped(None)
+        wait_until(qapp, lambda: app.flow.state == "technician_pin", 10, "the technician PIN")
+        for digit in TEST_TECHNICIAN_PIN:
+            ui.window.screens["technician_pin"].keypad.buttons[digit].click()  # type: ignore[attr-defined]
+        ui.window.screens["technician_pin"].submit.click()  # type: ignore[attr-defined]
+        wait_until(qapp, lambda: bool(app.flow.view().checks), 30, "the device checks")
+        screenshot("diagnostics-checks")
+        app.flow.post("diagnostics_done")
         wait_until(qapp, lambda: app.flow.state == "attract", 10, "the idle screen")
 
         printed: list[PrintedDocument] = []

@@ -6,6 +6,7 @@ drivers or the server, and never run on any thread but the Qt main thread.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -423,6 +424,78 @@ class ErrorScreen(MessageScreen):
         self.detail.setText(view.error)
 
 
+class TechnicianPinScreen(Screen):
+    """Six hidden digits; a wrong PIN simply returns to the idle screen."""
+
+    def __init__(self, on_submit: Callable[[str], None], on_cancel: Callable[[], None]):
+        super().__init__()
+        self.column.addWidget(_label("Mode teknisi", "title"))
+        self.column.addWidget(_label("Masukkan PIN teknisi", "hint"))
+        self.pin = DigitField(6, secret=True)
+        self.pin.set_active(True)
+        self.column.addWidget(self.pin)
+        self.keypad = Keypad(self._key)
+        self.column.addWidget(self.keypad)
+        self.submit = QPushButton("Masuk")
+        self.submit.setObjectName("primary")
+        self.submit.clicked.connect(lambda: on_submit(self.pin.value))
+        cancel = QPushButton("Batal")
+        cancel.clicked.connect(on_cancel)
+        self.column.addWidget(self.submit)
+        self.column.addWidget(cancel)
+        self.column.addStretch(1)
+        self._key("")
+
+    def _key(self, key: str) -> None:
+        self.pin.key(key)
+        self.submit.setEnabled(self.pin.complete)
+
+    def show_view(self, view: SessionView) -> None:
+        self.pin.clear()
+        self.submit.setEnabled(False)
+
+
+class DiagnosticsScreen(Screen):
+    """Device checks, a test print and the out-of-service switch, for the technician."""
+
+    def __init__(self, post: Callable[..., Any]) -> None:
+        super().__init__()
+        self.column.addWidget(_label("Diagnostik anjungan", "title"))
+        self.status = _label("", "error")
+        self.column.addWidget(self.status)
+        self.checks = QLabel()
+        self.checks.setObjectName("body")
+        self.checks.setWordWrap(True)
+        self.checks.setStyleSheet("font-size: 30px;")
+        self.column.addWidget(self.checks)
+        self.note = _label("", "hint")
+        self.column.addWidget(self.note)
+        self.column.addStretch(1)
+        self.buttons: dict[str, QPushButton] = {}
+        for key, text, action in (
+            ("checks", "Periksa perangkat", lambda: post("run_checks")),
+            ("test", "Cetak halaman uji A4", lambda: post("test_print")),
+            ("close", "Nonaktifkan anjungan", lambda: post("close_kiosk")),
+            ("open", "Aktifkan anjungan", lambda: post("open_kiosk")),
+            ("done", "Selesai", lambda: post("diagnostics_done")),
+        ):
+            b = QPushButton(text)
+            b.setMinimumHeight(110)
+            b.clicked.connect(action)
+            self.column.addWidget(b)
+            self.buttons[key] = b
+        self.buttons["done"].setObjectName("primary")
+
+    def show_view(self, view: SessionView) -> None:
+        lines = [f"{'✓' if c.ok else '✕'}  {c.name}: {c.detail}" for c in view.checks]
+        self.checks.setText("\n".join(lines) or "Memeriksa…")
+        self.note.setText(view.prompt)
+        self.status.setText(f"Anjungan nonaktif: {view.closed}" if view.closed else "")
+        self.status.setVisible(bool(view.closed))
+        self.buttons["close"].setVisible(not view.closed)
+        self.buttons["open"].setVisible(bool(view.closed))
+
+
 class OutOfServiceScreen(MessageScreen):
     def __init__(self) -> None:
         super().__init__(
@@ -445,7 +518,12 @@ class KioskWindow(QWidget):
         self.setStyleSheet(STYLE)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(_label("ANJUNGAN DUKCAPIL MANDIRI", "brand"))
+        self.brand = _label("ANJUNGAN DUKCAPIL MANDIRI", "brand")
+        layout.addWidget(self.brand)
+        # Five taps on the header within three seconds: the technician's way in.
+        self._taps: list[float] = []
+        self._post = post
+        self.brand.mousePressEvent = self._brand_tapped  # type: ignore[method-assign]
         self.stack = QStackedWidget()
         layout.addWidget(self.stack, 1)
         line = QFrame()
@@ -487,9 +565,21 @@ class KioskWindow(QWidget):
             "done": DoneScreen(on_finish=lambda: post("finish")),
             "error": ErrorScreen(on_finish=lambda: post("finish")),
             "out_of_service": OutOfServiceScreen(),
+            "technician_pin": TechnicianPinScreen(
+                on_submit=lambda pin: post("technician_pin_entered", pin=pin),
+                on_cancel=lambda: post("technician_pin_entered", pin=""),
+            ),
+            "diagnostics": DiagnosticsScreen(post),
         }
         for screen in self.screens.values():
             self.stack.addWidget(screen)
+
+    def _brand_tapped(self, _event: Any) -> None:
+        now = time.monotonic()
+        self._taps = [t for t in self._taps if now - t < 3.0] + [now]
+        if len(self._taps) >= 5:
+            self._taps = []
+            self._post("technician_requested")
 
     def show_view(self, view: SessionView) -> None:
         screen = self.screens[view.state]

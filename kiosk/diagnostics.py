@@ -1,0 +1,117 @@
+"""The technician's diagnostics: device checks, a test print, the out-of-service switch.
+
+Runs in workers like every other device call; results come back to the flow as events.
+Every technician action is written to the audit log by the flow's listener.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kiosk import timeouts
+from kiosk.print_service import PrintService
+from kiosk.server_client import ServerError
+from printing import renderers
+from printing.spooler import JobState, SpoolerError
+from printing.tracking import JobDeadline, follow_job
+
+if TYPE_CHECKING:  # the watcher imports the flow, which imports this module
+    from kiosk.card_watch import CardWatcher
+
+
+READER_TEXT = {
+    "unavailable": "tidak terhubung",
+    "empty": "siap, tidak ada kartu",
+    "present": "ada kartu di pembaca",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def pin_matches(pin: str, pin_sha256: str) -> bool:
+    """The technician PIN against the configured SHA-256 ("" disables the screen entry)."""
+    if not pin_sha256:
+        return False
+    given = hashlib.sha256(pin.encode()).hexdigest()
+    return hmac.compare_digest(given, pin_sha256.lower())
+
+
+class Diagnostics:
+    def __init__(self, printer: PrintService, watcher: CardWatcher | None, kiosk_id: str) -> None:
+        self.printer = printer
+        self.watcher = watcher
+        self.kiosk_id = kiosk_id
+        # Set by the technician; the health check keeps the kiosk out of service while set.
+        self.manual_out_of_service = ""
+
+    def run_checks(self) -> list[Check]:
+        checks: list[Check] = []
+        if self.watcher is not None:
+            state = self.watcher.state.value
+            checks.append(Check("Pembaca e-KTP", state != "unavailable", READER_TEXT[state]))
+        for queue in renderers.QUEUE_FOR_MEDIUM.values():
+            try:
+                status = self.printer.spooler.printer_status(queue)
+                supplies = ", ".join(f"{s.name} {s.level}%" for s in status.supplies)
+                conditions = ", ".join(sorted(c.value for c in status.conditions)) or "siap"
+                checks.append(Check(f"Printer {queue}", status.ready, f"{conditions}; {supplies}"))
+            except SpoolerError as exc:
+                checks.append(Check(f"Printer {queue}", False, str(exc)))
+        stock = self.printer.card_stock
+        left = stock.remaining if stock is not None else 0
+        checks.append(Check("Blangko kartu", left > 0, f"{left} tersisa"))
+        try:
+            ok = self.printer.server.health()
+            checks.append(Check("Server Dukcapil", ok, "terhubung" if ok else "tidak sehat"))
+        except ServerError as exc:
+            checks.append(Check("Server Dukcapil", False, str(exc)))
+        store = self.printer.store
+        if store is not None:
+            pending = len(store.outbox_pending())
+            unfinished = len(store.jobs())
+            checks.append(
+                Check(
+                    "Transaksi cetak",
+                    pending == 0 and unfinished == 0,
+                    f"{unfinished} belum selesai, {pending} menunggu server",
+                )
+            )
+        return checks
+
+    def test_print(self) -> str:
+        """The A4 test page (corner marks, grey ramp) through the real queue."""
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            software = version("adm-kiosk")
+        except PackageNotFoundError:
+            software = "unknown"
+        queue = renderers.QUEUE_FOR_MEDIUM["a4"]
+        payload = {
+            "kind": "test_page",
+            "kiosk_id": self.kiosk_id,
+            "printer": queue,
+            "queue": queue,
+            "printed_at": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+            "software_version": software,
+        }
+        pdf = renderers.render(payload)
+        job = self.printer.spooler.submit(queue, pdf, "Halaman uji teknisi")
+        try:
+            status = follow_job(
+                self.printer.spooler, queue, job, deadline=timeouts.PRINT_JOB_DEADLINE
+            )
+        except JobDeadline as exc:
+            raise SpoolerError(str(exc)) from exc
+        if status.state != JobState.COMPLETED:
+            raise SpoolerError(f"test page job {job} ended {status.state.name.lower()}")
+        return f"Halaman uji tercetak (job {job} di {queue})"
