@@ -231,25 +231,31 @@ class PinScreen(Screen):
         self._update()
 
 
-class CodeScreen(Screen):
-    """The single-use print code of one document (8 digits, from the office's message)."""
+class DigitEntryScreen(Screen):
+    """One fixed-length digit entry on the keypad, a submit and a cancel button; the
+    subclass adds what is shown above the entry."""
 
-    def __init__(self, on_submit: Callable[[str], None], on_cancel: Callable[[], None]):
+    def __init__(
+        self,
+        title: str,
+        hints: list[QLabel],
+        field: DigitField,
+        submit_text: str,
+        on_submit: Callable[[str], None],
+        on_cancel: Callable[[], None],
+    ):
         super().__init__()
-        self.column.addWidget(_label("Masukkan kode cetak", "title"))
-        self.document = _label("", "body")
-        self.column.addWidget(self.document)
-        self.column.addWidget(
-            _label("Kode 8 angka dikirim oleh Dinas Dukcapil saat dokumen disetujui.", "hint")
-        )
+        self.column.addWidget(_label(title, "title"))
+        for hint in hints:
+            self.column.addWidget(hint)
         self.prompt = _label("", "error")
         self.column.addWidget(self.prompt)
-        self.code = DigitField(8)
+        self.code = field
         self.code.set_active(True)
         self.column.addWidget(self.code)
         self.keypad = Keypad(self._key)
         self.column.addWidget(self.keypad)
-        self.submit = QPushButton("Lanjut")
+        self.submit = QPushButton(submit_text)
         self.submit.setObjectName("primary")
         self.submit.clicked.connect(lambda: on_submit(self.code.value))
         cancel = QPushButton("Batal")
@@ -264,12 +270,31 @@ class CodeScreen(Screen):
         self.submit.setEnabled(self.code.complete)
 
     def show_view(self, view: SessionView) -> None:
-        doc = next((d for d in view.documents if d["id"] == view.code_doc), None)
-        self.document.setText(f"{doc['title']}\n{doc['number']}" if doc else "")
         self.prompt.setText(view.prompt)
         self.prompt.setVisible(bool(view.prompt))
-        self.code.clear()
+        self.code.clear()  # never keep a secret on screen after an answer
         self.submit.setEnabled(False)
+
+
+class CodeScreen(DigitEntryScreen):
+    """The single-use print code of one document (8 digits, from the office's message)."""
+
+    def __init__(self, on_submit: Callable[[str], None], on_cancel: Callable[[], None]):
+        self.document = _label("", "body")
+        hint = _label("Kode 8 angka dikirim oleh Dinas Dukcapil saat dokumen disetujui.", "hint")
+        super().__init__(
+            "Masukkan kode cetak",
+            [self.document, hint],
+            DigitField(8),
+            "Lanjut",
+            on_submit,
+            on_cancel,
+        )
+
+    def show_view(self, view: SessionView) -> None:
+        doc = next((d for d in view.documents if d["id"] == view.code_doc), None)
+        self.document.setText(f"{doc['title']}\n{doc['number']}" if doc else "")
+        super().show_view(view)
 
 
 class DocumentsScreen(Screen):
@@ -424,35 +449,18 @@ class ErrorScreen(MessageScreen):
         self.detail.setText(view.error)
 
 
-class TechnicianPinScreen(Screen):
+class TechnicianPinScreen(DigitEntryScreen):
     """Six hidden digits; a wrong PIN simply returns to the idle screen."""
 
     def __init__(self, on_submit: Callable[[str], None], on_cancel: Callable[[], None]):
-        super().__init__()
-        self.column.addWidget(_label("Mode teknisi", "title"))
-        self.column.addWidget(_label("Masukkan PIN teknisi", "hint"))
-        self.pin = DigitField(6, secret=True)
-        self.pin.set_active(True)
-        self.column.addWidget(self.pin)
-        self.keypad = Keypad(self._key)
-        self.column.addWidget(self.keypad)
-        self.submit = QPushButton("Masuk")
-        self.submit.setObjectName("primary")
-        self.submit.clicked.connect(lambda: on_submit(self.pin.value))
-        cancel = QPushButton("Batal")
-        cancel.clicked.connect(on_cancel)
-        self.column.addWidget(self.submit)
-        self.column.addWidget(cancel)
-        self.column.addStretch(1)
-        self._key("")
-
-    def _key(self, key: str) -> None:
-        self.pin.key(key)
-        self.submit.setEnabled(self.pin.complete)
-
-    def show_view(self, view: SessionView) -> None:
-        self.pin.clear()
-        self.submit.setEnabled(False)
+        super().__init__(
+            "Mode teknisi",
+            [_label("Masukkan PIN teknisi", "hint")],
+            DigitField(6, secret=True),
+            "Masuk",
+            on_submit,
+            on_cancel,
+        )
 
 
 class DiagnosticsScreen(Screen):
