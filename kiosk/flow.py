@@ -592,7 +592,9 @@ class Flow:
         self._on_down(event)
 
     def _on_down(self, event: EventData) -> None:
-        self.session.error = str(event.kwargs.get("reason", ""))
+        d = self.services.diagnostics
+        manual = d.manual_out_of_service if d is not None else ""
+        self.session.error = str(event.kwargs.get("reason") or manual)
         log.warning("out of service: %s", self.session.error)
 
     def on_enter_error(self, event: EventData) -> None:

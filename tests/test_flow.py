@@ -10,6 +10,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,8 @@ from sim.population import DEMO_NIK, FAMILIES
 from tests.conftest import kiosk_client, wait_for
 
 SITI = FAMILIES[0]["members"][1]["nik"]
+# (source, trigger, destination) of every transition the tests below went through.
+EXERCISED: set[tuple[str, str, str]] = set()
 
 
 def budi(**fault: object) -> VirtualEktp:
@@ -75,6 +78,14 @@ class Rigged:
             clock=self.clock,
         )
         self.actions: list[str] = []
+        record = self.flow._after_change
+
+        def exercised(event: Any) -> None:
+            if event.transition is not None:
+                EXERCISED.add((event.transition.source, event.event.name, self.flow.state))
+            record(event)
+
+        self.flow._after_change = exercised  # type: ignore[method-assign]
         self.flow.add_action_listener(lambda kind, **_detail: self.actions.append(kind))
         self.states: list[str] = []
         self.flow.add_listener(lambda state, view: self.states.append(state))
@@ -180,6 +191,10 @@ def test_leaving_with_a_reserved_document_releases_it(k: Rigged) -> None:
 
 def test_nik_and_pin_path(k: Rigged) -> None:
     """GIVEN no e-KTP WHEN Siti types her NIK and PIN (wrong once) THEN she sees the KK."""
+    k.flow.post("pin_login")
+    k.to_state("enter_pin")
+    k.flow.post("finish")  # changed her mind
+    k.to_state("attract")
     k.flow.post("pin_login")
     k.to_state("enter_pin")
     k.flow.post("pin_entered", nik=SITI, pin="000000")
@@ -545,3 +560,52 @@ def test_supply_changes_are_audited_once_per_change(k: Rigged, tmp_path: Path) -
     assert changes == [("a4", "Kertas printer sedang habis."), ("a4", "available")]
     assert store.verify_audit().ok
     store.close()
+
+
+def test_wrong_codes_until_locked_end_in_error(k: Rigged) -> None:
+    k.reader.insert(budi())
+    k.to_state("choose_documents")
+    for _ in range(4):
+        k.enter_code("kartu_keluarga", "00000000")
+        assert k.flow.state == "enter_code"
+        k.flow.post("cancel")
+        k.to_state("choose_documents")
+    k.enter_code("kartu_keluarga", "00000000")
+    assert k.flow.state == "error"
+    assert "Terlalu banyak percobaan" in k.flow.view().error
+    k.flow.post("finish")
+    k.to_state("attract")
+
+
+def test_done_and_closed_diagnostics_paths(k: Rigged) -> None:
+    k.reader.insert(budi())
+    k.to_state("choose_documents")
+    k.enter_code("kartu_keluarga")
+    k.flow.post("print_selected", doc_ids=list(k.flow.view().reserved))
+    k.to_state("done")
+    k.flow.post("finish")  # the citizen taps "Selesai" before taking the card
+    k.to_state("attract")
+    k.reader.remove()
+    k.flow.post("technician_requested")
+    k.flow.post("technician_pin_entered", pin="246810")
+    k.to_state("diagnostics")
+    k.flow.post("close_kiosk")
+    k.to_state("out_of_service")
+    k.flow.post("technician_requested")
+    k.flow.post("technician_pin_entered", pin="246810")
+    k.to_state("diagnostics")
+    k.flow.post("diagnostics_done")  # still closed: back out of service
+    k.to_state("out_of_service")
+    assert k.flow.view().error == "Dalam perawatan oleh petugas."
+
+
+def test_every_transition_of_the_table_was_exercised() -> None:
+    """Runs last in this module: every (source, trigger, destination) of TRANSITIONS that
+    changes state was taken by at least one test above."""
+    wanted = set()
+    for t in TRANSITIONS:
+        if t["dest"] is None:
+            continue
+        sources = t["source"] if isinstance(t["source"], list) else [t["source"]]
+        wanted.update((src, t["trigger"], t["dest"]) for src in sources)
+    assert sorted(wanted - EXERCISED) == []
