@@ -195,7 +195,14 @@ class PrintService:
                     log.info("outbox: %s of job %s waits: %s", item.action, item.job_id, exc)
                     break
                 except ServerRefused as exc:
-                    final = self._refused_settlement(item.action, exc)
+                    known = self._refused_settlement(exc)
+                    if known is None:
+                        # Refused for another reason (this kiosk revoked, a fault): it
+                        # stays queued; a technician sees it in the diagnostics.
+                        self.store.outbox_result(item.id, str(exc))
+                        log.error("outbox: %s of job %s refused: %s", item.action, item.job_id, exc)
+                        break
+                    final = known
                 crash_point("settled_at_server")
                 self.store.outbox_result(item.id)
                 self.store.job_update(item.job_id, final)
@@ -203,16 +210,13 @@ class PrintService:
         return settled
 
     @staticmethod
-    def _refused_settlement(action: str, exc: ServerRefused) -> str:
-        """What the server's refusal says about the job's real end."""
+    def _refused_settlement(exc: ServerRefused) -> str | None:
+        """What a refusal says about the job's real end (None: it says nothing)."""
         if exc.status == 404:
             return "released"  # never reserved there (the call was lost before the server)
-        if exc.code == "confirmed":
-            return "confirmed"
-        if exc.code == "released":
-            return "released"
-        log.error("outbox: %s refused by the server: %s", action, exc)
-        return "released" if action == "release" else "confirmed"
+        if exc.status == 409 and exc.code in ("confirmed", "released"):
+            return exc.code
+        return None
 
     def print_reserved(
         self, res: Reservation, progress: Callable[[str], None] = lambda _msg: None

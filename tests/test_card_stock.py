@@ -4,6 +4,7 @@ through the print service (real server over HTTP, in-process spooler)."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -147,3 +148,38 @@ def test_reloading_after_a_restart_skips_blanks_already_in_the_ledger(tmp_path) 
     restarted = CardStock(store)
     assert restarted.load("C001", "C005", {r.serial for r in store.records}) == 3
     assert restarted.take("j2") == "C003"
+
+
+def test_a_refused_confirmation_stays_in_the_outbox(
+    card_doc: CardDoc, server: EmbeddedServer, tmp_path: Path
+) -> None:
+    """GIVEN the kiosk is revoked while a card prints WHEN it confirms THEN the refusal
+    does not settle the job: it stays queued until the server takes it."""
+    from kiosk.store import KioskStore
+    from server import officer
+    from server.db import Kiosk, make_engine, session_factory
+
+    store = KioskStore(tmp_path / "kiosk.db")
+    stock = CardStock(store)
+    stock.load("KTP2611E000001", "KTP2611E000002")
+    printer = PrintService(card_doc.client, SimSpooler(), poll=0.001, card_stock=stock, store=store)
+    res = printer.reserve(
+        card_doc.session,
+        {"id": card_doc.id, "number": card_doc.number, "title": "KTP-el", "medium": "card"},
+        demo_code(card_doc.number),
+    )
+    engine = make_engine(server.database_url)
+    with session_factory(engine)() as db:
+        serial = db.get(Kiosk, "kiosk-test").cert_serial  # type: ignore[union-attr]
+        officer.revoke_kiosk(db, "kiosk-test")
+        result = printer.print_reserved(res)  # printed: the citizen has the card
+        assert result.card_serial == "KTP2611E000001"
+        (pending,) = store.outbox_pending()
+        assert (pending.job_id, pending.action) == (res.job_id, "confirm")
+        assert store.job(res.job_id).state == "completed"  # type: ignore[union-attr]
+        officer.register_kiosk(db, "kiosk-test", serial)  # the office reinstates it
+    engine.dispose()
+    assert printer.send_outbox() == 1
+    assert store.job(res.job_id).state == "confirmed"  # type: ignore[union-attr]
+    assert card_doc.client.reservation(res.job_id)["state"] == "confirmed"
+    store.close()
