@@ -30,6 +30,16 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _config(args: argparse.Namespace) -> kconfig.Config | None:
+    """The configuration named by ``--config`` (or the defaults); None after printing
+    the error, which names the key."""
+    try:
+        return kconfig.load(Path(args.config) if args.config else None)
+    except kconfig.ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return None
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     headless = args.headless or (not args.window and not _has_display())
     if headless:
@@ -107,10 +117,8 @@ def cmd_card_read(args: argparse.Namespace) -> int:
     from drivers.card.ektp import ReadStats
     from kiosk.app import make_card_service
 
-    try:
-        cfg = kconfig.load(Path(args.config) if args.config else None)
-    except kconfig.ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
+    cfg = _config(args)
+    if cfg is None:
         return 2
     if cfg.card.backend != "pcsc":
         print("card read needs card.backend = pcsc", file=sys.stderr)
@@ -167,11 +175,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
     path = args.store
     if path is None:
-        try:
-            path = kconfig.load(Path(args.config) if args.config else None).kiosk.store
-        except kconfig.ConfigError as exc:
-            print(f"config error: {exc}", file=sys.stderr)
+        cfg = _config(args)
+        if cfg is None:
             return 2
+        path = cfg.kiosk.store
     if not path or not Path(path).exists():
         print(f"no kiosk store at {path!r}", file=sys.stderr)
         return 2
@@ -200,10 +207,8 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
     from printing.card_stock import CardStock
     from printing.spooler import SpoolerError
 
-    try:
-        cfg = kconfig.load(Path(args.config) if args.config else None)
-    except kconfig.ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
+    cfg = _config(args)
+    if cfg is None:
         return 2
     if cfg.server.backend != "http":
         print('diagnostics need server.backend = "http" (a real central server)', file=sys.stderr)
