@@ -24,6 +24,8 @@ def _logging(verbose: bool) -> None:
     # The state-machine library narrates every callback at INFO; the flow logs transitions.
     logging.getLogger("transitions").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Migrations narrate every plugin and step; the store reports what matters.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _has_display() -> bool:
