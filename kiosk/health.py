@@ -41,21 +41,26 @@ class HealthMonitor:
         self.reason: str | None = None  # the last verdict ("" = in service)
         self._media: dict[str, str] = {}  # medium -> last unavailable reason
 
-    def verdict(self) -> str:
-        """ "" when the kiosk can serve; otherwise why not, in words for the screen."""
+    def verdict(self, media: dict[str, str] | None = None) -> str:
+        """ "" when the kiosk can serve; otherwise why not, in words for the screen.
+        ``media``: each medium's unavailable reason, when the caller already asked."""
         diagnostics = self._flow.services.diagnostics
         if diagnostics is not None and diagnostics.manual_out_of_service:
             return diagnostics.manual_out_of_service
         if self._watcher.state is ReaderState.UNAVAILABLE:
             return "Pembaca e-KTP tidak terhubung."
-        reasons = [self._printer.unavailable_reason(m) for m in QUEUE_FOR_MEDIUM]
+        reasons = list((self._media_reasons() if media is None else media).values())
         if all(reasons):
             return "Tidak ada printer yang dapat digunakan. " + reasons[0]
         return ""
 
+    def _media_reasons(self) -> dict[str, str]:
+        return {m: self._printer.unavailable_reason(m) for m in QUEUE_FOR_MEDIUM}
+
     def check_once(self) -> None:
-        self._audit_media()
-        reason = self.verdict()
+        media = self._media_reasons()  # one round of printer queries per check
+        self._audit_media(media)
+        reason = self.verdict(media)
         if reason == self.reason:
             return
         self.reason = reason
@@ -73,12 +78,11 @@ class HealthMonitor:
         if self._thread is not None:
             self._thread.join(timeout=self._poll + 10)
 
-    def _audit_media(self) -> None:
+    def _audit_media(self, media: dict[str, str]) -> None:
         """A medium running out or coming back (paper, toner, ribbon, blank cards) goes
         into the audit log once per change."""
         store = self._printer.store
-        for medium in QUEUE_FOR_MEDIUM:
-            reason = self._printer.unavailable_reason(medium)
+        for medium, reason in media.items():
             if self._media.get(medium, "") != reason and store is not None:
                 store.audit("supply_changed", medium=medium, state=reason or "available")
             self._media[medium] = reason

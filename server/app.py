@@ -23,7 +23,6 @@ import datetime as dt
 import functools
 import hmac
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -677,7 +676,3 @@ def _repeat_reservation(
     doc = db.get(Document, res.document_id)
     assert doc is not None
     return signed(db, res, doc, cfg.issuer)
-
-
-def new_job_id() -> str:
-    return str(uuid.uuid4())

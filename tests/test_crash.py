@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.crashpoints import POINTS
-from kiosk.store import KioskStore
+from kiosk.store import UNFINISHED, KioskStore
 from server.embedded import EmbeddedServer
 from sim.population import DEMO_NIK
 from sim.rig import Rig
@@ -89,7 +89,7 @@ def check_invariant(
 ) -> str:
     store = KioskStore(tmp / "kiosk.db")
     try:
-        (job,) = store.jobs(states=("confirmed", "released", *store_unfinished()))
+        (job,) = store.jobs(states=("confirmed", "released", *UNFINISHED))
         records = store.records
     finally:
         store.close()
@@ -119,12 +119,6 @@ def check_invariant(
         assert all(r.outcome.value == "spoiled" for r in records)
     assert report["cards_left"] == 20 - len(records)
     return job.state
-
-
-def store_unfinished() -> tuple[str, ...]:
-    from kiosk.store import UNFINISHED
-
-    return UNFINISHED
 
 
 @pytest.mark.parametrize("point", POINTS)
