@@ -16,17 +16,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import contextlib
+import json
+import random
 import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import aiohttp
+import httpx
+import uvloop
 from machine import header  # bench/ is the script's own folder
 from sqlalchemy import insert
 
@@ -44,6 +49,8 @@ class Stats:
     requests: dict[str, list[float]] = field(default_factory=dict)
     transactions: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
+    scheduled: int = 0
+    finished_at: float = 0.0  # perf_counter of the last completed transaction
 
     def add(self, name: str, seconds: float) -> None:
         self.requests.setdefault(name, []).append(seconds)
@@ -96,50 +103,108 @@ def populate(home: ServerHome, url: str, kiosks: int, per_kiosk: int) -> list[li
     return niks
 
 
+class Connection:
+    """One kiosk's keep-alive HTTPS connection: a minimal HTTP/1.1 client.
+
+    The load runs on the same two cores as the server, so the client is kept lean (a
+    general client library cost a quarter of the machine): requests are formatted by
+    hand and responses read by their Content-Length, which the server always sends.
+    """
+
+    def __init__(self, host: str, port: int, ctx: ssl.SSLContext) -> None:
+        self.host, self.port, self.ctx = host, port, ctx
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, path: str, body: dict | None = None, token: str | None = None
+    ) -> tuple[int, Any]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(
+                self.host, self.port, ssl=self.ctx
+            )
+        assert self.reader is not None
+        raw = json.dumps(body).encode() if body is not None else b""
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+        if token:
+            head += f"Authorization: Bearer {token}\r\n"
+        if body is not None:
+            head += "Content-Type: application/json\r\n"
+        head += f"Content-Length: {len(raw)}\r\n\r\n"
+        self.writer.write(head.encode() + raw)
+        response = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(response[9:12])
+        length = None
+        for line in response.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length is None:
+            raise RuntimeError(f"{method} {path}: response without Content-Length")
+        data = await self.reader.readexactly(length)
+        return status, json.loads(data) if data else None
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                await self.writer.wait_closed()
+
+
 async def kiosk(
-    base: str, ctx: ssl.SSLContext, niks: list[str], stop_at: float, stats: Stats
+    conn: Connection,
+    niks: list[str],
+    stop_at: float,
+    stats: Stats,
+    interval: float | None,
 ) -> None:
-    connector = aiohttp.TCPConnector(ssl=ctx, limit=1)
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as http:
+    """Transactions for ``niks`` until ``stop_at``: back to back (``interval`` None, the
+    server's capacity), or one every ``interval`` seconds (a paced, open-loop load whose
+    latencies count from the scheduled start, so a slow server cannot hide its queue)."""
 
-        async def call(name: str, method: str, path: str, **kw: object) -> dict:
-            t = time.perf_counter()
-            async with http.request(method, path, **kw) as resp:  # type: ignore[arg-type]
-                body = await resp.json()
-                if resp.status >= 400:
-                    raise RuntimeError(f"{name} {resp.status} {body}")
-            stats.add(name, time.perf_counter() - t)
-            return body  # type: ignore[no-any-return]
+    async def call(name: str, method: str, path: str, **kw: Any) -> Any:
+        t = time.perf_counter()
+        status, body = await conn.request(method, path, **kw)
+        if status >= 400:
+            raise RuntimeError(f"{name} {status} {body}")
+        stats.add(name, time.perf_counter() - t)
+        return body
 
-        for nik in niks:
-            if time.perf_counter() >= stop_at:
+    started = time.perf_counter()
+    next_start = started + (random.random() * interval if interval else 0.0)
+    for nik in niks:
+        if interval:
+            if next_start >= stop_at:
                 return
-            t0 = time.perf_counter()
-            try:
-                s = await call(
-                    "login",
-                    "POST",
-                    "/api/v1/sessions",
-                    json={"method": "pin", "nik": nik, "pin": PIN},
-                )
-                auth = {"Authorization": f"Bearer {s['session']}"}
-                docs = (await call("list", "GET", "/api/v1/documents", headers=auth))["documents"]
-                job = os.urandom(16).hex()
-                job_id = f"{job[:8]}-{job[8:12]}-4{job[13:16]}-8{job[17:20]}-{job[20:32]}"
-                await call(
-                    "reserve",
-                    "POST",
-                    "/api/v1/reservations",
-                    headers=auth,
-                    json={"job_id": job_id, "document_id": docs[0]["id"], "print_code": CODE},
-                )
-                await call("confirm", "POST", f"/api/v1/reservations/{job_id}/confirm")
-            except Exception as exc:  # counted, not fatal: the run reports them
-                key = str(exc)[:80]
-                stats.errors[key] = stats.errors.get(key, 0) + 1
-                continue
-            stats.transactions.append(time.perf_counter() - t0)
+            delay = next_start - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        elif time.perf_counter() >= stop_at:
+            return
+        t0 = next_start if interval else time.perf_counter()
+        next_start += interval or 0.0
+        stats.scheduled += 1
+        try:
+            s = await call(
+                "login", "POST", "/api/v1/sessions", body={"method": "pin", "nik": nik, "pin": PIN}
+            )
+            token = s["session"]
+            docs = (await call("list", "GET", "/api/v1/documents", token=token))["documents"]
+            job_id = str(uuid.uuid4())
+            await call(
+                "reserve",
+                "POST",
+                "/api/v1/reservations",
+                token=token,
+                body={"job_id": job_id, "document_id": docs[0]["id"], "print_code": CODE},
+            )
+            await call("confirm", "POST", f"/api/v1/reservations/{job_id}/confirm", body={})
+        except Exception as exc:  # counted, not fatal: the run reports them
+            key = str(exc)[:80]
+            stats.errors[key] = stats.errors.get(key, 0) + 1
+            continue
+        stats.finished_at = time.perf_counter()
+        stats.transactions.append(stats.finished_at - t0)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -148,33 +213,66 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def load(
-    base: str, home: ServerHome, niks: list[list[str]], seconds: float
+    port: int, home: ServerHome, niks: list[list[str]], seconds: float, rate: float | None
 ) -> tuple[Stats, float]:
-    stats = Stats()
-    contexts = []
+    conns = []
     for k in range(len(niks)):
         ctx = ssl.create_default_context(cafile=str(home.ca_cert))
         ctx.load_cert_chain(
             home.path / "kiosks" / f"bench-{k:03d}.pem", home.path / "kiosks" / f"bench-{k:03d}.key"
         )
-        contexts.append(ctx)
-    # Warm-up: one transaction per kiosk (TLS handshakes, worker imports), not counted.
-    warm = Stats()
-    await asyncio.gather(
-        *(
-            kiosk(base, contexts[k], niks[k][:1], time.perf_counter() + 60, warm)
-            for k in range(len(niks))
+        conns.append(Connection("127.0.0.1", port, ctx))
+    try:
+        # Warm-up: one transaction per kiosk (TLS handshakes, worker imports), not counted.
+        warm = Stats()
+        await asyncio.gather(
+            *(
+                kiosk(conns[k], niks[k][:1], time.perf_counter() + 60, warm, None)
+                for k in range(len(niks))
+            )
         )
-    )
-    started = time.perf_counter()
-    stop_at = started + seconds
-    await asyncio.gather(
-        *(kiosk(base, contexts[k], niks[k][1:], stop_at, stats) for k in range(len(niks)))
-    )
-    return stats, time.perf_counter() - started
+        if warm.errors:
+            raise RuntimeError(f"warm-up failed: {warm.errors}")
+        interval = len(niks) / rate if rate else None
+        stats = Stats()
+        started = time.perf_counter()
+        stop_at = started + seconds
+        await asyncio.gather(
+            *(kiosk(conns[k], niks[k][1:], stop_at, stats, interval) for k in range(len(niks)))
+        )
+        return stats, stats.finished_at - started
+    finally:
+        for conn in conns:
+            await conn.close()
 
 
-def run(db: str, workers: int, kiosks: int, seconds: float, pg: object | None) -> None:
+def report(db: str, workers: int, mode: str, stats: Stats, elapsed: float) -> None:
+    """``elapsed``: from the start to the last completed transaction (a paced run's
+    throughput therefore includes the time its last transactions took to finish)."""
+    n = len(stats.transactions)
+    for err, count in stats.errors.items():
+        print(f"    error x{count}: {err}")
+    if not n:
+        raise SystemExit("no transaction completed")
+    every = [v for values in stats.requests.values() for v in values]
+    print(
+        f"{db:10s} workers={workers} {mode:>14s}: {n / elapsed:6.1f} tx/s "
+        f"({n} of {stats.scheduled} tx in {elapsed:.2f} s, {len(every) / elapsed:.0f} req/s); "
+        f"request p50 {pct(every, 0.5):.1f} ms p99 {pct(every, 0.99):.1f} ms; "
+        f"transaction p50 {pct(stats.transactions, 0.5):.1f} ms "
+        f"p99 {pct(stats.transactions, 0.99):.1f} ms; "
+        f"errors {sum(stats.errors.values())}",
+        flush=True,
+    )
+    for name, values in stats.requests.items():
+        median, p99 = statistics.median(values) * 1000, pct(values, 0.99)
+        print(f"    {name:8s} p50 {median:6.1f} ms  p99 {p99:6.1f} ms", flush=True)
+
+
+def run(
+    db: str, workers: int, kiosks: int, seconds: float, rates: list[float], pg: object | None
+) -> None:
+    """One server with ``workers``: its capacity (back to back), then a paced load."""
     tmp = Path(tempfile.mkdtemp(prefix="adm-bench-server-"))
     home = ServerHome(tmp / "home")
     home.init()
@@ -182,8 +280,9 @@ def run(db: str, workers: int, kiosks: int, seconds: float, pg: object | None) -
         url = f"sqlite:///{tmp / 'server.db'}"
     else:
         url = pg.create_database(f"bench_{workers}")  # type: ignore[attr-defined]
-    per_kiosk = int(seconds * 600 / kiosks) + 10  # room for 600 tx/s
-    niks = populate(home, url, kiosks, per_kiosk)
+    capacity_room = int(seconds * 1000 / kiosks) + 2  # up to 1000 tx/s back to back
+    paced_room = sum(int(seconds * rate / kiosks) + 2 for rate in rates)
+    niks = populate(home, url, kiosks, capacity_room + paced_room)
     port = 18443 + workers
     cmd = [
         sys.executable,
@@ -201,21 +300,17 @@ def run(db: str, workers: int, kiosks: int, seconds: float, pg: object | None) -
     ]
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        base = f"https://127.0.0.1:{port}"
-        ctx = ssl.create_default_context(cafile=str(home.ca_cert))
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                import httpx
-
-                if httpx.get(f"{base}/api/v1/health", verify=ctx, timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {server.stderr.read().decode()[-500:]}")  # type: ignore[union-attr]
-            time.sleep(0.2)
-        stats, elapsed = asyncio.run(load(base, home, niks, seconds))
+        wait_ready(server, port, home)
+        first = [n[:capacity_room] for n in niks]
+        stats, elapsed = uvloop.run(load(port, home, first, seconds, None))
+        report(db, workers, "back to back", stats, elapsed)
+        used = capacity_room
+        for rate in rates:
+            room = int(seconds * rate / kiosks) + 2
+            part = [n[used : used + room] for n in niks]
+            used += room
+            stats, elapsed = uvloop.run(load(port, home, part, seconds, rate))
+            report(db, workers, f"paced {rate:g}/s", stats, elapsed)
     finally:
         server.terminate()
         try:
@@ -223,23 +318,22 @@ def run(db: str, workers: int, kiosks: int, seconds: float, pg: object | None) -
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-    n = len(stats.transactions)
-    for err, count in stats.errors.items():
-        print(f"    error x{count}: {err}")
-    if not n:
-        raise SystemExit("no transaction completed")
-    every = [v for values in stats.requests.values() for v in values]
-    print(
-        f"{db:10s} workers={workers} kiosks={kiosks}: {n / elapsed:6.1f} tx/s "
-        f"({n} tx in {elapsed:.1f} s, {len(every) / elapsed:.0f} req/s); "
-        f"request p50 {pct(every, 0.5):.1f} ms p99 {pct(every, 0.99):.1f} ms; "
-        f"transaction p50 {pct(stats.transactions, 0.5):.1f} ms "
-        f"p99 {pct(stats.transactions, 0.99):.1f} ms; "
-        f"errors {sum(stats.errors.values())}"
-    )
-    for name, values in stats.requests.items():
-        median, p99 = statistics.median(values) * 1000, pct(values, 0.99)
-        print(f"    {name:8s} p50 {median:6.1f} ms  p99 {p99:6.1f} ms")
+
+
+def wait_ready(server: subprocess.Popen, port: int, home: ServerHome) -> None:
+    ctx = ssl.create_default_context(cafile=str(home.ca_cert))
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(
+                f"https://127.0.0.1:{port}/api/v1/health", verify=ctx, timeout=2
+            ).is_success:
+                return
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"server did not start: {server.stderr.read().decode()[-500:]}")  # type: ignore[union-attr]
+        time.sleep(0.2)
 
 
 def main() -> None:
@@ -248,6 +342,7 @@ def main() -> None:
     parser.add_argument("--workers", default="2")
     parser.add_argument("--kiosks", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--rates", default="250,300", help="paced loads, tx/s")
     args = parser.parse_args()
     print(header())
     dbs = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
@@ -260,7 +355,14 @@ def main() -> None:
     try:
         for db in dbs:
             for workers in (int(w) for w in args.workers.split(",")):
-                run(db, workers, args.kiosks, args.seconds, pg)
+                run(
+                    db,
+                    workers,
+                    args.kiosks,
+                    args.seconds,
+                    [float(r) for r in args.rates.split(",")],
+                    pg,
+                )
     finally:
         if pg is not None:
             pg.stop()

@@ -11,48 +11,41 @@ A document moves approved → reserved → printed with conditional UPDATEs, so 
 kiosks reserving the same document exactly one wins, and a printed document is never
 offered or reserved again.
 
-Handlers are ``async def`` and call the database synchronously: each request is a few
-short queries on a local database, and a hop to the thread pool for every handler and
-dependency cost more than the queries themselves (a document list 5.2 → 2.7 ms, see
-docs/benchmarks.md).  Throughput comes from worker processes (``serve --workers N``).
+Cost per request is what limits a kiosk fleet on a small server, so the hot path is
+lean (measured in docs/benchmarks.md): statements are compiled once and run on the
+driver (``server.queries``, ``server.prepared``), authentication is plain calls instead
+of a dependency chain, and the database work of a handler runs inline on SQLite and in a
+small thread pool on PostgreSQL (``Context.run``).  Throughput comes from worker
+processes (``serve --workers N``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import hmac
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from server import limits as lim
-from server.db import (
-    AuditEntry,
-    Citizen,
-    Document,
-    Family,
-    Heartbeat,
-    Kiosk,
-    KioskSession,
-    QrToken,
-    Reservation,
-    session_factory,
-    utcnow,
-)
+from server.db import utcnow
 from server.pki import cert_identity
+from server.prepared import Db, connector
+from server.queries import Queries
 from server.security import Issuer, keyed_hash, new_token
 
 API = "/api/v1"
+T = TypeVar("T")
 
 KINDS = {
     "kartu_keluarga": ("Kartu Keluarga", "a4"),
@@ -76,6 +69,8 @@ class Settings:
     # or re-issue takes effect within this time (saves one query per request).
     kiosk_cache_seconds: float = 2.0
     limits: lim.Limits = field(default_factory=lim.Limits)
+    # Threads per worker for database work; None: none for SQLite, 8 for PostgreSQL.
+    db_threads: int | None = None
 
 
 # ---------------------------------------------------------------- request/response models
@@ -177,24 +172,10 @@ class ApiError(HTTPException):
         super().__init__(status, {"code": code, "message": message, **extra})
 
 
-def _locked(until: dt.datetime) -> ApiError:
-    return ApiError(
-        423,
-        "locked",
-        "Terlalu banyak percobaan yang salah. Coba lagi nanti.",
-        locked_until=until.isoformat() + "Z",
-    )
+# ---------------------------------------------------------------- request context
 
 
-# ---------------------------------------------------------------- dependencies
-
-
-async def get_db(request: Request) -> AsyncIterator[Session]:
-    with request.app.state.sessions() as session:
-        yield session
-
-
-DB = Annotated[Session, Depends(get_db)]
+Authorization = Annotated[str, Header(pattern=r"^Bearer [A-Za-z0-9_-]{16,64}$")]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -202,37 +183,21 @@ def _identity(der: bytes) -> tuple[str, str]:
     return cert_identity(der)
 
 
-async def kiosk_id(request: Request, db: DB) -> str:
-    """The kiosk behind the verified client certificate, or 401/403."""
+def client_cert(request: Request) -> bytes:
     tls = request.scope.get("extensions", {}).get("tls") or {}
-    der = tls.get("client_cert_der")
+    der: bytes | None = tls.get("client_cert_der")
     if not der:
         raise ApiError(401, "no_certificate", "a kiosk client certificate is required")
-    cn, serial = _identity(der)
-    cache: dict[str, tuple[float, str, str]] = request.app.state.kiosk_cache
-    ttl = request.app.state.settings.kiosk_cache_seconds
-    now = time.monotonic()
-    hit = cache.get(cn)
-    if hit is None or hit[0] < now:
-        row = db.execute(select(Kiosk.cert_serial, Kiosk.status).where(Kiosk.id == cn)).first()
-        hit = (now + ttl, row.cert_serial, row.status) if row else (now, "", "")
-        cache[cn] = hit
-    if hit[1] != serial:
-        raise ApiError(403, "unknown_kiosk", f"certificate of {cn!r} is not registered")
-    if hit[2] != "active":
-        raise ApiError(403, "kiosk_revoked", f"kiosk {cn!r} has been revoked")
-    return cn
+    return der
 
 
-KioskId = Annotated[str, Depends(kiosk_id)]
+async def require_certificate(request: Request) -> None:
+    """Runs before the body is validated: a caller without a certificate learns nothing
+    about the API but that it needs one."""
+    client_cert(request)
 
 
-async def settings(request: Request) -> Settings:
-    s: Settings = request.app.state.settings
-    return s
-
-
-Cfg = Annotated[Settings, Depends(settings)]
+KIOSK_ONLY = [Depends(require_certificate)]
 
 
 @dataclass(frozen=True)
@@ -241,37 +206,65 @@ class OpenCitizenSession:
     nik: str
 
 
-async def citizen_session(
-    kiosk: KioskId,
-    db: DB,
-    cfg: Cfg,
-    authorization: Annotated[str, Header(pattern=r"^Bearer [A-Za-z0-9_-]{16,64}$")],
-) -> OpenCitizenSession:
-    token_hash = keyed_hash(cfg.pepper, "session", authorization.removeprefix("Bearer "))
-    row = db.execute(
-        select(
-            KioskSession.kiosk_id, KioskSession.nik, KioskSession.ended_at, KioskSession.expires_at
-        ).where(KioskSession.token_hash == token_hash)
-    ).first()
-    if row is None or row.kiosk_id != kiosk or row.ended_at is not None:
-        raise ApiError(401, "no_session", "session unknown or ended")
-    if row.expires_at <= utcnow():
-        raise ApiError(401, "session_expired", "session expired")
-    return OpenCitizenSession(token_hash, row.nik)
+class Context:
+    """What every handler needs: settings, statements, connections, the kiosk cache.
 
+    Authentication is plain calls at the top of each handler rather than a chain of
+    FastAPI dependencies: resolving the chain per request cost more than the queries.
+    """
 
-CitizenSession = Annotated[OpenCitizenSession, Depends(citizen_session)]
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.settings = settings
+        self.q = Queries(engine.dialect)
+        self.connect = connector(engine)
+        self.kiosks: dict[str, tuple[float, str, str]] = {}
+        threads = settings.db_threads
+        if threads is None:  # a server database answers over the network: wait in threads
+            threads = 0 if engine.dialect.name == "sqlite" else 8
+        self.pool = ThreadPoolExecutor(threads, "adm-db") if threads else None
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """A handler's database work: inline on SQLite (a local file answers in
+        microseconds and writers take turns anyway), in a thread on PostgreSQL, so the
+        event loop serves other kiosks while one waits for its commit to be durable."""
+        if self.pool is None:
+            return work()
+        return await asyncio.get_running_loop().run_in_executor(self.pool, work)
+
+    def kiosk(self, request: Request, db: Db) -> str:
+        """The kiosk behind the verified client certificate, or 401/403."""
+        cn, serial = _identity(client_cert(request))
+        now = time.monotonic()
+        hit = self.kiosks.get(cn)
+        if hit is None or hit[0] < now:
+            row = db.one(self.q.kiosk, id=cn)
+            ttl = self.settings.kiosk_cache_seconds
+            hit = (now + ttl, row.cert_serial, row.status) if row else (now, "", "")
+            self.kiosks[cn] = hit
+        if hit[1] != serial:
+            raise ApiError(403, "unknown_kiosk", f"certificate of {cn!r} is not registered")
+        if hit[2] != "active":
+            raise ApiError(403, "kiosk_revoked", f"kiosk {cn!r} has been revoked")
+        return cn
+
+    def citizen(self, db: Db, kiosk: str, authorization: str) -> OpenCitizenSession:
+        """The open session the bearer token names, on this kiosk, or 401."""
+        token = authorization.removeprefix("Bearer ")
+        token_hash = keyed_hash(self.settings.pepper, "session", token)
+        row = db.one(self.q.session, token_hash=token_hash)
+        if row is None or row.kiosk_id != kiosk or row.ended_at is not None:
+            raise ApiError(401, "no_session", "session unknown or ended")
+        if row.expires_at <= utcnow():
+            raise ApiError(401, "session_expired", "session expired")
+        return OpenCitizenSession(token_hash, row.nik)
+
+    def audit(self, db: Db, actor: str, action: str, subject: str = "", **detail: Any) -> None:
+        db.run(
+            self.q.audit, at=utcnow(), actor=actor, action=action, subject=subject, detail=detail
+        )
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def audit(db: Session, actor: str, action: str, subject: str = "", **detail: Any) -> None:
-    db.execute(
-        insert(AuditEntry).values(
-            at=utcnow(), actor=actor, action=action, subject=subject, detail=detail
-        )
-    )
 
 
 def mask(nik: str) -> str:
@@ -283,22 +276,14 @@ def summary(doc: Any) -> DocumentSummary:
     return DocumentSummary(id=doc.id, kind=doc.kind, title=title, medium=medium, number=doc.number)
 
 
-def visible_to(nik: str) -> Any:
-    """Documents a citizen may print: their own, and their family's KK (one statement)."""
-    family = select(Citizen.kk_number).where(Citizen.nik == nik).scalar_subquery()
-    return or_(
-        Document.owner_nik == nik,
-        (Document.kind == "kartu_keluarga") & (Document.kk_number == family),
-    )
-
-
-def qr_fields(doc: Document) -> dict[str, Any]:
+def qr_fields(doc: Any) -> dict[str, Any]:
     return {"v": doc.verify_code, "k": doc.kind, "n": doc.number}
 
 
-def payload_of(db: Session, doc: Document, issuer: Issuer, job_id: str, kiosk: str) -> dict:
+def payload_of(ctx: Context, db: Db, doc: Any, job_id: str, kiosk: str) -> dict:
     """Everything the kiosk needs to render ``doc``, bound to this job and kiosk."""
     title, medium = KINDS[doc.kind]
+    issuer = ctx.settings.issuer
     payload: dict[str, Any] = {
         "id": doc.id,
         "kind": doc.kind,
@@ -314,20 +299,19 @@ def payload_of(db: Session, doc: Document, issuer: Issuer, job_id: str, kiosk: s
     if doc.data:
         payload["data"] = doc.data
     if doc.kind == "kartu_keluarga" and doc.kk_number:
-        family = db.get(Family, doc.kk_number)
-        members = db.scalars(
-            select(Citizen).where(Citizen.kk_number == doc.kk_number).order_by(Citizen.position)
-        ).all()
+        address = db.scalar(ctx.q.family_address, kk=doc.kk_number)
+        members = db.all(ctx.q.family_members, kk=doc.kk_number)
         payload["family"] = {
             "kk_number": doc.kk_number,
-            "address": family.address if family else {},
+            "address": address or {},
             "members": [m.details for m in members],
         }
     return payload
 
 
-def signed(db: Session, res: Any, doc: Document, issuer: Issuer) -> SignedDocument:
-    payload = payload_of(db, doc, issuer, res.job_id, res.kiosk_id)
+def signed(ctx: Context, db: Db, res: Any, doc: Any) -> SignedDocument:
+    payload = payload_of(ctx, db, doc, res.job_id, res.kiosk_id)
+    issuer = ctx.settings.issuer
     return SignedDocument(
         job_id=res.job_id,
         document_id=res.document_id,
@@ -342,20 +326,19 @@ def state_of(res: Any) -> ReservationState:
     return ReservationState(job_id=res.job_id, document_id=res.document_id, state=res.state)
 
 
-def reservation_row(db: Session, job_id: str) -> Any:
-    """(job_id, document_id, kiosk_id, state) of a reservation, or None."""
-    return db.execute(
-        select(
-            Reservation.job_id, Reservation.document_id, Reservation.kiosk_id, Reservation.state
-        ).where(Reservation.job_id == job_id)
-    ).first()
-
-
-def own_reservation(db: Session, job_id: str, kiosk: str) -> Any:
-    res = reservation_row(db, job_id)
+def own_reservation(ctx: Context, db: Db, job_id: str, kiosk: str) -> Any:
+    res = db.one(ctx.q.reservation, job_id=job_id)
     if res is None or res.kiosk_id != kiosk:
         raise ApiError(404, "no_reservation", f"no reservation {job_id} for this kiosk")
     return res
+
+
+@dataclass(frozen=True)
+class NewReservation:
+    job_id: str
+    document_id: int
+    kiosk_id: str
+    state: str = "reserved"
 
 
 # ---------------------------------------------------------------- the app
@@ -366,15 +349,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(
-    engine: Engine,
-    settings: Settings,
-) -> FastAPI:
-    sessions: sessionmaker[Session] = session_factory(engine)
+def create_app(engine: Engine, settings: Settings) -> FastAPI:
+    ctx = Context(engine, settings)
+    q = ctx.q
     app = FastAPI(title="ADM central server", version="1.0.0", responses=ERRORS)
-    app.state.sessions = sessions
-    app.state.settings = settings
-    app.state.kiosk_cache = {}
+    app.state.context = ctx
 
     @app.get(f"{API}/health")
     async def health() -> dict[str, str]:
@@ -389,231 +368,257 @@ def create_app(
         )
         return IssuerKey(key_id=settings.issuer.key_id, public_key_pem=pem.decode())
 
-    @app.post(f"{API}/sessions", response_model=SessionOpened, status_code=201)
-    async def open_session(req: OpenSession, kiosk: KioskId, db: DB, cfg: Cfg) -> SessionOpened:
-        now = utcnow()
-        nik, name = _authenticate(req, kiosk, db, cfg, now)
-        token = new_token()
-        expires = now + cfg.session_ttl
-        db.execute(
-            insert(KioskSession).values(
-                token_hash=keyed_hash(cfg.pepper, "session", token),
-                kiosk_id=kiosk,
-                nik=nik,
-                method=req.method,
-                created_at=now,
-                expires_at=expires,
-            )
-        )
-        audit(db, kiosk, "session_opened", mask(nik), method=req.method)
-        db.commit()
-        return SessionOpened(session=token, method=req.method, expires_at=expires, name=name)
-
-    @app.delete(f"{API}/sessions/current", status_code=204)
-    async def end_session(sess: CitizenSession, db: DB) -> Response:
-        db.execute(
-            update(KioskSession)
-            .where(KioskSession.token_hash == sess.token_hash)
-            .values(ended_at=utcnow())
-        )
-        db.commit()
-        return Response(status_code=204)
-
-    @app.get(f"{API}/documents", response_model=DocumentList)
-    async def list_documents(sess: CitizenSession, db: DB) -> DocumentList:
-        rows = db.execute(
-            select(Document.id, Document.kind, Document.number)
-            .where(visible_to(sess.nik), Document.status == "approved")
-            .order_by(Document.id)
-        ).all()
-        return DocumentList(documents=[summary(d) for d in rows])
-
-    @app.post(f"{API}/reservations", response_model=SignedDocument)
-    async def reserve(
-        req: ReserveRequest, sess: CitizenSession, kiosk: KioskId, db: DB, cfg: Cfg
-    ) -> SignedDocument:
-        existing = reservation_row(db, req.job_id)
-        if existing is not None:
-            return _repeat_reservation(db, existing, req, kiosk, cfg)
-        now = utcnow()
-        subjects = [("citizen", sess.nik), ("kiosk", kiosk)]
-        check = lim.check(db, subjects, "code", now)
-        if check.until is not None:
-            raise _locked(check.until)
-        doc = db.scalar(
-            select(Document).where(Document.id == req.document_id, visible_to(sess.nik))
-        )
-        if doc is None:
-            raise ApiError(404, "no_document", "no such document for this citizen")
-        good = doc.code_hash is not None and hmac.compare_digest(
-            doc.code_hash, keyed_hash(cfg.pepper, "code", req.print_code)
-        )
-        if not good:
-            db.rollback()
-            left, lock_end = lim.record_failure(db, cfg.limits, subjects, "code", now)
-            audit(db, kiosk, "wrong_print_code", doc.number, citizen=mask(sess.nik))
-            db.commit()
-            if lock_end is not None:
-                raise _locked(lock_end)
-            raise ApiError(403, "wrong_code", "Kode cetak salah.", attempts_left=left)
-        if ("citizen", sess.nik) in check.counted:
-            lim.clear(db, "citizen", sess.nik, "code")
-        won = db.execute(
-            update(Document)
-            .where(Document.id == doc.id, Document.status == "approved")
-            .values(status="reserved", reserved_job=req.job_id)
-        )
-        if won.rowcount != 1:  # type: ignore[attr-defined]
-            db.rollback()
-            db.refresh(doc)
-            raise ApiError(
-                409, "not_available", f"document is {doc.status}", document_status=doc.status
-            )
-        res = Reservation(
-            job_id=req.job_id, document_id=doc.id, kiosk_id=kiosk, state="reserved", created_at=now
-        )
-        try:
-            db.execute(
-                insert(Reservation).values(
-                    job_id=req.job_id,
-                    document_id=doc.id,
+    @app.post(
+        f"{API}/sessions", response_model=SessionOpened, status_code=201, dependencies=KIOSK_ONLY
+    )
+    async def open_session(req: OpenSession, request: Request) -> SessionOpened:
+        def work() -> SessionOpened:
+            with ctx.connect() as db:
+                kiosk = ctx.kiosk(request, db)
+                now = utcnow()
+                nik, name = _authenticate(ctx, db, req, kiosk, now)
+                token = new_token()
+                expires = now + settings.session_ttl
+                db.run(
+                    q.open_session,
+                    token_hash=keyed_hash(settings.pepper, "session", token),
                     kiosk_id=kiosk,
-                    state="reserved",
+                    nik=nik,
+                    method=req.method,
                     created_at=now,
+                    expires_at=expires,
                 )
-            )
-            audit(db, kiosk, "reserved", doc.number, job=req.job_id, citizen=mask(sess.nik))
-            db.commit()
-        except IntegrityError:
-            # The same job id raced itself (a retried request): answer as the winner did.
-            db.rollback()
-            again = reservation_row(db, req.job_id)
-            if again is None:
-                raise
-            return _repeat_reservation(db, again, req, kiosk, cfg)
-        doc.status = "reserved"
-        return signed(db, res, doc, cfg.issuer)
+                ctx.audit(db, kiosk, "session_opened", mask(nik), method=req.method)
+                db.commit()
+            return SessionOpened(session=token, method=req.method, expires_at=expires, name=name)
 
-    @app.get(f"{API}/reservations/{{job_id}}", response_model=ReservationState)
-    async def reservation(job_id: str, kiosk: KioskId, db: DB) -> ReservationState:
-        return state_of(own_reservation(db, job_id, kiosk))
+        return await ctx.run(work)
 
-    @app.post(f"{API}/reservations/{{job_id}}/confirm", response_model=ReservationState)
-    async def confirm(job_id: str, kiosk: KioskId, db: DB) -> ReservationState:
-        now = utcnow()
-        printed = {
-            "status": "printed",
-            "printed_at": now,
-            "printed_job": job_id,
-            "printed_kiosk": kiosk,
-            "reserved_job": None,
-            "code_hash": None,
-        }
-        return settle(db, job_id, kiosk, "confirmed", printed, {"settled_at": now})
+    @app.delete(f"{API}/sessions/current", status_code=204, dependencies=KIOSK_ONLY)
+    async def end_session(request: Request, authorization: Authorization) -> Response:
+        def work() -> Response:
+            with ctx.connect() as db:
+                sess = ctx.citizen(db, ctx.kiosk(request, db), authorization)
+                db.run(q.end_session, token_hash=sess.token_hash, at=utcnow())
+                db.commit()
+            return Response(status_code=204)
 
-    @app.post(f"{API}/reservations/{{job_id}}/release", response_model=ReservationState)
-    async def release(job_id: str, req: ReleaseRequest, kiosk: KioskId, db: DB) -> ReservationState:
-        back = {"status": "approved", "reserved_job": None}
-        extra = {"settled_at": utcnow(), "reason": req.reason or None}
-        return settle(db, job_id, kiosk, "released", back, extra)
+        return await ctx.run(work)
 
-    @app.post(f"{API}/heartbeat", response_model=HeartbeatAnswer)
-    async def heartbeat(req: HeartbeatRequest, kiosk: KioskId, db: DB) -> HeartbeatAnswer:
-        now = utcnow()
-        status = req.model_dump()
-        db.execute(update(Kiosk).where(Kiosk.id == kiosk).values(last_seen=now, last_status=status))
-        db.add(Heartbeat(kiosk_id=kiosk, at=now, status=status))
-        db.commit()
-        return HeartbeatAnswer(server_time=now)
+    @app.get(f"{API}/documents", response_model=DocumentList, dependencies=KIOSK_ONLY)
+    async def list_documents(request: Request, authorization: Authorization) -> DocumentList:
+        def work() -> DocumentList:
+            with ctx.connect() as db:
+                sess = ctx.citizen(db, ctx.kiosk(request, db), authorization)
+                rows = db.all(q.documents, nik=sess.nik)
+                db.commit()
+            return DocumentList(documents=[summary(d) for d in rows])
+
+        return await ctx.run(work)
+
+    @app.post(f"{API}/reservations", response_model=SignedDocument, dependencies=KIOSK_ONLY)
+    async def reserve(
+        req: ReserveRequest, request: Request, authorization: Authorization
+    ) -> SignedDocument:
+        def work() -> SignedDocument:
+            with ctx.connect() as db:
+                kiosk = ctx.kiosk(request, db)
+                sess = ctx.citizen(db, kiosk, authorization)
+                answer = _reserve(ctx, db, req, sess, kiosk)
+                db.commit()
+            return answer
+
+        return await ctx.run(work)
+
+    @app.get(
+        f"{API}/reservations/{{job_id}}", response_model=ReservationState, dependencies=KIOSK_ONLY
+    )
+    async def reservation(job_id: str, request: Request) -> ReservationState:
+        def work() -> ReservationState:
+            with ctx.connect() as db:
+                res = own_reservation(ctx, db, job_id, ctx.kiosk(request, db))
+                db.commit()
+            return state_of(res)
+
+        return await ctx.run(work)
+
+    @app.post(
+        f"{API}/reservations/{{job_id}}/confirm",
+        response_model=ReservationState,
+        dependencies=KIOSK_ONLY,
+    )
+    async def confirm(job_id: str, request: Request) -> ReservationState:
+        def work() -> ReservationState:
+            with ctx.connect() as db:
+                return settle(ctx, db, job_id, ctx.kiosk(request, db), "confirmed", None)
+
+        return await ctx.run(work)
+
+    @app.post(
+        f"{API}/reservations/{{job_id}}/release",
+        response_model=ReservationState,
+        dependencies=KIOSK_ONLY,
+    )
+    async def release(job_id: str, req: ReleaseRequest, request: Request) -> ReservationState:
+        def work() -> ReservationState:
+            with ctx.connect() as db:
+                kiosk = ctx.kiosk(request, db)
+                return settle(ctx, db, job_id, kiosk, "released", req.reason or None)
+
+        return await ctx.run(work)
+
+    @app.post(f"{API}/heartbeat", response_model=HeartbeatAnswer, dependencies=KIOSK_ONLY)
+    async def heartbeat(req: HeartbeatRequest, request: Request) -> HeartbeatAnswer:
+        def work() -> HeartbeatAnswer:
+            with ctx.connect() as db:
+                kiosk = ctx.kiosk(request, db)
+                now = utcnow()
+                status = req.model_dump()
+                db.run(q.kiosk_seen, id=kiosk, at=now, status=status)
+                db.run(q.heartbeat, kiosk_id=kiosk, at=now, status=status)
+                db.commit()
+            return HeartbeatAnswer(server_time=now)
+
+        return await ctx.run(work)
 
     @app.get("/verify/{code}", response_model=Verification)
-    async def verify(code: str, db: DB) -> Verification:
-        doc = db.scalar(select(Document).where(Document.verify_code == code[:32]))
-        if doc is None or doc.status in ("approved", "reserved"):
-            # Never printed: nothing with this code can legitimately exist on paper.
-            return Verification(status="unknown")
-        title, _ = KINDS[doc.kind]
-        status: Literal["active", "superseded", "revoked"] = (
-            "active" if doc.status == "printed" else doc.status  # type: ignore[assignment]
-        )
-        newer = db.get(Document, doc.superseded_by) if doc.superseded_by else None
-        return Verification(
-            status=status,
-            kind=doc.kind,
-            title=title,
-            number=doc.number,
-            issued=doc.approved_at.date(),
-            superseded_by=newer.number if newer else None,
-        )
+    async def verify(code: str) -> Verification:
+        def work() -> Verification:
+            with ctx.connect() as db:
+                doc = db.one(q.document_by_code, code=code[:32])
+                newer = (
+                    db.one(q.document, id=doc.superseded_by) if doc and doc.superseded_by else None
+                )
+                db.commit()
+            if doc is None or doc.status in ("approved", "reserved"):
+                # Never printed: nothing with this code can legitimately exist on paper.
+                return Verification(status="unknown")
+            title, _ = KINDS[doc.kind]
+            status: Literal["active", "superseded", "revoked"] = (
+                "active" if doc.status == "printed" else doc.status
+            )
+            return Verification(
+                status=status,
+                kind=doc.kind,
+                title=title,
+                number=doc.number,
+                issued=doc.approved_at.date(),
+                superseded_by=newer.number if newer else None,
+            )
 
-    @app.exception_handler(IntegrityError)
-    def _conflict(_request: Request, exc: IntegrityError) -> JSONResponse:
+        return await ctx.run(work)
+
+    def _conflict(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(
             {"detail": {"code": "conflict", "message": "conflicting concurrent change"}}, 409
         )
 
+    app.add_exception_handler(IntegrityError, _conflict)
+    app.add_exception_handler(engine.dialect.dbapi.IntegrityError, _conflict)  # type: ignore[union-attr]
     return app
 
 
+def _locked(until: dt.datetime) -> ApiError:
+    return ApiError(
+        423,
+        "locked",
+        "Terlalu banyak percobaan yang salah. Coba lagi nanti.",
+        locked_until=until.isoformat() + "Z",
+    )
+
+
 def _authenticate(
-    req: OpenSession, kiosk: str, db: Session, cfg: Settings, now: dt.datetime
+    ctx: Context, db: Db, req: OpenSession, kiosk: str, now: dt.datetime
 ) -> tuple[str, str | None]:
     """(NIK, name) the session is for, or an error that does not tell whether it exists."""
+    q, cfg = ctx.q, ctx.settings
     if req.method == "ektp":
         if req.nik is None or req.card is None:
             raise ApiError(422, "incomplete", "e-KTP login needs nik and card")
-        return req.nik, db.scalar(select(Citizen.name).where(Citizen.nik == req.nik))
+        return req.nik, db.scalar(q.citizen_name, nik=req.nik)
     if req.method == "pin":
         if req.nik is None or req.pin is None:
             raise ApiError(422, "incomplete", "PIN login needs nik and pin")
-        subjects = [("citizen", req.nik), ("kiosk", kiosk)]
-        check = lim.check(db, subjects, "pin", now)
+        check = lim.check(db, q, req.nik, kiosk, "pin", now)
         if check.until is not None:
             raise _locked(check.until)
-        row = db.execute(
-            select(Citizen.pin_hash, Citizen.name).where(Citizen.nik == req.nik)
-        ).first()
+        row = db.one(q.citizen_pin, nik=req.nik)
         stored, name = (row.pin_hash, row.name) if row else (None, None)
         given = keyed_hash(cfg.pepper, "pin", req.pin)
         # Compare against a dummy for an unknown NIK so timing does not tell either.
         if not hmac.compare_digest(stored or b"\0" * 32, given) or stored is None:
             db.rollback()
-            left, lock_end = lim.record_failure(db, cfg.limits, subjects, "pin", now)
-            audit(db, kiosk, "wrong_pin", mask(req.nik))
+            left, lock_end = lim.record_failure(db, q, cfg.limits, req.nik, kiosk, "pin", now)
+            ctx.audit(db, kiosk, "wrong_pin", mask(req.nik))
             db.commit()
             if lock_end is not None:
                 raise _locked(lock_end)
             raise ApiError(401, "wrong_pin", "NIK atau PIN tidak cocok.", attempts_left=left)
         if ("citizen", req.nik) in check.counted:
-            lim.clear(db, "citizen", req.nik, "pin")
+            lim.clear(db, q, "citizen", req.nik, "pin")
         return req.nik, name
     # QR token: single use, short-lived.  Only the kiosk can be counted (no NIK is known).
     if req.token is None:
         raise ApiError(422, "incomplete", "QR login needs token")
-    until = lim.check(db, [("kiosk", kiosk)], "qr", now).until
+    until = lim.check(db, q, None, kiosk, "qr", now).until
     if until is not None:
         raise _locked(until)
     token_hash = keyed_hash(cfg.pepper, "qr", req.token)
-    used = db.execute(
-        update(QrToken)
-        .where(
-            QrToken.token_hash == token_hash,
-            QrToken.used_at.is_(None),
-            QrToken.expires_at > now,
-        )
-        .values(used_at=now)
-    )
-    if used.rowcount != 1:  # type: ignore[attr-defined]
+    if db.run(q.use_qr, token_hash=token_hash, now=now) != 1:
         db.rollback()
-        _left, lock_end = lim.record_failure(db, cfg.limits, [("kiosk", kiosk)], "qr", now)
-        audit(db, kiosk, "bad_qr_token")
+        _left, lock_end = lim.record_failure(db, q, cfg.limits, None, kiosk, "qr", now)
+        ctx.audit(db, kiosk, "bad_qr_token")
         db.commit()
         if lock_end is not None:
             raise _locked(lock_end)
         raise ApiError(401, "bad_token", "Kode QR tidak berlaku atau sudah dipakai.")
-    nik = db.scalar(select(QrToken.nik).where(QrToken.token_hash == token_hash))
+    nik = db.scalar(q.qr_nik, token_hash=token_hash)
     assert nik is not None
-    return nik, db.scalar(select(Citizen.name).where(Citizen.nik == nik))
+    return nik, db.scalar(q.citizen_name, nik=nik)
+
+
+def _reserve(
+    ctx: Context, db: Db, req: ReserveRequest, sess: OpenCitizenSession, kiosk: str
+) -> SignedDocument:
+    q, cfg = ctx.q, ctx.settings
+    existing = db.one(q.reservation, job_id=req.job_id)
+    if existing is not None:
+        return _repeat_reservation(ctx, db, existing, req, kiosk)
+    now = utcnow()
+    check = lim.check(db, q, sess.nik, kiosk, "code", now)
+    if check.until is not None:
+        raise _locked(check.until)
+    doc = db.one(q.visible_document, id=req.document_id, nik=sess.nik)
+    if doc is None:
+        raise ApiError(404, "no_document", "no such document for this citizen")
+    good = doc.code_hash is not None and hmac.compare_digest(
+        doc.code_hash, keyed_hash(cfg.pepper, "code", req.print_code)
+    )
+    if not good:
+        db.rollback()
+        left, lock_end = lim.record_failure(db, q, cfg.limits, sess.nik, kiosk, "code", now)
+        ctx.audit(db, kiosk, "wrong_print_code", doc.number, citizen=mask(sess.nik))
+        db.commit()
+        if lock_end is not None:
+            raise _locked(lock_end)
+        raise ApiError(403, "wrong_code", "Kode cetak salah.", attempts_left=left)
+    if ("citizen", sess.nik) in check.counted:
+        lim.clear(db, q, "citizen", sess.nik, "code")
+    if db.run(q.take_document, id=doc.id, job_id=req.job_id) != 1:
+        db.rollback()
+        status = db.scalar(q.document_status, id=doc.id)
+        raise ApiError(409, "not_available", f"document is {status}", document_status=status)
+    try:
+        db.run(q.reserve, job_id=req.job_id, document_id=doc.id, kiosk_id=kiosk, at=now)
+    except db.IntegrityError:
+        # The same job id raced itself (a retried request): answer as the winner did.
+        db.rollback()
+        again = db.one(q.reservation, job_id=req.job_id)
+        if again is None:
+            raise
+        return _repeat_reservation(ctx, db, again, req, kiosk)
+    ctx.audit(db, kiosk, "reserved", doc.number, job=req.job_id, citizen=mask(sess.nik))
+    return signed(ctx, db, NewReservation(req.job_id, doc.id, kiosk), doc)
 
 
 SETTLED_ELSEWHERE = {
@@ -623,56 +628,43 @@ SETTLED_ELSEWHERE = {
 
 
 def settle(
-    db: Session,
-    job_id: str,
-    kiosk: str,
-    to: str,
-    document: dict[str, Any],
-    reservation: dict[str, Any],
+    ctx: Context, db: Db, job_id: str, kiosk: str, to: str, reason: str | None
 ) -> ReservationState:
     """Move a reserved job to ``to`` (confirmed | released) once; repeating it answers the
     same, and the opposite settlement is refused.  Conditional UPDATEs: of a confirm and a
     release racing, exactly one changes the rows."""
+    q = ctx.q
     code, message = SETTLED_ELSEWHERE[to]
-    res = own_reservation(db, job_id, kiosk)
+    res = own_reservation(ctx, db, job_id, kiosk)
     if res.state == to:
+        db.commit()
         return state_of(res)
     if res.state != "reserved":
         raise ApiError(409, code, message)
-    done = db.execute(
-        update(Reservation)
-        .where(Reservation.job_id == job_id, Reservation.state == "reserved")
-        .values(state=to, **reservation)
-    )
-    won = done.rowcount == 1  # type: ignore[attr-defined]
+    now = utcnow()
+    won = db.run(q.settle, job_id=job_id, to=to, at=now, reason=reason) == 1
     if won:
-        db.execute(
-            update(Document)
-            .where(Document.id == res.document_id, Document.reserved_job == job_id)
-            .values(**document)
-        )
-        audit(
-            db,
-            kiosk,
-            "printed" if to == "confirmed" else "released",
-            str(res.document_id),
-            job=job_id,
-        )
+        if to == "confirmed":
+            db.run(q.document_printed, id=res.document_id, job_id=job_id, at=now, kiosk_id=kiosk)
+        else:
+            db.run(q.document_released, id=res.document_id, job_id=job_id)
+        action = "printed" if to == "confirmed" else "released"
+        ctx.audit(db, kiosk, action, str(res.document_id), job=job_id)
     db.commit()
     if won:
         return ReservationState(job_id=job_id, document_id=res.document_id, state=to)  # type: ignore[arg-type]
     # A concurrent settlement got there first: answer what it decided.
-    return settle(db, job_id, kiosk, to, document, reservation)
+    return settle(ctx, db, job_id, kiosk, to, reason)
 
 
 def _repeat_reservation(
-    db: Session, res: Any, req: ReserveRequest, kiosk: str, cfg: Settings
+    ctx: Context, db: Db, res: Any, req: ReserveRequest, kiosk: str
 ) -> SignedDocument:
     """A repeated reserve with the same job id: the same answer, or 409 if it differs."""
     if res.kiosk_id != kiosk or res.document_id != req.document_id:
         raise ApiError(409, "job_id_reused", "this job id belongs to another reservation")
     if res.state == "released":
         raise ApiError(409, "released", "this job was released; reserve with a new job id")
-    doc = db.get(Document, res.document_id)
+    doc = db.one(ctx.q.document, id=res.document_id)
     assert doc is not None
-    return signed(db, res, doc, cfg.issuer)
+    return signed(ctx, db, res, doc)

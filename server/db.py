@@ -212,7 +212,10 @@ def make_engine(url: str = DEFAULT_URL, *, migrate: bool = True) -> Engine:
     SQLite gets WAL, foreign keys and a busy timeout so concurrent writers wait, not fail.
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Named parameters: the API's precompiled statements pass dicts (server.prepared).
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, paramstyle="named"
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -222,7 +225,9 @@ def make_engine(url: str = DEFAULT_URL, *, migrate: bool = True) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # No pre-ping (a round trip per request): a connection that fails with a
+        # connection error is invalidated instead (server.prepared.connector).
+        engine = create_engine(url, pool_size=10, max_overflow=20, pool_recycle=3600)
     if migrate:
         from server.migrate import upgrade
 

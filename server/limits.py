@@ -12,11 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from server.db import Attempt
+from server.prepared import Db
+from server.queries import Queries
 
 PATHS = ("pin", "code", "qr")
 
@@ -38,14 +35,11 @@ class Check:
     counted: frozenset[tuple[str, str]]  # subjects with failures on record
 
 
-def check(session: Session, subjects: list[tuple[str, str]], path: str, now: dt.datetime) -> Check:
-    """One statement for all ``subjects`` (scope, subject) on ``path``."""
-    rows = session.execute(
-        select(Attempt.scope, Attempt.subject, Attempt.failures, Attempt.locked_until).where(
-            Attempt.path == path,
-            or_(*(and_(Attempt.scope == sc, Attempt.subject == su) for sc, su in subjects)),
-        )
-    ).all()
+def check(
+    db: Db, q: Queries, citizen: str | None, kiosk: str, path: str, now: dt.datetime
+) -> Check:
+    """One statement for the citizen (None: not known, as for a QR token) and the kiosk."""
+    rows = db.all(q.attempts, path=path, citizen=citizen, kiosk=kiosk)
     until: dt.datetime | None = None
     for row in rows:
         if row.locked_until is not None and row.locked_until > now:
@@ -56,66 +50,41 @@ def check(session: Session, subjects: list[tuple[str, str]], path: str, now: dt.
     return Check(until, counted)
 
 
+def subjects_of(citizen: str | None, kiosk: str) -> list[tuple[str, str]]:
+    return ([("citizen", citizen)] if citizen is not None else []) + [("kiosk", kiosk)]
+
+
 def record_failure(
-    session: Session,
+    db: Db,
+    q: Queries,
     limits: Limits,
-    subjects: list[tuple[str, str]],
+    citizen: str | None,
+    kiosk: str,
     path: str,
     now: dt.datetime,
 ) -> tuple[int, dt.datetime | None]:
-    """Count one failure for every subject; (guesses left for the citizen, lock end or None).
+    """Count one failure for the citizen and the kiosk; (guesses left for the citizen, lock
+    end or None).
 
     Committed at once and with an atomic increment, so concurrent guesses all count.
     """
     left = limits.citizen_failures
     lock_end: dt.datetime | None = None
-    for scope, subject in subjects:
-        key = (scope, subject, path)
-        row = session.get(Attempt, key)
-        if row is None:
-            try:
-                with session.begin_nested():
-                    session.add(Attempt(scope=scope, subject=subject, path=path, window_start=now))
-            except IntegrityError:
-                pass
-            row = session.get(Attempt, key)
-            assert row is not None
-        if row.window_start < now - limits.window or (
-            row.locked_until is not None and row.locked_until <= now
-        ):
-            session.execute(
-                update(Attempt)
-                .where(Attempt.scope == scope, Attempt.subject == subject, Attempt.path == path)
-                .values(failures=0, window_start=now, locked_until=None)
-            )
-        session.execute(
-            update(Attempt)
-            .where(Attempt.scope == scope, Attempt.subject == subject, Attempt.path == path)
-            .values(failures=Attempt.failures + 1)
-        )
-        failures = session.scalar(
-            select(Attempt.failures).where(
-                Attempt.scope == scope, Attempt.subject == subject, Attempt.path == path
-            )
-        )
-        assert failures is not None
+    for scope, subject in subjects_of(citizen, kiosk):
+        key = {"scope": scope, "subject": subject, "path": path}
+        db.run(q.attempt_row, now=now, **key)
+        db.run(q.attempt_restart, now=now, cutoff=now - limits.window, **key)
+        db.run(q.attempt_count, **key)
+        failures = int(db.scalar(q.attempt_failures, **key))
         if failures >= limits.max_for(scope):
             end = now + limits.lock
-            session.execute(
-                update(Attempt)
-                .where(Attempt.scope == scope, Attempt.subject == subject, Attempt.path == path)
-                .values(locked_until=end)
-            )
+            db.run(q.attempt_lock, until=end, **key)
             lock_end = max(lock_end or end, end)
         if scope == "citizen":
             left = max(0, limits.citizen_failures - failures)
-    session.commit()
+    db.commit()
     return left, lock_end
 
 
-def clear(session: Session, scope: str, subject: str, path: str) -> None:
-    session.execute(
-        update(Attempt)
-        .where(Attempt.scope == scope, Attempt.subject == subject, Attempt.path == path)
-        .values(failures=0, locked_until=None)
-    )
+def clear(db: Db, q: Queries, scope: str, subject: str, path: str) -> None:
+    db.run(q.attempt_clear, scope=scope, subject=subject, path=path)

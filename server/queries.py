@@ -1,0 +1,216 @@
+"""Every statement the kiosk API runs, written once against the models and compiled once
+per dialect (see ``server.prepared``).  Parameters are named ``bindparam``s; values
+written here (statuses, kinds) are part of the compiled statement."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+
+from server.db import (
+    Attempt,
+    AuditEntry,
+    Citizen,
+    Document,
+    Family,
+    Heartbeat,
+    Kiosk,
+    KioskSession,
+    QrToken,
+    Reservation,
+)
+from server.prepared import Prepared
+
+P = bindparam
+
+DOC_COLUMNS = (
+    Document.id,
+    Document.kind,
+    Document.number,
+    Document.owner_nik,
+    Document.kk_number,
+    Document.status,
+    Document.approved_at,
+    Document.official,
+    Document.data,
+    Document.verify_code,
+    Document.code_hash,
+    Document.superseded_by,
+)
+
+
+def _visible_to_nik() -> object:
+    """Documents a citizen may print: their own, and their family's KK (one statement)."""
+    family = select(Citizen.kk_number).where(Citizen.nik == P("nik")).scalar_subquery()
+    return or_(
+        Document.owner_nik == P("nik"),
+        and_(Document.kind == "kartu_keluarga", Document.kk_number == family),
+    )
+
+
+def _attempt_key() -> object:
+    return and_(
+        Attempt.scope == P("scope"), Attempt.subject == P("subject"), Attempt.path == P("path")
+    )
+
+
+class Queries:
+    def __init__(self, dialect: Dialect) -> None:
+        def c(stmt: object) -> Prepared:
+            return Prepared(stmt, dialect)  # type: ignore[arg-type]
+
+        self.dialect = dialect.name
+        # kiosks and sessions
+        self.kiosk = c(select(Kiosk.cert_serial, Kiosk.status).where(Kiosk.id == P("id")))
+        self.session = c(
+            select(
+                KioskSession.kiosk_id,
+                KioskSession.nik,
+                KioskSession.ended_at,
+                KioskSession.expires_at,
+            ).where(KioskSession.token_hash == P("token_hash"))
+        )
+        self.open_session = c(
+            insert(KioskSession).values(
+                token_hash=P("token_hash"),
+                kiosk_id=P("kiosk_id"),
+                nik=P("nik"),
+                method=P("method"),
+                created_at=P("created_at"),
+                expires_at=P("expires_at"),
+            )
+        )
+        self.end_session = c(
+            update(KioskSession)
+            .where(KioskSession.token_hash == P("token_hash"))
+            .values(ended_at=P("at"))
+        )
+        self.citizen_name = c(select(Citizen.name).where(Citizen.nik == P("nik")))
+        self.citizen_pin = c(select(Citizen.pin_hash, Citizen.name).where(Citizen.nik == P("nik")))
+        self.use_qr = c(
+            update(QrToken)
+            .where(
+                QrToken.token_hash == P("token_hash"),
+                QrToken.used_at.is_(None),
+                QrToken.expires_at > P("now"),
+            )
+            .values(used_at=P("now"))
+        )
+        self.qr_nik = c(select(QrToken.nik).where(QrToken.token_hash == P("token_hash")))
+        # documents
+        self.documents = c(
+            select(Document.id, Document.kind, Document.number)
+            .where(_visible_to_nik(), Document.status == "approved")  # type: ignore[arg-type]
+            .order_by(Document.id)
+        )
+        self.visible_document = c(
+            select(*DOC_COLUMNS).where(Document.id == P("id"), _visible_to_nik())  # type: ignore[arg-type]
+        )
+        self.document = c(select(*DOC_COLUMNS).where(Document.id == P("id")))
+        self.document_by_code = c(select(*DOC_COLUMNS).where(Document.verify_code == P("code")))
+        self.document_status = c(select(Document.status).where(Document.id == P("id")))
+        self.family_address = c(select(Family.address).where(Family.kk_number == P("kk")))
+        self.family_members = c(
+            select(Citizen.details).where(Citizen.kk_number == P("kk")).order_by(Citizen.position)
+        )
+        self.take_document = c(
+            update(Document)
+            .where(Document.id == P("id"), Document.status == "approved")
+            .values(status="reserved", reserved_job=P("job_id"))
+        )
+        self.document_printed = c(
+            update(Document)
+            .where(Document.id == P("id"), Document.reserved_job == P("job_id"))
+            .values(
+                status="printed",
+                printed_at=P("at"),
+                printed_job=P("job_id"),
+                printed_kiosk=P("kiosk_id"),
+                reserved_job=None,
+                code_hash=None,
+            )
+        )
+        self.document_released = c(
+            update(Document)
+            .where(Document.id == P("id"), Document.reserved_job == P("job_id"))
+            .values(status="approved", reserved_job=None)
+        )
+        # reservations
+        self.reservation = c(
+            select(
+                Reservation.job_id, Reservation.document_id, Reservation.kiosk_id, Reservation.state
+            ).where(Reservation.job_id == P("job_id"))
+        )
+        self.reserve = c(
+            insert(Reservation).values(
+                job_id=P("job_id"),
+                document_id=P("document_id"),
+                kiosk_id=P("kiosk_id"),
+                state="reserved",
+                created_at=P("at"),
+            )
+        )
+        self.settle = c(
+            update(Reservation)
+            .where(Reservation.job_id == P("job_id"), Reservation.state == "reserved")
+            .values(state=P("to"), settled_at=P("at"), reason=P("reason"))
+        )
+        # heartbeat and audit
+        self.kiosk_seen = c(
+            update(Kiosk)
+            .where(Kiosk.id == P("id"))
+            .values(last_seen=P("at"), last_status=P("status"))
+        )
+        self.heartbeat = c(
+            insert(Heartbeat).values(kiosk_id=P("kiosk_id"), at=P("at"), status=P("status"))
+        )
+        self.audit = c(
+            insert(AuditEntry).values(
+                at=P("at"),
+                actor=P("actor"),
+                action=P("action"),
+                subject=P("subject"),
+                detail=P("detail"),
+            )
+        )
+        # lockouts (server.limits)
+        self.attempts = c(
+            select(Attempt.scope, Attempt.subject, Attempt.failures, Attempt.locked_until).where(
+                Attempt.path == P("path"),
+                or_(
+                    and_(Attempt.scope == "citizen", Attempt.subject == P("citizen")),
+                    and_(Attempt.scope == "kiosk", Attempt.subject == P("kiosk")),
+                ),
+            )
+        )
+        upsert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+        self.attempt_row = c(
+            upsert(Attempt)
+            .values(
+                scope=P("scope"),
+                subject=P("subject"),
+                path=P("path"),
+                failures=0,
+                window_start=P("now"),
+            )
+            .on_conflict_do_nothing()
+        )
+        self.attempt_restart = c(
+            update(Attempt)
+            .where(
+                _attempt_key(),  # type: ignore[arg-type]
+                or_(Attempt.window_start < P("cutoff"), Attempt.locked_until <= P("now")),
+            )
+            .values(failures=0, window_start=P("now"), locked_until=None)
+        )
+        self.attempt_count = c(
+            update(Attempt).where(_attempt_key()).values(failures=Attempt.failures + 1)  # type: ignore[arg-type]
+        )
+        self.attempt_failures = c(select(Attempt.failures).where(_attempt_key()))  # type: ignore[arg-type]
+        self.attempt_lock = c(
+            update(Attempt).where(_attempt_key()).values(locked_until=P("until"))  # type: ignore[arg-type]
+        )
+        self.attempt_clear = c(
+            update(Attempt).where(_attempt_key()).values(failures=0, locked_until=None)  # type: ignore[arg-type]
+        )
