@@ -15,7 +15,7 @@ Cost per request is what limits a kiosk fleet on a small server, so the hot path
 lean (measured in docs/benchmarks.md): statements are compiled once and run on the
 driver (``server.queries``, ``server.prepared``), authentication is plain calls instead
 of a dependency chain, and the database work of a handler runs inline on SQLite and in a
-small thread pool on PostgreSQL (``Context.run``).  Throughput comes from worker
+thread pool when configured (``Context.run``).  Throughput comes from worker
 processes (``serve --workers N``).
 """
 
@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from server import limits as lim
 from server.db import utcnow
 from server.pki import cert_identity
-from server.prepared import Db, connector
+from server.prepared import Db, Pending, connector
 from server.queries import Queries
 from server.security import Issuer, keyed_hash, new_token
 
@@ -69,8 +69,11 @@ class Settings:
     # or re-issue takes effect within this time (saves one query per request).
     kiosk_cache_seconds: float = 2.0
     limits: lim.Limits = field(default_factory=lim.Limits)
-    # Threads per worker for database work; None: none for SQLite, 8 for PostgreSQL.
-    db_threads: int | None = None
+    # Threads per worker for database work.  0: inline on the event loop, best measured
+    # with the database on the same machine (PostgreSQL too: 156 vs 127 tx/s with 4
+    # threads, the threads fight over the GIL); a database across a network, where every
+    # round trip waits, wants a few.
+    db_threads: int = 0
 
 
 # ---------------------------------------------------------------- request/response models
@@ -215,18 +218,17 @@ class Context:
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.settings = settings
+        with engine.connect():  # the dialect learns the server's features (RETURNING)
+            pass
         self.q = Queries(engine.dialect)
         self.connect = connector(engine)
         self.kiosks: dict[str, tuple[float, str, str]] = {}
         threads = settings.db_threads
-        if threads is None:  # a server database answers over the network: wait in threads
-            threads = 0 if engine.dialect.name == "sqlite" else 8
         self.pool = ThreadPoolExecutor(threads, "adm-db") if threads else None
 
     async def run(self, work: Callable[[], T]) -> T:
-        """A handler's database work: inline on SQLite (a local file answers in
-        microseconds and writers take turns anyway), in a thread on PostgreSQL, so the
-        event loop serves other kiosks while one waits for its commit to be durable."""
+        """A handler's database work: inline, or in the pool (``Settings.db_threads``) so
+        the event loop serves other kiosks while one waits on a distant database."""
         if self.pool is None:
             return work()
         return await asyncio.get_running_loop().run_in_executor(self.pool, work)
@@ -247,11 +249,15 @@ class Context:
             raise ApiError(403, "kiosk_revoked", f"kiosk {cn!r} has been revoked")
         return cn
 
-    def citizen(self, db: Db, kiosk: str, authorization: str) -> OpenCitizenSession:
-        """The open session the bearer token names, on this kiosk, or 401."""
+    def token_hash(self, authorization: str) -> bytes:
         token = authorization.removeprefix("Bearer ")
-        token_hash = keyed_hash(self.settings.pepper, "session", token)
-        row = db.one(self.q.session, token_hash=token_hash)
+        return keyed_hash(self.settings.pepper, "session", token)
+
+    def citizen(self, session: Pending, token_hash: bytes, kiosk: str) -> OpenCitizenSession:
+        """The open session the bearer token names, on this kiosk, or 401.  ``session``
+        is the sent ``q.session`` statement: what depends on it may be sent with it and
+        is used only after this check."""
+        row = session.one()
         if row is None or row.kiosk_id != kiosk or row.ended_at is not None:
             raise ApiError(401, "no_session", "session unknown or ended")
         if row.expires_at <= utcnow():
@@ -259,7 +265,7 @@ class Context:
         return OpenCitizenSession(token_hash, row.nik)
 
     def audit(self, db: Db, actor: str, action: str, subject: str = "", **detail: Any) -> None:
-        db.run(
+        db.send(
             self.q.audit, at=utcnow(), actor=actor, action=action, subject=subject, detail=detail
         )
 
@@ -379,7 +385,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                 nik, name = _authenticate(ctx, db, req, kiosk, now)
                 token = new_token()
                 expires = now + settings.session_ttl
-                db.run(
+                db.send(
                     q.open_session,
                     token_hash=keyed_hash(settings.pepper, "session", token),
                     kiosk_id=kiosk,
@@ -398,8 +404,10 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
     async def end_session(request: Request, authorization: Authorization) -> Response:
         def work() -> Response:
             with ctx.connect() as db:
-                sess = ctx.citizen(db, ctx.kiosk(request, db), authorization)
-                db.run(q.end_session, token_hash=sess.token_hash, at=utcnow())
+                kiosk = ctx.kiosk(request, db)
+                token_hash = ctx.token_hash(authorization)
+                ctx.citizen(db.send(q.session, token_hash=token_hash), token_hash, kiosk)
+                db.send(q.end_session, token_hash=token_hash, at=utcnow())
                 db.commit()
             return Response(status_code=204)
 
@@ -409,9 +417,13 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
     async def list_documents(request: Request, authorization: Authorization) -> DocumentList:
         def work() -> DocumentList:
             with ctx.connect() as db:
-                sess = ctx.citizen(db, ctx.kiosk(request, db), authorization)
-                rows = db.all(q.documents, nik=sess.nik)
-                db.commit()
+                kiosk = ctx.kiosk(request, db)
+                token_hash = ctx.token_hash(authorization)
+                session = db.send(q.session, token_hash=token_hash)
+                documents = db.send(q.session_documents, token_hash=token_hash)
+                db.commit()  # read only: ends the transaction and the one round trip
+                ctx.citizen(session, token_hash, kiosk)
+                rows = documents.all()
             return DocumentList(documents=[summary(d) for d in rows])
 
         return await ctx.run(work)
@@ -423,8 +435,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         def work() -> SignedDocument:
             with ctx.connect() as db:
                 kiosk = ctx.kiosk(request, db)
-                sess = ctx.citizen(db, kiosk, authorization)
-                answer = _reserve(ctx, db, req, sess, kiosk)
+                answer = _reserve(ctx, db, req, ctx.token_hash(authorization), kiosk)
                 db.commit()
             return answer
 
@@ -474,8 +485,8 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                 kiosk = ctx.kiosk(request, db)
                 now = utcnow()
                 status = req.model_dump()
-                db.run(q.kiosk_seen, id=kiosk, at=now, status=status)
-                db.run(q.heartbeat, kiosk_id=kiosk, at=now, status=status)
+                db.send(q.kiosk_seen, id=kiosk, at=now, status=status)
+                db.send(q.heartbeat, kiosk_id=kiosk, at=now, status=status)
                 db.commit()
             return HeartbeatAnswer(server_time=now)
 
@@ -539,10 +550,12 @@ def _authenticate(
     if req.method == "pin":
         if req.nik is None or req.pin is None:
             raise ApiError(422, "incomplete", "PIN login needs nik and pin")
-        check = lim.check(db, q, req.nik, kiosk, "pin", now)
+        attempts = db.send(q.attempts, path="pin", citizen=req.nik, kiosk=kiosk)
+        citizen = db.send(q.citizen_pin, nik=req.nik)
+        check = lim.verdict(attempts.all(), now)
         if check.until is not None:
             raise _locked(check.until)
-        row = db.one(q.citizen_pin, nik=req.nik)
+        row = citizen.one()
         stored, name = (row.pin_hash, row.name) if row else (None, None)
         given = keyed_hash(cfg.pepper, "pin", req.pin)
         # Compare against a dummy for an unknown NIK so timing does not tell either.
@@ -578,17 +591,24 @@ def _authenticate(
 
 
 def _reserve(
-    ctx: Context, db: Db, req: ReserveRequest, sess: OpenCitizenSession, kiosk: str
+    ctx: Context, db: Db, req: ReserveRequest, token_hash: bytes, kiosk: str
 ) -> SignedDocument:
     q, cfg = ctx.q, ctx.settings
-    existing = db.one(q.reservation, job_id=req.job_id)
+    now = utcnow()
+    # One round trip: the session, an earlier reservation of this job, the lockout
+    # counters and the document (the last two through the session's NIK); used in order.
+    session = db.send(q.session, token_hash=token_hash)
+    earlier = db.send(q.reservation, job_id=req.job_id)
+    attempts = db.send(q.session_attempts, path="code", kiosk=kiosk, token_hash=token_hash)
+    document = db.send(q.session_document, id=req.document_id, token_hash=token_hash)
+    sess = ctx.citizen(session, token_hash, kiosk)
+    existing = earlier.one()
     if existing is not None:
         return _repeat_reservation(ctx, db, existing, req, kiosk)
-    now = utcnow()
-    check = lim.check(db, q, sess.nik, kiosk, "code", now)
+    check = lim.verdict(attempts.all(), now)
     if check.until is not None:
         raise _locked(check.until)
-    doc = db.one(q.visible_document, id=req.document_id, nik=sess.nik)
+    doc = document.one()
     if doc is None:
         raise ApiError(404, "no_document", "no such document for this citizen")
     good = doc.code_hash is not None and hmac.compare_digest(
@@ -604,12 +624,10 @@ def _reserve(
         raise ApiError(403, "wrong_code", "Kode cetak salah.", attempts_left=left)
     if ("citizen", sess.nik) in check.counted:
         lim.clear(db, q, "citizen", sess.nik, "code")
-    if db.run(q.take_document, id=doc.id, job_id=req.job_id) != 1:
-        db.rollback()
-        status = db.scalar(q.document_status, id=doc.id)
-        raise ApiError(409, "not_available", f"document is {status}", document_status=status)
+    taken = db.send(q.take_document, id=doc.id, job_id=req.job_id)
     try:
-        db.run(q.reserve, job_id=req.job_id, document_id=doc.id, kiosk_id=kiosk, at=now)
+        db.send(q.reserve, job_id=req.job_id, document_id=doc.id, kiosk_id=kiosk, at=now)
+        won = taken.count() == 1
     except db.IntegrityError:
         # The same job id raced itself (a retried request): answer as the winner did.
         db.rollback()
@@ -617,6 +635,10 @@ def _reserve(
         if again is None:
             raise
         return _repeat_reservation(ctx, db, again, req, kiosk)
+    if not won:
+        db.rollback()
+        status = db.scalar(q.document_status, id=doc.id)
+        raise ApiError(409, "not_available", f"document is {status}", document_status=status)
     ctx.audit(db, kiosk, "reserved", doc.number, job=req.job_id, citizen=mask(sess.nik))
     return signed(ctx, db, NewReservation(req.job_id, doc.id, kiosk), doc)
 
@@ -630,31 +652,31 @@ SETTLED_ELSEWHERE = {
 def settle(
     ctx: Context, db: Db, job_id: str, kiosk: str, to: str, reason: str | None
 ) -> ReservationState:
-    """Move a reserved job to ``to`` (confirmed | released) once; repeating it answers the
-    same, and the opposite settlement is refused.  Conditional UPDATEs: of a confirm and a
-    release racing, exactly one changes the rows."""
+    """Move this kiosk's reserved job to ``to`` (confirmed | released) once; repeating it
+    answers the same, and the opposite settlement is refused.  The conditional UPDATE
+    comes first (one round trip in the common case): of a confirm and a release racing,
+    exactly one changes the rows, and the other reads what it decided."""
     q = ctx.q
-    code, message = SETTLED_ELSEWHERE[to]
-    res = own_reservation(ctx, db, job_id, kiosk)
-    if res.state == to:
-        db.commit()
-        return state_of(res)
-    if res.state != "reserved":
-        raise ApiError(409, code, message)
     now = utcnow()
-    won = db.run(q.settle, job_id=job_id, to=to, at=now, reason=reason) == 1
-    if won:
+    moved = db.one(q.settle, job_id=job_id, to=to, at=now, reason=reason)
+    if moved is not None and moved.kiosk_id != kiosk:
+        db.rollback()  # another kiosk's job: not ours to settle (answered below)
+        moved = None
+    if moved is not None:
         if to == "confirmed":
-            db.run(q.document_printed, id=res.document_id, job_id=job_id, at=now, kiosk_id=kiosk)
+            db.send(q.document_printed, id=moved.document_id, job_id=job_id, at=now, kiosk_id=kiosk)
         else:
-            db.run(q.document_released, id=res.document_id, job_id=job_id)
+            db.send(q.document_released, id=moved.document_id, job_id=job_id)
         action = "printed" if to == "confirmed" else "released"
-        ctx.audit(db, kiosk, action, str(res.document_id), job=job_id)
+        ctx.audit(db, kiosk, action, str(moved.document_id), job=job_id)
+        db.commit()
+        return ReservationState(job_id=job_id, document_id=moved.document_id, state=to)  # type: ignore[arg-type]
+    res = own_reservation(ctx, db, job_id, kiosk)
     db.commit()
-    if won:
-        return ReservationState(job_id=job_id, document_id=res.document_id, state=to)  # type: ignore[arg-type]
-    # A concurrent settlement got there first: answer what it decided.
-    return settle(ctx, db, job_id, kiosk, to, reason)
+    if res.state == to:
+        return state_of(res)
+    code, message = SETTLED_ELSEWHERE[to]
+    raise ApiError(409, code, message)
 
 
 def _repeat_reservation(

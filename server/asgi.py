@@ -18,5 +18,9 @@ app = create_app(
     make_engine(
         os.environ.get("ADM_SERVER_DB", f"sqlite:///{_home.path / 'server.db'}"), migrate=False
     ),
-    Settings(issuer=_home.issuer(), pepper=_home.pepper()),
+    Settings(
+        issuer=_home.issuer(),
+        pepper=_home.pepper(),
+        db_threads=int(os.environ.get("ADM_SERVER_DB_THREADS") or 0),
+    ),
 )

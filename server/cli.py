@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8443)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--db-threads",
+        type=int,
+        default=None,
+        help="threads per worker for database work (default 0: inline; a few for a "
+        "database across a network)",
+    )
     serve.add_argument("--seed-demo", action="store_true", help="seed demo data first")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("seed-demo", help="add the demo population and approved documents")
@@ -217,6 +224,8 @@ def _serve(args: argparse.Namespace, home: ServerHome, url: str) -> int:
 
     os.environ["ADM_SERVER_HOME"] = str(home.path)
     os.environ["ADM_SERVER_DB"] = url
+    if args.db_threads is not None:
+        os.environ["ADM_SERVER_DB_THREADS"] = str(args.db_threads)
     uvicorn.run(
         "server.asgi:app",
         host=args.host,

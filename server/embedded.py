@@ -67,8 +67,10 @@ class EmbeddedServer:
         seed: bool = True,
         kiosks: tuple[str, ...] = (),
         kiosk_cache_seconds: float = 2.0,
+        db_threads: int = 0,
     ) -> None:
         self.kiosk_cache_seconds = kiosk_cache_seconds
+        self.db_threads = db_threads
         self.database_url = database_url
         self.home = ServerHome(home)
         self.host = host
@@ -90,6 +92,7 @@ class EmbeddedServer:
         engine = make_engine(self.database_url)
         settings = settings_for(self.home)
         settings.kiosk_cache_seconds = self.kiosk_cache_seconds
+        settings.db_threads = self.db_threads
         if self.seed:
             with session_factory(engine)() as db:
                 seed_demo(db, settings.pepper)

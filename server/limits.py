@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from server.prepared import Db
 from server.queries import Queries
@@ -39,7 +40,11 @@ def check(
     db: Db, q: Queries, citizen: str | None, kiosk: str, path: str, now: dt.datetime
 ) -> Check:
     """One statement for the citizen (None: not known, as for a QR token) and the kiosk."""
-    rows = db.all(q.attempts, path=path, citizen=citizen, kiosk=kiosk)
+    return verdict(db.all(q.attempts, path=path, citizen=citizen, kiosk=kiosk), now)
+
+
+def verdict(rows: list[Any], now: dt.datetime) -> Check:
+    """The lock and the counted subjects from the ``attempts`` rows of the subjects."""
     until: dt.datetime | None = None
     for row in rows:
         if row.locked_until is not None and row.locked_until > now:
@@ -72,13 +77,13 @@ def record_failure(
     lock_end: dt.datetime | None = None
     for scope, subject in subjects_of(citizen, kiosk):
         key = {"scope": scope, "subject": subject, "path": path}
-        db.run(q.attempt_row, now=now, **key)
-        db.run(q.attempt_restart, now=now, cutoff=now - limits.window, **key)
-        db.run(q.attempt_count, **key)
+        db.send(q.attempt_row, now=now, **key)
+        db.send(q.attempt_restart, now=now, cutoff=now - limits.window, **key)
+        db.send(q.attempt_count, **key)
         failures = int(db.scalar(q.attempt_failures, **key))
         if failures >= limits.max_for(scope):
             end = now + limits.lock
-            db.run(q.attempt_lock, until=end, **key)
+            db.send(q.attempt_lock, until=end, **key)
             lock_end = max(lock_end or end, end)
         if scope == "citizen":
             left = max(0, limits.citizen_failures - failures)
@@ -87,4 +92,4 @@ def record_failure(
 
 
 def clear(db: Db, q: Queries, scope: str, subject: str, path: str) -> None:
-    db.run(q.attempt_clear, scope=scope, subject=subject, path=path)
+    db.send(q.attempt_clear, scope=scope, subject=subject, path=path)

@@ -39,7 +39,7 @@ class Prepared:
         self._defaults = {
             name: bind.value for name, bind in compiled.binds.items() if not bind.required
         }
-        columns = list(getattr(stmt, "selected_columns", ()))
+        columns = list(getattr(stmt, "exported_columns", ()))  # SELECT or RETURNING
         self._row: type[Any] | None = None
         self._results: list[tuple[int, Callable[[Any], Any]]] = []
         if columns:
@@ -66,32 +66,68 @@ class Prepared:
         return self._row(*raw)
 
 
-class Db:
-    """One request's database connection: run prepared statements, commit or roll back."""
+class Pending:
+    """A statement sent, its result read when needed (see ``Db.send``)."""
 
-    def __init__(self, conn: Any, integrity_error: type[Exception]) -> None:
-        self._conn = conn
-        self._cur = conn.cursor()
-        self.IntegrityError = integrity_error  # the driver's own: not wrapped by SQLAlchemy
+    def __init__(self, db: Db, stmt: Prepared, cur: Any) -> None:
+        self._db, self._stmt, self._cur = db, stmt, cur
 
-    def run(self, stmt: Prepared, **params: Any) -> int:
-        """Execute; the number of rows changed."""
-        self._cur.execute(stmt.sql, stmt.params(params))
+    def one(self) -> Any:
+        """The first row (a named tuple), or None."""
+        raw = self._cur.fetchone()
+        return None if raw is None else self._stmt.row(raw)
+
+    def all(self) -> list[Any]:
+        return [self._stmt.row(raw) for raw in self._cur.fetchall()]
+
+    def scalar(self) -> Any:
+        row = self.one()
+        return None if row is None else row[0]
+
+    def count(self) -> int:
+        """The number of rows the statement changed."""
+        self._db.sync()
         return int(self._cur.rowcount)
 
+
+class Db:
+    """One request's database connection: send statements, commit or roll back.
+
+    On PostgreSQL the connection is in pipeline mode: ``send`` queues a statement and
+    returns at once, and the first result read (or the commit) sends everything queued in
+    one round trip, so a request that reads a session, a reservation and a lockout
+    counter waits for the server once, not three times.  Each round trip cost ~0.3 ms of
+    CPU on a small server (driver, kernel and backend), more than the statements
+    themselves.  On SQLite (a local file) statements simply run as they are sent.
+    """
+
+    def __init__(self, conn: Any, integrity_error: type[Exception], pipeline: Any) -> None:
+        self._conn = conn
+        self._pipeline = pipeline
+        self.IntegrityError = integrity_error  # the driver's own: not wrapped by SQLAlchemy
+
+    def send(self, stmt: Prepared, **params: Any) -> Pending:
+        cur = self._conn.cursor()
+        cur.execute(stmt.sql, stmt.params(params))
+        return Pending(self, stmt, cur)
+
+    def sync(self) -> None:
+        """Wait for everything sent so far (errors surface here)."""
+        if self._pipeline is not None:
+            self._pipeline.sync()
+
+    def run(self, stmt: Prepared, **params: Any) -> int:
+        """Execute now; the number of rows changed."""
+        return self.send(stmt, **params).count()
+
     def one(self, stmt: Prepared, **params: Any) -> Any:
-        """The first row (a named tuple), or None."""
-        self._cur.execute(stmt.sql, stmt.params(params))
-        raw = self._cur.fetchone()
-        return None if raw is None else stmt.row(raw)
+        return self.send(stmt, **params).one()
 
     def all(self, stmt: Prepared, **params: Any) -> list[Any]:
-        self._cur.execute(stmt.sql, stmt.params(params))
-        return [stmt.row(raw) for raw in self._cur.fetchall()]
+        return self.send(stmt, **params).all()
 
     def scalar(self, stmt: Prepared, **params: Any) -> Any:
-        row = self.one(stmt, **params)
-        return None if row is None else row[0]
+        return self.send(stmt, **params).scalar()
 
     def commit(self) -> None:
         self._conn.commit()
@@ -99,33 +135,32 @@ class Db:
     def rollback(self) -> None:
         self._conn.rollback()
 
-    def savepoint(self, name: str) -> None:
-        self._cur.execute(f"SAVEPOINT {name}")
-
-    def rollback_to(self, name: str) -> None:
-        self._cur.execute(f"ROLLBACK TO SAVEPOINT {name}")
-
 
 def connector(engine: Engine) -> Callable[[], Any]:
     """A context manager factory: a pooled connection per request, rolled back if the
     request did not commit (an error leaves nothing half-written), then returned."""
-
     dbapi = engine.dialect.dbapi
     assert dbapi is not None
     integrity = dbapi.IntegrityError
     broken = (dbapi.OperationalError, dbapi.InterfaceError)
+    pipelined = engine.dialect.name == "postgresql"
 
     @contextmanager
     def connect() -> Iterator[Db]:
         conn = engine.raw_connection()
+        mode = conn.driver_connection.pipeline() if pipelined else None  # type: ignore[union-attr]
         try:
-            db = Db(conn, integrity)
-            yield db
+            pipeline = mode.__enter__() if mode is not None else None
+            try:
+                yield Db(conn, integrity, pipeline)
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                if mode is not None:
+                    mode.__exit__(None, None, None)
         except broken:
             conn.invalidate()  # the database went away: never hand this connection out again
-            raise
-        except BaseException:
-            conn.rollback()
             raise
         finally:
             conn.close()  # back to the pool; the pool rolls back anything left open

@@ -62,13 +62,15 @@ def pg_cluster() -> Iterator[Any]:
     cluster.stop()
 
 
-def _start_server(url: str, home: Path, tmp: Path) -> EmbeddedServer:
+def _start_server(url: str, home: Path, tmp: Path, db_threads: int = 0) -> EmbeddedServer:
     # Kiosk credentials are per database (the kiosks table), the CA is shared.
     kiosk_home = tmp / "home"
     if not kiosk_home.exists():
         shutil.copytree(home, kiosk_home)
     # No caching of kiosk records: revocation tests expect the very next call refused.
-    srv = EmbeddedServer(url, kiosk_home, kiosks=TEST_KIOSKS, kiosk_cache_seconds=0.0)
+    srv = EmbeddedServer(
+        url, kiosk_home, kiosks=TEST_KIOSKS, kiosk_cache_seconds=0.0, db_threads=db_threads
+    )
     srv.start()
     return srv
 
@@ -81,17 +83,29 @@ def server(tmp_path: Path, server_home: Path) -> Iterator[EmbeddedServer]:
     srv.stop()
 
 
+def _database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'server.db'}"
+    cluster = request.getfixturevalue("pg_cluster")
+    return str(cluster.create_database(f"t_{abs(hash(request.node.nodeid)) % 10**12}"))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_server(
     request: pytest.FixtureRequest, tmp_path: Path, server_home: Path
 ) -> Iterator[EmbeddedServer]:
     """The same server on SQLite and on PostgreSQL (a fresh database per test)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'server.db'}"
-    else:
-        cluster = request.getfixturevalue("pg_cluster")
-        url = cluster.create_database(f"t_{abs(hash(request.node.nodeid)) % 10**12}")
-    srv = _start_server(url, server_home, tmp_path)
+    srv = _start_server(_database(request, tmp_path), server_home, tmp_path)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(params=["sqlite-threads", "postgresql-threads"])
+def threaded_server(
+    request: pytest.FixtureRequest, tmp_path: Path, server_home: Path
+) -> Iterator[EmbeddedServer]:
+    """``any_server`` with its database work in a thread pool (``--db-threads``)."""
+    srv = _start_server(_database(request, tmp_path), server_home, tmp_path, db_threads=4)
     yield srv
     srv.stop()
 

@@ -184,7 +184,33 @@ def test_reserve_is_idempotent_on_the_job_id(any_server: EmbeddedServer) -> None
 def test_parallel_reservations_of_one_document_exactly_one_wins(
     any_server: EmbeddedServer,
 ) -> None:
-    clients = [kiosk_client(any_server, k) for k in ("kiosk-test", "kiosk-b")]
+    _race_for_one_document(any_server)
+
+
+def test_database_work_in_threads_keeps_one_winner_and_settles(
+    threaded_server: EmbeddedServer,
+) -> None:
+    """With the handlers' database work in a thread pool, requests of one worker overlap
+    on separate connections: still exactly one reservation wins, and it settles."""
+    winner = _race_for_one_document(threaded_server)
+    client = kiosk_client(threaded_server, "kiosk-test")
+    other = kiosk_client(threaded_server, "kiosk-b")
+    owner, stranger = (client, other) if _owns(client, winner) else (other, client)
+    with pytest.raises(ServerRefused):
+        stranger.confirm(winner)
+    assert owner.confirm(winner)["state"] == "confirmed"
+
+
+def _owns(client: ServerClient, job_id: str) -> bool:
+    try:
+        client.reservation(job_id)
+    except ServerRefused:
+        return False
+    return True
+
+
+def _race_for_one_document(srv: EmbeddedServer) -> str:
+    clients = [kiosk_client(srv, k) for k in ("kiosk-test", "kiosk-b")]
     sessions = [ektp_session(c) for c in clients]
     kk = docs_by_kind(clients[0], sessions[0])["kartu_keluarga"]
     code = demo_code(kk["number"])
@@ -200,6 +226,7 @@ def test_parallel_reservations_of_one_document_exactly_one_wins(
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         winners = [j for j in pool.map(attempt, range(32)) if j]
     assert len(winners) == 1
+    return winners[0]
 
 
 def test_confirm_is_idempotent_and_a_printed_document_is_never_offered_again(
@@ -238,8 +265,8 @@ def test_release_returns_the_entitlement(any_server: EmbeddedServer) -> None:
     assert client.reserve(session, j2, kk["id"], demo_code(kk["number"])).state == "reserved"
 
 
-def test_another_kiosk_cannot_settle_my_job(server: EmbeddedServer) -> None:
-    mine, theirs = kiosk_client(server), kiosk_client(server, "kiosk-b")
+def test_another_kiosk_cannot_settle_my_job(any_server: EmbeddedServer) -> None:
+    mine, theirs = kiosk_client(any_server), kiosk_client(any_server, "kiosk-b")
     session = ektp_session(mine)
     kk = docs_by_kind(mine, session)["kartu_keluarga"]
     j = job()
@@ -252,6 +279,9 @@ def test_another_kiosk_cannot_settle_my_job(server: EmbeddedServer) -> None:
     with pytest.raises(ServerRefused) as err:
         theirs.list_documents(session)
     assert err.value.status == 401
+    # Their attempts changed nothing: the job is still mine to settle.
+    assert mine.reservation(j)["state"] == "reserved"
+    assert mine.confirm(j)["state"] == "confirmed"
 
 
 def test_api_requires_a_registered_unrevoked_certificate(
