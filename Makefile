@@ -63,8 +63,7 @@ bench-flow: setup
 	@$(BIN)/python bench/flow_blocking.py
 
 bench-server: setup
-	@$(BIN)/python -c "import aiohttp" 2>/dev/null || $(BIN)/pip install -q '.[bench]'
-	@$(BIN)/python bench/server_load.py --db both --workers 1,2,4
+	@$(BIN)/python bench/server_load.py --db both --workers 1,2,4 --seconds 12
 
 bench-render: setup
 	@dpkg-query -W -f='$${Status}' libpango-1.0-0 2>/dev/null | grep -q "ok installed" || \

@@ -1,13 +1,24 @@
 """Load on the central server: 100 simulated kiosks doing complete print transactions.
 
-Each kiosk has its own client certificate (mTLS, as in production) and runs transactions
-back to back: open a session by NIK + PIN → list documents → reserve one with its print
-code (signed payload back) → confirm.  Every citizen and document is used once.  The
-server runs as ``adm-server serve --workers N`` in its own processes; the load comes from
-one asyncio process (aiohttp) on the same 2-core machine, so both share the CPU.
+Each kiosk has its own client certificate (mTLS, as in production) and one keep-alive
+connection, and runs transactions: open a session by NIK + PIN → list documents →
+reserve one with its print code (signed payload back) → confirm.  Every citizen and
+document is used once.  The server runs as ``adm-server serve --workers N`` in its own
+processes; the load comes from one asyncio process on the same 2-core machine, so both
+share the CPU.
+
+Two measurements per server:
+
+- back to back: every kiosk starts its next transaction as soon as one ends.  This is
+  the server's capacity; latencies are then only queueing (100 kiosks in flight).
+- paced (``--rates``): every kiosk starts a transaction every 100/rate seconds, from a
+  random phase, whatever the server does (an open-loop load, as independent citizens
+  are).  Latency counts from the scheduled start, so a server that falls behind shows
+  its queue instead of slowing the load down.
 
     python bench/server_load.py [--db sqlite|postgresql|both] [--workers 1,2,4]
-                                [--kiosks 100] [--seconds 20]
+                                [--kiosks 100] [--seconds 20] [--rates 250,300]
+                                [--db-threads N]
 
 Prints transactions per second and request / transaction latency percentiles.
 """
