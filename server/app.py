@@ -622,6 +622,9 @@ def _reserve(
         if lock_end is not None:
             raise _locked(lock_end)
         raise ApiError(403, "wrong_code", "Kode cetak salah.", attempts_left=left)
+    # The answer is built (family read, payload signed) before the first write: the
+    # writes below hold SQLite's write lock until the commit, and other workers wait.
+    answer = signed(ctx, db, NewReservation(req.job_id, doc.id, kiosk), doc)
     if ("citizen", sess.nik) in check.counted:
         lim.clear(db, q, "citizen", sess.nik, "code")
     taken = db.send(q.take_document, id=doc.id, job_id=req.job_id)
@@ -640,7 +643,7 @@ def _reserve(
         status = db.scalar(q.document_status, id=doc.id)
         raise ApiError(409, "not_available", f"document is {status}", document_status=status)
     ctx.audit(db, kiosk, "reserved", doc.number, job=req.job_id, citizen=mask(sess.nik))
-    return signed(ctx, db, NewReservation(req.job_id, doc.id, kiosk), doc)
+    return answer
 
 
 SETTLED_ELSEWHERE = {
