@@ -25,6 +25,7 @@ import asyncio
 import datetime as dt
 import functools
 import hmac
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,16 +36,17 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from server import limits as lim
 from server.db import utcnow
 from server.pki import cert_identity
-from server.prepared import Db, Pending, connector
+from server.prepared import Db, Pending, broken_errors, connector
 from server.queries import Queries
 from server.security import Issuer, keyed_hash, new_token
 
 API = "/api/v1"
+log = logging.getLogger("adm.server")
 T = TypeVar("T")
 
 KINDS = {
@@ -524,6 +526,16 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
             {"detail": {"code": "conflict", "message": "conflicting concurrent change"}}, 409
         )
 
+    def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        return JSONResponse(
+            {"detail": {"code": "database_unavailable", "message": "database unavailable"}},
+            503,
+            headers={"Retry-After": "1"},
+        )
+
+    for error in (*broken_errors(engine), OperationalError):
+        app.add_exception_handler(error, _unavailable)
     app.add_exception_handler(IntegrityError, _conflict)
     app.add_exception_handler(engine.dialect.dbapi.IntegrityError, _conflict)  # type: ignore[union-attr]
     return app

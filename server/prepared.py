@@ -136,13 +136,20 @@ class Db:
         self._conn.rollback()
 
 
+def broken_errors(engine: Engine) -> tuple[type[Exception], ...]:
+    """The driver's errors that mean "the database cannot be reached" (answered 503)."""
+    dbapi = engine.dialect.dbapi
+    assert dbapi is not None
+    return (dbapi.OperationalError, dbapi.InterfaceError)
+
+
 def connector(engine: Engine) -> Callable[[], Any]:
     """A context manager factory: a pooled connection per request, rolled back if the
     request did not commit (an error leaves nothing half-written), then returned."""
     dbapi = engine.dialect.dbapi
     assert dbapi is not None
     integrity = dbapi.IntegrityError
-    broken = (dbapi.OperationalError, dbapi.InterfaceError)
+    broken = broken_errors(engine)
     pipelined = engine.dialect.name == "postgresql"
 
     @contextmanager
@@ -160,7 +167,10 @@ def connector(engine: Engine) -> Callable[[], Any]:
                 if mode is not None:
                     mode.__exit__(None, None, None)
         except broken:
-            conn.invalidate()  # the database went away: never hand this connection out again
+            # The database went away (restart, network): this connection is never handed
+            # out again, nor are the pooled ones opened before it; new ones are made.
+            conn.invalidate()
+            engine.dispose()
             raise
         finally:
             conn.close()  # back to the pool; the pool rolls back anything left open

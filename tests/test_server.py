@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,7 +32,7 @@ from server.pki import ServerHome
 from server.security import keyed_hash, load_public_key, verify_qr
 from server.seed import DEMO_QR_TOKEN, demo_code, demo_pin
 from sim.population import DEMO_NIK, FAMILIES
-from tests.conftest import kiosk_client
+from tests.conftest import _start_server, kiosk_client
 
 ASSERTION = {"chip_authenticated": True, "fingerprint_matched": True, "finger_score": 0.93}
 SITI = FAMILIES[0]["members"][1]["nik"]
@@ -480,3 +481,34 @@ def test_migrations_match_the_models_on_both_databases(any_server: EmbeddedServe
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_a_database_restart_costs_at_most_a_clear_503(
+    pg_cluster: Any, tmp_path: Path, server_home: Path
+) -> None:
+    """GIVEN a server whose pooled PostgreSQL connections were cut by a database restart
+    WHEN kiosks call THEN they get 503 (which the kiosk client retries), never a 500,
+    and the next calls succeed on fresh connections with the data intact."""
+    url = pg_cluster.create_database(f"restart_{uuid.uuid4().hex[:8]}")
+    srv = _start_server(url, server_home, tmp_path)
+    try:
+        client = kiosk_client(srv)
+        session = ektp_session(client)
+        assert "kartu_keluarga" in docs_by_kind(client, session)
+        cred = srv.credentials("kiosk-test")
+        ctx = ssl.create_default_context(cafile=str(srv.home.ca_cert))
+        ctx.load_cert_chain(cred.cert, cred.key)
+        pg_cluster.restart()
+        statuses = []
+        with httpx.Client(base_url=srv.url, verify=ctx, timeout=10) as http:
+            for _ in range(5):
+                r = http.get("/api/v1/documents", headers={"Authorization": f"Bearer {session}"})
+                statuses.append(r.status_code)
+                if r.status_code == 200:
+                    break
+                assert r.json()["detail"]["code"] == "database_unavailable"
+        # The pooled connection died with the restart: one clear 503, then fresh ones.
+        assert statuses == [503, 200], statuses
+        assert "kartu_keluarga" in docs_by_kind(client, session)
+    finally:
+        srv.stop()
