@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import json
 import random
+import shutil
 import ssl
 import statistics
 import subprocess
@@ -304,9 +305,9 @@ def run(
         url = f"sqlite:///{tmp / 'server.db'}"
     else:
         url = pg.create_database(f"bench_{workers}")  # type: ignore[attr-defined]
-    capacity_room = int(seconds * 1000 / kiosks) + 2  # up to 1000 tx/s back to back
-    paced_room = sum(int(seconds * rate / kiosks) + 2 for rate in rates)
-    niks = populate(home, url, kiosks, capacity_room + paced_room)
+    # Citizens per kiosk for each run: up to 1000 tx/s back to back, then each rate.
+    rooms = [int(seconds * rate / kiosks) + 2 for rate in (1000.0, *rates)]
+    niks = populate(home, url, kiosks, sum(rooms))
     port = 18443 + workers
     cmd = [
         sys.executable,
@@ -326,16 +327,12 @@ def run(
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_ready(server, port, home)
-        first = [n[:capacity_room] for n in niks]
-        stats, elapsed = uvloop.run(load(port, home, first, seconds, None))
-        report(db, workers, "back to back", stats, elapsed)
-        used = capacity_room
-        for rate in rates:
-            room = int(seconds * rate / kiosks) + 2
+        used = 0
+        for rate, room in zip((None, *rates), rooms, strict=True):
             part = [n[used : used + room] for n in niks]
             used += room
             stats, elapsed = uvloop.run(load(port, home, part, seconds, rate))
-            report(db, workers, f"paced {rate:g}/s", stats, elapsed)
+            report(db, workers, f"paced {rate:g}/s" if rate else "back to back", stats, elapsed)
     finally:
         server.terminate()
         try:
@@ -343,6 +340,7 @@ def run(
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        shutil.rmtree(tmp, ignore_errors=True)  # the run's CA, keys and database
 
 
 def wait_ready(server: subprocess.Popen, port: int, home: ServerHome) -> None:
