@@ -18,9 +18,9 @@ from machine import header  # bench/ is the script's own folder
 
 from kiosk import config as kconfig
 from kiosk.app import KioskApp
-from server.seed import demo_code
 from sim.population import DEMO_NIK
 from sim.rig import Rig
+from sim.seed import demo_code
 
 
 def run_until(app: KioskApp, state: str, timeout: float = 60) -> None:

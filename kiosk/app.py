@@ -1,24 +1,35 @@
 """Composition root: builds the kiosk from its configuration, picking each backend by name.
 
-Native modules (pyscard, pycups) are imported lazily inside their backends, so this module
-and the whole core import on a machine without them.  Every collaborator can be passed in
-instead (tests hand in simulators).
+Only real backends are built here (pcsc, cups, the central server over mTLS): a
+simulated backend is refused, whatever the mode, because only the simulator layer
+(``sim.compose``) may build one and hand it in.  Native modules (pyscard, pycups) are
+imported lazily inside their backends, so this module and the whole core import on a
+machine without them.
+
+Start-up never blocks the caller's thread on a device: :meth:`KioskApp.start` builds the
+objects, starts the card watcher and the health monitor, and returns; the health
+monitor's thread opens the devices, reconciles print jobs a crash left unfinished, and
+then posts the first verdict (``service_up`` or ``service_down``) that takes the flow out
+of ``starting``.  A device missing at boot keeps the kiosk out of service and is opened
+again every health round until it appears.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from drivers.card.base import CardReader
+from drivers.card.base import CardReader, ReaderState
 from drivers.card.sam import ApduSam, SecureAccessModule
 from drivers.fingerprint.base import FingerprintMatcher
 from kiosk.card_service import CardService, load_issuer_key
 from kiosk.card_watch import CardWatcher
-from kiosk.config import Config, issuer_key_path
+from kiosk.config import Config, ConfigError, issuer_key_path
 from kiosk.diagnostics import Diagnostics
 from kiosk.flow import Flow, Services, SessionView
 from kiosk.health import HealthMonitor
@@ -26,33 +37,34 @@ from kiosk.print_service import PrintService
 from kiosk.reconcile import Reconciled, reconcile
 from kiosk.server_client import ServerClient, Tls
 from kiosk.store import KioskStore
+from kiosk.technician import Attempt, PinGuard
 from printing.card_stock import CardStock, MemoryCardLedger
 from printing.spooler import Spooler
 
 log = logging.getLogger("kiosk.app")
 
+PIN_EVENTS = ("technician_login", "technician_pin_refused")
 
-def make_reader(config: Config) -> CardReader:
-    if config.card.backend == "pcsc":
-        from drivers.card.pcsc import PcscReader
 
-        return PcscReader(config.card.reader)
-    from drivers.card.sim import SimReader
+def _simulated(key: str, name: str) -> ConfigError:
+    return ConfigError(
+        f"{key}: {name!r} is a simulator; only the simulator (adm-kiosk simulate, "
+        'kiosk.mode = "demo") can compose it'
+    )
 
-    return SimReader()
+
+def make_reader(config: Config, reader: str | None = None) -> CardReader:
+    """The PC/SC reader named by ``card.reader`` (or ``reader``)."""
+    if config.card.backend != "pcsc":
+        raise _simulated("card.backend", config.card.backend)
+    from drivers.card.pcsc import PcscReader
+
+    return PcscReader(reader or config.card.reader)
 
 
 def make_sam(config: Config) -> SecureAccessModule:
-    """The SAM: in the reader's contact slot (pcsc) or an in-process virtual SAM (sim)."""
-    if config.card.backend == "pcsc":
-        from drivers.card.pcsc import PcscReader
-
-        return ApduSam(PcscReader(config.card.sam_reader))
-    from drivers.card.sim import SimReader
-    from drivers.card.virtual import VirtualSam
-    from sim.keys import SAM_MASTER_KEY  # test keys: the sim backend is for tests and demos
-
-    return ApduSam(SimReader(VirtualSam(SAM_MASTER_KEY)))
+    """The SAM in the reader's contact slot."""
+    return ApduSam(make_reader(config, config.card.sam_reader))
 
 
 def make_card_service(
@@ -68,24 +80,52 @@ def make_card_service(
 
 
 def make_spooler(config: Config) -> Spooler:
-    if config.printer.backend == "cups":
-        from printing.cups_spooler import CupsSpooler
+    if config.printer.backend != "cups":
+        raise _simulated("printer.backend", config.printer.backend)
+    from printing.cups_spooler import CupsSpooler
 
-        return CupsSpooler(config.printer.server or os.environ.get("CUPS_SERVER") or None)
-    from printing.sim_spooler import SimSpooler
-
-    return SimSpooler()
+    return CupsSpooler(config.printer.server or os.environ.get("CUPS_SERVER") or None)
 
 
-def make_matcher(config: Config) -> FingerprintMatcher:
-    from drivers.fingerprint.sim import SimMatcher
+def make_matcher(config: Config) -> FingerprintMatcher | None:
+    """The fingerprint scanner, or None when the kiosk has none (no e-KTP path)."""
+    if config.fingerprint.backend == "none":
+        return None
+    raise _simulated("fingerprint.backend", config.fingerprint.backend)
 
-    return SimMatcher()
+
+@dataclass(frozen=True)
+class ServerLink:
+    """Where the central server is and how to trust it."""
+
+    url: str
+    tls: Tls
+    issuer_key: Path
+
+    @classmethod
+    def from_config(cls, config: Config) -> ServerLink:
+        s = config.server
+        if s.backend != "http":
+            raise _simulated("server.backend", s.backend)
+        return cls(s.url, Tls(Path(s.ca), Path(s.cert), Path(s.key)), Path(s.issuer_key))
+
+
+@dataclass
+class _Part:
+    """A device the kiosk opens at start-up and again until it opens."""
+
+    name: str
+    open: Callable[[], None]
+    opened: bool = False
+    error: str = ""
 
 
 @dataclass
 class KioskApp:
-    """The running kiosk minus its screen: flow, services, card watcher, embedded server."""
+    """The running kiosk minus its screen: flow, services, card watcher, health monitor.
+
+    Collaborators may be passed in (the simulator and tests hand in theirs); whatever is
+    not is built from the configuration's real backends."""
 
     config: Config
     reader: CardReader | None = None
@@ -93,94 +133,187 @@ class KioskApp:
     sam: SecureAccessModule | None = None
     spooler: Spooler | None = None
     matcher: FingerprintMatcher | None = None
+    server: ServerLink | None = None
+    qr_scanner: bool = False
+    # Called after stop() (the simulator stops its embedded server here).
+    closers: list[Callable[[], None]] = field(default_factory=list)
     flow: Flow = field(init=False)
     card: CardService = field(init=False)
     card_stock: CardStock = field(init=False)
     card_ledger: KioskStore | MemoryCardLedger = field(init=False)
     server_url: str = field(init=False, default="")
-    _embedded: Any = field(init=False, default=None)
-    _watcher: CardWatcher | None = field(init=False, default=None)
-    _client: ServerClient | None = field(init=False, default=None)
-    _last_state: str | None = field(init=False, default=None)
     health: HealthMonitor | None = field(init=False, default=None)
     printer: PrintService = field(init=False)
     reconciled: Reconciled | None = field(init=False, default=None)
+    _watcher: CardWatcher | None = field(init=False, default=None)
+    _client: ServerClient | None = field(init=False, default=None)
+    _last_state: str | None = field(init=False, default=None)
     _audited_results: int = field(init=False, default=0)
+    _parts: list[_Part] = field(init=False, default_factory=list)
+    _needs_reconcile: bool = field(init=False, default=True)
+    _stock_loaded: bool = field(init=False, default=False)
+    _prepare_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _stopped: bool = field(init=False, default=False)
 
-    def start(self) -> None:
+    # --- start -------------------------------------------------------------------------
+    def start(self, *, wait: bool = True, timeout: float = 150.0) -> None:
+        """Build the kiosk and start its threads; no device I/O on this thread.
+
+        ``wait``: drive the flow on this thread until the first verdict has taken it out
+        of ``starting`` (headless callers and tests).  The screen passes False and shows
+        the ``starting`` state meanwhile.  A failure part-way cleans up what was built.
+        """
+        try:
+            self._build()
+        except BaseException:
+            self.stop()
+            raise
+        if wait:
+            self.wait_started(timeout)
+
+    def wait_started(self, timeout: float = 150.0) -> None:
+        """Drive the flow on this thread until it has left ``starting``."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while self.flow.state == "starting":
+            if time.monotonic() > deadline:
+                raise TimeoutError("kiosk did not finish starting")
+            self.flow.run_once(0.1)
+
+    def _build(self) -> None:
         cfg = self.config
-        if cfg.server.backend == "embedded":
-            from server.embedded import EmbeddedServer  # demo and tests only
-
-            self._embedded = EmbeddedServer(
-                cfg.server.database, Path(cfg.server.home), kiosks=(cfg.kiosk.id,)
-            )
-            self._embedded.start()
-            self.server_url = self._embedded.url
-            cred = self._embedded.credentials(cfg.kiosk.id)
-            home = self._embedded.home
-            tls = Tls(ca=home.ca_cert, cert=cred.cert, key=cred.key)
-            issuer_key = home.issuer_pub
-        else:
-            self.server_url = cfg.server.url
-            tls = Tls(Path(cfg.server.ca), Path(cfg.server.cert), Path(cfg.server.key))
-            issuer_key = Path(cfg.server.issuer_key)
+        link = self.server or ServerLink.from_config(cfg)
+        self.server_url = link.url
         self.reader = self.reader or make_reader(cfg)
         # The watcher gets its own reader (own PC/SC context): a blocking status wait on a
         # shared context would hold up the flow's card reads.
-        self.monitor = self.monitor or (
-            self.reader if cfg.card.backend == "sim" else make_reader(cfg)
-        )
+        self.monitor = self.monitor or make_reader(cfg)
         self.sam = self.sam or make_sam(cfg)
         self.spooler = self.spooler or make_spooler(cfg)
-        self.matcher = self.matcher or make_matcher(cfg)
+        if self.matcher is None:
+            self.matcher = make_matcher(cfg)
         self.card = make_card_service(cfg, self.reader, self.sam)
-        self.card.open()
-        self.spooler.open()
-        self.matcher.open()
-        self._client = ServerClient(self.server_url, tls=tls, issuer_key=issuer_key)
+        self._client = ServerClient(link.url, tls=link.tls, issuer_key=link.issuer_key)
         # Blank-card accounting; the durable ledger lives in the kiosk store.
         self.card_ledger = (
             KioskStore(Path(cfg.kiosk.store)) if cfg.kiosk.store else MemoryCardLedger()
         )
         self.card_stock = CardStock(self.card_ledger)
         self._audit("kiosk_started", kiosk=cfg.kiosk.id, server=self.server_url)
-        store = self.card_ledger if isinstance(self.card_ledger, KioskStore) else None
+        store = self.store
         self.printer = PrintService(
-            self._client, self.spooler, card_stock=self.card_stock, store=store
+            self._client,
+            self.spooler,
+            card_stock=self.card_stock,
+            store=store,
+            queues=cfg.printer.queues,
         )
-        if store is not None:
-            # Before anyone is served (and before the hopper is counted): every job a
-            # crash left unfinished is settled with CUPS and the server.
-            self.reconciled = reconcile(store, self.printer)
-        if cfg.printer.card_serials:
-            first, _, last = cfg.printer.card_serials.partition("..")
-            used = {r.serial for r in self.card_ledger.records}
-            loaded = self.card_stock.load(first.strip(), last.strip(), used)
-            self._audit("card_stock_loaded", first=first.strip(), last=last.strip(), count=loaded)
+        self._needs_reconcile = store is not None
+        self._parts = [_Part("card", self.card.open), _Part("printer", self.spooler.open)]
+        if self.matcher is not None:
+            self._parts.append(_Part("fingerprint", self.matcher.open))
+        self._watcher = CardWatcher(self.monitor, lambda trigger: self.flow.post(trigger))
+        diagnostics = Diagnostics(self.printer, self._reader_state, cfg.kiosk.id)
+        guard = None
+        if cfg.technician.pin_hash:
+            guard = PinGuard(
+                cfg.technician.pin_hash,
+                self._pin_history if store is not None else None,
+                max_attempts=cfg.technician.max_attempts,
+                lockout=dt.timedelta(minutes=cfg.technician.lockout_minutes),
+            )
         self.flow = Flow(
             Services(
                 card=self.card,
                 matcher=self.matcher,
                 server=self._client,
                 printer=self.printer,
-                diagnostics=Diagnostics(self.printer, None, cfg.kiosk.id),
-                technician_pin_sha256=cfg.technician.pin_sha256,
+                diagnostics=diagnostics,
+                technician=guard,
+                qr_scanner=self.qr_scanner,
             )
         )
         self.flow.add_listener(self._audit_flow)
         self.flow.add_action_listener(self._audit)
-        self._watcher = CardWatcher(self.monitor, self.flow)
-        assert self.flow.services.diagnostics is not None
-        self.flow.services.diagnostics.watcher = self._watcher
         self._watcher.start()
-        self.health = HealthMonitor(self.flow, self._watcher, self.flow.services.printer)
+        self.health = HealthMonitor(
+            self.flow.post,
+            self._reader_state,
+            self.printer,
+            closed_reason=lambda: diagnostics.manual_out_of_service,
+            flow_state=lambda: self.flow.state,
+            prepare=self.prepare,
+        )
         self.health.start()
-        log.info("kiosk %s started; central server %s", cfg.kiosk.id, self.server_url)
+        log.info("kiosk %s starting; central server %s", cfg.kiosk.id, self.server_url)
 
+    @property
+    def store(self) -> KioskStore | None:
+        ledger = getattr(self, "card_ledger", None)
+        return ledger if isinstance(ledger, KioskStore) else None
+
+    def _reader_state(self) -> ReaderState:
+        return self._watcher.state if self._watcher is not None else ReaderState.UNAVAILABLE
+
+    def _pin_history(self) -> list[Attempt]:
+        store = self.store
+        assert store is not None
+        return [
+            Attempt(dt.datetime.fromisoformat(at), kind == "technician_login")
+            for _, at, kind, _ in store.audit_events_of(PIN_EVENTS, limit=100)
+        ]
+
+    def prepare(self) -> str:
+        """Open what is not open yet, then reconcile unfinished print jobs and load the
+        blank-card stock (once); runs on the health thread.  Returns why the kiosk cannot
+        serve yet ("" when start-up is complete)."""
+        with self._prepare_lock:
+            for part in self._parts:
+                if part.opened:
+                    continue
+                try:
+                    part.open()
+                except Exception as exc:  # any device failure: out of service, retried
+                    if str(exc) != part.error:
+                        log.warning("%s could not be opened: %s", part.name, exc)
+                        self._audit("device_unavailable", device=part.name, error=str(exc))
+                    part.error = str(exc)
+                else:
+                    part.opened, part.error = True, ""
+                    log.info("%s opened", part.name)
+            missing = [p for p in self._parts if not p.opened]
+            if missing:
+                return _MISSING.get(missing[0].name, "Perangkat anjungan belum siap.")
+            if self._needs_reconcile:
+                store = self.store
+                assert store is not None
+                try:
+                    # Before anyone is served (and before the hopper is counted): every job
+                    # a crash left unfinished is settled with CUPS and the server.
+                    self.reconciled = reconcile(store, self.printer)
+                except Exception as exc:
+                    log.warning("start-up reconciliation not finished: %s", exc)
+                    return "Anjungan sedang menyelesaikan pencetakan sebelumnya."
+                self._needs_reconcile = False
+            if not self._stock_loaded:
+                self._load_stock()
+                self._stock_loaded = True
+            return ""
+
+    def _load_stock(self) -> None:
+        span = self.config.printer.card_range
+        if span is None:
+            return
+        used = {r.serial for r in self.card_ledger.records}
+        loaded = self.card_stock.load(span[0], span[1], used)
+        self._audit("card_stock_loaded", first=span[0], last=span[1], count=loaded)
+
+    # --- audit -------------------------------------------------------------------------
     def _audit(self, kind: str, **detail: object) -> None:
-        if isinstance(self.card_ledger, KioskStore):
-            self.card_ledger.audit(kind, **detail)
+        store = self.store
+        if store is not None:
+            store.audit(kind, **detail)
 
     def _audit_flow(self, state: str, view: SessionView) -> None:
         """Sessions, prints and failures into the audit log (masked NIK only)."""
@@ -204,28 +337,52 @@ class KioskApp:
             self._audit("card_read", nik=view.masked_nik)
         elif state == "out_of_service":
             self._audit("out_of_service", reason=view.error)
-        elif state == "attract" and previous == "out_of_service":
-            self._audit("back_in_service")
+        elif state == "attract" and previous in ("out_of_service", "starting"):
+            self._audit("in_service")
         elif state == "error":
             self._audit("session_error", after=previous, message=view.error)
         elif state == "attract" and previous is not None:
             self._audit("session_ended", after=previous)
             self._audited_results = 0
 
+    # --- stop --------------------------------------------------------------------------
     def stop(self) -> None:
-        if self.health is not None:
-            self.health.stop()
-        if self._watcher is not None:
-            self._watcher.stop()
-        self.flow.shutdown()
-        self.card.close()
-        for part in (self.spooler, self.matcher):
-            if part is not None:
-                part.close()
-        if self._client is not None:
-            self._client.close()
-        if isinstance(self.card_ledger, KioskStore):
-            self._audit("kiosk_stopped")
-            self.card_ledger.close()
-        if self._embedded is not None:
-            self._embedded.stop()
+        """Stop in order whatever was started (safe after a failed or partial start, and
+        twice): threads first, then the flow's workers, devices, the server client, and
+        last the store, with ``kiosk_stopped`` as the final audit row."""
+        if self._stopped:
+            return
+        self._stopped = True
+        steps: list[tuple[str, Callable[[], None] | None]] = [
+            ("health", self.health.stop if self.health else None),
+            ("card watcher", self._watcher.stop if self._watcher else None),
+            ("flow", self.flow.shutdown if hasattr(self, "flow") else None),
+            ("card", self.card.close if hasattr(self, "card") else None),
+            ("printer", self.spooler.close if self.spooler else None),
+            ("fingerprint", self.matcher.close if self.matcher else None),
+            ("server client", self._client.close if self._client else None),
+        ]
+        for name, step in steps:
+            if step is None:
+                continue
+            try:
+                step()
+            except Exception:  # one failing part must not keep the rest open
+                log.exception("stopping %s failed", name)
+        store = self.store
+        if store is not None:
+            store.audit("kiosk_stopped")
+            store.close()  # the writer drains its queue before it returns
+        for closer in self.closers:
+            try:
+                closer()
+            except Exception:
+                log.exception("closing failed")
+        log.info("kiosk stopped")
+
+
+_MISSING = {
+    "card": "Pembaca e-KTP tidak terhubung.",
+    "printer": "Printer tidak dapat dihubungi.",
+    "fingerprint": "Pemindai sidik jari tidak terhubung.",
+}

@@ -9,25 +9,29 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from drivers.card.base import CardError, CardReader, ReaderState
 from kiosk import timeouts
-from kiosk.flow import Flow
 
 log = logging.getLogger("kiosk.card")
 
 
 class CardWatcher:
-    def __init__(self, reader: CardReader, flow: Flow, poll: float = timeouts.CARD_POLL) -> None:
+    def __init__(
+        self, reader: CardReader, post: Callable[[str], None], poll: float = timeouts.CARD_POLL
+    ) -> None:
+        """``post`` receives ``card_inserted`` / ``card_removed`` (the flow's ``post``)."""
         self._reader = reader
-        self._flow = flow
+        self._post = post
         self._poll = poll
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.state = ReaderState.UNAVAILABLE
 
     def start(self) -> None:
-        self._reader.open()
+        """Start watching; the reader is opened by the thread (and again after every
+        failure), so a reader or pcscd missing now is picked up when it appears."""
         self._thread = threading.Thread(target=self._run, name="card-watch", daemon=True)
         self._thread.start()
 
@@ -38,22 +42,30 @@ class CardWatcher:
         self._reader.close()
 
     def _run(self) -> None:
+        opened, last_error = False, ""
         while not self._stop.is_set():
             try:
+                if not opened:
+                    self._reader.open()
+                    opened = True
                 new = self._reader.wait_for_change(self.state, self._poll)
             except CardError as exc:
-                log.warning("card reader: %s", exc)
+                if str(exc) != last_error:  # once per cause, not every poll
+                    log.warning("card reader: %s", exc)
+                    last_error = str(exc)
                 new = ReaderState.UNAVAILABLE
                 self._stop.wait(self._poll)
             except Exception:  # a watcher that dies silently would leave the kiosk deaf
                 log.exception("card watcher error; retrying")
                 self._stop.wait(self._poll)
                 continue
+            if new is not ReaderState.UNAVAILABLE:
+                last_error = ""
             if new == self.state:
                 continue
             old, self.state = self.state, new
             log.info("card slot: %s -> %s", old.value, new.value)
             if new is ReaderState.PRESENT:
-                self._flow.post("card_inserted")
+                self._post("card_inserted")
             elif old is ReaderState.PRESENT:
-                self._flow.post("card_removed")
+                self._post("card_removed")

@@ -1,161 +1,345 @@
-"""Kiosk configuration: one TOML file, validated at start.
+"""Kiosk configuration: one TOML file, validated at start, declared once (pydantic).
 
-Errors name the key and the problem (``card.backend: must be one of pcsc, sim``); keys
-the kiosk does not know are rejected rather than ignored.
+The models below are the single source of every key's type, default and meaning; the
+shipped ``config/kiosk.toml`` is generated from them (``adm-kiosk config template``) and a
+test keeps the two equal.  Errors name the key and the problem
+(``card.backend: must be one of pcsc, sim``); keys the kiosk does not know are rejected
+rather than ignored.
+
+``kiosk.mode`` decides what may be composed.  ``production`` (the default) refuses every
+simulated backend, the embedded demo server, the test issuer key and the demo technician
+PIN, and requires the ``[server]`` and ``[technician]`` tables to be written out in the
+file.  ``demo`` (``config/demo.toml``) is what ``adm-kiosk simulate`` runs; only the
+simulator layer can compose it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
-from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-DEFAULT_FILE = Path(__file__).resolve().parent.parent / "config" / "kiosk.toml"
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kiosk.technician import DEMO_PIN, PinHashError, check_pin_hash, pin_matches
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEFAULT_FILE = CONFIG_DIR / "kiosk.toml"  # the production template
+DEMO_FILE = CONFIG_DIR / "demo.toml"  # what `adm-kiosk simulate` runs
+SYSTEM_FILE = Path("/etc/adm/kiosk.toml")  # where a provisioned kiosk keeps its own
+# The e-KTP issuer test key shipped for the simulator (config/keys/): pinned on a
+# production kiosk it would accept cards signed by anyone holding the test key.
+TEST_ISSUER_KEYS = frozenset({"ektp-issuer-test.pem"})
+
+# Backend names that are simulators: only the sim layer can build them.
+SIMULATED = {
+    "card.backend": "sim",
+    "fingerprint.backend": "sim",
+    "qr.backend": "sim",
+    "printer.backend": "sim",
+    "server.backend": "embedded",
+}
 
 
 class ConfigError(ValueError):
     """The configuration is invalid; the message names the key."""
 
 
-@dataclass
-class KioskSection:
-    id: str = "adm-sim-001"
-    language: str = "id"
-    store: str = ""  # the local SQLite store; "" keeps records in memory (tests only)
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
 
 
-@dataclass
-class CardSection:
-    backend: str = "pcsc"
-    reader: str = "Virtual PCD 00 00"
-    sam_reader: str = "Virtual PCD 00 01"
-    issuer_key: str = "keys/ektp-issuer-test.pem"
-    extended_apdu: bool = True
+class KioskSection(_Section):
+    id: str = Field(
+        "",
+        max_length=64,
+        description="this kiosk's identity at the central server (the CN of its certificate)",
+    )
+    mode: Literal["production", "demo"] = Field(
+        "production",
+        description="production | demo (demo composes simulators; never on a real kiosk)",
+    )
+    language: Literal["id", "en"] = Field("id", description="interface language: id | en")
+    store: str = Field(
+        "/var/lib/adm-kiosk/kiosk.db",
+        description='local SQLite store (print jobs, outbox, card ledger, audit); "" keeps '
+        "records in memory (tests only)",
+    )
 
 
-@dataclass
-class FingerprintSection:
-    backend: str = "sim"
+class CardSection(_Section):
+    backend: Literal["pcsc", "sim"] = Field(
+        "pcsc", description="pcsc (pyscard through pcscd) | sim (in-process; demo only)"
+    )
+    reader: str = Field(
+        "",
+        description="substring of the PC/SC name of the contactless e-KTP reader (pcsc_scan "
+        "lists them); required",
+    )
+    sam_reader: str = Field(
+        "", description="substring of the PC/SC name of the SAM (contact) slot; required"
+    )
+    issuer_key: str = Field(
+        "/etc/adm/keys/ektp-issuer.pem",
+        description="pinned e-KTP issuer public key (PEM; relative to this file's folder)",
+    )
+    extended_apdu: bool = Field(
+        True, description="read files with extended-length APDUs (fewer, larger reads)"
+    )
 
 
-@dataclass
-class PrinterSection:
-    backend: str = "cups"
-    server: str = ""
-    card_serials: str = ""
+class FingerprintSection(_Section):
+    backend: Literal["none", "sim"] = Field(
+        "none",
+        description="none (no scanner: the e-KTP path is not offered) | sim (demo only)",
+    )
 
 
-@dataclass
-class ServerSection:
-    backend: str = "embedded"
-    url: str = "https://127.0.0.1:8443"
-    # backend = "http": the kiosk's TLS credentials and the pinned issuer key (PEM files;
-    # relative paths are relative to the config file's folder).
-    ca: str = ""
-    cert: str = ""
-    key: str = ""
-    issuer_key: str = ""
-    # backend = "embedded": the demo server's database and key folder.
-    database: str = "sqlite:///adm-server.db"
-    home: str = "adm-server-home"
+class QrSection(_Section):
+    backend: Literal["none", "sim"] = Field(
+        "none", description="none (no scanner: the QR path is not offered) | sim (demo only)"
+    )
 
 
-@dataclass
-class TechnicianSection:
-    # SHA-256 (hex) of the technician PIN that opens diagnostics from the screen; ""
-    # disables it (diagnostics stay available through `adm-kiosk diagnostics`).
-    pin_sha256: str = ""
+def _serial_range(text: str) -> tuple[str, str] | None:
+    """``FIRST..LAST`` of the blank cards in the hopper (None when empty)."""
+    if not text:
+        return None
+    from printing.card_stock import serial_range
+
+    first, _, last = text.partition("..")
+    serial_range(first.strip(), last.strip())  # raises ValueError with the reason
+    return first.strip(), last.strip()
 
 
-@dataclass
-class Config:
-    kiosk: KioskSection = field(default_factory=KioskSection)
-    card: CardSection = field(default_factory=CardSection)
-    fingerprint: FingerprintSection = field(default_factory=FingerprintSection)
-    printer: PrinterSection = field(default_factory=PrinterSection)
-    server: ServerSection = field(default_factory=ServerSection)
-    technician: TechnicianSection = field(default_factory=TechnicianSection)
+class PrinterSection(_Section):
+    backend: Literal["cups", "sim"] = Field(
+        "cups", description="cups (pycups) | sim (in-process; demo only)"
+    )
+    server: str = Field(
+        "", description='CUPS server: socket path or host; "" = $CUPS_SERVER or the system'
+    )
+    queue_a4: str = Field("adm-a4", min_length=1, description="CUPS queue of the A4 printer")
+    queue_card: str = Field(
+        "adm-card", min_length=1, description="CUPS queue of the CR80 card printer"
+    )
+    card_serials: str = Field(
+        "",
+        description='blank cards in the card printer\'s hopper, "FIRST..LAST" fed in order '
+        '("" = none loaded)',
+    )
+
+    @field_validator("card_serials")
+    @classmethod
+    def _serials(cls, value: str) -> str:
+        _serial_range(value)
+        return value
+
+    @property
+    def card_range(self) -> tuple[str, str] | None:
+        return _serial_range(self.card_serials)
+
+    @property
+    def queues(self) -> dict[str, str]:
+        """Medium -> CUPS queue."""
+        return {"a4": self.queue_a4, "card": self.queue_card}
 
 
-CHOICES = {
-    "card.backend": ("pcsc", "sim"),
-    "fingerprint.backend": ("sim",),
-    "printer.backend": ("cups", "sim"),
-    "server.backend": ("http", "embedded"),
-    "kiosk.language": ("id", "en"),
-}
+class ServerSection(_Section):
+    backend: Literal["http", "embedded"] = Field(
+        "http", description="http (the central server) | embedded (in-process demo; demo only)"
+    )
+    url: str = Field("https://127.0.0.1:8443", description="the kiosk API (mTLS only)")
+    ca: str = Field("", description="the deployment CA that signed the server (PEM)")
+    cert: str = Field(
+        "", description="this kiosk's client certificate, from 'adm-server pki issue-kiosk ID'"
+    )
+    key: str = Field("", description="its private key")
+    issuer_key: str = Field("", description="pinned Ed25519 key that signs documents (PEM)")
+    database: str = Field(
+        "sqlite:///adm-server.db", description='with "embedded": the demo server\'s database'
+    )
+    home: str = Field(
+        "adm-server-home", description='with "embedded": its key folder (CA, certificates)'
+    )
 
 
-def _fill(obj: Any, data: dict[str, Any], prefix: str) -> None:
-    known = {f.name: f for f in fields(obj)}
-    for key, value in data.items():
-        path = f"{prefix}{key}"
-        if key not in known:
-            raise ConfigError(f"{path}: unknown key")
-        current = getattr(obj, key)
-        if is_dataclass(current):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{path}: must be a table")
-            _fill(current, value, f"{path}.")
-            continue
-        if not isinstance(value, type(current)) or isinstance(value, bool) != isinstance(
-            current, bool
-        ):
-            raise ConfigError(f"{path}: must be a {type(current).__name__}, not {value!r}")
-        if path in CHOICES and value not in CHOICES[path]:
-            raise ConfigError(f"{path}: must be one of {', '.join(CHOICES[path])}, not {value!r}")
-        setattr(obj, key, value)
+class TechnicianSection(_Section):
+    pin_hash: str = Field(
+        "",
+        description="scrypt hash of the technician PIN that opens diagnostics (tap the header "
+        "five times); make one with 'adm-kiosk pin-hash'; \"\" disables the screen entry",
+    )
+    max_attempts: int = Field(5, ge=1, le=20, description="wrong PINs before the lockout")
+    lockout_minutes: int = Field(
+        15, ge=1, le=1440, description="how long the screen entry stays locked after them"
+    )
+
+    @field_validator("pin_hash")
+    @classmethod
+    def _pin_hash(cls, value: str) -> str:
+        if value:
+            try:
+                check_pin_hash(value)
+            except PinHashError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+
+class Config(_Section):
+    kiosk: KioskSection = Field(default_factory=KioskSection)
+    card: CardSection = Field(default_factory=CardSection)
+    fingerprint: FingerprintSection = Field(default_factory=FingerprintSection)
+    qr: QrSection = Field(default_factory=QrSection)
+    printer: PrinterSection = Field(default_factory=PrinterSection)
+    server: ServerSection = Field(default_factory=ServerSection)
+    technician: TechnicianSection = Field(default_factory=TechnicianSection)
+
+    @property
+    def simulated(self) -> list[str]:
+        """The keys that name a simulator (empty for a kiosk of real parts)."""
+        return [key for key, name in SIMULATED.items() if _get(self, key) == name]
+
+
+def _get(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _message(err: Any) -> str:
+    key = ".".join(str(p) for p in err["loc"])
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key"
+    if kind == "literal_error":
+        expected = ctx.get("expected", "").replace("'", "").replace(" or ", ", ")
+        return f"{key}: must be one of {expected}, not {err['input']!r}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"{key}: must be a table"
+    if kind.endswith("_type") or kind.endswith("_parsing"):
+        want = {"string_type": "str", "bool_type": "bool", "int_type": "int"}.get(kind, kind)
+        return f"{key}: must be a {want}, not {err['input']!r}"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"{key}: {msg}"
 
 
 def parse(data: dict[str, Any]) -> Config:
-    config = Config()
-    _fill(config, data, "")
-    return config
+    """Validate a TOML document already read (types, choices, unknown keys)."""
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_message(exc.errors()[0])) from None
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else base / path
 
 
 def issuer_key_path(config: Config, base: Path | None = None) -> Path:
-    """The pinned issuer key file; a relative path is relative to the config directory."""
-    path = Path(config.card.issuer_key)
-    return path if path.is_absolute() else (base or DEFAULT_FILE.parent) / path
+    """The pinned e-KTP issuer key file; a relative path is relative to the config folder."""
+    return _resolve(base or CONFIG_DIR, config.card.issuer_key)
+
+
+def _production(config: Config, data: dict[str, Any]) -> None:
+    """What a production kiosk must have and must not have; raises naming the key."""
+    for key in config.simulated:
+        raise ConfigError(
+            f"{key}: {_get(config, key)!r} is a simulator; refused with "
+            'kiosk.mode = "production" (simulators run only with kiosk.mode = "demo")'
+        )
+    for table in ("server", "technician"):
+        if table not in data:
+            raise ConfigError(f'{table}: required with kiosk.mode = "production"')
+    for key in ("kiosk.id", "card.reader", "card.sam_reader"):
+        if not _get(config, key):
+            raise ConfigError(f'{key}: required with kiosk.mode = "production"')
+    if not config.technician.pin_hash:
+        raise ConfigError(
+            'technician.pin_hash: required with kiosk.mode = "production" '
+            "(make one with 'adm-kiosk pin-hash')"
+        )
+    if pin_matches(DEMO_PIN, config.technician.pin_hash):
+        raise ConfigError("technician.pin_hash: is the demo PIN; choose the kiosk's own")
+    key_file = Path(config.card.issuer_key)
+    if key_file.name in TEST_ISSUER_KEYS or _same_file_as_test_key(key_file):
+        raise ConfigError("card.issuer_key: is the simulator's test key; pin the real issuer key")
+
+
+def _same_file_as_test_key(key: Path) -> bool:
+    try:
+        digest = hashlib.sha256(key.read_bytes()).digest()
+    except OSError:
+        return False
+    for name in TEST_ISSUER_KEYS:
+        test = CONFIG_DIR / "keys" / name
+        if test.is_file() and hashlib.sha256(test.read_bytes()).digest() == digest:
+            return True
+    return False
 
 
 def load(path: Path | None = None) -> Config:
-    """Read and validate ``path`` (the defaults file when None)."""
+    """Read and validate ``path`` (the production template when None); relative file
+    names in it are resolved against its folder."""
     path = path or DEFAULT_FILE
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     config = parse(data)
-    if config.printer.card_serials:
-        from printing.card_stock import serial_range
-
-        first, _, last = config.printer.card_serials.partition("..")
-        try:
-            serial_range(first.strip(), last.strip())
-        except ValueError as exc:
-            raise ConfigError(f"printer.card_serials: {exc}") from None
-    key = issuer_key_path(config, path.resolve().parent)
+    base = path.resolve().parent
+    key = issuer_key_path(config, base)
     if not key.is_file():
         raise ConfigError(f"card.issuer_key: {key} does not exist")
     config.card.issuer_key = str(key)
-    pin = config.technician.pin_sha256
-    if pin and (len(pin) != 64 or any(c not in "0123456789abcdefABCDEF" for c in pin)):
-        raise ConfigError("technician.pin_sha256: must be 64 hex digits (sha256sum of the PIN)")
+    if config.kiosk.mode == "production":
+        _production(config, data)
     if config.server.backend == "http":
         for name in ("ca", "cert", "key", "issuer_key"):
             value = getattr(config.server, name)
             if not value:
                 raise ConfigError(f'server.{name}: required with server.backend = "http"')
-            file = Path(value) if Path(value).is_absolute() else path.resolve().parent / value
+            file = _resolve(base, value)
             if not file.is_file():
                 raise ConfigError(f"server.{name}: {file} does not exist")
             setattr(config.server, name, str(file))
         if not config.server.url.startswith("https://"):
             raise ConfigError("server.url: must be an https:// URL (the kiosk API is mTLS only)")
     return config
+
+
+def template() -> str:
+    """The production configuration file with every key, its default and its meaning:
+    what ``config/kiosk.toml`` holds (a test keeps them equal)."""
+    lines = [
+        "# ADM kiosk configuration (production).  Generated from kiosk/config.py by",
+        "# 'adm-kiosk config template'; every key is listed with its default.  Unknown keys",
+        "# are rejected at start, so a typo never falls back to a default silently.",
+        '# Required with kiosk.mode = "production": kiosk.id, the [server] credentials,',
+        "# card.issuer_key (the real issuer key) and technician.pin_hash.",
+    ]
+    for name, field in Config.model_fields.items():
+        section = field.default_factory() if field.default_factory else None  # type: ignore[call-arg]
+        assert isinstance(section, BaseModel)
+        lines += ["", f"[{name}]"]
+        for key, info in type(section).model_fields.items():
+            if info.description:
+                lines.append(f"# {info.description}")
+            lines.append(f"{key} = {_toml(getattr(section, key))}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

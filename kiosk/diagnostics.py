@@ -7,21 +7,16 @@ Every technician action is written to the audit log by the flow's listener.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from drivers.card.base import ReaderState
 from kiosk import timeouts
 from kiosk.print_service import PrintService
 from kiosk.server_client import ServerError
 from printing import renderers
 from printing.spooler import JobState, SpoolerError
 from printing.tracking import JobDeadline, follow_job
-
-if TYPE_CHECKING:  # the watcher imports the flow, which imports this module
-    from kiosk.card_watch import CardWatcher
-
 
 READER_TEXT = {
     "unavailable": "tidak terhubung",
@@ -37,28 +32,26 @@ class Check:
     detail: str
 
 
-def pin_matches(pin: str, pin_sha256: str) -> bool:
-    """The technician PIN against the configured SHA-256 ("" disables the screen entry)."""
-    if not pin_sha256:
-        return False
-    given = hashlib.sha256(pin.encode()).hexdigest()
-    return hmac.compare_digest(given, pin_sha256.lower())
-
-
 class Diagnostics:
-    def __init__(self, printer: PrintService, watcher: CardWatcher | None, kiosk_id: str) -> None:
+    def __init__(
+        self,
+        printer: PrintService,
+        reader_state: Callable[[], ReaderState] | None,
+        kiosk_id: str,
+    ) -> None:
+        """``reader_state``: the card slot as the watcher last saw it (None: no reader)."""
         self.printer = printer
-        self.watcher = watcher
+        self.reader_state = reader_state
         self.kiosk_id = kiosk_id
         # Set by the technician; the health check keeps the kiosk out of service while set.
         self.manual_out_of_service = ""
 
     def run_checks(self) -> list[Check]:
         checks: list[Check] = []
-        if self.watcher is not None:
-            state = self.watcher.state.value
+        if self.reader_state is not None:
+            state = self.reader_state().value
             checks.append(Check("Pembaca e-KTP", state != "unavailable", READER_TEXT[state]))
-        for queue in renderers.QUEUE_FOR_MEDIUM.values():
+        for queue in self.printer.queues.values():
             try:
                 status = self.printer.spooler.printer_status(queue)
                 supplies = ", ".join(f"{s.name} {s.level}%" for s in status.supplies)
@@ -95,7 +88,7 @@ class Diagnostics:
             software = version("adm-kiosk")
         except PackageNotFoundError:
             software = "unknown"
-        queue = renderers.QUEUE_FOR_MEDIUM["a4"]
+        queue = self.printer.queues["a4"]
         payload = {
             "kind": "test_page",
             "kiosk_id": self.kiosk_id,

@@ -21,19 +21,29 @@ from typing import Any
 
 from transitions import EventData, Machine
 
-from drivers.card.base import CardError, Identity, mask_nik
+from drivers.card.base import CardError, Identity
 from drivers.card.ektp import EktpData
-from drivers.fingerprint.base import FingerprintMatcher, MatchResult
+from drivers.fingerprint.base import (
+    FingerMatch,
+    FingerMismatch,
+    FingerprintError,
+    FingerprintMatcher,
+    MatchResult,
+    NoFinger,
+)
 from kiosk import messages, timeouts
 from kiosk.card_service import CardService
-from kiosk.diagnostics import Check, Diagnostics, pin_matches
+from kiosk.diagnostics import Check, Diagnostics
 from kiosk.print_service import PrintFailed, PrintResult, PrintService
 from kiosk.server_client import Locked, Reservation, ServerClient, ServerError, WrongSecret
+from kiosk.technician import PinGuard, PinVerdict
 from printing.spooler import SpoolerError
+from protocol.nik import mask_nik
 
 log = logging.getLogger("kiosk.flow")
 
 STATES = [
+    "starting",
     "attract",
     "reading_card",
     "verify_finger",
@@ -53,13 +63,24 @@ STATES = [
 _SESSION_STATES = [
     s
     for s in STATES
-    if s not in ("attract", "printing", "out_of_service", "technician_pin", "diagnostics")
+    if s
+    not in ("starting", "attract", "printing", "out_of_service", "technician_pin", "diagnostics")
 ]
 # Card removal ends a session only where the card identified the citizen.
 _CARD_SESSION_STATES = [s for s in _SESSION_STATES if s != "enter_pin"]
 
 TRANSITIONS: list[dict[str, Any]] = [
-    {"trigger": "card_inserted", "source": "attract", "dest": "reading_card"},
+    # Start-up: devices opened and unfinished print jobs reconciled off the GUI thread; the
+    # health monitor's first verdict says whether the kiosk can serve.
+    {"trigger": "service_up", "source": "starting", "dest": "attract"},
+    {"trigger": "service_down", "source": "starting", "dest": "out_of_service"},
+    # The e-KTP path is offered only with a fingerprint scanner to match the chip against.
+    {
+        "trigger": "card_inserted",
+        "source": "attract",
+        "dest": "reading_card",
+        "conditions": "_ektp_offered",
+    },
     {"trigger": "card_read", "source": "reading_card", "dest": "verify_finger"},
     {"trigger": "card_failed", "source": "reading_card", "dest": "error"},
     {"trigger": "finger_matched", "source": "verify_finger", "dest": "loading_documents"},
@@ -67,7 +88,12 @@ TRANSITIONS: list[dict[str, Any]] = [
     # Without an e-KTP: NIK + PIN typed on the screen, or a QR login token scanned.
     {"trigger": "pin_login", "source": "attract", "dest": "enter_pin"},
     {"trigger": "pin_entered", "source": "enter_pin", "dest": "loading_documents"},
-    {"trigger": "qr_scanned", "source": "attract", "dest": "loading_documents"},
+    {
+        "trigger": "qr_scanned",
+        "source": "attract",
+        "dest": "loading_documents",
+        "conditions": "_qr_offered",
+    },
     {"trigger": "documents_loaded", "source": "loading_documents", "dest": "choose_documents"},
     {
         "trigger": "login_refused",
@@ -128,14 +154,24 @@ TRANSITIONS: list[dict[str, Any]] = [
         "source": ["attract", "out_of_service"],
         "dest": "technician_pin",
     },
+    # The PIN is checked in a worker (a slow hash, the lockout count from the store).
     {
         "trigger": "technician_pin_entered",
+        "source": "technician_pin",
+        "dest": None,
+        "after": "_check_technician_pin",
+    },
+    {
+        "trigger": "technician_pin_checked",
         "source": "technician_pin",
         "dest": "diagnostics",
         "conditions": "_technician_pin_ok",
     },
-    {"trigger": "technician_pin_entered", "source": "technician_pin", "dest": "attract"},
+    {"trigger": "technician_pin_checked", "source": "technician_pin", "dest": "attract"},
+    {"trigger": "technician_pin_failed", "source": "technician_pin", "dest": "attract"},
+    {"trigger": "cancel", "source": "technician_pin", "dest": "attract"},
     {"trigger": "run_checks", "source": "diagnostics", "dest": None, "after": "_run_checks"},
+    {"trigger": "checks_failed", "source": "diagnostics", "dest": None, "after": "_tech_note"},
     {"trigger": "checks_done", "source": "diagnostics", "dest": None, "after": "_checks_done"},
     {"trigger": "test_print", "source": "diagnostics", "dest": None, "after": "_test_print"},
     {"trigger": "test_print_done", "source": "diagnostics", "dest": None, "after": "_tech_note"},
@@ -200,6 +236,8 @@ class SessionView:
     photo: bytes = b""
     checks: tuple[Check, ...] = ()
     closed: str = ""  # why the technician closed the kiosk ("" = open)
+    # How a citizen can identify here: only the paths whose devices exist.
+    paths: tuple[str, ...] = ("ektp", "pin", "qr")
 
 
 @dataclass
@@ -207,11 +245,17 @@ class Services:
     """The collaborators the flow uses, all behind driver or client interfaces."""
 
     card: CardService
-    matcher: FingerprintMatcher
+    matcher: FingerprintMatcher | None  # None: no scanner, so no e-KTP path
     server: ServerClient
     printer: PrintService
     diagnostics: Diagnostics | None = None
-    technician_pin_sha256: str = ""
+    technician: PinGuard | None = None  # None: the screen entry is disabled
+    qr_scanner: bool = False  # a QR scanner posts qr_scanned
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        found = ("ektp",) if self.matcher is not None else ()
+        return (*found, "pin", *(("qr",) if self.qr_scanner else ()))
 
 
 class Flow:
@@ -241,7 +285,7 @@ class Flow:
             model=self,
             states=STATES,
             transitions=TRANSITIONS,
-            initial="attract",
+            initial="starting",
             send_event=True,
             auto_transitions=False,
             ignore_invalid_triggers=True,
@@ -347,6 +391,7 @@ class Flow:
             error=s.error,
             seconds_left=self.seconds_left(),
             photo=s.card.photo if s.card else b"",
+            paths=self.services.paths,
         )
 
     def shutdown(self) -> None:
@@ -370,7 +415,8 @@ class Flow:
             if exc is None:
                 self.post(ok, generation=generation, result=fut.result())
             else:
-                if not isinstance(exc, CardError | ServerError | PrintFailed | SpoolerError):
+                expected = CardError | FingerprintError | ServerError | PrintFailed | SpoolerError
+                if not isinstance(exc, expected):
                     log.error("worker for %s failed unexpectedly", ok, exc_info=exc)
                 event = fail(exc) if callable(fail) else fail
                 self.post(event, generation=generation, error=exc)
@@ -415,12 +461,15 @@ class Flow:
         self.session.name = card.identity.name
         log.info("card read: NIK %s", mask_nik(card.identity.nik))
         matcher = self.services.matcher
+        assert matcher is not None  # the e-KTP path is offered only with a scanner
 
-        def verify() -> MatchResult:
-            result = matcher.verify(card.templates, timeouts.FINGER_CAPTURE)
-            if result is not MatchResult.MATCH:
-                raise CardError("sidik jari tidak cocok")
-            return result
+        def verify() -> FingerMatch:
+            match = matcher.verify(card.templates, timeouts.FINGER_CAPTURE)
+            if match.result is MatchResult.NO_FINGER:
+                raise NoFinger("no finger placed within the time allowed")
+            if match.result is not MatchResult.MATCH:
+                raise FingerMismatch(f"finger does not match the card (score {match.score:.2f})")
+            return match
 
         self._spawn(verify, "finger_matched", "finger_failed")
 
@@ -434,12 +483,15 @@ class Flow:
         s = self.session
         server = self.services.server
         if event.event.name == "finger_matched":
+            match: FingerMatch = event.kwargs["result"]
+            # What was measured, as measured: the chip passed authentication in the card
+            # read, and the matcher decided MATCH with this score.
             fields: dict[str, Any] = {
                 "nik": s.nik,
                 "card": {
                     "chip_authenticated": True,
-                    "fingerprint_matched": True,
-                    "finger_score": 1.0,
+                    "fingerprint_matched": match.result is MatchResult.MATCH,
+                    "finger_score": round(float(match.score), 4),
                 },
             }
         elif event.event.name == "pin_entered":
@@ -456,6 +508,12 @@ class Flow:
             return opened, printer.annotate(server.list_documents(opened["session"]))
 
         self._spawn(load, "documents_loaded", _login_failure)
+
+    def _ektp_offered(self, event: EventData) -> bool:
+        return "ektp" in self.services.paths
+
+    def _qr_offered(self, event: EventData) -> bool:
+        return "qr" in self.services.paths
 
     def _by_pin(self, event: EventData) -> bool:
         return self.session.method == "pin" and isinstance(event.kwargs.get("error"), WrongSecret)
@@ -538,13 +596,32 @@ class Flow:
         self.session.card_gone = True
 
     # --- the technician ------------------------------------------------------------------
+    def _check_technician_pin(self, event: EventData) -> None:
+        guard = self.services.technician
+        pin = str(event.kwargs.get("pin", ""))
+        enabled = guard is not None and self.services.diagnostics is not None
+
+        def check() -> PinVerdict:
+            if guard is None or not enabled:
+                return PinVerdict(False, 0, None)
+            return guard.check(pin)
+
+        self._spawn(check, "technician_pin_checked", "technician_pin_failed")
+
     def _technician_pin_ok(self, event: EventData) -> bool:
-        ok = self.services.diagnostics is not None and pin_matches(
-            str(event.kwargs.get("pin", "")), self.services.technician_pin_sha256
-        )
-        log.warning("technician PIN %s", "accepted" if ok else "refused")
-        self._action("technician_login" if ok else "technician_pin_refused")
-        return ok
+        """Every verdict is audited; the lockout is counted from these rows."""
+        verdict: PinVerdict = event.kwargs["result"]
+        if verdict.ok:
+            log.warning("technician PIN accepted")
+            self._action("technician_login")
+        elif verdict.locked_until is not None and verdict.attempts_left < 0:
+            # Refused unchecked: the entry was locked already (not an attempt).
+            log.warning("technician PIN entry locked until %s", verdict.locked_until)
+            self._action("technician_pin_locked", until=verdict.locked_until.isoformat())
+        else:
+            log.warning("technician PIN refused; %d attempts left", verdict.attempts_left)
+            self._action("technician_pin_refused", attempts_left=verdict.attempts_left)
+        return verdict.ok
 
     def _manually_closed(self, event: EventData) -> bool:
         d = self.services.diagnostics
@@ -557,7 +634,7 @@ class Flow:
     def _run_checks(self, event: EventData) -> None:
         d = self.services.diagnostics
         assert d is not None
-        self._spawn(d.run_checks, "checks_done", "test_print_failed")
+        self._spawn(d.run_checks, "checks_done", "checks_failed")
 
     def _checks_done(self, event: EventData) -> None:
         self.session.checks = list(event.kwargs["result"])

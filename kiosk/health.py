@@ -1,10 +1,12 @@
 """Decides between sessions whether the kiosk can serve citizens at all.
 
-Out of service when the e-KTP reader is gone, or when no document medium can be printed
-(every printer out of paper, jammed, offline... or no printer reachable).  Checks run in
-their own thread every ``HEALTH_POLL`` seconds and post ``service_down(reason)`` or
-``service_up`` to the flow only when the verdict changes; the flow ignores them during a
-session.
+Out of service while start-up is unfinished (a device that could not be opened, print
+jobs a crash left that are not reconciled yet), when the e-KTP reader is gone, or when no
+document medium can be printed (every printer out of paper, jammed, offline... or no
+printer reachable).  Checks run in their own thread: the first at once, then every
+``HEALTH_POLL`` seconds; each round first gives the composition root's ``prepare`` hook a
+chance to open what is missing.  The monitor posts ``service_down(reason)`` or
+``service_up`` only when the verdict changes; the flow ignores them during a session.
 """
 
 from __future__ import annotations
@@ -12,13 +14,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from drivers.card.base import ReaderState
 from kiosk import timeouts
-from kiosk.card_watch import CardWatcher
-from kiosk.flow import Flow
 from kiosk.print_service import PrintService
-from printing.renderers import QUEUE_FOR_MEDIUM
 from printing.spooler import SpoolerError
 
 log = logging.getLogger("kiosk.health")
@@ -27,13 +27,24 @@ log = logging.getLogger("kiosk.health")
 class HealthMonitor:
     def __init__(
         self,
-        flow: Flow,
-        watcher: CardWatcher,
+        post: Callable[..., None],
+        reader_state: Callable[[], ReaderState],
         printer: PrintService,
+        *,
+        closed_reason: Callable[[], str] = lambda: "",
+        flow_state: Callable[[], str] = lambda: "",
+        prepare: Callable[[], str] = lambda: "",
         poll: float = timeouts.HEALTH_POLL,
     ) -> None:
-        self._flow = flow
-        self._watcher = watcher
+        """``post`` is the flow's; ``reader_state`` the watcher's last view of the slot;
+        ``closed_reason`` why a technician closed the kiosk ("" = open); ``flow_state``
+        what the heartbeat reports; ``prepare`` opens what start-up could not and returns
+        why the kiosk still cannot serve ("" = ready)."""
+        self._post = post
+        self._reader_state = reader_state
+        self._closed_reason = closed_reason
+        self._flow_state = flow_state
+        self._prepare = prepare
         self._printer = printer
         self._poll = poll
         self._stop = threading.Event()
@@ -44,10 +55,10 @@ class HealthMonitor:
     def verdict(self, media: dict[str, str] | None = None) -> str:
         """ "" when the kiosk can serve; otherwise why not, in words for the screen.
         ``media``: each medium's unavailable reason, when the caller already asked."""
-        diagnostics = self._flow.services.diagnostics
-        if diagnostics is not None and diagnostics.manual_out_of_service:
-            return diagnostics.manual_out_of_service
-        if self._watcher.state is ReaderState.UNAVAILABLE:
+        closed = self._closed_reason()
+        if closed:
+            return closed
+        if self._reader_state() is ReaderState.UNAVAILABLE:
             return "Pembaca e-KTP tidak terhubung."
         reasons = list((self._media_reasons() if media is None else media).values())
         if all(reasons):
@@ -55,19 +66,20 @@ class HealthMonitor:
         return ""
 
     def _media_reasons(self) -> dict[str, str]:
-        return {m: self._printer.unavailable_reason(m) for m in QUEUE_FOR_MEDIUM}
+        return {m: self._printer.unavailable_reason(m) for m in self._printer.queues}
 
     def check_once(self) -> None:
+        unready = self._prepare()
         media = self._media_reasons()  # one round of printer queries per check
         self._audit_media(media)
-        reason = self.verdict(media)
+        reason = unready or self.verdict(media)
         if reason == self.reason:
             return
         self.reason = reason
         if reason:
-            self._flow.post("service_down", reason=reason)
+            self._post("service_down", reason=reason)
         else:
-            self._flow.post("service_up")
+            self._post("service_up")
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="health", daemon=True)
@@ -90,9 +102,9 @@ class HealthMonitor:
     def heartbeat_once(self) -> None:
         """Tell the server how this kiosk is: state, devices, supplies, and the head of
         the audit chain (kept outside the kiosk, so a truncated log is detectable)."""
-        devices = {"card_reader": self._watcher.state.name.lower()}
+        devices = {"card_reader": self._reader_state().name.lower()}
         supplies: dict[str, int] = {}
-        for medium, queue in QUEUE_FOR_MEDIUM.items():
+        for medium, queue in self._printer.queues.items():
             reason = self._printer.unavailable_reason(medium)
             devices[queue] = reason or "ok"
             try:
@@ -105,11 +117,13 @@ class HealthMonitor:
             supplies["blank_cards"] = stock.remaining
         store = self._printer.store
         head = store.audit_head() if store is not None else None
-        self._printer.server.heartbeat(self._flow.state, devices, supplies, head)
+        self._printer.server.heartbeat(self._flow_state(), devices, supplies, head)
 
     def _run(self) -> None:
         next_beat = 0.0
-        while not self._stop.wait(self._poll):
+        first = True
+        while first or not self._stop.wait(self._poll):
+            first = False
             try:
                 self.check_once()
                 # Confirmations and releases the server could not take yet: retried here,

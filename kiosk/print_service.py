@@ -75,7 +75,10 @@ class PrintService:
         sleep: Callable[[float], None] = time.sleep,
         card_stock: CardStock | None = None,
         store: KioskStore | None = None,
+        queues: dict[str, str] | None = None,
     ) -> None:
+        # Medium -> CUPS queue, from the configuration (printer.queue_a4, queue_card).
+        self.queues = dict(queues or renderers.QUEUE_FOR_MEDIUM)
         self.card_stock = card_stock
         self.store = store
         self._outbox_lock = threading.Lock()
@@ -91,7 +94,7 @@ class PrintService:
 
         Asked before the citizen chooses, so a kiosk out of paper or blank cards offers
         what it can still print and says plainly what it cannot."""
-        queue = renderers.QUEUE_FOR_MEDIUM.get(medium)
+        queue = self.queues.get(medium)
         if queue is None:
             return "Jenis dokumen ini tidak dapat dicetak di anjungan ini."
         if medium == "card" and (self.card_stock is None or self.card_stock.remaining == 0):
@@ -240,7 +243,7 @@ class PrintService:
         payload, doc_id, job_id = res.payload, res.document_id, res.job_id
         title = str(payload.get("title", "Dokumen"))
         medium = str(payload.get("medium", ""))
-        queue = renderers.QUEUE_FOR_MEDIUM.get(medium)
+        queue = self.queues.get(medium)
         if queue is None:
             raise PrintFailed(f"unknown medium {medium!r} for document {doc_id}")
         progress("render")

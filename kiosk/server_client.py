@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from kiosk import timeouts
-from server.security import SignatureError, load_public_key, verify_payload
+from protocol.signing import SignatureError, load_public_key, verify_payload
 
 log = logging.getLogger("kiosk.server")
 

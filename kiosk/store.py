@@ -28,8 +28,8 @@ from sqlalchemy import DateTime, Integer, String, Text, create_engine, event, se
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from drivers.card.base import mask_nik
 from printing.card_stock import CardOutcome, CardRecord
+from protocol.nik import mask_nik
 
 log = logging.getLogger("kiosk.store")
 GENESIS = "0" * 64
@@ -246,6 +246,21 @@ class KioskStore:
         with Session(self._engine) as session:
             rows = session.scalars(select(AuditRow).order_by(AuditRow.id)).all()
             return [(r.id, r.at, r.kind, json.loads(r.detail)) for r in rows]
+
+    def audit_events_of(
+        self, kinds: tuple[str, ...], limit: int = 100
+    ) -> list[tuple[int, str, str, dict[str, object]]]:
+        """The newest ``limit`` events of these kinds, oldest first, after the writer has
+        caught up (the technician PIN lockout is counted from them)."""
+        self.flush()
+        with Session(self._engine) as session:
+            rows = session.scalars(
+                select(AuditRow)
+                .where(AuditRow.kind.in_(kinds))
+                .order_by(AuditRow.id.desc())
+                .limit(limit)
+            ).all()
+            return [(r.id, r.at, r.kind, json.loads(r.detail)) for r in reversed(rows)]
 
     def verify_audit(self) -> AuditReport:
         """Walk the chain: every row must follow the previous one and hash to itself."""

@@ -120,6 +120,7 @@ class CupsSpooler:
             "printer-state-message",
             "marker-names",
             "marker-levels",
+            "marker-low-levels",
             "marker-types",
         ]
 

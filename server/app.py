@@ -34,10 +34,26 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from protocol.api import (
+    DocumentList,
+    DocumentSummary,
+    HeartbeatAnswer,
+    HeartbeatRequest,
+    IssuerKey,
+    OpenSession,
+    Problem,
+    ReleaseRequest,
+    ReservationState,
+    ReserveRequest,
+    SessionOpened,
+    SignedDocument,
+    Verification,
+)
+from protocol.kinds import KINDS
+from protocol.nik import mask_nik
 from server import limits as lim
 from server.db import utcnow
 from server.pki import cert_identity
@@ -48,18 +64,6 @@ from server.security import Issuer, keyed_hash, new_token
 API = "/api/v1"
 log = logging.getLogger("adm.server")
 T = TypeVar("T")
-
-KINDS = {
-    "kartu_keluarga": ("Kartu Keluarga", "a4"),
-    "akta_kelahiran": ("Kutipan Akta Kelahiran", "a4"),
-    "akta_kematian": ("Kutipan Akta Kematian", "a4"),
-    "surat_pindah": ("Surat Keterangan Pindah WNI", "a4"),
-    "ktp_el": ("KTP-el", "card"),
-    "kia": ("Kartu Identitas Anak", "card"),
-}
-
-NIK = Field(pattern=r"^\d{16}$")
-JOB_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 @dataclass
@@ -76,95 +80,6 @@ class Settings:
     # threads, the threads fight over the GIL); a database across a network, where every
     # round trip waits, wants a few.
     db_threads: int = 0
-
-
-# ---------------------------------------------------------------- request/response models
-
-
-class CardAssertion(BaseModel):
-    """What the kiosk asserts after reading an e-KTP: chip authenticated, finger matched."""
-
-    chip_authenticated: Literal[True]
-    fingerprint_matched: Literal[True]
-    finger_score: float = Field(ge=0, le=1)
-
-
-class OpenSession(BaseModel):
-    method: Literal["ektp", "pin", "qr"]
-    nik: str | None = Field(default=None, pattern=r"^\d{16}$")
-    pin: str | None = Field(default=None, pattern=r"^\d{6}$")
-    token: str | None = Field(default=None, min_length=8, max_length=64)
-    card: CardAssertion | None = None
-
-
-class SessionOpened(BaseModel):
-    session: str
-    method: str
-    expires_at: dt.datetime
-    name: str | None  # for the greeting; None when the registry does not know the NIK
-
-
-class DocumentSummary(BaseModel):
-    id: int
-    kind: str
-    title: str
-    medium: str
-    number: str
-
-
-class DocumentList(BaseModel):
-    documents: list[DocumentSummary]
-
-
-class ReserveRequest(BaseModel):
-    job_id: str = Field(pattern=JOB_ID)
-    document_id: int = Field(ge=1)
-    print_code: str = Field(pattern=r"^\d{8}$")
-
-
-class ReservationState(BaseModel):
-    job_id: str
-    document_id: int
-    state: Literal["reserved", "confirmed", "released"]
-
-
-class SignedDocument(ReservationState):
-    payload: dict[str, Any]
-    signature: str
-    key_id: str
-
-
-class ReleaseRequest(BaseModel):
-    reason: str = Field(default="", max_length=200)
-
-
-class HeartbeatRequest(BaseModel):
-    state: str = Field(max_length=40)
-    devices: dict[str, str] = Field(default_factory=dict)
-    supplies: dict[str, int] = Field(default_factory=dict)
-    audit_head: str | None = Field(default=None, max_length=64)
-
-
-class HeartbeatAnswer(BaseModel):
-    server_time: dt.datetime
-
-
-class Verification(BaseModel):
-    status: Literal["active", "superseded", "revoked", "unknown"]
-    kind: str | None = None
-    title: str | None = None
-    number: str | None = None
-    issued: dt.date | None = None
-    superseded_by: str | None = None
-
-
-class IssuerKey(BaseModel):
-    key_id: str
-    public_key_pem: str
-
-
-class Problem(BaseModel):
-    detail: Any
 
 
 # ---------------------------------------------------------------- errors
@@ -273,10 +188,6 @@ class Context:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def mask(nik: str) -> str:
-    return nik[:6] + "******" + nik[-4:] if len(nik) == 16 else "****"
 
 
 def summary(doc: Any) -> DocumentSummary:
@@ -396,7 +307,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                     created_at=now,
                     expires_at=expires,
                 )
-                ctx.audit(db, kiosk, "session_opened", mask(nik), method=req.method)
+                ctx.audit(db, kiosk, "session_opened", mask_nik(nik), method=req.method)
                 db.commit()
             return SessionOpened(session=token, method=req.method, expires_at=expires, name=name)
 
@@ -574,7 +485,7 @@ def _authenticate(
         if not hmac.compare_digest(stored or b"\0" * 32, given) or stored is None:
             db.rollback()
             left, lock_end = lim.record_failure(db, q, cfg.limits, req.nik, kiosk, "pin", now)
-            ctx.audit(db, kiosk, "wrong_pin", mask(req.nik))
+            ctx.audit(db, kiosk, "wrong_pin", mask_nik(req.nik))
             db.commit()
             if lock_end is not None:
                 raise _locked(lock_end)
@@ -629,7 +540,7 @@ def _reserve(
     if not good:
         db.rollback()
         left, lock_end = lim.record_failure(db, q, cfg.limits, sess.nik, kiosk, "code", now)
-        ctx.audit(db, kiosk, "wrong_print_code", doc.number, citizen=mask(sess.nik))
+        ctx.audit(db, kiosk, "wrong_print_code", doc.number, citizen=mask_nik(sess.nik))
         db.commit()
         if lock_end is not None:
             raise _locked(lock_end)
@@ -654,7 +565,7 @@ def _reserve(
         db.rollback()
         status = db.scalar(q.document_status, id=doc.id)
         raise ApiError(409, "not_available", f"document is {status}", document_status=status)
-    ctx.audit(db, kiosk, "reserved", doc.number, job=req.job_id, citizen=mask(sess.nik))
+    ctx.audit(db, kiosk, "reserved", doc.number, job=req.job_id, citizen=mask_nik(sess.nik))
     return answer
 
 
@@ -685,7 +596,7 @@ def settle(
         action = "printed" if to == "confirmed" else "released"
         ctx.audit(db, kiosk, action, str(moved.document_id), job=job_id)
         db.commit()
-        return ReservationState(job_id=job_id, document_id=moved.document_id, state=to)  # type: ignore[arg-type]
+        return ReservationState(job_id=job_id, document_id=moved.document_id, state=to)
     res = own_reservation(ctx, db, job_id, kiosk)
     db.commit()
     if res.state == to:

@@ -2,8 +2,8 @@
 
     adm-server [--db URL] [--home DIR] serve [--host H] [--port P] [--workers N]
     adm-server migrate
-    adm-server seed-demo
     adm-server pki init [--hostname NAME ...] | issue-kiosk ID [--out DIR] | revoke ID
+                   | official --name N --nip NIP --title T
     adm-server officer register KIND NIK [--data FILE] | approve APP_ID | revoke NUMBER
                        | supersede OLD NEW | set-pin NIK PIN | qr-token NIK
                        | reissue-code NUMBER | documents [--nik NIK] | kiosks | outbox
@@ -49,9 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="threads per worker for database work (default 0: inline; a few for a "
         "database across a network)",
     )
-    serve.add_argument("--seed-demo", action="store_true", help="seed demo data first")
     sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("seed-demo", help="add the demo population and approved documents")
 
     pki = sub.add_parser("pki", help="CA, server and kiosk certificates, issuer key")
     psub = pki.add_subparsers(dest="pki_cmd", required=True)
@@ -62,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--out", type=Path)
     rev = psub.add_parser("revoke")
     rev.add_argument("kiosk_id")
+    off_cmd = psub.add_parser("official", help="the official whose name signs approved documents")
+    off_cmd.add_argument("--name", required=True)
+    off_cmd.add_argument("--nip", required=True)
+    off_cmd.add_argument("--title", required=True)
 
     off = sub.add_parser("officer", help="office work: applications, documents, kiosks")
     osub = off.add_subparsers(dest="off_cmd", required=True)
@@ -101,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"adm-server: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
+        from protocol.signing import SignatureError
         from server.officer import OfficerError
-        from server.security import SignatureError
 
         if isinstance(exc, OfficerError | SignatureError):
             print(f"adm-server: {exc}", file=sys.stderr)
@@ -116,6 +118,10 @@ def _run(args: argparse.Namespace, home: ServerHome) -> int:
     if args.cmd == "pki" and args.pki_cmd == "init":
         made = home.init(tuple(args.hostname) or ("localhost", "127.0.0.1"))
         print(f"pki: {'created' if made else 'already present'} in {home.path}")
+        return 0
+    if args.cmd == "pki" and args.pki_cmd == "official":
+        home.set_official(name=args.name, nip=args.nip, title=args.title)
+        print(f"official: {args.name} signs the documents approved from now on")
         return 0
     if not home.initialised:
         raise PkiError(f"{home.path} has no keys: run 'adm-server pki init' first")
@@ -132,13 +138,6 @@ def _run(args: argparse.Namespace, home: ServerHome) -> int:
 
         print(f"migrate: {url} at revision {current(engine)}")
         return 0
-    if args.cmd == "seed-demo" or getattr(args, "seed_demo", False):
-        from server.seed import seed_demo
-
-        added = seed_demo(db, pepper)
-        print(f"seed-demo: {added} document(s) added")
-        if args.cmd == "seed-demo":
-            return 0
     if args.cmd == "pki":
         if args.pki_cmd == "issue-kiosk":
             issued = home.issue_kiosk(args.kiosk_id, args.out)
@@ -165,9 +164,7 @@ def _officer(args: argparse.Namespace, db: Any, pepper: bytes) -> int:
         app = officer.register(db, args.kind, args.nik, data)
         print(f"application {app.id} registered ({app.kind})")
     elif cmd == "approve":
-        from sim.population import ISSUING_OFFICIAL
-
-        done = officer.approve(db, pepper, args.application_id, ISSUING_OFFICIAL)
+        done = officer.approve(db, pepper, args.application_id, _home(args).official())
         print(f"document {done.document.number} approved; print code {done.print_code}")
         print("(the code was also put in the outbox for the citizen)")
     elif cmd == "revoke":
@@ -200,7 +197,7 @@ def _officer(args: argparse.Namespace, db: Any, pepper: bytes) -> int:
 
 
 def _verify(args: argparse.Namespace, home: ServerHome) -> int:
-    from server.security import load_public_key, verify_qr
+    from protocol.signing import load_public_key, verify_qr
 
     key_file = args.key or home.issuer_pub
     fields = verify_qr(load_public_key(Path(key_file).read_bytes()), args.qrtext)

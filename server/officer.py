@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.app import KINDS, mask
+from protocol.kinds import KINDS
+from protocol.nik import mask_nik
 from server.db import (
     Application,
     AuditEntry,
@@ -67,7 +68,7 @@ def register(
         raise OfficerError(f"unknown document kind {kind!r}; one of {', '.join(KINDS)}")
     owner = db.get(Citizen, owner_nik)
     if owner is None:
-        raise OfficerError(f"no citizen with NIK {mask(owner_nik)} in the registry")
+        raise OfficerError(f"no citizen with NIK {mask_nik(owner_nik)} in the registry")
     if kind == "kartu_keluarga" and owner.kk_number is None:
         raise OfficerError("the citizen belongs to no family card")
     application = Application(
@@ -178,10 +179,10 @@ def set_pin(db: Session, pepper: bytes, nik: str, pin: str, *, officer: str = "o
         raise OfficerError("a PIN is six digits")
     citizen = db.get(Citizen, nik)
     if citizen is None:
-        raise OfficerError(f"no citizen with NIK {mask(nik)} in the registry")
+        raise OfficerError(f"no citizen with NIK {mask_nik(nik)} in the registry")
     citizen.pin_hash = keyed_hash(pepper, "pin", pin)
     db.add(Outbox(nik=nik, text="Dukcapil: PIN ADM Anda telah dibuat/diubah."))
-    _audit(db, officer, "pin_set", mask(nik))
+    _audit(db, officer, "pin_set", mask_nik(nik))
     db.commit()
 
 
@@ -195,7 +196,7 @@ def qr_token(
     officer: str = "officer",
 ) -> str:
     if db.get(Citizen, nik) is None:
-        raise OfficerError(f"no citizen with NIK {mask(nik)} in the registry")
+        raise OfficerError(f"no citizen with NIK {mask_nik(nik)} in the registry")
     token = token or new_token()
     db.add(
         QrToken(
@@ -205,7 +206,7 @@ def qr_token(
         )
     )
     db.add(Outbox(nik=nik, text="Dukcapil: kode QR masuk ADM Anda terlampir (sekali pakai)."))
-    _audit(db, officer, "qr_token_issued", mask(nik))
+    _audit(db, officer, "qr_token_issued", mask_nik(nik))
     db.commit()
     return token
 

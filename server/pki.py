@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import os
 import re
 import secrets
@@ -87,6 +88,7 @@ class ServerHome:
     issuer_key = property(lambda self: self.path / "issuer.key")
     issuer_pub = property(lambda self: self.path / "issuer.pub")
     pepper_file = property(lambda self: self.path / "pepper")
+    official_file = property(lambda self: self.path / "official.json")
 
     @property
     def initialised(self) -> bool:
@@ -203,6 +205,29 @@ class ServerHome:
 
     def pepper(self) -> bytes:
         return bytes.fromhex(self.pepper_file.read_text().strip())
+
+    def official(self) -> dict[str, str]:
+        """The official whose name, NIP and title go on approved documents: set once per
+        deployment with ``adm-server pki official``; approving without one is refused."""
+        try:
+            data = json.loads(self.official_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise PkiError(
+                "no signing official set: run 'adm-server pki official --name ... "
+                "--nip ... --title ...' first"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise PkiError(f"{self.official_file}: unreadable: {exc}") from None
+        if not isinstance(data, dict) or not all(
+            isinstance(data.get(k), str) and data[k] for k in ("name", "nip", "title")
+        ):
+            raise PkiError(f"{self.official_file}: needs name, nip and title")
+        return {k: data[k] for k in ("name", "nip", "title")}
+
+    def set_official(self, *, name: str, nip: str, title: str) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"name": name, "nip": nip, "title": title}, ensure_ascii=False)
+        _write(self.official_file, text.encode())
 
 
 def cert_identity(der: bytes) -> tuple[str, str]:

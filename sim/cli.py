@@ -3,6 +3,7 @@
 adm-sim rig up | down | status | env
 adm-sim card list | insert NIK [--fault F] [--pull-after N] [--delay-ms N] | remove
 adm-sim sam insert [--wrong-keys] | remove
+adm-sim seed-demo [--home DIR] [--db URL]   demo citizens and documents into a server
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 import shlex
 import sys
 
-from drivers.card.base import mask_nik
+from protocol.nik import mask_nik
 from sim.cards import FAULTS, card_holders
 from sim.rig import Rig, RigError
 
@@ -42,7 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     sam_p = sub.add_parser("sam", help="the virtual SAM in the contact slot")
     sam_p.add_argument("action", choices=["insert", "remove"])
     sam_p.add_argument("--wrong-keys", action="store_true", help="a SAM with the wrong keys")
+    seed_p = sub.add_parser(
+        "seed-demo", help="put the demo citizens and their approved documents into a server"
+    )
+    seed_p.add_argument("--home", default="adm-server-home", help="the server's key folder")
+    seed_p.add_argument("--db", help="SQLAlchemy URL (default sqlite:///HOME/server.db)")
     args = parser.parse_args(argv)
+    if args.cmd == "seed-demo":
+        return _seed(args.home, args.db)
     rig = Rig()
     try:
         if args.cmd == "rig":
@@ -76,6 +84,32 @@ def main(argv: list[str] | None = None) -> int:
     except RigError as exc:
         print(f"adm-sim: {exc}", file=sys.stderr)
         return 1
+
+
+def _seed(home_dir: str, db_url: str | None) -> int:
+    """Demo data for a server (never run against a real one: its PINs and codes are
+    derived from public NIKs)."""
+    from pathlib import Path
+
+    from server.db import make_engine, session_factory
+    from server.pki import ServerHome
+    from sim.population import ISSUING_OFFICIAL
+    from sim.seed import seed_demo
+
+    home = ServerHome(Path(home_dir))
+    if not home.official_file.is_file():
+        home.set_official(**ISSUING_OFFICIAL)
+    if not home.initialised:
+        print(f"adm-sim: {home.path} has no keys: run 'adm-server pki init' first", file=sys.stderr)
+        return 1
+    engine = make_engine(db_url or f"sqlite:///{home.path / 'server.db'}")
+    try:
+        with session_factory(engine)() as db:
+            added = seed_demo(db, home.pepper())
+    finally:
+        engine.dispose()
+    print(f"seed-demo: {added} document(s) added")
+    return 0
 
 
 def _rig(rig: Rig, action: str) -> int:

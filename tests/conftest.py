@@ -16,9 +16,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from kiosk.app import KioskApp
-from kiosk.config import Config
+from kiosk.config import CONFIG_DIR, Config
 from kiosk.server_client import ServerClient, Tls
-from server.embedded import EmbeddedServer
+from sim.embedded import EmbeddedServer
 from sim.rig import Rig
 
 RIG_TOOLS = ("pcscd", "cupsd", "ippeveprinter", "dbus-daemon", "lpadmin")
@@ -110,6 +110,17 @@ def threaded_server(
     srv.stop()
 
 
+def rig_config() -> Config:
+    """A configuration for tests on the rig: the virtual readers, the test issuer key,
+    records in memory.  Tests set what else they need and hand in simulated parts."""
+    cfg = Config()
+    cfg.kiosk.id = "kiosk-test"
+    cfg.card.reader, cfg.card.sam_reader = "Virtual PCD 00 00", "Virtual PCD 00 01"
+    cfg.card.issuer_key = str(CONFIG_DIR / "keys" / "ektp-issuer-test.pem")
+    cfg.kiosk.store = ""
+    return cfg
+
+
 def point_at(cfg: Config, srv: EmbeddedServer, kiosk_id: str = "kiosk-test") -> None:
     """Configure the kiosk for ``srv`` as a deployment would: URL, CA, its certificate."""
     cred = srv.credentials(kiosk_id)
@@ -140,10 +151,11 @@ def run_until(app: KioskApp, cond: Callable[[], bool], what: str, timeout: float
 @pytest.fixture
 def pcsc_kiosk(rig: Rig, server: EmbeddedServer) -> Iterator[KioskApp]:
     """The kiosk, headless, on the real PC/SC stack, the test server and a simulated printer."""
-    cfg = Config()
-    cfg.printer.backend = "sim"
+    from printing.sim_spooler import SimSpooler
+
+    cfg = rig_config()
     point_at(cfg, server)
-    app = KioskApp(cfg)
+    app = KioskApp(cfg, spooler=SimSpooler())
     app.start()
     yield app
     rig.remove_card()

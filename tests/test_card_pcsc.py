@@ -33,7 +33,7 @@ HOLDERS = card_holders()
 def card_read(*args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
     extra = ["--config", str(config)] if config else []
     return subprocess.run(
-        [sys.executable, "-m", "kiosk.cli", "card", "read", *extra, *args],
+        [sys.executable, "-m", "cli.kiosk", "card", "read", *extra, *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -19,9 +19,9 @@ from printing.card_stock import (
 )
 from printing.sim_spooler import SimSpooler
 from printing.spooler import JobState
-from server.embedded import EmbeddedServer
-from server.seed import demo_code
+from sim.embedded import EmbeddedServer
 from sim.population import DEMO_NIK
+from sim.seed import demo_code
 from tests.conftest import kiosk_client
 
 

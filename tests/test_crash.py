@@ -26,7 +26,7 @@ import pytest
 
 from kiosk.crashpoints import POINTS
 from kiosk.store import UNFINISHED, KioskStore
-from server.embedded import EmbeddedServer
+from sim.embedded import EmbeddedServer
 from sim.population import DEMO_NIK
 from sim.rig import Rig
 from tests.conftest import kiosk_client
@@ -65,7 +65,7 @@ def run_kiosk(config: Path, *args: str, crash_at: str | None = None) -> dict | N
     if crash_at:
         env["ADM_CRASH_AT"] = crash_at
     proc = subprocess.run(
-        [sys.executable, "-m", "sim.crash_job", str(config), *args],
+        [sys.executable, "-m", "tests.crash_job", str(config), *args],
         capture_output=True,
         text=True,
         env=env,

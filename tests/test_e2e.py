@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 
 from kiosk.app import KioskApp
-from kiosk.config import DEFAULT_FILE, Config
+from kiosk.config import DEFAULT_FILE
 from kiosk.store import KioskStore
 from printing.cups_spooler import CupsSpooler
 from printing.spooler import JobState
-from server.embedded import EmbeddedServer
-from server.seed import demo_code
+from sim.embedded import EmbeddedServer
 from sim.population import FAMILIES
 from sim.rig import Rig
-from tests.conftest import kiosk_client, point_at, run_until
+from sim.seed import demo_code
+from tests.conftest import kiosk_client, point_at, rig_config, run_until
 
 pytestmark = pytest.mark.rig
 
@@ -35,7 +35,7 @@ def test_citizen_prints_approved_documents(
 ) -> None:
     fam = FAMILIES[family]
     head = fam["members"][0]
-    cfg = Config()
+    cfg = rig_config()
     cfg.card.backend = "pcsc"
     cfg.printer.backend = "cups"
     cfg.printer.server = str(rig.cups_socket)
@@ -137,6 +137,7 @@ def test_diagnostics_command_checks_and_prints_the_test_page(
         f"""
 [kiosk]
 id = "kiosk-test"
+mode = "demo"  # the simulator's test issuer key
 store = "{tmp_path / "kiosk.db"}"
 [card]
 issuer_key = "{DEFAULT_FILE.parent / "keys" / "ektp-issuer-test.pem"}"
@@ -154,7 +155,7 @@ issuer_key = "{server.home.issuer_pub}"
     )
     started = time.time_ns()
     out = subprocess.run(
-        [sys.executable, "-m", "kiosk.cli", "diagnostics", "--config", str(config), "--test-print"],
+        [sys.executable, "-m", "cli.kiosk", "diagnostics", "--config", str(config), "--test-print"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -171,7 +172,7 @@ issuer_key = "{server.home.issuer_pub}"
     # CUPS learns a printer's state from jobs; what the kiosk can always see is the server.
     server.stop()
     down = subprocess.run(
-        [sys.executable, "-m", "kiosk.cli", "diagnostics", "--config", str(config)],
+        [sys.executable, "-m", "cli.kiosk", "diagnostics", "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=120,

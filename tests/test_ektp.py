@@ -20,11 +20,11 @@ from drivers.card.base import (
     DataNotAuthentic,
     NoCard,
     NotAnEktp,
-    mask_nik,
 )
 from drivers.card.sam import ApduSam
 from drivers.card.sim import SimReader
 from drivers.card.virtual import EKTP_ATR, VirtualEktp, VirtualSam
+from protocol.nik import mask_nik
 from sim import keys
 from sim.cards import card_holders, issue
 from sim.population import DEMO_NIK

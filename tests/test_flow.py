@@ -6,7 +6,7 @@ on flow state with a deadline, never on sleeps.
 
 from __future__ import annotations
 
-import hashlib
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,20 +21,23 @@ from drivers.card.virtual import VirtualEktp, VirtualSam
 from drivers.fingerprint.base import MatchResult
 from drivers.fingerprint.sim import SimMatcher
 from kiosk import timeouts
+from kiosk.app import PIN_EVENTS
 from kiosk.card_service import CardService
 from kiosk.card_watch import CardWatcher
 from kiosk.diagnostics import Diagnostics
 from kiosk.flow import TRANSITIONS, Flow, Services
 from kiosk.health import HealthMonitor
 from kiosk.print_service import PrintService
+from kiosk.store import KioskStore
+from kiosk.technician import Attempt, PinGuard, hash_pin
 from printing.card_stock import CardStock, MemoryCardLedger
 from printing.sim_spooler import SimSpooler
 from printing.spooler import JobState
-from server.embedded import EmbeddedServer
-from server.seed import DEMO_QR_TOKEN, demo_code, demo_pin
 from sim import keys
 from sim.cards import issue
+from sim.embedded import EmbeddedServer
 from sim.population import DEMO_NIK, FAMILIES
+from sim.seed import DEMO_QR_TOKEN, demo_code, demo_pin
 from tests.conftest import kiosk_client, wait_for
 
 SITI = FAMILIES[0]["members"][1]["nik"]
@@ -52,6 +55,9 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+TEST_PIN_HASH = hash_pin("246810")
 
 
 class Rigged:
@@ -73,7 +79,8 @@ class Rigged:
                 self.client,
                 printer,
                 diagnostics=Diagnostics(printer, None, "kiosk-test"),
-                technician_pin_sha256=hashlib.sha256(b"246810").hexdigest(),
+                technician=PinGuard(TEST_PIN_HASH),
+                qr_scanner=True,
             ),
             clock=self.clock,
         )
@@ -89,10 +96,13 @@ class Rigged:
         self.flow.add_action_listener(lambda kind, **_detail: self.actions.append(kind))
         self.states: list[str] = []
         self.flow.add_listener(lambda state, view: self.states.append(state))
-        self.watcher = CardWatcher(self.reader, self.flow, poll=0.05)
-        self.watcher.start()
+        self.watcher = CardWatcher(self.reader, self.flow.post, poll=0.05)
         assert self.flow.services.diagnostics is not None
-        self.flow.services.diagnostics.watcher = self.watcher
+        self.flow.services.diagnostics.reader_state = lambda: self.watcher.state
+        self.watcher.start()
+        self.flow.post("service_up")  # what the health monitor's first verdict says
+        self.to_state("attract")
+        self.states.clear()
 
     def run_until(self, cond: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -403,7 +413,15 @@ def test_the_rest_is_still_offered(k: Rigged) -> None:
 
 
 def health(k: Rigged) -> HealthMonitor:
-    return HealthMonitor(k.flow, k.watcher, k.flow.services.printer)
+    d = k.flow.services.diagnostics
+    assert d is not None
+    return HealthMonitor(
+        k.flow.post,
+        lambda: k.watcher.state,
+        k.flow.services.printer,
+        closed_reason=lambda: d.manual_out_of_service,
+        flow_state=lambda: k.flow.state,
+    )
 
 
 def test_reader_gone_puts_the_kiosk_out_of_service_and_back(k: Rigged) -> None:
@@ -508,7 +526,87 @@ def test_events_posted_together_are_applied_in_order(k: Rigged) -> None:
     k.flow.post("technician_requested")
     k.flow.post("technician_pin_entered", pin="246810")
     k.flow.run_once(1.0)
-    assert k.flow.state == "diagnostics"
+    assert k.flow.state == "technician_pin"  # the PIN is being checked in a worker
+    # Had the PIN arrived before the request, it would have been dropped in attract.
+    k.to_state("diagnostics")
+
+
+def test_start_up_waits_in_starting_for_the_first_verdict(k: Rigged) -> None:
+    """GIVEN a kiosk starting WHEN the first health verdict is down THEN out of service
+    with the reason; WHEN the devices appear THEN it serves."""
+    k.flow.machine.set_state("starting")
+    k.reader.insert(budi())  # a card tapped while starting is not a session
+    k.flow.post("service_down", reason="Pembaca e-KTP tidak terhubung.")
+    k.to_state("out_of_service")
+    assert k.flow.view().error == "Pembaca e-KTP tidak terhubung."
+    k.flow.post("service_up")
+    k.to_state("attract")
+    assert "reading_card" not in k.states
+
+
+def test_technician_cancel_is_not_a_wrong_pin(k: Rigged) -> None:
+    k.flow.post("technician_requested")
+    k.to_state("technician_pin")
+    k.flow.post("cancel")
+    k.to_state("attract")
+    assert k.actions == []
+
+
+def test_a_failing_pin_check_returns_to_idle(k: Rigged) -> None:
+    def broken() -> list:
+        raise OSError("store unreadable")
+
+    k.flow.services.technician = PinGuard(TEST_PIN_HASH, broken)
+    k.flow.post("technician_requested")
+    k.to_state("technician_pin")
+    k.flow.post("technician_pin_entered", pin="246810")
+    k.run_until(lambda: "attract" in k.states, "the way back to idle")
+    assert "diagnostics" not in k.states
+
+
+def test_technician_lockout_counts_audited_attempts_across_a_restart(
+    k: Rigged, tmp_path: Path
+) -> None:
+    """GIVEN the PIN attempts audited in the kiosk store WHEN five wrong PINs are typed
+    THEN the entry locks (even the right PIN is refused, unchecked) and a new guard on the
+    same store (a restarted kiosk) is still locked; after the lockout the right PIN works."""
+    store = KioskStore(tmp_path / "kiosk.db")
+    now = [dt.datetime.now(dt.UTC)]  # the audit rows carry the real time
+
+    def history() -> list[Attempt]:
+        return [
+            Attempt(dt.datetime.fromisoformat(at), kind == "technician_login")
+            for _, at, kind, _ in store.audit_events_of(PIN_EVENTS)
+        ]
+
+    def guard() -> PinGuard:
+        return PinGuard(TEST_PIN_HASH, history, max_attempts=5, now=lambda: now[0])
+
+    k.flow.services.technician = guard()
+    k.flow.add_action_listener(store.audit)
+    try:
+        for _ in range(5):
+            k.flow.post("technician_requested")
+            k.to_state("technician_pin")
+            k.flow.post("technician_pin_entered", pin="000000")
+            k.run_until(lambda: k.flow.state == "attract", "the refusal")
+        k.flow.services.technician = guard()  # the kiosk restarted
+        k.flow.post("technician_requested")
+        k.to_state("technician_pin")
+        k.flow.post("technician_pin_entered", pin="246810")
+        k.run_until(lambda: k.flow.state == "attract", "the refusal while locked")
+        assert k.actions == ["technician_pin_refused"] * 5 + ["technician_pin_locked"]
+        now[0] += dt.timedelta(minutes=16)
+        k.flow.post("technician_requested")
+        k.to_state("technician_pin")
+        k.flow.post("technician_pin_entered", pin="246810")
+        k.to_state("diagnostics")
+        store.flush()
+        kinds = [e[2] for e in store.audit_events()]
+        assert kinds.count("technician_pin_refused") == 5 and kinds[-1] == "technician_login"
+        assert store.verify_audit().ok
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("state", sorted(timeouts.STATE_TIMEOUTS))

@@ -105,7 +105,7 @@ def test_watcher_survives_a_pcscd_restart(rig: Rig) -> None:
     """GIVEN a running card watcher WHEN pcscd is killed and started again THEN a card
     inserted afterwards is still seen, without restarting the watcher."""
     rec = _Recorder()
-    watcher = CardWatcher(PcscReader(READER), rec, poll=0.2)  # type: ignore[arg-type]
+    watcher = CardWatcher(PcscReader(READER), rec.post, poll=0.2)
     watcher.start()
     try:
         rig.restart_pcscd()

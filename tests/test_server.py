@@ -25,13 +25,14 @@ from kiosk.server_client import (
     Tls,
     WrongSecret,
 )
+from protocol.signing import load_public_key, verify_qr
 from server import officer
 from server.db import QrToken, make_engine, session_factory
-from server.embedded import EmbeddedServer
 from server.pki import ServerHome
-from server.security import keyed_hash, load_public_key, verify_qr
-from server.seed import DEMO_QR_TOKEN, demo_code, demo_pin
+from server.security import keyed_hash
+from sim.embedded import EmbeddedServer
 from sim.population import DEMO_NIK, FAMILIES
+from sim.seed import DEMO_QR_TOKEN, demo_code, demo_pin
 from tests.conftest import _start_server, kiosk_client
 
 ASSERTION = {"chip_authenticated": True, "fingerprint_matched": True, "finger_score": 0.93}

@@ -24,8 +24,8 @@ from server import officer
 from server.app import Settings, create_app
 from server.db import make_engine, session_factory
 from server.pki import ServerHome
-from server.seed import seed_demo
 from sim.population import DEMO_NIK
+from sim.seed import seed_demo
 
 JSON = st.recursive(
     st.none()

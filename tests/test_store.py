@@ -133,7 +133,7 @@ def test_audit_verify_command(tmp_path: Path) -> None:
     cmd = [
         sys.executable,
         "-m",
-        "kiosk.cli",
+        "cli.kiosk",
         "audit",
         "verify",
         "--store",

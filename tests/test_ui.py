@@ -143,7 +143,7 @@ def test_no_documents_says_so(window: tuple[KioskWindow, Posted]) -> None:
 @pytest.mark.rig
 def test_headless_demo_leaves_screenshots_and_the_kk(tmp_path: Path) -> None:
     """The demo's scripted session, run as `make demo` runs it without a display."""
-    from ui.demo import run_demo
+    from sim.demo import run_demo
 
     result = run_demo(tmp_path)
     names = [p.name for p in result.screenshots]

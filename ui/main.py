@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
+import socket
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QSocketNotifier, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication
 
 from kiosk.app import KioskApp
@@ -131,14 +133,62 @@ def wait_until(qapp: QApplication, cond: Callable[[], bool], timeout: float, wha
         qapp.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
 
 
+class QuitOnSignal(QObject):
+    """SIGTERM and SIGINT end the Qt event loop, so the kiosk stops in order.
+
+    A Python signal handler runs only when the interpreter gets control, which a Qt
+    event loop waiting in C++ does not give it; ``signal.set_wakeup_fd`` writes the
+    signal number to a socket that a ``QSocketNotifier`` watches, which wakes the loop
+    on the main thread (qutebrowser's way)."""
+
+    def __init__(
+        self, qapp: QApplication, signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT)
+    ) -> None:
+        super().__init__()
+        self.received: int | None = None
+        self._qapp = qapp
+        self._read, self._write = socket.socketpair()
+        for end in (self._read, self._write):
+            end.setblocking(False)
+        self._old_fd = signal.set_wakeup_fd(self._write.fileno())
+        self._old = {sig: signal.signal(sig, self._note) for sig in signals}
+        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._wake)
+
+    def _note(self, signum: int, _frame: Any) -> None:
+        self.received = signum
+
+    @Slot()
+    def _wake(self) -> None:
+        try:
+            data = self._read.recv(64)
+        except BlockingIOError:
+            return
+        if data:
+            self.received = self.received or data[-1]
+            log.warning("signal %d: stopping the kiosk", self.received)
+            self._qapp.quit()
+
+    def close(self) -> None:
+        self._notifier.setEnabled(False)
+        signal.set_wakeup_fd(self._old_fd)
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._read.close()
+        self._write.close()
+
+
 def run_windowed(app: KioskApp) -> int:
-    """Open the kiosk fullscreen and serve citizens until the window is closed."""
+    """Open the kiosk fullscreen at once (the ``starting`` screen) and serve citizens
+    until the window is closed or SIGTERM arrives; then stop the kiosk in order."""
     qapp = QApplication.instance() or QApplication([])
     assert isinstance(qapp, QApplication)
-    app.start()
+    quitter = QuitOnSignal(qapp)
     try:
+        app.start(wait=False)  # devices and reconciliation follow on the health thread
         ui = KioskUi(app)
         ui.window.showFullScreen()
         return qapp.exec()
     finally:
         app.stop()
+        quitter.close()

@@ -124,10 +124,20 @@ class AttractScreen(MessageScreen):
         self.pin_button = QPushButton("Masuk dengan NIK dan PIN")
         self.pin_button.clicked.connect(on_pin)
         self.column.insertWidget(self.column.count() - 1, self.pin_button)
-        self.column.insertWidget(
-            self.column.count() - 1,
-            _label("Punya kode QR dari Dukcapil? Arahkan ke pemindai di bawah layar.", "hint"),
+        self.qr_hint = _label(
+            "Punya kode QR dari Dukcapil? Arahkan ke pemindai di bawah layar.", "hint"
         )
+        self.column.insertWidget(self.column.count() - 1, self.qr_hint)
+
+    def show_view(self, view: SessionView) -> None:
+        """Only the ways in whose devices this kiosk has."""
+        if "ektp" in view.paths:
+            self.body.setText(
+                "Tempelkan e-KTP Anda pada pembaca kartu untuk mencetak dokumen kependudukan."
+            )
+        else:
+            self.body.setText("Masuk dengan NIK dan PIN untuk mencetak dokumen kependudukan.")
+        self.qr_hint.setVisible("qr" in view.paths)
 
 
 class Keypad(QWidget):
@@ -553,6 +563,11 @@ class KioskWindow(QWidget):
             on_cancel=lambda: post("cancel"),
         )
         self.screens: dict[str, Screen] = {
+            "starting": MessageScreen(
+                "Anjungan sedang disiapkan",
+                "Memeriksa perangkat dan menyelesaikan pencetakan sebelumnya…",
+                "Starting up…",
+            ),
             "attract": AttractScreen(on_pin=lambda: post("pin_login")),
             "enter_pin": self.pin,
             "enter_code": self.code,
@@ -575,7 +590,7 @@ class KioskWindow(QWidget):
             "out_of_service": OutOfServiceScreen(),
             "technician_pin": TechnicianPinScreen(
                 on_submit=lambda pin: post("technician_pin_entered", pin=pin),
-                on_cancel=lambda: post("technician_pin_entered", pin=""),
+                on_cancel=lambda: post("cancel"),
             ),
             "diagnostics": DiagnosticsScreen(post),
         }

@@ -108,10 +108,3 @@ class Identity:
 
     nik: str
     name: str
-
-
-def mask_nik(nik: str) -> str:
-    """A NIK as it may appear in logs: region prefix and last four digits only."""
-    if len(nik) != 16:
-        return "*" * len(nik)
-    return f"{nik[:4]}{'*' * 8}{nik[-4:]}"

@@ -36,9 +36,9 @@ from drivers.card.base import (
     DataNotAuthentic,
     Identity,
     NotAnEktp,
-    mask_nik,
 )
 from drivers.card.sam import SecureAccessModule
+from protocol.nik import mask_nik
 
 log = logging.getLogger("drivers.card")
 

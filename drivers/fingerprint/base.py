@@ -1,11 +1,14 @@
 """Fingerprint matcher interface: capture a live finger and match it 1:1 against a template.
 
-The skeleton has only the simulator; the serial scanner protocol comes with its own driver.
+The result carries the matcher's score, which the kiosk reports to the central server as
+it is: a kiosk never claims a match it did not measure.  Only the simulator exists so
+far; the serial module driver plugs in behind the same interface.
 """
 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -15,8 +18,24 @@ class MatchResult(enum.Enum):
     NO_FINGER = "no_finger"
 
 
+@dataclass(frozen=True)
+class FingerMatch:
+    """One verification: the decision and the score it was made on (0..1)."""
+
+    result: MatchResult
+    score: float
+
+
 class FingerprintError(Exception):
     """The scanner failed (unplugged, timed out, bad frame)."""
+
+
+class FingerMismatch(FingerprintError):
+    """The finger was read but does not match the card's templates."""
+
+
+class NoFinger(FingerprintError):
+    """No finger was placed (or it could not be imaged) within the time allowed."""
 
 
 class FingerprintMatcher(Protocol):
@@ -24,6 +43,6 @@ class FingerprintMatcher(Protocol):
 
     def close(self) -> None: ...
 
-    def verify(self, templates: tuple[bytes, ...], timeout: float) -> MatchResult:
+    def verify(self, templates: tuple[bytes, ...], timeout: float) -> FingerMatch:
         """Capture a finger within ``timeout`` s and match it against ``templates``."""
         ...

@@ -1,7 +1,12 @@
 """``adm-kiosk``: run the kiosk, run it in simulation, check a configuration.
 
-The screen-bearing commands import the Qt layer (``ui``) lazily: this shell is the one
-place above the UI, and ``config check`` must work on a machine without a display stack.
+This is the entry layer: the one place that may reach the screens (``ui``) and the
+simulator (``sim``) as well as the kiosk.  The screen-bearing commands import them
+lazily, so ``config check`` works on a machine without a display stack.
+
+Exit codes, the same in ``adm-kiosk``, ``adm-server`` and ``adm-sim``: 0 done; 1 the
+operation ran and failed (a check failed, a device or the server refused); 2 it could
+not run (bad arguments, a bad or missing configuration, a missing file).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from kiosk import config as kconfig
 
@@ -33,20 +39,31 @@ def _has_display() -> bool:
 
 
 def _config(args: argparse.Namespace) -> kconfig.Config | None:
-    """The configuration named by ``--config`` (or the defaults); None after printing
-    the error, which names the key."""
+    """The configuration named by ``--config`` (default /etc/adm/kiosk.toml); None after
+    printing the error, which names the key."""
     try:
-        return kconfig.load(Path(args.config) if args.config else None)
+        return kconfig.load(Path(args.config) if args.config else kconfig.SYSTEM_FILE)
     except kconfig.ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return None
 
 
+def _compose(cfg: kconfig.Config) -> Any:
+    """The kiosk for ``cfg``: real parts for production, the simulator's for a demo."""
+    if cfg.kiosk.mode == "demo":
+        from sim.compose import build
+
+        return build(cfg)
+    from kiosk.app import KioskApp
+
+    return KioskApp(cfg)
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     headless = args.headless or (not args.window and not _has_display())
     if headless:
+        from sim.demo import run_demo
         from sim.rig import Rig
-        from ui.demo import run_demo
 
         out = Path(args.out)
         result = run_demo(out)
@@ -76,13 +93,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             print(f"               {shot.name}")
         return 0
 
-    from kiosk.app import KioskApp
     from sim.rig import Rig
     from ui.main import run_windowed
 
     rig = Rig()
     rig.up()
-    cfg = kconfig.load(Path(args.config) if args.config else None)
+    try:
+        cfg = kconfig.load(Path(args.config) if args.config else kconfig.DEMO_FILE)
+    except kconfig.ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
     cfg.printer.server = cfg.printer.server or str(rig.cups_socket)
     if cfg.server.backend == "embedded" and not args.config:
         # The demo server's database and keys live with the rig, not in the working folder.
@@ -90,23 +110,60 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         cfg.server.home = str(rig.dir / "server-home")
         cfg.kiosk.store = str(rig.dir / "kiosk.db")
     print("Kiosk window open. Insert a card from another terminal: adm-sim card insert NIK")
-    return run_windowed(KioskApp(cfg))
+    return run_windowed(_compose(cfg))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from kiosk.app import KioskApp
     from ui.main import run_windowed
 
-    return run_windowed(KioskApp(kconfig.load(Path(args.config) if args.config else None)))
+    cfg = _config(args)
+    if cfg is None:
+        return 2
+    try:
+        app = _compose(cfg)
+    except kconfig.ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    return run_windowed(app)
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     try:
-        kconfig.load(Path(args.file))
+        cfg = kconfig.load(Path(args.file))
     except kconfig.ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    print(f"{args.file}: OK")
+    print(f"{args.file}: OK ({cfg.kiosk.mode})")
+    return 0
+
+
+def cmd_config_template(args: argparse.Namespace) -> int:
+    print(kconfig.template(), end="")
+    return 0
+
+
+def cmd_pin_hash(args: argparse.Namespace) -> int:
+    """Read a technician PIN (twice, from the terminal, or once from stdin) and print the
+    value for ``technician.pin_hash``."""
+    import getpass
+
+    from kiosk.technician import DEMO_PIN, hash_pin
+
+    if sys.stdin.isatty():
+        pin = getpass.getpass("technician PIN: ")
+        if getpass.getpass("again: ") != pin:
+            print("the two PINs differ", file=sys.stderr)
+            return 2
+    else:
+        pin = sys.stdin.readline().strip()
+    if pin == DEMO_PIN:
+        print("that is the demo PIN; a production kiosk refuses it", file=sys.stderr)
+        return 2
+    try:
+        print(hash_pin(pin))
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     return 0
 
 
@@ -115,9 +172,10 @@ def cmd_card_read(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from drivers.card.base import CardError, mask_nik
+    from drivers.card.base import CardError
     from drivers.card.ektp import ReadStats
     from kiosk.app import make_card_service
+    from protocol.nik import mask_nik
 
     cfg = _config(args)
     if cfg is None:
@@ -201,10 +259,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 def cmd_diagnostics(args: argparse.Namespace) -> int:
     """The technician's checks from a terminal (printers, blank cards, server, pending
     print transactions), and the A4 test page; exit 1 when a check fails."""
-    from kiosk.app import make_spooler
+    from kiosk.app import ServerLink, make_spooler
     from kiosk.diagnostics import Diagnostics
     from kiosk.print_service import PrintService
-    from kiosk.server_client import ServerClient, Tls
+    from kiosk.server_client import ServerClient
     from kiosk.store import KioskStore, StoreError
     from printing.card_stock import CardStock
     from printing.spooler import SpoolerError
@@ -215,23 +273,29 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
     if cfg.server.backend != "http":
         print('diagnostics need server.backend = "http" (a real central server)', file=sys.stderr)
         return 2
-    tls = Tls(Path(cfg.server.ca), Path(cfg.server.cert), Path(cfg.server.key))
-    client = ServerClient(
-        cfg.server.url, tls=tls, issuer_key=Path(cfg.server.issuer_key), retries=0
-    )
+    if cfg.printer.backend != "cups":
+        print('diagnostics need printer.backend = "cups"', file=sys.stderr)
+        return 2
+    link = ServerLink.from_config(cfg)
+    client = ServerClient(link.url, tls=link.tls, issuer_key=link.issuer_key, retries=0)
     spooler = make_spooler(cfg)
-    spooler.open()
+    try:
+        spooler.open()
+    except SpoolerError as exc:
+        print(f"✕  CUPS: {exc}")
     store = None
     try:
         store = KioskStore(Path(cfg.kiosk.store)) if cfg.kiosk.store else None
     except StoreError as exc:
         print(f"✕  kiosk store: {exc}")
     stock = None
-    if store is not None and cfg.printer.card_serials:
+    span = cfg.printer.card_range
+    if store is not None and span is not None:
         stock = CardStock(store)
-        first, _, last = cfg.printer.card_serials.partition("..")
-        stock.load(first.strip(), last.strip(), {r.serial for r in store.records})
-    printer = PrintService(client, spooler, card_stock=stock, store=store)
+        stock.load(span[0], span[1], {r.serial for r in store.records})
+    printer = PrintService(
+        client, spooler, card_stock=stock, store=store, queues=cfg.printer.queues
+    )
     diagnostics = Diagnostics(printer, None, cfg.kiosk.id)
     ok = True
     try:
@@ -265,22 +329,22 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--config", help="configuration file (window mode)")
     sim.set_defaults(func=cmd_simulate)
     run = sub.add_parser("run", help="run the kiosk with its configuration")
-    run.add_argument("--config", help="configuration file (default: config/kiosk.toml)")
+    run.add_argument("--config", help="configuration file (default: /etc/adm/kiosk.toml)")
     run.set_defaults(func=cmd_run)
     card = sub.add_parser("card", help="card reader tools")
     card_sub = card.add_subparsers(dest="card_cmd", required=True)
     read = card_sub.add_parser("read", help="read the e-KTP on the reader (NIK masked)")
     read.add_argument("--json", action="store_true", help="machine-readable output")
-    read.add_argument("--config", help="configuration file (default: config/kiosk.toml)")
+    read.add_argument("--config", help="configuration file (default: /etc/adm/kiosk.toml)")
     read.set_defaults(func=cmd_card_read)
     audit = sub.add_parser("audit", help="audit log tools")
     audit_sub = audit.add_subparsers(dest="audit_cmd", required=True)
     verify = audit_sub.add_parser("verify", help="check the audit log's hash chain")
     verify.add_argument("--store", help="the kiosk store (default: kiosk.store of the config)")
-    verify.add_argument("--config", help="configuration file (default: config/kiosk.toml)")
+    verify.add_argument("--config", help="configuration file (default: /etc/adm/kiosk.toml)")
     verify.set_defaults(func=cmd_audit_verify)
     diag = sub.add_parser("diagnostics", help="device and server checks for a technician")
-    diag.add_argument("--config", help="configuration file (default: config/kiosk.toml)")
+    diag.add_argument("--config", help="configuration file (default: /etc/adm/kiosk.toml)")
     diag.add_argument("--test-print", action="store_true", help="also print the A4 test page")
     diag.set_defaults(func=cmd_diagnostics)
     cfg = sub.add_parser("config", help="configuration tools")
@@ -288,6 +352,10 @@ def main(argv: list[str] | None = None) -> int:
     check = cfg_sub.add_parser("check", help="validate a configuration file")
     check.add_argument("file")
     check.set_defaults(func=cmd_config_check)
+    tpl = cfg_sub.add_parser("template", help="print the production file with every key")
+    tpl.set_defaults(func=cmd_config_template)
+    pin = sub.add_parser("pin-hash", help="hash a technician PIN for technician.pin_hash")
+    pin.set_defaults(func=cmd_pin_hash)
     args = parser.parse_args(argv)
     _logging(args.verbose)
     return int(args.func(args))

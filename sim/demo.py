@@ -17,16 +17,15 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from drivers.card.base import mask_nik
-from kiosk import config as kconfig
-from kiosk.app import KioskApp
 from kiosk.flow import SessionView
-from server.seed import demo_code
+from protocol.nik import mask_nik
+from sim.compose import build, demo_config
 from sim.population import DEMO_NIK, TEST_TECHNICIAN_PIN, citizen
 from sim.rig import Rig
+from sim.seed import demo_code
 from ui.main import KioskUi, use_offscreen, wait_until
 
-log = logging.getLogger("ui.demo")
+log = logging.getLogger("sim.demo")
 
 
 @dataclass
@@ -67,12 +66,12 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
     for stale in [*out.glob("demo-server.db*"), *out.glob("kiosk.db*")]:
         stale.unlink()  # a fresh approval each run: a printed KK is never offered again
 
-    config = kconfig.load()  # the defaults file: PC/SC, CUPS, embedded server, card stock
+    config = demo_config()  # PC/SC and CUPS through the rig, embedded server, card stock
     config.printer.server = str(rig.cups_socket)
     config.server.database = f"sqlite:///{db}"
     config.server.home = str(out / "server-home")  # CA and keys, kept between runs
     config.kiosk.store = str(out / "kiosk.db")
-    app = KioskApp(config)
+    app = build(config)
     app.start()
     shots: list[Path] = []
     seen: list[str] = []

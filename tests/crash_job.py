@@ -1,7 +1,7 @@
 """One kiosk process for the crash-matrix test: print one document, or restart.
 
-    python -m sim.crash_job CONFIG.json print KIND   # reserve + print, may die at ADM_CRASH_AT
-    python -m sim.crash_job CONFIG.json restart      # start the kiosk (reconciles), report
+    python -m tests.crash_job CONFIG.json print KIND   # reserve + print, may die at ADM_CRASH_AT
+    python -m tests.crash_job CONFIG.json restart      # start the kiosk (reconciles), report
 
 CONFIG.json holds the kiosk settings (store, CUPS socket, card serials, server URL and
 credentials).  The process is the real kiosk (``KioskApp``) with the e-KTP reader
@@ -17,15 +17,18 @@ from pathlib import Path
 
 from kiosk.app import KioskApp
 from kiosk.config import Config
-from server.seed import demo_code
+from sim.compose import build
 from sim.population import DEMO_NIK
+from sim.seed import demo_code
+from tests.conftest import rig_config
 
 CARD = {"chip_authenticated": True, "fingerprint_matched": True, "finger_score": 1.0}
 
 
 def config(path: Path) -> Config:
     data = json.loads(path.read_text())
-    cfg = Config()
+    cfg = rig_config()
+    cfg.kiosk.mode = "demo"  # the e-KTP reader simulated in-process: composed by sim/
     cfg.card.backend = "sim"
     cfg.printer.backend = "cups"
     cfg.printer.server = data["cups"]
@@ -39,7 +42,7 @@ def config(path: Path) -> Config:
 
 
 def main(argv: list[str]) -> int:
-    app = KioskApp(config(Path(argv[0])))
+    app: KioskApp = build(config(Path(argv[0])))
     app.start()
     try:
         report: dict[str, object] = {}

@@ -20,8 +20,9 @@ from server import officer
 from server.app import Settings, create_app
 from server.db import make_engine, session_factory
 from server.pki import IssuedCert, ServerHome
-from server.seed import seed_demo
 from server.tls import uvicorn_tls_options
+from sim.population import ISSUING_OFFICIAL
+from sim.seed import seed_demo
 
 
 def settings_for(home: ServerHome) -> Settings:
@@ -89,6 +90,8 @@ class EmbeddedServer:
 
     def start(self, timeout: float = 15.0) -> None:
         self.home.init()
+        if not self.home.official_file.is_file():  # the demo's fictional signing official
+            self.home.set_official(**ISSUING_OFFICIAL)
         engine = make_engine(self.database_url)
         settings = settings_for(self.home)
         settings.kiosk_cache_seconds = self.kiosk_cache_seconds

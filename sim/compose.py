@@ -1,0 +1,65 @@
+"""The demo kiosk's composition: simulated backends built here and handed to the kiosk.
+
+``kiosk.app`` builds only real backends and refuses simulator names, so this module is
+the one place where a configuration's ``sim`` / ``embedded`` choices become objects; it
+accepts only ``kiosk.mode = "demo"`` configurations.  Dependencies point from here down
+to the kiosk, the server and the drivers, never back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from drivers.card.sim import SimReader
+from drivers.card.virtual import VirtualSam
+from drivers.fingerprint.sim import SimMatcher
+from kiosk import config as kconfig
+from kiosk.app import KioskApp, ServerLink
+from kiosk.server_client import Tls
+from printing.sim_spooler import SimSpooler
+from sim.embedded import EmbeddedServer
+from sim.keys import SAM_MASTER_KEY
+
+
+class NotADemo(kconfig.ConfigError):
+    """The simulator composes only demo configurations."""
+
+
+def demo_config(path: Path | None = None) -> kconfig.Config:
+    """``config/demo.toml`` (or ``path``), validated like any configuration."""
+    return kconfig.load(path or kconfig.DEMO_FILE)
+
+
+def build(config: kconfig.Config, **parts: object) -> KioskApp:
+    """The kiosk for a demo configuration: every simulated backend built here, the real
+    ones left to the kiosk's own composition root; ``parts`` override either."""
+    if config.kiosk.mode != "demo":
+        raise NotADemo('kiosk.mode: the simulator composes only kiosk.mode = "demo"')
+    kw: dict[str, object] = {}
+    closers = []
+    if config.card.backend == "sim":
+        reader = SimReader()
+        kw.update(reader=reader, monitor=reader, sam=_sim_sam())
+    if config.fingerprint.backend == "sim":
+        kw["matcher"] = SimMatcher()
+    if config.printer.backend == "sim":
+        kw["spooler"] = SimSpooler()
+    kw["qr_scanner"] = config.qr.backend == "sim"
+    if config.server.backend == "embedded" and "server" not in parts:
+        server = EmbeddedServer(
+            config.server.database, Path(config.server.home), kiosks=(config.kiosk.id,)
+        )
+        server.start()
+        closers.append(server.stop)
+        cred = server.credentials(config.kiosk.id)
+        kw["server"] = ServerLink(
+            server.url, Tls(server.home.ca_cert, cred.cert, cred.key), server.home.issuer_pub
+        )
+    kw.update(parts)
+    return KioskApp(config, closers=closers, **kw)  # type: ignore[arg-type]
+
+
+def _sim_sam() -> object:
+    from drivers.card.sam import ApduSam
+
+    return ApduSam(SimReader(VirtualSam(SAM_MASTER_KEY)))
