@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: all setup demo test lint typecheck pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server
+.PHONY: all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server
 
 all: test
 
@@ -15,7 +15,7 @@ demo: setup
 	@$(BIN)/adm-sim rig up
 	@$(BIN)/adm-kiosk simulate --out $(OUT)
 
-test: setup lint typecheck pytest
+test: setup lint typecheck contracts pytest
 
 lint:
 	$(BIN)/ruff check .
@@ -23,6 +23,10 @@ lint:
 
 typecheck:
 	$(BIN)/mypy
+
+# The layer rules of docs/architecture.md (import-linter contracts in pyproject.toml).
+contracts:
+	$(BIN)/lint-imports
 
 pytest:
 	$(BIN)/adm-sim rig up >/dev/null

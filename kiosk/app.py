@@ -147,7 +147,7 @@ class KioskApp:
     reconciled: Reconciled | None = field(init=False, default=None)
     _watcher: CardWatcher | None = field(init=False, default=None)
     _client: ServerClient | None = field(init=False, default=None)
-    _last_state: str | None = field(init=False, default=None)
+    _last_state: str | None = field(init=False, default="starting")
     _audited_results: int = field(init=False, default=0)
     _parts: list[_Part] = field(init=False, default_factory=list)
     _needs_reconcile: bool = field(init=False, default=True)

@@ -20,7 +20,7 @@ import pytest
 from drivers.card.base import AuthenticationFailed, CardRemoved, DataNotAuthentic, NotAnEktp
 from kiosk.app import KioskApp, make_card_service
 from kiosk.card_service import CardService
-from kiosk.config import load
+from kiosk.config import DEMO_FILE, load
 from sim.cards import card_holders
 from sim.rig import Rig
 from tests.conftest import run_until
@@ -30,8 +30,8 @@ pytestmark = pytest.mark.rig
 HOLDERS = card_holders()
 
 
-def card_read(*args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
-    extra = ["--config", str(config)] if config else []
+def card_read(*args: str, config: Path = DEMO_FILE) -> subprocess.CompletedProcess[str]:
+    extra = ["--config", str(config)]
     return subprocess.run(
         [sys.executable, "-m", "cli.kiosk", "card", "read", *extra, *args],
         capture_output=True,
@@ -98,7 +98,7 @@ def test_card_read_cli_no_card(rig: Rig) -> None:
 
 
 def test_card_read_cli_no_reader(rig: Rig, tmp_path: Path) -> None:
-    text = (Path(__file__).parent.parent / "config" / "kiosk.toml").read_text()
+    text = DEMO_FILE.read_text()
     conf = tmp_path / "kiosk.toml"
     conf.write_text(text.replace('reader = "Virtual PCD 00 00"', 'reader = "Acme Contactless"'))
     (tmp_path / "keys").symlink_to(Path(__file__).parent.parent / "config" / "keys")
@@ -109,7 +109,7 @@ def test_card_read_cli_no_reader(rig: Rig, tmp_path: Path) -> None:
 
 @pytest.fixture
 def service(rig: Rig) -> Iterator[CardService]:
-    svc = make_card_service(load())
+    svc = make_card_service(load(DEMO_FILE))
     svc.open()
     yield svc
     svc.close()
