@@ -14,9 +14,10 @@ import time
 from machine import header  # bench/ is the script's own folder
 
 from drivers.card.ektp import ReadStats
-from kiosk.app import KioskApp, make_card_service
-from kiosk.config import Config, load
+from kiosk.app import make_card_service
+from kiosk.config import DEMO_FILE, load
 from sim.cards import card_holders
+from sim.compose import build
 from sim.rig import Rig
 
 
@@ -26,7 +27,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def bench_reads(rig: Rig, n: int) -> None:
-    cfg = load()
+    cfg = load(DEMO_FILE)
     service = make_card_service(cfg)
     service.open()
     rig.insert_card(card_holders()[0]["nik"])
@@ -63,11 +64,12 @@ def bench_reads(rig: Rig, n: int) -> None:
 def bench_tap(rig: Rig, n: int) -> None:
     """From the card entering the field (the emulator connected to vpcd) to the flow
     holding the verified identity (entering verify_finger)."""
-    cfg = Config()
+    cfg = load(DEMO_FILE)
+    cfg.kiosk.store = ""
     cfg.printer.backend = "sim"
     cfg.server.database = "sqlite:///" + str(rig.dir / "bench-server.db")
     cfg.server.home = str(rig.dir / "bench-server-home")
-    app = KioskApp(cfg)
+    app = build(cfg)
     app.start()
     got: list[float] = []
     app.flow.add_listener(

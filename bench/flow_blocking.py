@@ -16,8 +16,8 @@ from pathlib import Path
 
 from machine import header  # bench/ is the script's own folder
 
-from kiosk import config as kconfig
 from kiosk.app import KioskApp
+from sim.compose import build, demo_config
 from sim.population import DEMO_NIK
 from sim.rig import Rig
 from sim.seed import demo_code
@@ -49,7 +49,7 @@ def main(sessions: int = 5) -> None:
     rig = Rig()
     rig.up()
     tmp = Path(tempfile.mkdtemp(prefix="adm-bench-flow-"))
-    cfg = kconfig.load()
+    cfg = demo_config()
     cfg.printer.server = str(rig.cups_socket)
     cfg.kiosk.store = str(tmp / "kiosk.db")
     busy: list[float] = []
@@ -57,7 +57,7 @@ def main(sessions: int = 5) -> None:
     for i in range(sessions):
         cfg.server.database = f"sqlite:///{tmp}/server-{i}.db"  # fresh approvals each time
         cfg.server.home = str(tmp / "server-home")
-        app = KioskApp(cfg)
+        app = build(cfg)
         app.start()
         time_steps(app, busy)
         started = time.perf_counter()

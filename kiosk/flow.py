@@ -443,7 +443,10 @@ class Flow:
     def _close_session(self, token: str, unprinted: list[Reservation]) -> None:
         """Give back what the citizen reserved but did not print; end the server session."""
         for res in unprinted:
-            self.services.printer.release(res, "session ended before printing")
+            try:
+                self.services.printer.release(res, "session ended before printing")
+            except Exception:  # the outbox retries it; the failure must still be seen
+                log.exception("releasing job %s after the session failed", res.job_id)
         if token:
             try:
                 self.services.server.end_session(token)

@@ -14,6 +14,7 @@ from drivers.card.base import (
     NotAnEktp,
     ReaderUnavailable,
 )
+from drivers.fingerprint.base import FingerMismatch, FingerprintError, NoFinger
 from kiosk.print_service import PrintFailed
 from kiosk.server_client import (
     ForgedDocument,
@@ -27,6 +28,9 @@ from kiosk.store import StoreError
 from printing.spooler import SpoolerError
 
 MESSAGES: list[tuple[type[BaseException], str]] = [
+    (FingerMismatch, "Sidik jari tidak cocok dengan e-KTP. Silakan masuk dengan NIK dan PIN."),
+    (NoFinger, "Jari tidak terbaca. Tempelkan kembali e-KTP dan letakkan jari pada pemindai."),
+    (FingerprintError, "Pemindai sidik jari bermasalah. Silakan masuk dengan NIK dan PIN."),
     (NotAnEktp, "Kartu ini bukan e-KTP. Tempelkan e-KTP Anda."),
     (DataNotAuthentic, "Data pada e-KTP tidak sah. Silakan hubungi petugas Dukcapil."),
     (AuthenticationFailed, "e-KTP tidak dapat diverifikasi. Silakan hubungi petugas Dukcapil."),

@@ -63,6 +63,11 @@ class Locked(ServerRefused):
         return str(self.detail.get("locked_until", ""))
 
 
+class MalformedAnswer(ServerError):
+    """The server said yes (2xx) but the answer does not have the promised shape: a
+    fault of the server or of something between, not a refusal."""
+
+
 class ForgedDocument(ServerError):
     """The payload's signature does not verify against the pinned issuer key."""
 
@@ -147,7 +152,7 @@ class ServerClient:
         except ValueError:
             if resp.status_code >= 400:
                 raise ServerRefused(resp.status_code, resp.text[:200]) from None
-            raise ServerRefused(resp.status_code, "answer is not JSON") from None
+            raise MalformedAnswer(f"{resp.status_code} answer is not JSON") from None
         if resp.status_code >= 400:
             detail = body.get("detail", body) if isinstance(body, dict) else body
             code = detail.get("code") if isinstance(detail, dict) else None
@@ -173,7 +178,7 @@ class ServerClient:
             "POST", "/api/v1/sessions", retry=False, json={"method": method, **fields}
         )
         if not isinstance(data, dict) or not isinstance(data.get("session"), str):
-            raise ServerRefused(200, "session answer has the wrong shape")
+            raise MalformedAnswer("session answer has the wrong shape")
         return data
 
     def end_session(self, session: str) -> None:
@@ -185,7 +190,7 @@ class ServerClient:
         data = self._request("GET", "/api/v1/documents", retry=True, headers=self._bearer(session))
         docs = data.get("documents") if isinstance(data, dict) else None
         if not isinstance(docs, list):
-            raise ServerRefused(200, "document list has the wrong shape")
+            raise MalformedAnswer("document list has the wrong shape")
         return docs
 
     def reserve(self, session: str, job_id: str, document_id: int, print_code: str) -> Reservation:
@@ -198,7 +203,7 @@ class ServerClient:
             json={"job_id": job_id, "document_id": document_id, "print_code": print_code},
         )
         if not isinstance(data, dict) or not isinstance(data.get("payload"), dict):
-            raise ServerRefused(200, "reservation answer has the wrong shape")
+            raise MalformedAnswer("reservation answer has the wrong shape")
         payload = data["payload"]
         self.verify(payload, str(data.get("signature", "")))
         if payload.get("job_id") != job_id or payload.get("id") != document_id:

@@ -151,11 +151,12 @@ def run_until(app: KioskApp, cond: Callable[[], bool], what: str, timeout: float
 @pytest.fixture
 def pcsc_kiosk(rig: Rig, server: EmbeddedServer) -> Iterator[KioskApp]:
     """The kiosk, headless, on the real PC/SC stack, the test server and a simulated printer."""
+    from drivers.fingerprint.sim import SimMatcher
     from printing.sim_spooler import SimSpooler
 
     cfg = rig_config()
     point_at(cfg, server)
-    app = KioskApp(cfg, spooler=SimSpooler())
+    app = KioskApp(cfg, spooler=SimSpooler(), matcher=SimMatcher())
     app.start()
     yield app
     rig.remove_card()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.fingerprint.sim import SimMatcher
 from kiosk.app import KioskApp
 from kiosk.config import DEFAULT_FILE
 from kiosk.store import KioskStore
@@ -42,7 +43,7 @@ def test_citizen_prints_approved_documents(
     point_at(cfg, server)
     cfg.printer.card_serials = "KTP2611A000001..KTP2611A000250"
     cfg.kiosk.store = str(tmp_path / "kiosk.db")
-    app = KioskApp(cfg)
+    app = KioskApp(cfg, matcher=SimMatcher())  # the e-KTP path needs a finger scanner
     app.start()
     started_ns = time.time_ns()
     try:

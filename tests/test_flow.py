@@ -290,11 +290,26 @@ def test_failed_print_is_released_not_confirmed(k: Rigged) -> None:
     assert k.client.reservation(job_id)["state"] == "released"
 
 
-def test_fingerprint_mismatch_ends_in_error(k: Rigged) -> None:
-    k.matcher.result = MatchResult.NO_MATCH
+@pytest.mark.parametrize(
+    ("result", "says"),
+    [
+        (MatchResult.NO_MATCH, "Sidik jari tidak cocok dengan e-KTP"),
+        (MatchResult.NO_FINGER, "Jari tidak terbaca"),
+    ],
+)
+def test_fingerprint_failure_says_why_and_opens_no_session(
+    k: Rigged, result: MatchResult, says: str
+) -> None:
+    """GIVEN a card that reads WHEN the finger does not match (or none is placed) THEN the
+    citizen is told that, not that the card could not be read, and no session was
+    opened at the server (nothing listed, no token)."""
+    k.matcher.result = result
     k.reader.insert(budi())
     k.to_state("error")
-    assert k.flow.session.documents == []
+    error = k.flow.view().error
+    assert error.startswith(says) and "e-KTP tidak dapat dibaca" not in error
+    assert k.matcher.calls == 1
+    assert k.flow.session.documents == [] and k.flow.session.server_session == ""
 
 
 def test_server_down_ends_in_error_with_reason(k: Rigged, server: EmbeddedServer) -> None:
