@@ -30,7 +30,7 @@ contracts:
 
 pytest:
 	$(BIN)/adm-sim rig up >/dev/null
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 rig-up: setup
 	$(BIN)/adm-sim rig up
