@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,13 +38,11 @@ from kiosk.print_service import PrintService
 from kiosk.reconcile import Reconciled, reconcile
 from kiosk.server_client import ServerClient, Tls
 from kiosk.store import KioskStore
-from kiosk.technician import Attempt, PinGuard
+from kiosk.technician import PIN_EVENTS, Attempt, PinGuard, attempts_from_audit
 from printing.card_stock import CardStock, MemoryCardLedger
 from printing.spooler import Spooler
 
 log = logging.getLogger("kiosk.app")
-
-PIN_EVENTS = ("technician_login", "technician_pin_refused")
 
 
 def _simulated(key: str, name: str) -> ConfigError:
@@ -173,8 +172,6 @@ class KioskApp:
 
     def wait_started(self, timeout: float = 150.0) -> None:
         """Drive the flow on this thread until it has left ``starting``."""
-        import time
-
         deadline = time.monotonic() + timeout
         while self.flow.state == "starting":
             if time.monotonic() > deadline:
@@ -259,10 +256,7 @@ class KioskApp:
     def _pin_history(self) -> list[Attempt]:
         store = self.store
         assert store is not None
-        return [
-            Attempt(dt.datetime.fromisoformat(at), kind == "technician_login")
-            for _, at, kind, _ in store.audit_events_of(PIN_EVENTS, limit=100)
-        ]
+        return attempts_from_audit(store.audit_events_of(PIN_EVENTS, limit=100))
 
     def prepare(self) -> str:
         """Open what is not open yet, then reconcile unfinished print jobs and load the

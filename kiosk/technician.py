@@ -79,6 +79,19 @@ class Attempt:
     ok: bool
 
 
+# The audit events the flow writes for each verdict; the lockout is counted from them.
+PIN_EVENTS = ("technician_login", "technician_pin_refused")
+
+
+def attempts_from_audit(rows: list[tuple[int, str, str, dict[str, object]]]) -> list[Attempt]:
+    """The attempts in audit rows ``(id, at, kind, detail)`` of ``PIN_EVENTS``."""
+    return [
+        Attempt(dt.datetime.fromisoformat(at), kind == "technician_login")
+        for _, at, kind, _ in rows
+        if kind in PIN_EVENTS
+    ]
+
+
 @dataclass(frozen=True)
 class PinVerdict:
     ok: bool
@@ -105,8 +118,8 @@ class PinGuard:
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self.pin_hash = pin_hash
-        self._memory: list[Attempt] = []
-        self._history = history or (lambda: list(self._memory))
+        self._memory: list[Attempt] | None = None if history else []
+        self._history = history or (lambda: list(self._memory or ()))
         self.max_attempts = max_attempts
         self.lockout = lockout
         self._now = now
@@ -147,7 +160,8 @@ class PinGuard:
         if before.locked_until is not None or not self.enabled:
             return before
         ok = pin_matches(pin, self.pin_hash)
-        self._memory.append(Attempt(self._now(), ok))
+        if self._memory is not None:
+            self._memory.append(Attempt(self._now(), ok))
         if ok:
             return PinVerdict(True, self.max_attempts, None)
         left = before.attempts_left - 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from drivers.card.sam import ApduSam, SecureAccessModule
 from drivers.card.sim import SimReader
 from drivers.card.virtual import VirtualSam
 from drivers.fingerprint.sim import SimMatcher
@@ -59,7 +60,5 @@ def build(config: kconfig.Config, **parts: object) -> KioskApp:
     return KioskApp(config, closers=closers, **kw)  # type: ignore[arg-type]
 
 
-def _sim_sam() -> object:
-    from drivers.card.sam import ApduSam
-
+def _sim_sam() -> SecureAccessModule:
     return ApduSam(SimReader(VirtualSam(SAM_MASTER_KEY)))

@@ -21,7 +21,6 @@ from drivers.card.virtual import VirtualEktp, VirtualSam
 from drivers.fingerprint.base import MatchResult
 from drivers.fingerprint.sim import SimMatcher
 from kiosk import timeouts
-from kiosk.app import PIN_EVENTS
 from kiosk.card_service import CardService
 from kiosk.card_watch import CardWatcher
 from kiosk.diagnostics import Diagnostics
@@ -29,7 +28,7 @@ from kiosk.flow import TRANSITIONS, Flow, Services
 from kiosk.health import HealthMonitor
 from kiosk.print_service import PrintService
 from kiosk.store import KioskStore
-from kiosk.technician import Attempt, PinGuard, hash_pin
+from kiosk.technician import PIN_EVENTS, Attempt, PinGuard, attempts_from_audit, hash_pin
 from printing.card_stock import CardStock, MemoryCardLedger
 from printing.sim_spooler import SimSpooler
 from printing.spooler import JobState
@@ -589,10 +588,7 @@ def test_technician_lockout_counts_audited_attempts_across_a_restart(
     now = [dt.datetime.now(dt.UTC)]  # the audit rows carry the real time
 
     def history() -> list[Attempt]:
-        return [
-            Attempt(dt.datetime.fromisoformat(at), kind == "technician_login")
-            for _, at, kind, _ in store.audit_events_of(PIN_EVENTS)
-        ]
+        return attempts_from_audit(store.audit_events_of(PIN_EVENTS))
 
     def guard() -> PinGuard:
         return PinGuard(TEST_PIN_HASH, history, max_attempts=5, now=lambda: now[0])

@@ -241,3 +241,20 @@ def test_diagnostics_screen_lists_checks_and_the_switch(
     assert screen.buttons["close"].isHidden()  # type: ignore[attr-defined]
     qtbot.mouseClick(screen.buttons["open"], Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
     assert posted.calls == [("open_kiosk", {})]
+
+
+@pytest.mark.parametrize(
+    ("paths", "ektp", "qr"),
+    [(("ektp", "pin", "qr"), True, True), (("pin",), False, False), (("ektp", "pin"), True, False)],
+)
+def test_attract_offers_only_the_paths_the_kiosk_has(
+    window: tuple[KioskWindow, Posted], paths: tuple[str, ...], ektp: bool, qr: bool
+) -> None:
+    """A kiosk without a fingerprint scanner does not ask for the e-KTP; one without a QR
+    scanner does not advertise it."""
+    w, _ = window
+    w.show_view(view("attract", paths=paths))
+    screen = w.screens["attract"]
+    assert ("e-KTP" in screen.body.text()) is ektp  # type: ignore[attr-defined]
+    assert ("e-KTP" in screen.hint.text()) is ektp  # type: ignore[attr-defined]
+    assert screen.qr_hint.isVisibleTo(w) is qr  # type: ignore[attr-defined]

@@ -109,8 +109,9 @@ class MessageScreen(Screen):
         self.body = _label(body, "body")
         self.column.addWidget(self.title)
         self.column.addWidget(self.body)
-        if hint:
-            self.column.addWidget(_label(hint, "hint"))
+        self.hint = _label(hint, "hint")
+        self.hint.setVisible(bool(hint))
+        self.column.addWidget(self.hint)
         self.column.addStretch(3)
 
 
@@ -135,8 +136,10 @@ class AttractScreen(MessageScreen):
             self.body.setText(
                 "Tempelkan e-KTP Anda pada pembaca kartu untuk mencetak dokumen kependudukan."
             )
+            self.hint.setText("Place your e-KTP on the card reader to print your documents.")
         else:
             self.body.setText("Masuk dengan NIK dan PIN untuk mencetak dokumen kependudukan.")
+            self.hint.setText("Sign in with your NIK and PIN to print your documents.")
         self.qr_hint.setVisible("qr" in view.paths)
 
 
