@@ -19,7 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DIR = Path("/tmp/adm-sim")
-VPCD_PORT = 0x8C7B  # 35963: the e-KTP slot; 35964 is the second slot (SAM)
+# vpcd listens on VPCD_PORT (the e-KTP slot) and VPCD_PORT + 1 (the SAM slot).  Every
+# rig port sits below the kernel's ephemeral range (32768-60999): a port inside it can be
+# taken by any outgoing connection while pcscd is down, and a card retrying to connect
+# can even connect to itself, after which pcscd cannot bind it ("Address already in use").
+VPCD_PORT = 16640
 CUPS_PORT = 16631
 
 

@@ -1,12 +1,14 @@
 """Plug a virtual e-KTP into the real pcscd through vsmartcard's vpcd driver.
 
-vpcd listens on TCP (35963 for the first slot); a card is a TCP *client*: connecting
-inserts it, closing removes it.  Frames are a 2-byte big-endian length and a payload; a
-1-byte payload is a control code (0 power off, 1 power on, 2 reset, 4 get ATR, which
-alone is answered), anything longer is a command APDU answered by the response APDU.
+vpcd listens on TCP (one port per slot, from the reader's CHANNELID); a card is a TCP
+*client*: connecting inserts it, closing removes it.  Frames are a 2-byte big-endian
+length and a payload; a 1-byte payload is a control code (0 power off, 1 power on,
+2 reset, 4 get ATR, which alone is answered), anything longer is a command APDU answered
+by the response APDU.
 
 Run as ``python -m drivers.card.vicc --image CARD.json`` (an issued e-KTP image) or
-``--sam-key HEX`` (a SAM with that master key); SIGTERM removes the card.
+``--sam-key HEX`` (a SAM with that master key), with ``--port`` the slot's vpcd port;
+SIGTERM removes the card.
 """
 
 from __future__ import annotations
@@ -74,6 +76,12 @@ def connect(host: str, port: int, timeout: float) -> socket.socket:
                 raise
             time.sleep(0.1)
             continue
+        if sock.getsockname() == sock.getpeername():
+            # TCP self-connect: nobody listens and the kernel picked the port itself as the
+            # local end.  Holding it would keep pcscd from binding its port ever again.
+            sock.close()
+            time.sleep(0.1)
+            continue
         sock.settimeout(None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
@@ -85,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     kind.add_argument("--image", type=Path, help="issued e-KTP image (JSON)")
     kind.add_argument("--sam-key", help="act as a SAM with this master key (hex)")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0x8C7B)
+    parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--ready-file", type=Path)
     args = parser.parse_args(argv)
 
