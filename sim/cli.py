@@ -1,8 +1,8 @@
 """``adm-sim``: the simulated hardware rig, the virtual e-KTP and the virtual SAM.
 
 adm-sim rig up | down | status | env
-adm-sim card list | insert NIK [--fault F] [--pull-after N] [--delay-ms N] | remove
-adm-sim sam insert [--wrong-keys] | remove
+adm-sim card list | insert NIK [--fault F] [--pull-after N] [--delay-ms N] [--t0] | remove
+adm-sim sam insert [--wrong-keys] [--t0] | remove
 adm-sim seed-demo [--home DIR] [--db URL]   demo citizens and documents into a server
 """
 
@@ -40,9 +40,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="MS",
         help="the card answers every command this much later",
     )
+    t0_help = "answer as a T=0 chip does (61xx response chaining, 6Cxx for a wrong Le)"
+    card_p.add_argument("--t0", action="store_true", help=t0_help)
     sam_p = sub.add_parser("sam", help="the virtual SAM in the contact slot")
     sam_p.add_argument("action", choices=["insert", "remove"])
     sam_p.add_argument("--wrong-keys", action="store_true", help="a SAM with the wrong keys")
+    sam_p.add_argument("--t0", action="store_true", help=t0_help)
     seed_p = sub.add_parser(
         "seed-demo", help="put the demo citizens and their approved documents into a server"
     )
@@ -59,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.action == "remove":
                 print("SAM removed" if rig._stop("sam") else "no SAM was inserted")
                 return 0
-            rig.insert_sam(wrong_keys=args.wrong_keys)
+            rig.insert_sam(wrong_keys=args.wrong_keys, t0=args.t0)
             print("SAM inserted" + (" (wrong keys)" if args.wrong_keys else ""))
             return 0
         if args.action == "list":
@@ -76,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"adm-sim: no demo e-KTP holder with NIK {args.nik}", file=sys.stderr)
             return 2
         rig.insert_card(
-            args.nik, fault=args.fault or "", pull_after=args.pull_after, delay_ms=args.delay_ms
+            args.nik,
+            fault=args.fault or "",
+            pull_after=args.pull_after,
+            delay_ms=args.delay_ms,
+            t0=args.t0,
         )
         fault = f" [{args.fault}]" if args.fault else ""
         print(f"card inserted: {match[0]['name']} ({mask_nik(args.nik)}){fault}")

@@ -489,14 +489,17 @@ Sandboxing Relaxed
         fault: str = "",
         pull_after: int = 0,
         delay_ms: int = 0,
+        t0: bool = False,
         timeout: float = 10.0,
     ) -> int:
-        """Put demo citizen ``nik``'s virtual e-KTP (with an optional fault) on the reader."""
+        """Put demo citizen ``nik``'s virtual e-KTP (with an optional fault) on the reader;
+        ``t0``: a chip that answers with 61xx/6Cxx as T=0 chips do."""
         from sim.cards import issue
 
         self.remove_card()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         image = issue(nik, fault=fault, pull_after=pull_after, delay_ms=delay_ms)
+        image.t0 = t0
         path = self.run_dir / "card.json"
         path.write_text(image.to_json())
         path.chmod(0o600)
@@ -535,8 +538,11 @@ Sandboxing Relaxed
         if state != want and present:
             raise RigError(f"pcscd did not see the virtual card in {reader} within {timeout:.0f} s")
 
-    def insert_sam(self, *, wrong_keys: bool = False, timeout: float = 10.0) -> int:
-        """Put the virtual SAM in the contact slot (with the wrong master key on request)."""
+    def insert_sam(
+        self, *, wrong_keys: bool = False, t0: bool = False, timeout: float = 10.0
+    ) -> int:
+        """Put the virtual SAM in the contact slot (with the wrong master key on request;
+        ``t0``: a SAM that answers with 61xx/6Cxx)."""
         from sim.keys import SAM_MASTER_KEY, WRONG_MASTER_KEY
 
         if self._stop("sam"):
@@ -544,7 +550,8 @@ Sandboxing Relaxed
             # mistaken for the new SAM's arrival.
             self._await_slot(present=False, timeout=5, reader="Virtual PCD 00 01")
         key = WRONG_MASTER_KEY if wrong_keys else SAM_MASTER_KEY
-        pid = self._spawn_card("sam", VPCD_PORT + 1, ["--sam-key", key.hex()], timeout)
+        args = ["--sam-key", key.hex(), *(["--t0"] if t0 else [])]
+        pid = self._spawn_card("sam", VPCD_PORT + 1, args, timeout)
         self._await_slot(present=True, timeout=timeout, reader="Virtual PCD 00 01")
         return pid
 

@@ -11,6 +11,7 @@ import json
 import logging
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -206,3 +207,71 @@ def test_kiosk_reads_cards_after_a_pcscd_restart(rig: Rig, pcsc_kiosk: KioskApp)
         run_until(app, lambda: app.flow.state == "attract", "idle")
         if person is HOLDERS[0]:
             rig.restart_pcscd()
+
+
+def test_a_t0_chip_and_sam_are_read_through_pcscd(
+    rig: Rig, service: CardService, caplog: pytest.LogCaptureFixture
+) -> None:
+    """GIVEN a chip and a SAM that answer as T=0 cards (61xx + GET RESPONSE, 6Cxx for a
+    wrong Le) behind pcscd WHEN the kiosk reads the card THEN it follows both and reads
+    the same citizen; the APDU trace shows the chaining happened."""
+    rig.insert_sam(t0=True)
+    try:
+        rig.insert_card(HOLDERS[2]["nik"], t0=True)
+        with caplog.at_level(logging.DEBUG, logger="drivers.card.traffic"):
+            data = service.read()
+    finally:
+        rig.insert_sam()
+    assert data.biodata.nik == HOLDERS[2]["nik"]
+    answers = [r.getMessage() for r in caplog.records if r.name == "drivers.card.traffic"]
+    assert any(a.startswith("< 61") for a in answers), answers[:20]
+    assert any(a.startswith("< 6C") for a in answers), answers[:20]
+    assert any(a.startswith("> 00 c0") for a in answers)  # GET RESPONSE sent
+
+
+def test_sam_authentication_is_one_pcsc_transaction(rig: Rig, service: CardService) -> None:
+    """GIVEN another process's connection to the shared SAM slot WHEN it sends SAM
+    CHALLENGE between the kiosk's CHALLENGE and VERIFY THEN pcscd holds it back until the
+    authentication is over (else the SAM's challenge would be replaced and a genuine card
+    refused)."""
+    from drivers.card.apdu import encode
+    from drivers.card.pcsc import PcscReader
+    from drivers.card.sam import INS_CHALLENGE
+
+    other = PcscReader("Virtual PCD 00 01")
+    other.open()
+    other_conn = other.connect()
+    order: list[str] = []
+    done = threading.Event()
+
+    def interlope() -> None:
+        other_conn.transmit(encode(0, INS_CHALLENGE, 0, 0, le=8))
+        order.append("interloper")
+        done.set()
+
+    sam = service.sam
+    real_challenge, real_verify = sam.challenge, sam.verify
+    seen_inside: list[bool] = []
+
+    def challenge() -> bytes:
+        rnd = real_challenge()
+        threading.Thread(target=interlope, daemon=True).start()
+        seen_inside.append(done.wait(0.5))  # must stay blocked: bounded wait, expected False
+        return rnd
+
+    def verify(response: bytes) -> bool:
+        ok = real_verify(response)
+        order.append("verify")
+        return ok
+
+    sam.challenge, sam.verify = challenge, verify  # type: ignore[method-assign]
+    try:
+        rig.insert_card(HOLDERS[0]["nik"])
+        data = service.read()
+    finally:
+        sam.challenge, sam.verify = real_challenge, real_verify  # type: ignore[method-assign]
+        assert done.wait(10)
+        other.close()
+    assert data.biodata.nik == HOLDERS[0]["nik"]
+    assert seen_inside == [False]
+    assert order == ["verify", "interloper"]

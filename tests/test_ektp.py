@@ -32,8 +32,8 @@ from sim.population import DEMO_NIK
 ISSUER = keys.issuer_private_key().public_key()
 
 
-def sam(master: bytes = keys.SAM_MASTER_KEY) -> ApduSam:
-    s = ApduSam(SimReader(VirtualSam(master)))
+def sam(master: bytes = keys.SAM_MASTER_KEY, *, t0: bool = False) -> ApduSam:
+    s = ApduSam(SimReader(VirtualSam(master, t0=t0)))
     s.open()
     return s
 
@@ -43,11 +43,16 @@ def read(
     *,
     master: bytes = keys.SAM_MASTER_KEY,
     extended: bool = True,
+    t0: bool = False,
     stats: ektp.ReadStats | None = None,
     **fault: object,
 ) -> ektp.EktpData:
-    reader = SimReader(VirtualEktp(issue(nik, **fault)))  # type: ignore[arg-type]
-    return ektp.read_card(reader.connect(), sam(master), ISSUER, extended=extended, stats=stats)
+    image = issue(nik, **fault)  # type: ignore[arg-type]
+    image.t0 = t0
+    reader = SimReader(VirtualEktp(image))
+    return ektp.read_card(
+        reader.connect(), sam(master, t0=t0), ISSUER, extended=extended, stats=stats
+    )
 
 
 @pytest.mark.parametrize("person", card_holders(), ids=lambda p: p["name"])
@@ -72,6 +77,23 @@ def test_short_and_extended_reads_agree() -> None:
     assert (a.biodata, a.photo, a.templates) == (b.biodata, b.photo, b.templates)
     assert ext.apdus < short.apdus / 3
     assert set(ext.phases) >= {"select", "authenticate", "photo", "verify"}
+
+
+@pytest.mark.parametrize("extended", [True, False], ids=["extended", "short"])
+def test_a_t0_chip_and_sam_are_read_through_response_chaining(extended: bool) -> None:
+    """GIVEN a chip and a SAM that answer as T=0 cards (61xx, 6Cxx) WHEN the card is read
+    THEN the same data comes out, fetched with GET RESPONSE and re-sent with the exact Le."""
+    direct, chained = ektp.ReadStats(), ektp.ReadStats()
+    a = read(extended=extended, stats=direct)
+    b = read(extended=extended, t0=True, stats=chained)
+    assert (a.biodata, a.photo, a.signature_image, a.templates) == (
+        b.biodata,
+        b.photo,
+        b.signature_image,
+        b.templates,
+    )
+    # every chained answer costs at least one more APDU (GET RESPONSE or the re-sent command)
+    assert chained.apdus > direct.apdus
 
 
 def test_repr_keeps_personal_data_out() -> None:
@@ -209,7 +231,10 @@ def test_fuzz_parsers(data: bytes) -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.binary(max_size=300), st.sampled_from([0x9000, 0x6282, 0x6B00, 0x6300])),
+        st.tuples(
+            st.binary(max_size=300),
+            st.sampled_from([0x9000, 0x6282, 0x6B00, 0x6300, 0x6100, 0x6110, 0x6C00, 0x6C08]),
+        ),
         min_size=1,
         max_size=40,
     )
@@ -221,6 +246,9 @@ def test_fuzz_card_responses(responses: list[tuple[bytes, int]]) -> None:
     class Garbage:
         def transmit(self, apdu: bytes) -> tuple[bytes, int]:
             return next(replies, (b"", 0x6F00))
+
+        def transaction(self) -> contextlib.AbstractContextManager[None]:
+            return contextlib.nullcontext()
 
     with contextlib.suppress(CardError):
         ektp.read_card(Garbage(), sam(), ISSUER)

@@ -8,6 +8,7 @@ is imported only inside ``drivers.card.pcsc``.
 from __future__ import annotations
 
 import enum
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -46,10 +47,11 @@ class CardRemoved(CardError):
 class CardStatusError(CardError):
     """The card answered a command with an error status word."""
 
-    def __init__(self, command: str, sw: int) -> None:
+    def __init__(self, command: str, sw: int, meaning: str = "") -> None:
         self.command = command
         self.sw = sw
-        super().__init__(f"{command} failed with status {sw:04X}")
+        detail = f"{meaning} ({sw:04X})" if meaning else f"status {sw:04X}"
+        super().__init__(f"{command} failed: {detail}")
 
 
 class CardProtocolError(CardError):
@@ -73,6 +75,15 @@ class CardConnection(Protocol):
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         """Send ``apdu``; return (response data, status word)."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Hold the card for this connection alone while the block runs.
+
+        A reader slot is shared (the SAM by every process that uses it); commands whose
+        state spans several APDUs (authentication, SELECT then READ) must not be
+        interleaved with another connection's.
+        """
         ...
 
 

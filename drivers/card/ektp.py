@@ -20,13 +20,14 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from drivers.card import tlv
+from drivers.card import apdu, tlv
 from drivers.card.base import (
     SW,
     AuthenticationFailed,
@@ -170,38 +171,61 @@ class _Counting:
         self._stats.bytes_in += len(data) + 2
         return data, sw
 
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._conn.transaction()
+
 
 def select_apdu(file_id: int, *, df: bool) -> bytes:
     """SELECT by file identifier (P1=01 for a DF, 02 for an EF under the current DF)."""
-    return bytes([0x00, 0xA4, 0x01 if df else 0x02, 0x0C, 0x02]) + file_id.to_bytes(2, "big")
+    return apdu.encode(0x00, 0xA4, 0x01 if df else 0x02, 0x0C, file_id.to_bytes(2, "big"))
 
 
 def read_binary_apdu(offset: int, length: int) -> bytes:
     """READ BINARY; lengths over 256 use the extended-length form."""
     if not 0 <= offset <= 0x7FFF or not 1 <= length <= 0xFFFF:
         raise ValueError("offset or length out of range for READ BINARY")
-    head = bytes([0x00, 0xB0, offset >> 8, offset & 0xFF])
-    if length <= 0x100:
-        return head + bytes([length & 0xFF])
-    return head + b"\x00" + length.to_bytes(2, "big")
+    return apdu.encode(0x00, 0xB0, offset >> 8, offset & 0xFF, le=length)
 
 
-def _check(conn: CardConnection, apdu: bytes, what: str) -> bytes:
-    data, sw = conn.transmit(apdu)
-    if sw != SW.OK:
-        raise CardStatusError(what, sw)
-    return data
+def select(conn: CardConnection, file_id: int, *, df: bool) -> None:
+    """SELECT a DF (the application) or an EF in it, without asking for its FCI."""
+    kind = "DF" if df else "EF"
+    apdu.send_apdu(
+        conn,
+        0x00,
+        0xA4,
+        0x01 if df else 0x02,
+        0x0C,
+        file_id.to_bytes(2, "big"),
+        what=f"SELECT {kind} {file_id:04X}",
+    )
+
+
+def read_binary(conn: CardConnection, file_id: int, offset: int, length: int) -> bytes:
+    """READ BINARY ``length`` bytes at ``offset`` of the current EF (fewer at its end)."""
+    if not 0 <= offset <= 0x7FFF or not 1 <= length <= 0xFFFF:
+        raise ValueError("offset or length out of range for READ BINARY")
+    answer = apdu.send_apdu(
+        conn,
+        0x00,
+        0xB0,
+        offset >> 8,
+        offset & 0xFF,
+        le=length,
+        what=f"READ BINARY {file_id:04X}",
+        accept=(SW.OK, SW.END_OF_FILE),
+    )
+    if len(answer.data) > length:
+        raise CardProtocolError(
+            f"EF {file_id:04X}: {len(answer.data)} bytes returned, asked {length}"
+        )
+    return answer.data
 
 
 def read_file(conn: CardConnection, file_id: int, chunk: int = SHORT_CHUNK) -> bytes:
     """Select ``file_id`` in the current DF and read its one TLV object whole."""
-    _check(conn, select_apdu(file_id, df=False), f"SELECT EF {file_id:04X}")
-    what = f"READ BINARY {file_id:04X}"
-    data, sw = conn.transmit(read_binary_apdu(0, chunk))
-    if sw not in (SW.OK, SW.END_OF_FILE):
-        raise CardStatusError(what, sw)
-    if len(data) > chunk:
-        raise CardProtocolError(f"EF {file_id:04X}: {len(data)} bytes returned, asked {chunk}")
+    select(conn, file_id, df=False)
+    data = read_binary(conn, file_id, 0, chunk)
     _, length, header = tlv.read_header(data)
     total = header + length
     if total > MAX_FILE:
@@ -209,11 +233,9 @@ def read_file(conn: CardConnection, file_id: int, chunk: int = SHORT_CHUNK) -> b
     buf = bytearray(data[:total])
     while len(buf) < total:
         want = min(chunk, total - len(buf))
-        part, sw = conn.transmit(read_binary_apdu(len(buf), want))
-        if sw not in (SW.OK, SW.END_OF_FILE):
-            raise CardStatusError(what, sw)
-        if not part or len(part) > want:
-            raise CardProtocolError(f"EF {file_id:04X}: chunk of {len(part)} bytes, asked {want}")
+        part = read_binary(conn, file_id, len(buf), want)
+        if not part:
+            raise CardProtocolError(f"EF {file_id:04X}: empty chunk at offset {len(buf)}")
         buf += part
     return bytes(buf)
 
@@ -282,30 +304,45 @@ def verify_signature(
 
 
 def authenticate(conn: CardConnection, sam: SecureAccessModule, serial: bytes) -> None:
-    """Mutual authentication of chip and SAM (raises :class:`AuthenticationFailed`)."""
-    rnd_ic = _check(conn, bytes([0x00, 0x84, 0x00, 0x00, 0x08]), "GET CHALLENGE")
+    """Mutual authentication of chip and SAM (raises :class:`AuthenticationFailed`).
+
+    The SAM is held in one transaction from BEGIN to VERIFY: its state for this chip
+    must not be replaced by another user of the SAM between the steps.
+    """
+    rnd_ic = apdu.send_apdu(conn, 0x00, 0x84, 0x00, 0x00, le=8, what="GET CHALLENGE").data
     if len(rnd_ic) != 8:
         raise CardProtocolError(f"chip challenge of {len(rnd_ic)} bytes, expected 8")
-    cryptogram = sam.external_cryptogram(serial, rnd_ic)
-    _, sw = conn.transmit(bytes([0x00, 0x82, 0x00, 0x00, len(cryptogram)]) + cryptogram)
-    if sw in (SW.VERIFICATION_FAILED, SW.SECURITY_STATUS):
-        raise AuthenticationFailed("the chip refused the SAM (wrong SAM keys or foreign chip)")
-    if sw != SW.OK:
-        raise CardStatusError("EXTERNAL AUTHENTICATE", sw)
-    rnd_s = sam.challenge()
-    response = _check(
-        conn, bytes([0x00, 0x88, 0x00, 0x00, len(rnd_s)]) + rnd_s + b"\x10", "INTERNAL AUTH"
-    )
-    if not sam.verify(response):
-        raise AuthenticationFailed("the chip failed the SAM's check (cloned or damaged chip)")
+    with sam.transaction():
+        cryptogram = sam.external_cryptogram(serial, rnd_ic)
+        external = apdu.send_apdu(
+            conn,
+            0x00,
+            0x82,
+            0x00,
+            0x00,
+            cryptogram,
+            what="EXTERNAL AUTHENTICATE",
+            accept=(SW.OK, SW.VERIFICATION_FAILED, SW.SECURITY_STATUS),
+        )
+        if external.sw != SW.OK:
+            raise AuthenticationFailed("the chip refused the SAM (wrong SAM keys or foreign chip)")
+        rnd_s = sam.challenge()
+        response = apdu.send_apdu(
+            conn, 0x00, 0x88, 0x00, 0x00, rnd_s, le=16, what="INTERNAL AUTHENTICATE"
+        ).data
+        if not sam.verify(response):
+            raise AuthenticationFailed("the chip failed the SAM's check (cloned or damaged chip)")
 
 
 def select_application(conn: CardConnection) -> None:
-    _, sw = conn.transmit(select_apdu(DF_EKTP, df=True))
-    if sw in (SW.FILE_NOT_FOUND, SW.INS_NOT_SUPPORTED, SW.CLA_NOT_SUPPORTED, SW.WRONG_P1P2):
-        raise NotAnEktp(f"not an e-KTP: the card has no e-KTP application (status {sw:04X})")
-    if sw != SW.OK:
-        raise CardStatusError("SELECT DF 7F0A", sw)
+    try:
+        select(conn, DF_EKTP, df=True)
+    except CardStatusError as exc:
+        if exc.sw in (SW.FILE_NOT_FOUND, SW.INS_NOT_SUPPORTED, SW.CLA_NOT_SUPPORTED, SW.WRONG_P1P2):
+            raise NotAnEktp(
+                f"not an e-KTP: the card has no e-KTP application (status {exc.sw:04X})"
+            ) from None
+        raise
 
 
 def read_card(
@@ -320,6 +357,18 @@ def read_card(
     """Read and verify the whole chip.  ``extended``: the reader takes extended APDUs."""
     stats = stats if stats is not None else ReadStats()
     counted = _Counting(conn, stats)
+    with counted.transaction():  # no other connection selects files in between
+        return _read_held(counted, sam, issuer_key, extended, stats, clock)
+
+
+def _read_held(
+    counted: CardConnection,
+    sam: SecureAccessModule,
+    issuer_key: ec.EllipticCurvePublicKey,
+    extended: bool,
+    stats: ReadStats,
+    clock: Callable[[], float],
+) -> EktpData:
     t = clock()
 
     def phase(name: str) -> None:

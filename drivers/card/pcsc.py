@@ -8,9 +8,11 @@ context on the next call, without restarting the kiosk.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from drivers.card.base import (
@@ -55,6 +57,23 @@ class PcscConnection:
         sw = (response[-2] << 8) | response[-1]
         traffic.debug("< %04X (%d bytes)", sw, len(response) - 2)
         return bytes(response[:-2]), sw
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """SCardBeginTransaction .. SCardEndTransaction: other handles to the same card
+        (another process sharing the SAM) wait until the block ends."""
+        sc = _scard()
+        hresult = sc.SCardBeginTransaction(self._hcard)
+        if hresult != sc.SCARD_S_SUCCESS:
+            raise _map_error(hresult, "begin transaction")
+        try:
+            yield
+        finally:
+            hresult = sc.SCardEndTransaction(self._hcard, sc.SCARD_LEAVE_CARD)
+            if hresult != sc.SCARD_S_SUCCESS:
+                # The card or the service went away inside the block; the transaction
+                # ended with it, and the block's own error (if any) says why.
+                log.debug("end transaction: %s", sc.SCardGetErrorMessage(hresult))
 
 
 def _map_error(hresult: int, what: str) -> CardError:

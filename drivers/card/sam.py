@@ -15,11 +15,15 @@ SAM commands:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from drivers.card import tlv
+from drivers.card.apdu import Response, send_apdu
 from drivers.card.base import (
     SW,
     AuthenticationFailed,
@@ -56,23 +60,25 @@ class SecureAccessModule(Protocol):
         """Is ``response`` the chip's correct answer to the last challenge?"""
         ...
 
-
-def _apdu(ins: int, data: bytes = b"", le: int | None = None) -> bytes:
-    out = bytes([0x00, ins, 0x00, 0x00])
-    if data:
-        out += bytes([len(data)]) + data
-    if le is not None:
-        out += bytes([le & 0xFF])
-    return out
+    def transaction(self) -> AbstractContextManager[None]:
+        """Hold the SAM for the three steps of one authentication."""
+        ...
 
 
 class ApduSam:
-    """A SAM card reached through a reader slot; reconnects once if the slot was reset."""
+    """A SAM card reached through a reader slot; reconnects once if the slot was reset.
+
+    The three steps of an authentication (BEGIN, CHALLENGE, VERIFY) keep state in the
+    SAM, so :meth:`transaction` holds the SAM for this kiosk from the first to the last:
+    another process sharing the SAM slot (or another thread here) waits instead of
+    starting its own authentication in between.
+    """
 
     def __init__(self, reader: CardReader) -> None:
         self._reader = reader
         self._conn: CardConnection | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._in_transaction = False
 
     def open(self) -> None:
         with self._lock:
@@ -85,50 +91,88 @@ class ApduSam:
             self._reader.disconnect()
             self._reader.close()
 
-    def _send(self, apdu: bytes, what: str) -> tuple[bytes, int]:
+    def _lost(self, what: str, exc: CardError, attempt: int) -> None:
+        self._conn = None
+        self._reader.disconnect()
+        if attempt == 2 or self._in_transaction:
+            # Inside a transaction the SAM's state went with the connection: no retry.
+            raise ReaderUnavailable(f"SAM unavailable during {what}: {exc}") from exc
+        log.warning("SAM connection lost during %s; reconnecting", what)
+
+    def _connection(self) -> CardConnection:
+        if self._conn is None:
+            self._conn = self._reader.connect()
+        return self._conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._in_transaction:  # nested: the outer block already holds the SAM
+                yield
+                return
+            with contextlib.ExitStack() as stack:
+                for attempt in (1, 2):
+                    try:
+                        stack.enter_context(self._connection().transaction())
+                        break
+                    except (ReaderUnavailable, CardRemoved) as exc:
+                        self._lost("begin transaction", exc, attempt)
+                self._in_transaction = True
+                try:
+                    yield
+                finally:
+                    self._in_transaction = False
+
+    def _send(
+        self,
+        ins: int,
+        what: str,
+        data: bytes = b"",
+        le: int | None = None,
+        accept: tuple[int, ...] = (SW.OK,),
+    ) -> Response:
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    if self._conn is None:
-                        self._conn = self._reader.connect()
-                    return self._conn.transmit(apdu)
+                    return send_apdu(
+                        self._connection(),
+                        0x00,
+                        ins,
+                        0,
+                        0,
+                        data,
+                        le,
+                        what=f"SAM {what}",
+                        accept=accept,
+                    )
                 except (ReaderUnavailable, CardRemoved) as exc:
                     # pcscd restarted or the SAM slot was reset: connect again, once.
-                    self._conn = None
-                    self._reader.disconnect()
-                    if attempt == 2:
-                        raise ReaderUnavailable(f"SAM unavailable during {what}: {exc}") from exc
-                    log.warning("SAM connection lost during %s; reconnecting", what)
+                    self._lost(what, exc, attempt)
         raise AssertionError("unreachable")
 
-    def _ok(self, apdu: bytes, what: str) -> bytes:
-        data, sw = self._send(apdu, what)
-        if sw != SW.OK:
-            raise CardStatusError(f"SAM {what}", sw)
-        return data
-
     def external_cryptogram(self, serial: bytes, card_challenge: bytes) -> bytes:
-        out = self._ok(_apdu(INS_BEGIN, serial + card_challenge, 24), "BEGIN")
+        out = self._send(INS_BEGIN, "BEGIN", serial + card_challenge, 24).data
         if len(out) != 24:
             raise CardError(f"SAM returned a {len(out)}-byte cryptogram, expected 24")
         return out
 
     def challenge(self) -> bytes:
-        out = self._ok(_apdu(INS_CHALLENGE, le=8), "CHALLENGE")
+        out = self._send(INS_CHALLENGE, "CHALLENGE", le=8).data
         if len(out) != 8:
             raise CardError(f"SAM returned a {len(out)}-byte challenge, expected 8")
         return out
 
     def verify(self, response: bytes) -> bool:
-        _, sw = self._send(_apdu(INS_VERIFY, response), "VERIFY")
-        if sw == SW.OK:
-            return True
-        if sw == SW.VERIFICATION_FAILED:
-            return False
-        raise AuthenticationFailed(f"SAM VERIFY failed with status {sw:04X}")
+        try:
+            answer = self._send(
+                INS_VERIFY, "VERIFY", response, accept=(SW.OK, SW.VERIFICATION_FAILED)
+            )
+        except CardStatusError as exc:
+            raise AuthenticationFailed(str(exc)) from None
+        return answer.sw == SW.OK
 
     def info(self) -> dict[str, str]:
         """SAM serial and key version, for diagnostics."""
-        data = self._ok(_apdu(INS_INFO, le=0), "INFO")
+        data = self._send(INS_INFO, "INFO", le=0x100).data
         f = tlv.fields(tlv.parse_single(data, 0x67))
         return {"serial": f.get(0x80, b"").hex(), "key_version": f.get(0x81, b"\0").hex()}

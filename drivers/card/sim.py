@@ -7,8 +7,10 @@ pcscd.  Tests (or the diagnostics screen) call :meth:`SimReader.insert` and
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 
 from drivers.card.base import (
     CardConnection,
@@ -34,11 +36,18 @@ class _SimConnection:
         if self._chip.delay:
             time.sleep(self._chip.delay)  # the slow-card fault
         try:
-            reply = self._chip.process(apdu)
+            with self._reader.card_lock:  # waits while another thread holds a transaction
+                reply = self._chip.process(apdu)
         except CardPulled:
             self._reader.remove()
             raise CardRemoved("card removed during transmit") from None
         return reply[:-2], int.from_bytes(reply[-2:], "big")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One connection at a time may hold the in-process card, as with PC/SC."""
+        with self._reader.card_lock:
+            yield
 
 
 class SimReader:
@@ -48,6 +57,7 @@ class SimReader:
         self.chip: Chip | None = chip
         self._cond = threading.Condition()
         self.available = True
+        self.card_lock = threading.RLock()
 
     def insert(self, chip: Chip) -> None:
         with self._cond:

@@ -95,13 +95,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--ready-file", type=Path)
+    parser.add_argument(
+        "--t0", action="store_true", help="answer as a T=0 chip: 61xx chaining, 6Cxx for Le"
+    )
     args = parser.parse_args(argv)
 
     card: VirtualChip
     if args.image:
-        card = VirtualEktp(CardImage.from_json(args.image.read_text()))
+        image = CardImage.from_json(args.image.read_text())
+        image.t0 = image.t0 or args.t0
+        card = VirtualEktp(image)
     else:
-        card = VirtualSam(bytes.fromhex(args.sam_key))
+        card = VirtualSam(bytes.fromhex(args.sam_key), t0=args.t0)
     # A SAM sits in its contact slot for good: when pcscd goes away it waits for it to come
     # back.  An e-KTP whose connection closes has left the reader, and the process ends.
     persistent = args.sam_key is not None

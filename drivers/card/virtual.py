@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from drivers.card import crypto, tlv
+from drivers.card import apdu, crypto, tlv
 from drivers.card.base import SW
 from drivers.card.ektp import DF_EKTP, EF_CAPABILITY
 from drivers.card.sam import INS_BEGIN, INS_CHALLENGE, INS_INFO, INS_VERIFY
@@ -54,6 +54,44 @@ def _sw(sw: int, data: bytes = b"") -> bytes:
     return data + sw.to_bytes(2, "big")
 
 
+class _T0Answers:
+    """How a T=0 chip (and most SAMs) hands out answers: a case 4 or extended answer is
+    announced with ``61xx`` and fetched with GET RESPONSE; a case 2 command whose Le does
+    not match what the chip has gets ``6Cxx`` with the exact length.  The kiosk must
+    follow both (:func:`drivers.card.apdu.send_apdu`); the virtual chips answer this way
+    on request so that path runs in tests."""
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def reset(self) -> None:
+        self._pending = b""
+
+    def get_response(self, le: int | None) -> bytes:
+        if not self._pending:
+            return _sw(SW.CONDITIONS_NOT_SATISFIED)
+        n = le or 0x100
+        part, self._pending = self._pending[:n], self._pending[n:]
+        return _sw(self._more() if self._pending else SW.OK, part)
+
+    def _more(self) -> int:
+        return 0x6100 | (len(self._pending) if len(self._pending) < 0x100 else 0)
+
+    def shape(self, command: apdu.Command, reply: bytes) -> bytes:
+        """Turn a direct answer into the T=0 form of the same answer."""
+        self._pending = b""
+        data, sw = reply[:-2], int.from_bytes(reply[-2:], "big")
+        if not data or sw not in (SW.OK, SW.END_OF_FILE):
+            return reply
+        short_case_2 = not command.data and command.le is not None and command.le <= 0x100
+        if short_case_2:
+            if len(data) != command.le and len(data) < 0x100:
+                return _sw(0x6C00 | len(data))
+            return reply
+        self._pending = data
+        return _sw(self._more())
+
+
 @dataclass
 class CardImage:
     """Everything a virtual e-KTP holds, plus the faults it should show."""
@@ -65,6 +103,7 @@ class CardImage:
     fault: str = ""  # "" | "blank" | "foreign"
     pull_after: int = 0  # drop off the reader after this many READ BINARY commands (0 = never)
     delay_ms: int = 0  # answer every APDU this much later (slow card)
+    t0: bool = False  # answer as a T=0 card does: 61xx + GET RESPONSE, 6Cxx for a wrong Le
     label: dict[str, str] = field(default_factory=dict)  # NIK/name, for the simulator's lists
 
     def to_json(self) -> str:
@@ -77,6 +116,7 @@ class CardImage:
                 "fault": self.fault,
                 "pull_after": self.pull_after,
                 "delay_ms": self.delay_ms,
+                "t0": self.t0,
                 "label": self.label,
             }
         )
@@ -92,6 +132,7 @@ class CardImage:
             fault=str(d.get("fault", "")),
             pull_after=int(d.get("pull_after", 0)),
             delay_ms=int(d.get("delay_ms", 0)),
+            t0=bool(d.get("t0", False)),
             label=dict(d.get("label", {})),
         )
 
@@ -119,102 +160,124 @@ class VirtualEktp:
         self._challenge: bytes | None = None
         self._reader_ok = False  # EXTERNAL AUTHENTICATE passed
         self._authenticated = False  # and INTERNAL AUTHENTICATE answered
+        self._t0 = _T0Answers()
 
     def _random(self, n: int) -> bytes:
         return self._rng[:n] if self._rng else os.urandom(n)
 
-    def process(self, apdu: bytes) -> bytes:
+    def process(self, raw: bytes) -> bytes:
         """Answer one command APDU with response data + status word."""
         if self.image.fault == "foreign":
             return _sw(SW.CLA_NOT_SUPPORTED)
-        if len(apdu) < 4:
+        try:
+            command = apdu.decode(raw)
+        except ValueError:
             return _sw(SW.WRONG_LENGTH)
-        cla, ins, p1, p2 = apdu[:4]
-        if cla != 0x00:
+        if command.cla != 0x00:
             return _sw(SW.CLA_NOT_SUPPORTED)
+        if command.ins == apdu.INS_GET_RESPONSE and self.image.t0:
+            return self._t0.get_response(command.le)
         handler = {
             0xA4: self._select,
             0xB0: self._read,
             0x84: self._get_challenge,
             0x82: self._external,
             0x88: self._internal,
-        }.get(ins)
+        }.get(command.ins)
         if handler is None:
             return _sw(SW.INS_NOT_SUPPORTED)
-        return handler(p1, p2, apdu[4:])
+        reply = handler(command)
+        return self._t0.shape(command, reply) if self.image.t0 else reply
 
-    def _select(self, p1: int, p2: int, body: bytes) -> bytes:
-        if len(body) < 3 or body[0] != 2:
-            return _sw(SW.WRONG_LENGTH)
-        fid = int.from_bytes(body[1:3], "big")
-        if p1 == 0x01:
-            if fid != DF_EKTP or self.image.fault == "blank":
-                return _sw(SW.FILE_NOT_FOUND)
+    def _fci(self, fid: int) -> bytes:
+        """The control information a SELECT with P2=00 returns: identifier and size."""
+        fields = [(0x83, fid.to_bytes(2, "big"))]
+        if fid in self.image.files:
+            fields.append((0x80, len(self.image.files[fid]).to_bytes(2, "big")))
+        return tlv.encode_all(0x62, fields)
+
+    def _select(self, c: apdu.Command) -> bytes:
+        """SELECT by file identifier: P1=00 (any file), 01 (a DF), 02 (an EF under the
+        current DF); P2=0C answers no data, P2=00 the file's control information."""
+        if len(c.data) != 2 or c.p2 not in (0x00, 0x0C):
+            return _sw(SW.WRONG_LENGTH if len(c.data) != 2 else SW.WRONG_P1P2)
+        fid = int.from_bytes(c.data, "big")
+        is_df = fid == DF_EKTP and self.image.fault != "blank"
+        if c.p1 not in (0x00, 0x01, 0x02):
+            return _sw(SW.WRONG_P1P2)
+        if is_df and c.p1 in (0x00, 0x01):
             self._df, self._ef = True, None
             self._authenticated = self._reader_ok = False
-            return _sw(SW.OK)
-        if p1 == 0x02 and self._df and fid in self.image.files:
+        elif c.p1 in (0x00, 0x02) and self._df and fid in self.image.files:
             self._ef = fid
-            return _sw(SW.OK)
-        return _sw(SW.FILE_NOT_FOUND)
+        else:
+            return _sw(SW.FILE_NOT_FOUND)
+        return _sw(SW.OK, self._fci(fid) if c.p2 == 0x00 else b"")
 
-    def _read(self, p1: int, p2: int, body: bytes) -> bytes:
+    def _read(self, c: apdu.Command) -> bytes:
         if self._ef is None:
             return _sw(SW.CONDITIONS_NOT_SATISFIED)
         if self._ef != EF_CAPABILITY and not self._authenticated:
             return _sw(SW.SECURITY_STATUS)
-        if len(body) == 1:
-            le = body[0] or 256
-        elif len(body) == 3 and body[0] == 0:
-            le = int.from_bytes(body[1:3], "big") or 65536
-            if le > self.image.max_response:
-                return _sw(SW.WRONG_LENGTH)
-        else:
+        if c.le is None or c.data:
+            return _sw(SW.WRONG_LENGTH)
+        le = c.le
+        if le > 0x100 and le > self.image.max_response:
             return _sw(SW.WRONG_LENGTH)
         self.reads += 1
         if self.image.pull_after and self.reads > self.image.pull_after:
             raise CardPulled()
-        offset = (p1 << 8) | p2
+        offset = (c.p1 << 8) | c.p2
         content = self.image.files[self._ef]
         if offset >= len(content):
             return _sw(SW.WRONG_P1P2)
         chunk = content[offset : offset + le]
         return _sw(SW.OK if len(chunk) == le else SW.END_OF_FILE, chunk)
 
-    def _get_challenge(self, p1: int, p2: int, body: bytes) -> bytes:
+    def _get_challenge(self, c: apdu.Command) -> bytes:
         if not self._df:
             return _sw(SW.CONDITIONS_NOT_SATISFIED)
+        if c.le is None or c.data:
+            return _sw(SW.WRONG_LENGTH)
         self._challenge = self._random(8)
         self._reader_ok = self._authenticated = False
         return _sw(SW.OK, self._challenge)
 
-    def _external(self, p1: int, p2: int, body: bytes) -> bytes:
-        if self._challenge is None or not body:
+    def _external(self, c: apdu.Command) -> bytes:
+        if self._challenge is None or not c.data:
             return _sw(SW.CONDITIONS_NOT_SATISFIED)
-        cryptogram = body[1 : 1 + body[0]]
-        ok = crypto.check_external(self.image.chip_key, cryptogram, self._challenge)
+        ok = crypto.check_external(self.image.chip_key, c.data, self._challenge)
         self._challenge = None  # one try per challenge
         self._reader_ok = ok
         return _sw(SW.OK if ok else SW.VERIFICATION_FAILED)
 
-    def _internal(self, p1: int, p2: int, body: bytes) -> bytes:
+    def _internal(self, c: apdu.Command) -> bytes:
         if not self._reader_ok:
             return _sw(SW.SECURITY_STATUS)
-        if len(body) < 9 or body[0] != 8:
+        if len(c.data) != 8:
             return _sw(SW.WRONG_LENGTH)
         self._authenticated = True
-        return _sw(
-            SW.OK, crypto.internal_response(self.image.chip_key, body[1:9], self.image.serial)
-        )
+        return _sw(SW.OK, crypto.internal_response(self.image.chip_key, c.data, self.image.serial))
 
 
 class VirtualSam:
-    """A SAM holding the master key; computes and checks the chips' cryptograms."""
+    """A SAM holding the master key; computes and checks the chips' cryptograms.
 
-    def __init__(self, master_key: bytes, serial: bytes = b"SAM00001", key_version: int = 1):
+    ``t0``: answer as a T=0 SAM does (``61xx`` for BEGIN's cryptogram, ``6Cxx`` for an
+    INFO asked with the wrong Le)."""
+
+    def __init__(
+        self,
+        master_key: bytes,
+        serial: bytes = b"SAM00001",
+        key_version: int = 1,
+        *,
+        t0: bool = False,
+    ) -> None:
         self.master_key = master_key
         self.serial = serial
         self.key_version = key_version
+        self.t0 = t0
         self.atr = SAM_ATR
         self.delay = 0.0
         self.reset()
@@ -223,30 +286,40 @@ class VirtualSam:
         self._chip_key: bytes | None = None
         self._chip_serial = b""
         self._rnd_s: bytes | None = None
+        self._t0 = _T0Answers()
 
-    def process(self, apdu: bytes) -> bytes:
-        if len(apdu) < 4 or apdu[0] != 0x00:
+    def process(self, raw: bytes) -> bytes:
+        try:
+            command = apdu.decode(raw)
+        except ValueError:
+            return _sw(SW.WRONG_LENGTH)
+        if command.cla != 0x00:
             return _sw(SW.CLA_NOT_SUPPORTED)
-        ins, body = apdu[1], apdu[4:]
-        if ins == INS_BEGIN:
-            if len(body) < 17 or body[0] != 16:
+        if command.ins == apdu.INS_GET_RESPONSE and self.t0:
+            return self._t0.get_response(command.le)
+        reply = self._answer(command)
+        return self._t0.shape(command, reply) if self.t0 else reply
+
+    def _answer(self, c: apdu.Command) -> bytes:
+        if c.ins == INS_BEGIN:
+            if len(c.data) != 16:
                 return _sw(SW.WRONG_LENGTH)
-            serial, rnd_ic = body[1:9], body[9:17]
+            serial, rnd_ic = c.data[:8], c.data[8:]
             self._chip_key = crypto.diversify(self.master_key, serial)
             self._chip_serial = serial
             return _sw(SW.OK, crypto.external_cryptogram(self._chip_key, rnd_ic, os.urandom(8)))
-        if ins == INS_CHALLENGE:
+        if c.ins == INS_CHALLENGE:
             if self._chip_key is None:
                 return _sw(SW.CONDITIONS_NOT_SATISFIED)
             self._rnd_s = os.urandom(8)
             return _sw(SW.OK, self._rnd_s)
-        if ins == INS_VERIFY:
-            if self._chip_key is None or self._rnd_s is None or len(body) < 17:
+        if c.ins == INS_VERIFY:
+            if self._chip_key is None or self._rnd_s is None or len(c.data) != 16:
                 return _sw(SW.CONDITIONS_NOT_SATISFIED)
             expected = crypto.internal_response(self._chip_key, self._rnd_s, self._chip_serial)
             self._rnd_s = None
-            return _sw(SW.OK if body[1:17] == expected else SW.VERIFICATION_FAILED)
-        if ins == INS_INFO:
+            return _sw(SW.OK if c.data == expected else SW.VERIFICATION_FAILED)
+        if c.ins == INS_INFO:
             info = tlv.encode_all(0x67, [(0x80, self.serial), (0x81, bytes([self.key_version]))])
             return _sw(SW.OK, info)
         return _sw(SW.INS_NOT_SUPPORTED)
