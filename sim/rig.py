@@ -23,7 +23,7 @@ DEFAULT_DIR = Path("/tmp/adm-sim")
 # rig port sits below the kernel's ephemeral range (32768-60999): a port inside it can be
 # taken by any outgoing connection while pcscd is down, and a card retrying to connect
 # can even connect to itself, after which pcscd cannot bind it ("Address already in use").
-VPCD_PORT = 16640
+VPCD_PORT = 16660  # and 16661; PostgreSQL for tests and benches uses 16640 and 16650
 CUPS_PORT = 16631
 
 
