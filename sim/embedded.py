@@ -15,11 +15,13 @@ import time
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy.engine import Engine
 
 from server import officer
-from server.app import Settings, create_app
+from server.app import Context, Settings, create_app
 from server.db import make_engine, session_factory
 from server.pki import IssuedCert, ServerHome
+from server.prepared import connector
 from server.tls import uvicorn_tls_options
 from sim.population import ISSUING_OFFICIAL
 from sim.seed import seed_demo
@@ -30,25 +32,32 @@ def settings_for(home: ServerHome) -> Settings:
 
 
 def ensure_kiosk(home: ServerHome, database_url: str, kiosk_id: str) -> IssuedCert:
-    """The kiosk's credentials in ``home/kiosks``, issued and registered on first use."""
+    """The kiosk's credentials in ``home/kiosks``, issued and registered on first use.
+
+    Credentials already in ``home`` are registered in a database that does not know the
+    kiosk yet (a fresh test database), not issued again.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from server.db import Kiosk
+    from server.pki import cert_identity
+
     cert, key = home.path / "kiosks" / f"{kiosk_id}.pem", home.path / "kiosks" / f"{kiosk_id}.key"
     engine = make_engine(database_url)
     try:
         with session_factory(engine)() as db:
-            from server.db import Kiosk
-
             row = db.get(Kiosk, kiosk_id)
-            if cert.is_file() and key.is_file() and row is not None:
-                from cryptography import x509
-                from cryptography.hazmat.primitives import serialization
-
-                from server.pki import cert_identity
-
+            if cert.is_file() and key.is_file():
                 der = x509.load_pem_x509_certificate(cert.read_bytes()).public_bytes(
                     serialization.Encoding.DER
                 )
+                serial = cert_identity(der)[1]
+                if row is None:
+                    officer.register_kiosk(db, kiosk_id, serial)
+                    return IssuedCert(cert, key, serial)
                 # A revoked kiosk keeps its (now refused) credentials: never re-issued here.
-                if cert_identity(der)[1] == row.cert_serial or row.status != "active":
+                if serial == row.cert_serial or row.status != "active":
                     return IssuedCert(cert, key, row.cert_serial)
             issued = home.issue_kiosk(kiosk_id)
             officer.register_kiosk(db, kiosk_id, issued.serial)
@@ -80,6 +89,8 @@ class EmbeddedServer:
         self.kiosks = kiosks
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._context: Context | None = None
+        self._engine: Engine | None = None
 
     @property
     def url(self) -> str:
@@ -88,25 +99,51 @@ class EmbeddedServer:
     def credentials(self, kiosk_id: str) -> IssuedCert:
         return ensure_kiosk(self.home, self.database_url, kiosk_id)
 
-    def start(self, timeout: float = 15.0) -> None:
+    def prepare(self, database_url: str) -> None:
+        """Migrate ``database_url``, seed it (unless ``seed`` is off) and register the
+        kiosks: what a database needs before this server can serve from it."""
         self.home.init()
         if not self.home.official_file.is_file():  # the demo's fictional signing official
             self.home.set_official(**ISSUING_OFFICIAL)
+        engine = make_engine(database_url)
+        try:
+            if self.seed:
+                with session_factory(engine)() as db:
+                    seed_demo(db, self.home.pepper())
+        finally:
+            engine.dispose()
+        for kiosk_id in self.kiosks:
+            ensure_kiosk(self.home, database_url, kiosk_id)
+
+    def use_database(self, database_url: str, *, prepare: bool = True) -> None:
+        """Serve from another database from the next request on, without a restart (tests
+        share one running server and give each test a fresh database).  ``prepare``:
+        migrate, seed and register the kiosks first; off for a copy of a prepared one."""
+        if self._context is None or self._engine is None:
+            raise RuntimeError("the embedded server is not running")
+        if prepare:
+            self.prepare(database_url)
+        engine = make_engine(database_url)
+        old = self._engine
+        self._context.connect = connector(engine)
+        self._context.kiosks.clear()  # kiosk records are per database
+        self._engine, self.database_url = engine, database_url
+        old.dispose()
+
+    def start(self, timeout: float = 15.0) -> None:
+        self.prepare(self.database_url)
         engine = make_engine(self.database_url)
         settings = settings_for(self.home)
         settings.kiosk_cache_seconds = self.kiosk_cache_seconds
         settings.db_threads = self.db_threads
-        if self.seed:
-            with session_factory(engine)() as db:
-                seed_demo(db, settings.pepper)
-        for kiosk_id in self.kiosks:
-            self.credentials(kiosk_id)
+        app = create_app(engine, settings)
+        self._context, self._engine = app.state.context, engine
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            create_app(engine, settings),
+            app,
             log_level="warning",
             lifespan="off",
             **uvicorn_tls_options(self.home),
@@ -130,3 +167,6 @@ class EmbeddedServer:
             self._server.force_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self._engine is not None:
+            self._engine.dispose()
+        self._engine = self._context = None

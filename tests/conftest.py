@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -75,9 +76,38 @@ def _start_server(url: str, home: Path, tmp: Path, db_threads: int = 0) -> Embed
     return srv
 
 
+@pytest.fixture(scope="session")
+def _shared_server(
+    tmp_path_factory: pytest.TempPathFactory, server_home: Path
+) -> Iterator[tuple[EmbeddedServer, Path]]:
+    """One running server for the run and a prepared SQLite database (migrated, seeded,
+    the test kiosks registered) that each test gets a copy of."""
+    tmp = tmp_path_factory.mktemp("shared-server")
+    template = tmp / "template.db"
+    srv = _start_server(f"sqlite:///{tmp / 'first.db'}", server_home, tmp)
+    srv.prepare(f"sqlite:///{template}")
+    with sqlite3.connect(template) as db:  # everything in the main file, none in the WAL
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    yield srv, template
+    srv.stop()
+
+
 @pytest.fixture
-def server(tmp_path: Path, server_home: Path) -> Iterator[EmbeddedServer]:
-    """A central server (HTTPS, mTLS) on a loopback port, fresh SQLite database, demo data."""
+def server(_shared_server: tuple[EmbeddedServer, Path], tmp_path: Path) -> EmbeddedServer:
+    """The central server (HTTPS, mTLS) on a loopback port, with a fresh SQLite database
+    holding the demo data: shared by the tests, the database is each test's own.  A test
+    that stops or restarts the server takes ``own_server``."""
+    srv, template = _shared_server
+    db = tmp_path / "server.db"
+    shutil.copyfile(template, db)
+    srv.use_database(f"sqlite:///{db}", prepare=False)
+    return srv
+
+
+@pytest.fixture
+def own_server(tmp_path: Path, server_home: Path) -> Iterator[EmbeddedServer]:
+    """A central server of the test's own (fresh SQLite database, demo data), for tests
+    that stop and start it."""
     srv = _start_server(f"sqlite:///{tmp_path / 'server.db'}", server_home, tmp_path)
     yield srv
     srv.stop()

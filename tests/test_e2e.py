@@ -132,8 +132,9 @@ def test_citizen_prints_approved_documents(
 
 
 def test_diagnostics_command_checks_and_prints_the_test_page(
-    rig: Rig, server: EmbeddedServer, tmp_path: Path
+    rig: Rig, own_server: EmbeddedServer, tmp_path: Path
 ) -> None:
+    server = own_server  # stopped below: not the shared one
     cred = server.credentials("kiosk-test")
     config = tmp_path / "kiosk.toml"
     config.write_text(

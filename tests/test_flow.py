@@ -311,11 +311,15 @@ def test_fingerprint_failure_says_why_and_opens_no_session(
     assert k.flow.session.documents == [] and k.flow.session.server_session == ""
 
 
-def test_server_down_ends_in_error_with_reason(k: Rigged, server: EmbeddedServer) -> None:
-    server.stop()
-    k.reader.insert(budi())
-    k.to_state("error")
-    assert "tidak dapat dihubungi" in k.flow.view().error
+def test_server_down_ends_in_error_with_reason(own_server: EmbeddedServer) -> None:
+    k = Rigged(own_server)  # the server is stopped: not the shared one
+    try:
+        own_server.stop()
+        k.reader.insert(budi())
+        k.to_state("error")
+        assert "tidak dapat dihubungi" in k.flow.view().error
+    finally:
+        k.close()
 
 
 @pytest.mark.parametrize(

@@ -258,3 +258,84 @@ def test_attract_offers_only_the_paths_the_kiosk_has(
     assert ("e-KTP" in screen.body.text()) is ektp  # type: ignore[attr-defined]
     assert ("e-KTP" in screen.hint.text()) is ektp  # type: ignore[attr-defined]
     assert screen.qr_hint.isVisibleTo(w) is qr  # type: ignore[attr-defined]
+
+
+def test_flow_driver_runs_the_flow_on_the_gui_thread(
+    qtbot: QtBot, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN the flow driven by ``FlowDriver`` under a running Qt event loop WHEN events
+    arrive from other threads (the health monitor, the card watcher, the flow's own
+    workers) and a state times out with no event at all THEN every transition is applied,
+    in order, on the GUI thread (screens are only touched there)."""
+    import threading
+
+    from drivers.card.sam import ApduSam
+    from drivers.card.sim import SimReader
+    from drivers.card.virtual import VirtualSam
+    from kiosk import timeouts
+    from kiosk.card_service import CardService
+    from kiosk.diagnostics import Diagnostics
+    from kiosk.flow import Flow, Services
+    from kiosk.print_service import PrintService
+    from kiosk.technician import DEMO_PIN, PinGuard, hash_pin
+    from printing.sim_spooler import SimSpooler
+    from sim import keys
+    from tests.conftest import kiosk_client
+    from ui.main import FlowDriver
+
+    monkeypatch.setitem(timeouts.STATE_TIMEOUTS, "technician_pin", 0.3)
+    client = kiosk_client(server)
+    printer = PrintService(client, SimSpooler(), poll=0.001)
+    sam = ApduSam(SimReader(VirtualSam(keys.SAM_MASTER_KEY)))
+    card = CardService(SimReader(), sam, keys.issuer_private_key().public_key())
+    flow = Flow(
+        Services(
+            card,
+            None,
+            client,
+            printer,
+            diagnostics=Diagnostics(printer, None, "kiosk-test"),
+            technician=PinGuard(hash_pin(DEMO_PIN)),
+        )
+    )
+    driver = FlowDriver(flow)
+    gui = threading.current_thread()
+    seen: list[tuple[str, threading.Thread]] = []
+    flow.add_listener(lambda state, _view: seen.append((state, threading.current_thread())))
+
+    def from_thread(trigger: str, **kw: Any) -> None:
+        poster = threading.Thread(target=lambda: flow.post(trigger, **kw))
+        poster.start()
+        poster.join()
+
+    def reach(state: str) -> None:
+        qtbot.waitUntil(lambda: flow.state == state, timeout=5000)
+
+    try:
+        from_thread("service_up")
+        reach("attract")
+        from_thread("technician_requested")
+        reach("technician_pin")
+        from_thread("technician_pin_entered", pin=DEMO_PIN)  # checked by a worker thread
+        reach("diagnostics")
+        qtbot.waitUntil(lambda: bool(flow.session.checks), timeout=10000)  # a worker's result
+        from_thread("diagnostics_done")
+        reach("attract")
+        from_thread("technician_requested")
+        reach("technician_pin")
+        reach("attract")  # nothing posted: the driver's own timer fired the timeout
+    finally:
+        flow.shutdown()
+        client.close()
+    # listeners also hear view updates (the checks arriving): keep the changes of state
+    states = [s for i, (s, _) in enumerate(seen) if i == 0 or seen[i - 1][0] != s]
+    assert states == [
+        "attract",
+        "technician_pin",
+        "diagnostics",
+        "attract",
+        "technician_pin",
+        "attract",
+    ]
+    assert {thread for _, thread in seen} == {gui}
+    assert driver.flow is flow
