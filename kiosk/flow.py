@@ -411,6 +411,8 @@ class Flow:
         generation = self._generation
 
         def done(fut: Future[Any]) -> None:
+            if fut.cancelled():  # the flow is shutting down: nobody waits for the answer
+                return
             exc = fut.exception()
             if exc is None:
                 self.post(ok, generation=generation, result=fut.result())

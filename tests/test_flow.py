@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from kiosk.diagnostics import Diagnostics
 from kiosk.flow import TRANSITIONS, Flow, Services
 from kiosk.health import HealthMonitor
 from kiosk.print_service import PrintService
+from kiosk.server_client import ServerClient
 from kiosk.store import KioskStore
 from kiosk.technician import PIN_EVENTS, Attempt, PinGuard, attempts_from_audit, hash_pin
 from printing.card_stock import CardStock, MemoryCardLedger
@@ -40,8 +42,6 @@ from sim.seed import DEMO_QR_TOKEN, demo_code, demo_pin
 from tests.conftest import kiosk_client, wait_for
 
 SITI = FAMILIES[0]["members"][1]["nik"]
-# (source, trigger, destination) of every transition the tests below went through.
-EXERCISED: set[tuple[str, str, str]] = set()
 
 
 def budi(**fault: object) -> VirtualEktp:
@@ -59,8 +59,39 @@ class FakeClock:
 TEST_PIN_HASH = hash_pin("246810")
 
 
+class HeldExecutor:
+    """The flow's workers, held: nothing runs until the test says so (``run``), on the
+    test's thread.  A test can then stand in any state that waits for a worker."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Future[Any], Callable[[], Any]]] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self.jobs.append((future, lambda: fn(*args, **kwargs)))
+        return future
+
+    def run(self) -> int:
+        """Run every held job (and any they add), in order; return how many ran."""
+        n = 0
+        while self.jobs:
+            future, fn = self.jobs.pop(0)
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn())
+                except BaseException as exc:  # the flow's callback sorts it out
+                    future.set_exception(exc)
+            n += 1
+        return n
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        for future, _ in self.jobs:
+            future.cancel()
+        self.jobs.clear()
+
+
 class Rigged:
-    def __init__(self, server: EmbeddedServer) -> None:
+    def __init__(self, server: EmbeddedServer, *, start: bool = True, held: bool = False) -> None:
         self.reader = SimReader()
         self.matcher = SimMatcher()
         self.spooler = SimSpooler()
@@ -71,6 +102,7 @@ class Rigged:
         self.card = CardService(self.reader, self.sam, keys.issuer_private_key().public_key())
         self.card.open()
         printer = PrintService(self.client, self.spooler, poll=0.001, card_stock=self.stock)
+        self.work = HeldExecutor()
         self.flow = Flow(
             Services(
                 self.card,
@@ -82,16 +114,20 @@ class Rigged:
                 qr_scanner=True,
             ),
             clock=self.clock,
+            executor=self.work if held else None,
         )
         self.actions: list[str] = []
+        # (source, trigger, destination) of every transition this flow took
+        self.taken: list[tuple[str, str, str]] = []
         record = self.flow._after_change
 
-        def exercised(event: Any) -> None:
+        def taken(event: Any) -> None:
             if event.transition is not None:
-                EXERCISED.add((event.transition.source, event.event.name, self.flow.state))
+                move = (event.transition.source, event.event.name, self.flow.state)
+                self.taken.append(move)
             record(event)
 
-        self.flow._after_change = exercised  # type: ignore[method-assign]
+        self.flow._after_change = taken  # type: ignore[method-assign]
         self.flow.add_action_listener(lambda kind, **_detail: self.actions.append(kind))
         self.states: list[str] = []
         self.flow.add_listener(lambda state, view: self.states.append(state))
@@ -99,9 +135,10 @@ class Rigged:
         assert self.flow.services.diagnostics is not None
         self.flow.services.diagnostics.reader_state = lambda: self.watcher.state
         self.watcher.start()
-        self.flow.post("service_up")  # what the health monitor's first verdict says
-        self.to_state("attract")
-        self.states.clear()
+        if start:
+            self.flow.post("service_up")  # what the health monitor's first verdict says
+            self.to_state("attract")
+            self.states.clear()
 
     def run_until(self, cond: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -712,13 +749,278 @@ def test_done_and_closed_diagnostics_paths(k: Rigged) -> None:
     assert k.flow.view().error == "Dalam perawatan oleh petugas."
 
 
-def test_every_transition_of_the_table_was_exercised() -> None:
-    """Runs last in this module: every (source, trigger, destination) of TRANSITIONS that
-    changes state was taken by at least one test above."""
-    wanted = set()
+# --- every transition of the table, each taken by a test of its own -------------------
+#
+# For each (source, trigger, destination) that changes state, a script that brings a
+# fresh flow into the source state and fires the trigger the way the kiosk would (a card
+# tapped or pulled, a worker's answer, a button, a timeout).  The flow's workers are held
+# (``HeldExecutor``) so that a script can stand in a state that waits for one.
+
+
+def _settle(k: Rigged) -> None:
+    """One step: apply what is queued, let the held workers run, apply their answers."""
+    k.flow.process_pending()
+    k.work.run()
+    k.flow.process_pending()
+
+
+def _reading(k: Rigged, card: VirtualEktp | None = None) -> None:
+    k.reader.insert(card or budi())
+    k.to_state("reading_card")
+
+
+def _verifying(k: Rigged) -> None:
+    _reading(k)
+    _settle(k)
+    k.to_state("verify_finger")
+
+
+def _loading_by_card(k: Rigged) -> None:
+    _verifying(k)
+    _settle(k)
+    k.to_state("loading_documents")
+
+
+def _choosing_by_card(k: Rigged) -> None:
+    _loading_by_card(k)
+    _settle(k)
+    k.to_state("choose_documents")
+
+
+def _entering_pin(k: Rigged) -> None:
+    k.flow.post("pin_login")
+    k.to_state("enter_pin")
+
+
+def _loading_by_pin(k: Rigged, pin: str | None = None) -> None:
+    _entering_pin(k)
+    k.flow.post("pin_entered", nik=DEMO_NIK, pin=pin or demo_pin(DEMO_NIK))
+    k.to_state("loading_documents")
+
+
+def _entering_code(k: Rigged) -> None:
+    _choosing_by_card(k)
+    k.flow.post("document_tapped", doc_id=k.doc("kartu_keluarga")["id"])
+    k.to_state("enter_code")
+
+
+def _checking_code(k: Rigged, code: str | None = None) -> None:
+    _entering_code(k)
+    number = k.doc("kartu_keluarga")["number"]
+    k.flow.post("code_entered", code=code or demo_code(number))
+    k.to_state("checking_code")
+
+
+def _reserved(k: Rigged) -> None:
+    _checking_code(k)
+    _settle(k)
+    k.to_state("choose_documents")
+
+
+def _printing(k: Rigged) -> None:
+    _reserved(k)
+    k.flow.post("print_selected", doc_ids=[k.doc("kartu_keluarga")["id"]])
+    k.to_state("printing")
+
+
+def _done(k: Rigged) -> None:
+    _printing(k)
+    k.run_until(lambda: _settle(k) is None and k.flow.state == "done", "done")
+
+
+def _error_by_card(k: Rigged) -> None:
+    _reading(k, budi(fault="blank"))
+    _settle(k)
+    k.to_state("error")
+
+
+def _technician_pin(k: Rigged) -> None:
+    k.flow.post("technician_requested")
+    k.to_state("technician_pin")
+
+
+def _diagnostics(k: Rigged) -> None:
+    _technician_pin(k)
+    k.flow.post("technician_pin_entered", pin="246810")
+    _settle(k)
+    k.to_state("diagnostics")
+
+
+def _out_of_service(k: Rigged) -> None:
+    k.flow.post("service_down", reason="printer")
+    k.to_state("out_of_service")
+
+
+def _dead_server(k: Rigged) -> ServerClient:
+    """A client of a server that is not there (connection refused at once)."""
+    return ServerClient("https://127.0.0.1:9", retries=0)
+
+
+def _post(trigger: str, **kw: Any) -> Callable[[Rigged], None]:
+    return lambda k: k.flow.post(trigger, **kw)
+
+
+def _then(*steps: Callable[[Rigged], None]) -> Callable[[Rigged], None]:
+    def script(k: Rigged) -> None:
+        for step in steps:
+            step(k)
+            k.flow.process_pending()
+
+    return script
+
+
+def _time_out(k: Rigged) -> None:
+    k.clock.now += 24 * 3600
+    k.flow.fire_timers()
+
+
+def _pull(k: Rigged) -> None:
+    k.reader.remove()
+    k.run_until(lambda: k.flow.state == "attract", "the card watcher's card_removed")
+
+
+def _broken_pin_store(k: Rigged) -> None:
+    def broken() -> list[Attempt]:
+        raise OSError("store unreadable")
+
+    k.flow.services.technician = PinGuard(TEST_PIN_HASH, broken)
+
+
+def _server_gone(k: Rigged) -> None:
+    k.flow.services.server = _dead_server(k)
+
+
+def _printer_server_gone(k: Rigged) -> None:
+    k.flow.services.printer.server = _dead_server(k)
+
+
+def _abort_jobs(k: Rigged) -> None:
+    k.spooler.final_state = JobState.ABORTED
+
+
+def _no_match(k: Rigged) -> None:
+    k.matcher.result = MatchResult.NO_MATCH
+
+
+def _closed(k: Rigged) -> None:
+    _diagnostics(k)
+    k.flow.post("close_kiosk")
+    k.to_state("out_of_service")
+    _diagnostics(k)
+
+
+TOUR: dict[tuple[str, str, str], Callable[[Rigged], None]] = {
+    ("starting", "service_up", "attract"): _post("service_up"),
+    ("starting", "service_down", "out_of_service"): _post("service_down", reason="reader"),
+    ("attract", "card_inserted", "reading_card"): _reading,
+    ("reading_card", "card_read", "verify_finger"): _verifying,
+    ("reading_card", "card_failed", "error"): _error_by_card,
+    ("verify_finger", "finger_matched", "loading_documents"): _loading_by_card,
+    ("verify_finger", "finger_failed", "error"): _then(_no_match, _verifying, _settle),
+    ("attract", "pin_login", "enter_pin"): _entering_pin,
+    ("enter_pin", "pin_entered", "loading_documents"): _loading_by_pin,
+    ("attract", "qr_scanned", "loading_documents"): _post("qr_scanned", token=DEMO_QR_TOKEN),
+    ("loading_documents", "documents_loaded", "choose_documents"): _choosing_by_card,
+    ("loading_documents", "login_refused", "enter_pin"): _then(
+        lambda k: _loading_by_pin(k, "000000"), _settle
+    ),
+    ("loading_documents", "login_refused", "error"): _then(
+        _post("qr_scanned", token="not-a-token"), _settle
+    ),
+    ("loading_documents", "documents_failed", "error"): _then(
+        _server_gone, _loading_by_pin, _settle
+    ),
+    ("choose_documents", "document_tapped", "enter_code"): _entering_code,
+    ("enter_code", "code_entered", "checking_code"): _checking_code,
+    ("enter_code", "cancel", "choose_documents"): _then(_entering_code, _post("cancel")),
+    ("checking_code", "code_accepted", "choose_documents"): _reserved,
+    ("checking_code", "code_rejected", "enter_code"): _then(
+        lambda k: _checking_code(k, "00000000"), _settle
+    ),
+    ("checking_code", "code_failed", "error"): _then(_checking_code, _printer_server_gone, _settle),
+    ("choose_documents", "print_selected", "printing"): _printing,
+    ("printing", "all_printed", "done"): _done,
+    ("printing", "print_failed", "error"): _then(_abort_jobs, _printing, _settle),
+    ("attract", "service_down", "out_of_service"): _out_of_service,
+    ("out_of_service", "service_up", "attract"): _then(_out_of_service, _post("service_up")),
+    ("attract", "technician_requested", "technician_pin"): _technician_pin,
+    ("out_of_service", "technician_requested", "technician_pin"): _then(
+        _out_of_service, _technician_pin
+    ),
+    ("technician_pin", "technician_pin_checked", "diagnostics"): _diagnostics,
+    ("technician_pin", "technician_pin_checked", "attract"): _then(
+        _technician_pin, _post("technician_pin_entered", pin="000000"), _settle
+    ),
+    ("technician_pin", "technician_pin_failed", "attract"): _then(
+        _broken_pin_store, _technician_pin, _post("technician_pin_entered", pin="246810"), _settle
+    ),
+    ("technician_pin", "cancel", "attract"): _then(_technician_pin, _post("cancel")),
+    ("diagnostics", "close_kiosk", "out_of_service"): _then(_diagnostics, _post("close_kiosk")),
+    ("diagnostics", "diagnostics_done", "out_of_service"): _then(
+        _closed, _post("diagnostics_done")
+    ),
+    ("diagnostics", "diagnostics_done", "attract"): _then(_diagnostics, _post("diagnostics_done")),
+}
+# A card pulled ends every state of a card session; every timed state times out; "Selesai"
+# leaves the states that show it.
+for _source, _reach in {
+    "reading_card": _reading,
+    "verify_finger": _verifying,
+    "loading_documents": _loading_by_card,
+    "choose_documents": _choosing_by_card,
+    "enter_code": _entering_code,
+    "checking_code": _checking_code,
+    "done": _done,
+    "error": _error_by_card,
+}.items():
+    TOUR[(_source, "card_removed", "attract")] = _then(_reach, _pull)
+for _source, _reach in {
+    "reading_card": _reading,
+    "verify_finger": _verifying,
+    "enter_pin": _entering_pin,
+    "loading_documents": _loading_by_pin,
+    "choose_documents": _choosing_by_card,
+    "enter_code": _entering_code,
+    "checking_code": _checking_code,
+    "done": _done,
+    "error": _error_by_card,
+    "technician_pin": _technician_pin,
+    "diagnostics": _diagnostics,
+}.items():
+    TOUR[(_source, "timeout", "attract")] = _then(_reach, _time_out)
+for _source, _reach in {
+    "choose_documents": _choosing_by_card,
+    "enter_pin": _entering_pin,
+    "done": _done,
+    "error": _error_by_card,
+}.items():
+    TOUR[(_source, "finish", "attract")] = _then(_reach, _post("finish"))
+
+
+def _table() -> set[tuple[str, str, str]]:
+    moves = set()
     for t in TRANSITIONS:
         if t["dest"] is None:
             continue
         sources = t["source"] if isinstance(t["source"], list) else [t["source"]]
-        wanted.update((src, t["trigger"], t["dest"]) for src in sources)
-    assert sorted(wanted - EXERCISED) == []
+        moves.update((src, t["trigger"], t["dest"]) for src in sources)
+    return moves
+
+
+def test_the_tour_has_a_script_for_every_transition_of_the_table() -> None:
+    """A transition added to the table without a test here fails this (and one removed
+    leaves a script for a transition that no longer exists)."""
+    assert set(TOUR) == _table()
+
+
+@pytest.mark.parametrize("move", sorted(TOUR), ids=lambda m: "-".join(m))
+def test_transition(server: EmbeddedServer, move: tuple[str, str, str]) -> None:
+    """GIVEN a fresh flow brought into the source state WHEN the trigger comes as it does
+    in the kiosk THEN the flow takes exactly this transition."""
+    source, trigger, dest = move
+    k = Rigged(server, start=source != "starting", held=True)
+    try:
+        TOUR[move](k)
+        k.run_until(lambda: move in k.taken, f"{source} --{trigger}--> {dest}", timeout=15)
+    finally:
+        k.close()
