@@ -28,6 +28,7 @@ from pathlib import Path
 from drivers.card.base import CardReader, ReaderState
 from drivers.card.sam import ApduSam, SecureAccessModule
 from drivers.fingerprint.base import FingerprintMatcher
+from kiosk import timeouts
 from kiosk.card_service import CardService, load_issuer_key
 from kiosk.card_watch import CardWatcher
 from kiosk.config import Config, ConfigError, issuer_key_path
@@ -251,7 +252,9 @@ class KioskApp:
         return ledger if isinstance(ledger, KioskStore) else None
 
     def _reader_state(self) -> ReaderState:
-        return self._watcher.state if self._watcher is not None else ReaderState.UNAVAILABLE
+        if self._watcher is None:
+            return ReaderState.UNAVAILABLE
+        return self._watcher.current(timeouts.CARD_FIRST_LOOK)
 
     def _pin_history(self) -> list[Attempt]:
         store = self.store

@@ -28,6 +28,7 @@ class CardWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.state = ReaderState.UNAVAILABLE
+        self._looked = threading.Event()  # set after the first look at the slot
 
     def start(self) -> None:
         """Start watching; the reader is opened by the thread (and again after every
@@ -41,9 +42,17 @@ class CardWatcher:
             self._thread.join(timeout=self._poll + 5)
         self._reader.close()
 
+    def current(self, wait: float) -> ReaderState:
+        """The slot's state, waiting up to ``wait`` s for the watcher's first look: before
+        it, UNAVAILABLE means "not looked yet", and a health check judging then would put
+        a kiosk with a working reader out of service."""
+        self._looked.wait(wait)
+        return self.state
+
     def _run(self) -> None:
         opened, last_error = False, ""
         while not self._stop.is_set():
+            failed = False
             try:
                 if not opened:
                     self._reader.open()
@@ -53,19 +62,20 @@ class CardWatcher:
                 if str(exc) != last_error:  # once per cause, not every poll
                     log.warning("card reader: %s", exc)
                     last_error = str(exc)
-                new = ReaderState.UNAVAILABLE
-                self._stop.wait(self._poll)
+                new, failed = ReaderState.UNAVAILABLE, True
             except Exception:  # a watcher that dies silently would leave the kiosk deaf
                 log.exception("card watcher error; retrying")
                 self._stop.wait(self._poll)
                 continue
             if new is not ReaderState.UNAVAILABLE:
                 last_error = ""
-            if new == self.state:
-                continue
-            old, self.state = self.state, new
-            log.info("card slot: %s -> %s", old.value, new.value)
-            if new is ReaderState.PRESENT:
-                self._post("card_inserted")
-            elif old is ReaderState.PRESENT:
-                self._post("card_removed")
+            if new != self.state:
+                old, self.state = self.state, new
+                log.info("card slot: %s -> %s", old.value, new.value)
+                if new is ReaderState.PRESENT:
+                    self._post("card_inserted")
+                elif old is ReaderState.PRESENT:
+                    self._post("card_removed")
+            self._looked.set()
+            if failed:
+                self._stop.wait(self._poll)

@@ -26,6 +26,7 @@ from kiosk.server_client import (
 )
 from kiosk.store import StoreError
 from printing.spooler import SpoolerError
+from protocol.errors import ErrorCode
 
 MESSAGES: list[tuple[type[BaseException], str]] = [
     (FingerMismatch, "Sidik jari tidak cocok dengan e-KTP. Silakan masuk dengan NIK dan PIN."),
@@ -49,10 +50,10 @@ MESSAGES: list[tuple[type[BaseException], str]] = [
 ]
 
 
-WRONG = {
-    "wrong_pin": "NIK atau PIN tidak cocok.",
-    "wrong_code": "Kode cetak salah.",
-    "bad_token": "Kode QR tidak berlaku atau sudah dipakai.",
+WRONG: dict[str, str] = {
+    ErrorCode.WRONG_PIN: "NIK atau PIN tidak cocok.",
+    ErrorCode.WRONG_CODE: "Kode cetak salah.",
+    ErrorCode.BAD_TOKEN: "Kode QR tidak berlaku atau sudah dipakai.",
 }
 
 

@@ -30,6 +30,7 @@ from printing import renderers
 from printing.card_stock import CardOutcome, CardStock, CardStockEmpty
 from printing.spooler import Condition, JobState, Spooler, SpoolerError
 from printing.tracking import JobDeadline, follow_job
+from protocol.errors import SETTLED
 
 log = logging.getLogger("kiosk.print")
 
@@ -217,7 +218,7 @@ class PrintService:
         """What a refusal says about the job's real end (None: it says nothing)."""
         if exc.status == 404:
             return "released"  # never reserved there (the call was lost before the server)
-        if exc.status == 409 and exc.code in ("confirmed", "released"):
+        if exc.status == 409 and exc.code in SETTLED:
             return exc.code
         return None
 

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from kiosk import timeouts
+from protocol.errors import WRONG_SECRET
 from protocol.signing import SignatureError, load_public_key, verify_payload
 
 log = logging.getLogger("kiosk.server")
@@ -158,7 +159,7 @@ class ServerClient:
             code = detail.get("code") if isinstance(detail, dict) else None
             if resp.status_code == 423:
                 raise Locked(resp.status_code, detail)
-            if code in ("wrong_pin", "wrong_code", "bad_token"):
+            if code in WRONG_SECRET:
                 raise WrongSecret(resp.status_code, detail)
             raise ServerRefused(resp.status_code, detail)
         return body

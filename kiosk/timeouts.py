@@ -21,6 +21,9 @@ TIMEOUT_WARNING = 10.0  # the last seconds of a state's timeout: the screen asks
 HEARTBEAT = 60.0  # between heartbeats to the central server
 HEALTH_POLL = 5.0  # between checks of whether the kiosk can serve at all
 CARD_POLL = 0.5  # longest wait of one reader status call (the watcher loops on it)
+# How long the health check waits for the card watcher's first look at the slot (a look
+# takes milliseconds with a reader, one CARD_POLL without pcscd).
+CARD_FIRST_LOOK = 1.5
 FINGER_CAPTURE = 15.0  # time to place a finger
 SERVER_CONNECT = 3.0  # HTTP connect timeout to the central server
 SERVER_READ = 10.0  # HTTP read timeout

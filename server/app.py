@@ -52,6 +52,7 @@ from protocol.api import (
     SignedDocument,
     Verification,
 )
+from protocol.errors import ErrorCode
 from protocol.kinds import KINDS
 from protocol.nik import mask_nik
 from server import limits as lim
@@ -88,7 +89,7 @@ class Settings:
 class ApiError(HTTPException):
     """An error with a machine-readable ``code`` next to a message for the citizen/log."""
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(self, status: int, code: ErrorCode, message: str, **extra: Any) -> None:
         super().__init__(status, {"code": code, "message": message, **extra})
 
 
@@ -107,7 +108,7 @@ def client_cert(request: Request) -> bytes:
     tls = request.scope.get("extensions", {}).get("tls") or {}
     der: bytes | None = tls.get("client_cert_der")
     if not der:
-        raise ApiError(401, "no_certificate", "a kiosk client certificate is required")
+        raise ApiError(401, ErrorCode.NO_CERTIFICATE, "a kiosk client certificate is required")
     return der
 
 
@@ -161,9 +162,9 @@ class Context:
             hit = (now + ttl, row.cert_serial, row.status) if row else (now, "", "")
             self.kiosks[cn] = hit
         if hit[1] != serial:
-            raise ApiError(403, "unknown_kiosk", f"certificate of {cn!r} is not registered")
+            raise ApiError(403, ErrorCode.UNKNOWN_KIOSK, f"certificate of {cn!r} is not registered")
         if hit[2] != "active":
-            raise ApiError(403, "kiosk_revoked", f"kiosk {cn!r} has been revoked")
+            raise ApiError(403, ErrorCode.KIOSK_REVOKED, f"kiosk {cn!r} has been revoked")
         return cn
 
     def token_hash(self, authorization: str) -> bytes:
@@ -176,9 +177,9 @@ class Context:
         is used only after this check."""
         row = session.one()
         if row is None or row.kiosk_id != kiosk or row.ended_at is not None:
-            raise ApiError(401, "no_session", "session unknown or ended")
+            raise ApiError(401, ErrorCode.NO_SESSION, "session unknown or ended")
         if row.expires_at <= utcnow():
-            raise ApiError(401, "session_expired", "session expired")
+            raise ApiError(401, ErrorCode.SESSION_EXPIRED, "session expired")
         return OpenCitizenSession(token_hash, row.nik)
 
     def audit(self, db: Db, actor: str, action: str, subject: str = "", **detail: Any) -> None:
@@ -248,7 +249,7 @@ def state_of(res: Any) -> ReservationState:
 def own_reservation(ctx: Context, db: Db, job_id: str, kiosk: str) -> Any:
     res = db.one(ctx.q.reservation, job_id=job_id)
     if res is None or res.kiosk_id != kiosk:
-        raise ApiError(404, "no_reservation", f"no reservation {job_id} for this kiosk")
+        raise ApiError(404, ErrorCode.NO_RESERVATION, f"no reservation {job_id} for this kiosk")
     return res
 
 
@@ -440,7 +441,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
     def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
         return JSONResponse(
-            {"detail": {"code": "database_unavailable", "message": "database unavailable"}},
+            {"detail": {"code": ErrorCode.DATABASE_UNAVAILABLE, "message": "database unavailable"}},
             503,
             headers={"Retry-After": "1"},
         )
@@ -455,7 +456,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
 def _locked(until: dt.datetime) -> ApiError:
     return ApiError(
         423,
-        "locked",
+        ErrorCode.LOCKED,
         "Terlalu banyak percobaan yang salah. Coba lagi nanti.",
         locked_until=until.isoformat() + "Z",
     )
@@ -468,11 +469,11 @@ def _authenticate(
     q, cfg = ctx.q, ctx.settings
     if req.method == "ektp":
         if req.nik is None or req.card is None:
-            raise ApiError(422, "incomplete", "e-KTP login needs nik and card")
+            raise ApiError(422, ErrorCode.INCOMPLETE, "e-KTP login needs nik and card")
         return req.nik, db.scalar(q.citizen_name, nik=req.nik)
     if req.method == "pin":
         if req.nik is None or req.pin is None:
-            raise ApiError(422, "incomplete", "PIN login needs nik and pin")
+            raise ApiError(422, ErrorCode.INCOMPLETE, "PIN login needs nik and pin")
         attempts = db.send(q.attempts, path="pin", citizen=req.nik, kiosk=kiosk)
         citizen = db.send(q.citizen_pin, nik=req.nik)
         check = lim.verdict(attempts.all(), now)
@@ -489,13 +490,15 @@ def _authenticate(
             db.commit()
             if lock_end is not None:
                 raise _locked(lock_end)
-            raise ApiError(401, "wrong_pin", "NIK atau PIN tidak cocok.", attempts_left=left)
+            raise ApiError(
+                401, ErrorCode.WRONG_PIN, "NIK atau PIN tidak cocok.", attempts_left=left
+            )
         if ("citizen", req.nik) in check.counted:
             lim.clear(db, q, "citizen", req.nik, "pin")
         return req.nik, name
     # QR token: single use, short-lived.  Only the kiosk can be counted (no NIK is known).
     if req.token is None:
-        raise ApiError(422, "incomplete", "QR login needs token")
+        raise ApiError(422, ErrorCode.INCOMPLETE, "QR login needs token")
     until = lim.check(db, q, None, kiosk, "qr", now).until
     if until is not None:
         raise _locked(until)
@@ -507,7 +510,7 @@ def _authenticate(
         db.commit()
         if lock_end is not None:
             raise _locked(lock_end)
-        raise ApiError(401, "bad_token", "Kode QR tidak berlaku atau sudah dipakai.")
+        raise ApiError(401, ErrorCode.BAD_TOKEN, "Kode QR tidak berlaku atau sudah dipakai.")
     nik = db.scalar(q.qr_nik, token_hash=token_hash)
     assert nik is not None
     return nik, db.scalar(q.citizen_name, nik=nik)
@@ -533,7 +536,7 @@ def _reserve(
         raise _locked(check.until)
     doc = document.one()
     if doc is None:
-        raise ApiError(404, "no_document", "no such document for this citizen")
+        raise ApiError(404, ErrorCode.NO_DOCUMENT, "no such document for this citizen")
     good = doc.code_hash is not None and hmac.compare_digest(
         doc.code_hash, keyed_hash(cfg.pepper, "code", req.print_code)
     )
@@ -544,7 +547,7 @@ def _reserve(
         db.commit()
         if lock_end is not None:
             raise _locked(lock_end)
-        raise ApiError(403, "wrong_code", "Kode cetak salah.", attempts_left=left)
+        raise ApiError(403, ErrorCode.WRONG_CODE, "Kode cetak salah.", attempts_left=left)
     # The answer is built (family read, payload signed) before the first write: the
     # writes below hold SQLite's write lock until the commit, and other workers wait.
     answer = signed(ctx, db, NewReservation(req.job_id, doc.id, kiosk), doc)
@@ -564,14 +567,16 @@ def _reserve(
     if not won:
         db.rollback()
         status = db.scalar(q.document_status, id=doc.id)
-        raise ApiError(409, "not_available", f"document is {status}", document_status=status)
+        raise ApiError(
+            409, ErrorCode.NOT_AVAILABLE, f"document is {status}", document_status=status
+        )
     ctx.audit(db, kiosk, "reserved", doc.number, job=req.job_id, citizen=mask_nik(sess.nik))
     return answer
 
 
 SETTLED_ELSEWHERE = {
-    "confirmed": ("released", "this job was released; its document was not kept"),
-    "released": ("confirmed", "this job was confirmed as printed"),
+    "confirmed": (ErrorCode.RELEASED, "this job was released; its document was not kept"),
+    "released": (ErrorCode.CONFIRMED, "this job was confirmed as printed"),
 }
 
 
@@ -610,9 +615,9 @@ def _repeat_reservation(
 ) -> SignedDocument:
     """A repeated reserve with the same job id: the same answer, or 409 if it differs."""
     if res.kiosk_id != kiosk or res.document_id != req.document_id:
-        raise ApiError(409, "job_id_reused", "this job id belongs to another reservation")
+        raise ApiError(409, ErrorCode.JOB_ID_REUSED, "this job id belongs to another reservation")
     if res.state == "released":
-        raise ApiError(409, "released", "this job was released; reserve with a new job id")
+        raise ApiError(409, ErrorCode.RELEASED, "this job was released; reserve with a new job id")
     doc = db.one(ctx.q.document, id=res.document_id)
     assert doc is not None
     return signed(ctx, db, res, doc)

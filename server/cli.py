@@ -33,6 +33,10 @@ def _url(args: argparse.Namespace, home: ServerHome) -> str:
     return str(args.db or os.environ.get("ADM_SERVER_DB") or f"sqlite:///{home.path / 'server.db'}")
 
 
+class CannotRun(Exception):
+    """The command cannot run at all (no keys yet, no usable database): exit code 2."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="adm-server", description="ADM central server")
     p.add_argument("--db", help="SQLAlchemy URL (default $ADM_SERVER_DB or HOME/server.db)")
@@ -49,21 +53,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="threads per worker for database work (default 0: inline; a few for a "
         "database across a network)",
     )
-    sub.add_parser("migrate", help="apply database migrations")
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
 
     pki = sub.add_parser("pki", help="CA, server and kiosk certificates, issuer key")
     psub = pki.add_subparsers(dest="pki_cmd", required=True)
     init = psub.add_parser("init")
     init.add_argument("--hostname", action="append", default=[])
+    init.set_defaults(func=cmd_pki_init)
     issue = psub.add_parser("issue-kiosk")
     issue.add_argument("kiosk_id")
     issue.add_argument("--out", type=Path)
+    issue.set_defaults(func=cmd_pki_issue)
     rev = psub.add_parser("revoke")
     rev.add_argument("kiosk_id")
+    rev.set_defaults(func=cmd_pki_revoke)
     off_cmd = psub.add_parser("official", help="the official whose name signs approved documents")
     off_cmd.add_argument("--name", required=True)
     off_cmd.add_argument("--nip", required=True)
     off_cmd.add_argument("--title", required=True)
+    off_cmd.set_defaults(func=cmd_pki_official)
 
     off = sub.add_parser("officer", help="office work: applications, documents, kiosks")
     osub = off.add_subparsers(dest="off_cmd", required=True)
@@ -86,85 +95,129 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--nik")
     osub.add_parser("kiosks")
     osub.add_parser("outbox")
+    for command in osub.choices.values():
+        command.set_defaults(func=cmd_officer)
 
     ver = sub.add_parser("verify", help="check a printed QR offline (and online)")
     ver.add_argument("qrtext")
     ver.add_argument("--key", type=Path, help="issuer public key (default HOME/issuer.pub)")
     ver.add_argument("--online", help="server URL to ask for the document's status")
+    ver.set_defaults(func=cmd_verify)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes as every ADM command: 0 done, 1 the operation failed (an officer rule,
+    a bad signature, a PKI refusal), 2 it could not run (arguments, no keys, database)."""
+    from protocol.signing import SignatureError
+    from server.officer import OfficerError
+
     args = build_parser().parse_args(argv)
-    home = _home(args)
     try:
-        return _run(args, home)
-    except PkiError as exc:
+        return int(args.func(args))
+    except CannotRun as exc:
+        print(f"adm-server: {exc}", file=sys.stderr)
+        return 2
+    except (PkiError, OfficerError, SignatureError) as exc:
         print(f"adm-server: {exc}", file=sys.stderr)
         return 1
-    except Exception as exc:
-        from protocol.signing import SignatureError
-        from server.officer import OfficerError
-
-        if isinstance(exc, OfficerError | SignatureError):
-            print(f"adm-server: {exc}", file=sys.stderr)
-            return 1
-        raise
 
 
-def _run(args: argparse.Namespace, home: ServerHome) -> int:
-    if args.cmd == "verify":
-        return _verify(args, home)
-    if args.cmd == "pki" and args.pki_cmd == "init":
-        made = home.init(tuple(args.hostname) or ("localhost", "127.0.0.1"))
-        print(f"pki: {'created' if made else 'already present'} in {home.path}")
-        return 0
-    if args.cmd == "pki" and args.pki_cmd == "official":
-        home.set_official(name=args.name, nip=args.nip, title=args.title)
-        print(f"official: {args.name} signs the documents approved from now on")
-        return 0
+def _ready_home(args: argparse.Namespace) -> ServerHome:
+    home = _home(args)
     if not home.initialised:
-        raise PkiError(f"{home.path} has no keys: run 'adm-server pki init' first")
+        raise CannotRun(f"{home.path} has no keys: run 'adm-server pki init' first")
+    return home
 
-    from server import officer
-    from server.db import make_engine, session_factory
+
+def _database(args: argparse.Namespace, home: ServerHome) -> tuple[str, Any]:
+    """The database URL and a migrated engine for it."""
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from server.db import make_engine
 
     url = _url(args, home)
-    engine = make_engine(url)
-    pepper = home.pepper()
-    db = session_factory(engine)()
-    if args.cmd == "migrate":
-        from server.migrate import current
+    try:
+        return url, make_engine(url)
+    except (ArgumentError, OperationalError) as exc:
+        raise CannotRun(f"database {url}: {str(exc).splitlines()[0]}") from None
 
-        print(f"migrate: {url} at revision {current(engine)}")
-        return 0
-    if args.cmd == "pki":
-        if args.pki_cmd == "issue-kiosk":
-            issued = home.issue_kiosk(args.kiosk_id, args.out)
-            officer.register_kiosk(db, args.kiosk_id, issued.serial)
-            print(f"kiosk {args.kiosk_id}: certificate {issued.cert}, key {issued.key}")
-            print(f"copy both with {home.ca_cert} and {home.issuer_pub} onto the kiosk")
-        else:
-            officer.revoke_kiosk(db, args.kiosk_id)
-            print(f"kiosk {args.kiosk_id}: revoked")
-        return 0
-    if args.cmd == "officer":
-        return _officer(args, db, pepper)
+
+def cmd_pki_init(args: argparse.Namespace) -> int:
+    home = _home(args)
+    made = home.init(tuple(args.hostname) or ("localhost", "127.0.0.1"))
+    print(f"pki: {'created' if made else 'already present'} in {home.path}")
+    return 0
+
+
+def cmd_pki_official(args: argparse.Namespace) -> int:
+    _home(args).set_official(name=args.name, nip=args.nip, title=args.title)
+    print(f"official: {args.name} signs the documents approved from now on")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from server.migrate import current
+
+    url, engine = _database(args, _ready_home(args))
+    print(f"migrate: {url} at revision {current(engine)}")
+    engine.dispose()
+    return 0
+
+
+def cmd_pki_issue(args: argparse.Namespace) -> int:
+    from server import officer
+    from server.db import session_factory
+
+    home = _ready_home(args)
+    _, engine = _database(args, home)
+    with session_factory(engine)() as db:
+        issued = home.issue_kiosk(args.kiosk_id, args.out)
+        officer.register_kiosk(db, args.kiosk_id, issued.serial)
+    print(f"kiosk {args.kiosk_id}: certificate {issued.cert}, key {issued.key}")
+    print(f"copy both with {home.ca_cert} and {home.issuer_pub} onto the kiosk")
+    return 0
+
+
+def cmd_pki_revoke(args: argparse.Namespace) -> int:
+    from server import officer
+    from server.db import session_factory
+
+    _, engine = _database(args, _ready_home(args))
+    with session_factory(engine)() as db:
+        officer.revoke_kiosk(db, args.kiosk_id)
+    print(f"kiosk {args.kiosk_id}: revoked")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    home = _ready_home(args)
+    url, engine = _database(args, home)
     engine.dispose()
     return _serve(args, home, url)
 
 
-def _officer(args: argparse.Namespace, db: Any, pepper: bytes) -> int:
+def cmd_officer(args: argparse.Namespace) -> int:
+    from server.db import session_factory
+
+    home = _ready_home(args)
+    _, engine = _database(args, home)
+    with session_factory(engine)() as db:
+        return _officer(args, db, home)
+
+
+def _officer(args: argparse.Namespace, db: Any, home: ServerHome) -> int:
     from server import officer
     from server.db import Outbox
 
+    pepper = home.pepper()
     cmd = args.off_cmd
     if cmd == "register":
         data = json.loads(args.data.read_text(encoding="utf-8")) if args.data else {}
         app = officer.register(db, args.kind, args.nik, data)
         print(f"application {app.id} registered ({app.kind})")
     elif cmd == "approve":
-        done = officer.approve(db, pepper, args.application_id, _home(args).official())
+        done = officer.approve(db, pepper, args.application_id, home.official())
         print(f"document {done.document.number} approved; print code {done.print_code}")
         print("(the code was also put in the outbox for the citizen)")
     elif cmd == "revoke":
@@ -196,10 +249,10 @@ def _officer(args: argparse.Namespace, db: Any, pepper: bytes) -> int:
     return 0
 
 
-def _verify(args: argparse.Namespace, home: ServerHome) -> int:
+def cmd_verify(args: argparse.Namespace) -> int:
     from protocol.signing import load_public_key, verify_qr
 
-    key_file = args.key or home.issuer_pub
+    key_file = args.key or _home(args).issuer_pub
     fields = verify_qr(load_public_key(Path(key_file).read_bytes()), args.qrtext)
     print(f"signature: valid (issuer key {key_file})")
     print(f"document: {fields.get('k')} {fields.get('n')}")

@@ -51,46 +51,53 @@ def main(argv: list[str] | None = None) -> int:
     )
     seed_p.add_argument("--home", default="adm-server-home", help="the server's key folder")
     seed_p.add_argument("--db", help="SQLAlchemy URL (default sqlite:///HOME/server.db)")
+    rig_p.set_defaults(func=lambda a: _rig(Rig(), a.action))
+    card_p.set_defaults(func=_card)
+    sam_p.set_defaults(func=_sam)
+    seed_p.set_defaults(func=lambda a: _seed(a.home, a.db))
     args = parser.parse_args(argv)
-    if args.cmd == "seed-demo":
-        return _seed(args.home, args.db)
-    rig = Rig()
+    if args.cmd == "card" and args.action == "insert" and not args.nik:
+        parser.error("card insert needs a NIK (see: adm-sim card list)")
     try:
-        if args.cmd == "rig":
-            return _rig(rig, args.action)
-        if args.cmd == "sam":
-            if args.action == "remove":
-                print("SAM removed" if rig._stop("sam") else "no SAM was inserted")
-                return 0
-            rig.insert_sam(wrong_keys=args.wrong_keys, t0=args.t0)
-            print("SAM inserted" + (" (wrong keys)" if args.wrong_keys else ""))
-            return 0
-        if args.action == "list":
-            for person in card_holders():
-                print(f"{person['nik']}  {person['name']}")
-            return 0
-        if args.action == "remove":
-            print("card removed" if rig.remove_card() else "no card was inserted")
-            return 0
-        if not args.nik:
-            parser.error("card insert needs a NIK (see: adm-sim card list)")
-        match = [p for p in card_holders() if p["nik"] == args.nik]
-        if not match:
-            print(f"adm-sim: no demo e-KTP holder with NIK {args.nik}", file=sys.stderr)
-            return 2
-        rig.insert_card(
-            args.nik,
-            fault=args.fault or "",
-            pull_after=args.pull_after,
-            delay_ms=args.delay_ms,
-            t0=args.t0,
-        )
-        fault = f" [{args.fault}]" if args.fault else ""
-        print(f"card inserted: {match[0]['name']} ({mask_nik(args.nik)}){fault}")
-        return 0
+        return int(args.func(args))
     except RigError as exc:
         print(f"adm-sim: {exc}", file=sys.stderr)
         return 1
+
+
+def _sam(args: argparse.Namespace) -> int:
+    rig = Rig()
+    if args.action == "remove":
+        print("SAM removed" if rig._stop("sam") else "no SAM was inserted")
+        return 0
+    rig.insert_sam(wrong_keys=args.wrong_keys, t0=args.t0)
+    print("SAM inserted" + (" (wrong keys)" if args.wrong_keys else ""))
+    return 0
+
+
+def _card(args: argparse.Namespace) -> int:
+    rig = Rig()
+    if args.action == "list":
+        for person in card_holders():
+            print(f"{person['nik']}  {person['name']}")
+        return 0
+    if args.action == "remove":
+        print("card removed" if rig.remove_card() else "no card was inserted")
+        return 0
+    match = [p for p in card_holders() if p["nik"] == args.nik]
+    if not match:
+        print(f"adm-sim: no demo e-KTP holder with NIK {args.nik}", file=sys.stderr)
+        return 2
+    rig.insert_card(
+        args.nik,
+        fault=args.fault or "",
+        pull_after=args.pull_after,
+        delay_ms=args.delay_ms,
+        t0=args.t0,
+    )
+    fault = f" [{args.fault}]" if args.fault else ""
+    print(f"card inserted: {match[0]['name']} ({mask_nik(args.nik)}){fault}")
+    return 0
 
 
 def _seed(home_dir: str, db_url: str | None) -> int:
@@ -108,7 +115,7 @@ def _seed(home_dir: str, db_url: str | None) -> int:
         home.set_official(**ISSUING_OFFICIAL)
     if not home.initialised:
         print(f"adm-sim: {home.path} has no keys: run 'adm-server pki init' first", file=sys.stderr)
-        return 1
+        return 2
     engine = make_engine(db_url or f"sqlite:///{home.path / 'server.db'}")
     try:
         with session_factory(engine)() as db:

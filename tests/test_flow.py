@@ -7,6 +7,7 @@ on flow state with a deadline, never on sleeps.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -1024,3 +1025,38 @@ def test_transition(server: EmbeddedServer, move: tuple[str, str, str]) -> None:
         k.run_until(lambda: move in k.taken, f"{source} --{trigger}--> {dest}", timeout=15)
     finally:
         k.close()
+
+
+def test_the_reader_state_is_not_judged_before_the_watchers_first_look() -> None:
+    """GIVEN a watcher whose first look at the slot is slow (a reader still enumerating)
+    WHEN the health check asks for the slot's state meanwhile THEN it waits for that look
+    and hears EMPTY, not the UNAVAILABLE of "not looked yet" (which would put a working
+    kiosk out of service at start-up)."""
+    gate = threading.Event()
+
+    class SlowFirstLook(SimReader):
+        def wait_for_change(self, known: ReaderState, timeout: float) -> ReaderState:
+            gate.wait(10)
+            return super().wait_for_change(known, timeout)
+
+    watcher = CardWatcher(SlowFirstLook(), lambda trigger: None, poll=0.05)
+    watcher.start()
+    answers: list[ReaderState] = []
+    asking = threading.Thread(target=lambda: answers.append(watcher.current(10)))
+    asking.start()
+    try:
+        asking.join(0.3)  # bounded: the answer must not come before the look
+        assert answers == []
+        gate.set()
+        asking.join(10)
+        assert answers == [ReaderState.EMPTY]
+        # without a reader at all the first look comes back UNAVAILABLE: no wait after it
+        gone = SimReader()
+        gone.set_available(False)
+        blind = CardWatcher(gone, lambda trigger: None, poll=0.05)
+        blind.start()
+        assert blind.current(10) is ReaderState.UNAVAILABLE
+        blind.stop()
+    finally:
+        gate.set()
+        watcher.stop()

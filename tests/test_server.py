@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import json
+import shutil
 import ssl
 import subprocess
 import sys
@@ -423,6 +424,38 @@ def test_officer_cli_registers_approves_and_lists(server: EmbeddedServer, tmp_pa
         [*cli, "officer", "register", "paspor", SITI], capture_output=True, text=True
     )
     assert bad.returncode == 1 and "unknown document kind" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "code", "says"),
+    [
+        ("empty", ["officer", "kiosks"], 2, "has no keys: run 'adm-server pki init' first"),
+        ("empty", ["migrate"], 2, "has no keys"),
+        ("keys", ["--db", "nosuchdb://x", "officer", "kiosks"], 2, "database nosuchdb://x"),
+        ("keys", ["officer", "revoke", "KK-NO-SUCH"], 1, "KK-NO-SUCH"),
+        ("keys", ["verify", "ADM1.nonsense"], 1, ""),
+    ],
+)
+def test_server_cli_exit_codes_follow_the_convention(
+    server_home: Path, tmp_path: Path, setup: str, args: list[str], code: int, says: str
+) -> None:
+    """0 done, 1 the operation failed, 2 it could not run: one line on stderr, no
+    traceback, as with adm-kiosk and adm-sim."""
+    home = tmp_path / "home"
+    if setup == "keys":
+        shutil.copytree(server_home, home)
+    else:
+        home.mkdir()
+    db = ["--db", f"sqlite:///{tmp_path / 's.db'}"] if "--db" not in args else []
+    res = subprocess.run(
+        [sys.executable, "-m", "server.cli", "--home", str(home), *db, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == code, res.stderr
+    assert "Traceback" not in res.stderr and res.stderr.startswith("adm-server: ")
+    assert says in res.stderr
 
 
 def test_heartbeat_is_recorded(server: EmbeddedServer) -> None:
