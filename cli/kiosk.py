@@ -174,7 +174,7 @@ def cmd_card_read(args: argparse.Namespace) -> int:
 
     from drivers.card.base import CardError
     from drivers.card.ektp import ReadStats
-    from kiosk.app import make_card_service
+    from kiosk.card_service import make_card_service
     from protocol.nik import mask_nik
 
     cfg = _config(args)

@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drivers.card.base import CardReader, ReaderState
-from drivers.card.sam import ApduSam, SecureAccessModule
+from drivers.card.sam import SecureAccessModule
 from drivers.fingerprint.base import FingerprintMatcher
 from kiosk import timeouts
-from kiosk.card_service import CardService, load_issuer_key
+from kiosk.card_service import CardService, make_card_service, make_reader, make_sam
 from kiosk.card_watch import CardWatcher
-from kiosk.config import Config, ConfigError, issuer_key_path
+from kiosk.config import Config, ConfigError, simulated_backend
 from kiosk.diagnostics import Diagnostics
 from kiosk.flow import Flow, Services, SessionView
 from kiosk.health import HealthMonitor
@@ -47,36 +47,7 @@ log = logging.getLogger("kiosk.app")
 
 
 def _simulated(key: str, name: str) -> ConfigError:
-    return ConfigError(
-        f"{key}: {name!r} is a simulator; only the simulator (adm-kiosk simulate, "
-        'kiosk.mode = "demo") can compose it'
-    )
-
-
-def make_reader(config: Config, reader: str | None = None) -> CardReader:
-    """The PC/SC reader named by ``card.reader`` (or ``reader``)."""
-    if config.card.backend != "pcsc":
-        raise _simulated("card.backend", config.card.backend)
-    from drivers.card.pcsc import PcscReader
-
-    return PcscReader(reader or config.card.reader)
-
-
-def make_sam(config: Config) -> SecureAccessModule:
-    """The SAM in the reader's contact slot."""
-    return ApduSam(make_reader(config, config.card.sam_reader))
-
-
-def make_card_service(
-    config: Config, reader: CardReader | None = None, sam: SecureAccessModule | None = None
-) -> CardService:
-    """The e-KTP reading service the configuration describes (reader, SAM, pinned key)."""
-    return CardService(
-        reader or make_reader(config),
-        sam or make_sam(config),
-        load_issuer_key(issuer_key_path(config)),
-        extended=config.card.extended_apdu,
-    )
+    return simulated_backend(key, name)
 
 
 def make_spooler(config: Config) -> Spooler:

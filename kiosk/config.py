@@ -343,3 +343,11 @@ def _toml(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def simulated_backend(key: str, name: str) -> ConfigError:
+    """The refusal of a simulator name by the kiosk's own (production) composition."""
+    return ConfigError(
+        f"{key}: {name!r} is a simulator; only the simulator (adm-kiosk simulate, "
+        'kiosk.mode = "demo") can compose it'
+    )

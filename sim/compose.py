@@ -18,7 +18,6 @@ from kiosk import config as kconfig
 from kiosk.app import KioskApp, ServerLink
 from kiosk.server_client import Tls
 from printing.sim_spooler import SimSpooler
-from sim.embedded import EmbeddedServer
 from sim.keys import SAM_MASTER_KEY
 
 
@@ -47,6 +46,10 @@ def build(config: kconfig.Config, **parts: object) -> KioskApp:
         kw["spooler"] = SimSpooler()
     kw["qr_scanner"] = config.qr.backend == "sim"
     if config.server.backend == "embedded" and "server" not in parts:
+        # Imported here: the server's stack costs ~0.4 s of start-up that a demo kiosk
+        # talking to a real server (and every crash-test kiosk process) never needs.
+        from sim.embedded import EmbeddedServer
+
         server = EmbeddedServer(
             config.server.database, Path(config.server.home), kiosks=(config.kiosk.id,)
         )

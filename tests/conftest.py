@@ -17,10 +17,11 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from kiosk.app import KioskApp
-from kiosk.config import CONFIG_DIR, Config
+from kiosk.config import Config
 from kiosk.server_client import ServerClient, Tls
 from sim.embedded import EmbeddedServer
 from sim.rig import Rig
+from tests.rig_config import rig_config
 
 RIG_TOOLS = ("pcscd", "cupsd", "ippeveprinter", "dbus-daemon", "lpadmin")
 
@@ -138,17 +139,6 @@ def threaded_server(
     srv = _start_server(_database(request, tmp_path), server_home, tmp_path, db_threads=4)
     yield srv
     srv.stop()
-
-
-def rig_config() -> Config:
-    """A configuration for tests on the rig: the virtual readers, the test issuer key,
-    records in memory.  Tests set what else they need and hand in simulated parts."""
-    cfg = Config()
-    cfg.kiosk.id = "kiosk-test"
-    cfg.card.reader, cfg.card.sam_reader = "Virtual PCD 00 00", "Virtual PCD 00 01"
-    cfg.card.issuer_key = str(CONFIG_DIR / "keys" / "ektp-issuer-test.pem")
-    cfg.kiosk.store = ""
-    return cfg
 
 
 def point_at(cfg: Config, srv: EmbeddedServer, kiosk_id: str = "kiosk-test") -> None:

@@ -20,7 +20,7 @@ from kiosk.config import Config
 from sim.compose import build
 from sim.population import DEMO_NIK
 from sim.seed import demo_code
-from tests.conftest import rig_config
+from tests.rig_config import rig_config
 
 CARD = {"chip_authenticated": True, "fingerprint_matched": True, "finger_score": 1.0}
 
