@@ -38,6 +38,7 @@ class CardWatcher:
 
     def stop(self) -> None:
         self._stop.set()
+        self._reader.cancel()  # out of a status wait now, not at the end of its poll
         if self._thread is not None:
             self._thread.join(timeout=self._poll + 5)
         self._reader.close()

@@ -15,6 +15,7 @@ from drivers.card.pcsc import PcscReader
 from kiosk.card_watch import CardWatcher
 from sim.population import DEMO_NIK, citizen
 from sim.rig import Rig
+from tests.conftest import wait_for
 
 pytestmark = pytest.mark.rig
 
@@ -115,3 +116,27 @@ def test_watcher_survives_a_pcscd_restart(rig: Rig) -> None:
     finally:
         rig.remove_card()
         watcher.stop()
+
+
+def test_a_status_wait_is_cancelled_at_once(rig: Rig) -> None:
+    """GIVEN a watcher's status wait blocked in pcscd for a minute WHEN the kiosk stops
+    and cancels it THEN the wait returns at once (SCardCancel), and so does every later
+    one: stopping never waits out a poll."""
+    rig.remove_card()
+    reader = PcscReader(READER)
+    reader.open()
+    answers: list[ReaderState] = []
+    waiting = threading.Thread(
+        target=lambda: answers.append(reader.wait_for_change(ReaderState.EMPTY, 60))
+    )
+    try:
+        assert reader.wait_for_change(ReaderState.UNAVAILABLE, 5) == ReaderState.EMPTY
+        waiting.start()
+        # the wait must be inside pcscd before the cancel, or there is nothing to cancel
+        wait_for(lambda: waiting.is_alive(), "the status wait to start")
+        reader.cancel()
+        waiting.join(10)
+        assert not waiting.is_alive() and answers == [ReaderState.EMPTY]
+        assert reader.wait_for_change(ReaderState.EMPTY, 60) == ReaderState.EMPTY  # at once
+    finally:
+        reader.close()

@@ -106,6 +106,11 @@ class CardReader(Protocol):
         """Block up to ``timeout`` s until the slot differs from ``known``; return its state."""
         ...
 
+    def cancel(self) -> None:
+        """End a ``wait_for_change`` blocked in another thread now, and every later one at
+        once (the watcher is stopping: a kiosk shutting down should not wait a poll)."""
+        ...
+
     def connect(self) -> CardConnection:
         """Connect to the card in the slot (raises :class:`NoCard` when there is none)."""
         ...

@@ -28,6 +28,7 @@ log = logging.getLogger("drivers.card.pcsc")
 traffic = logging.getLogger("drivers.card.traffic")
 
 _PNP = "\\\\?PnP?\\Notification"
+CANCEL_SLICE = 1.0  # longest single status wait, s
 
 
 def _scard() -> Any:
@@ -111,6 +112,7 @@ class PcscReader:
         self._ctx: Any = None
         self._hcard: Any = None
         self._lock = threading.Lock()
+        self._cancelled = threading.Event()
 
     # --- context management -------------------------------------------------------------
     def open(self) -> None:
@@ -159,6 +161,14 @@ class PcscReader:
                 return str(name)
         raise ReaderUnavailable(f"card reader {self._want!r} not found (have: {readers})")
 
+    def cancel(self) -> None:
+        """SCardCancel: a SCardGetStatusChange blocked on this context returns at once."""
+        self._cancelled.set()
+        with self._lock:
+            ctx = self._ctx
+        if ctx is not None:
+            _scard().SCardCancel(ctx)
+
     # --- presence -----------------------------------------------------------------------
     def _state_of(self, event_state: int) -> ReaderState:
         sc = _scard()
@@ -172,12 +182,14 @@ class PcscReader:
         """Block until the slot's state differs from ``known`` or ``timeout`` passes."""
         sc = _scard()
         deadline = time.monotonic() + timeout
+        if self._cancelled.is_set():
+            return known
         try:
             name = self._reader_name()
         except ReaderUnavailable:
             # No service or no reader yet: wait (bounded) and let the caller ask again.
             self._drop_context()
-            time.sleep(min(timeout, 0.5))
+            self._cancelled.wait(min(timeout, 0.5))
             return ReaderState.UNAVAILABLE
         ctx = self._ensure_context()
         hresult, states = sc.SCardGetStatusChange(ctx, 0, [(name, sc.SCARD_STATE_UNAWARE)])
@@ -188,13 +200,19 @@ class PcscReader:
         current = self._state_of(event_state)
         while current == known:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or self._cancelled.is_set():
                 return current
+            # In slices: a cancel that lands just before the call (SCardCancel wakes only
+            # a call already waiting) is still seen within one slice.
             hresult, states = sc.SCardGetStatusChange(
-                ctx, int(remaining * 1000), [(name, event_state & ~sc.SCARD_STATE_CHANGED)]
+                ctx,
+                int(min(remaining, CANCEL_SLICE) * 1000),
+                [(name, event_state & ~sc.SCARD_STATE_CHANGED)],
             )
-            if hresult == sc.SCARD_E_TIMEOUT:
+            if hresult == sc.SCARD_E_CANCELLED:
                 return current
+            if hresult == sc.SCARD_E_TIMEOUT:
+                continue
             if hresult != sc.SCARD_S_SUCCESS:
                 self._drop_context()
                 return ReaderState.UNAVAILABLE

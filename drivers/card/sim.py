@@ -58,6 +58,7 @@ class SimReader:
         self._cond = threading.Condition()
         self.available = True
         self.card_lock = threading.RLock()
+        self._cancelled = False
 
     def insert(self, chip: Chip) -> None:
         with self._cond:
@@ -75,6 +76,11 @@ class SimReader:
             self.available = available
             self._cond.notify_all()
 
+    def cancel(self) -> None:
+        with self._cond:
+            self._cancelled = True
+            self._cond.notify_all()
+
     def open(self) -> None:
         pass
 
@@ -89,7 +95,7 @@ class SimReader:
     def wait_for_change(self, known: ReaderState, timeout: float) -> ReaderState:
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._state() == known:
+            while self._state() == known and not self._cancelled:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
