@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -76,7 +77,6 @@ def test_stop_after_a_failed_start_cleans_up(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"card\.backend"):
         app.start()
     app.stop()  # again: must be harmless
-    import threading
 
     assert not [t for t in threading.enumerate() if t.name in ("health", "card-watch")]
 
@@ -127,14 +127,20 @@ def test_sigterm_stops_in_order_with_an_intact_audit_chain(
         env=env,
     )
     assert proc.stdout is not None
+    stdout = proc.stdout
     seen: list[str] = []
-    try:
-        deadline = time.monotonic() + 60
-        for line in proc.stdout:  # the kiosk's own log says when it serves
+    serving = threading.Event()
+
+    def read() -> None:  # the kiosk's own log says when it serves
+        for line in stdout:
             seen.append(line)
             if "starting --service_up--> attract" in line:
-                break
-            assert time.monotonic() < deadline, "".join(seen)
+                serving.set()
+                return
+
+    try:
+        threading.Thread(target=read, daemon=True).start()
+        assert serving.wait(60), "".join(seen)
         proc.send_signal(signal.SIGTERM)
         rest, _ = proc.communicate(timeout=30)
     finally:

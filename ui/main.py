@@ -69,6 +69,9 @@ class FlowDriver(QObject):
         self._deadline_timer.timeout.connect(self.pump)
         self.wake.connect(self.pump, Qt.ConnectionType.QueuedConnection)
         flow.add_wakeup(self.wake.emit)
+        # Events posted before this driver existed (the health thread's first verdict
+        # can beat the window) rang no bell: apply them as soon as the loop runs.
+        self.wake.emit()
 
     @Slot()
     def pump(self) -> None:
