@@ -201,6 +201,7 @@ class KioskApp:
                 diagnostics=diagnostics,
                 technician=guard,
                 qr_scanner=self.qr_scanner,
+                reader_state=self._slot_state,
             )
         )
         self.flow.add_listener(self._audit_flow)
@@ -221,6 +222,10 @@ class KioskApp:
     def store(self) -> KioskStore | None:
         ledger = getattr(self, "card_ledger", None)
         return ledger if isinstance(ledger, KioskStore) else None
+
+    def _slot_state(self) -> ReaderState:
+        """The slot as the watcher last saw it, without waiting (the flow's thread)."""
+        return self._watcher.state if self._watcher is not None else ReaderState.UNAVAILABLE
 
     def _reader_state(self) -> ReaderState:
         if self._watcher is None:

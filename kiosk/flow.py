@@ -21,7 +21,7 @@ from typing import Any
 
 from transitions import EventData, Machine
 
-from drivers.card.base import CardError, Identity
+from drivers.card.base import CardError, Identity, ReaderState
 from drivers.card.ektp import EktpData
 from drivers.fingerprint.base import (
     FingerMatch,
@@ -140,6 +140,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": "attract",
     },
     # Devices are judged between sessions only: a citizen's session is never cut short.
+    {"trigger": "card_removed", "source": "attract", "dest": None, "after": "_card_lifted"},
     {"trigger": "service_down", "source": "attract", "dest": "out_of_service"},
     {"trigger": "service_down", "source": "out_of_service", "dest": None, "after": "_on_down"},
     {
@@ -251,6 +252,7 @@ class Services:
     diagnostics: Diagnostics | None = None
     technician: PinGuard | None = None  # None: the screen entry is disabled
     qr_scanner: bool = False  # a QR scanner posts qr_scanned
+    reader_state: Callable[[], ReaderState] | None = None  # the card slot, as last seen
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -279,6 +281,7 @@ class Flow:
         self._action_listeners: list[Callable[..., None]] = []
         self._wakeups: list[Callable[[], None]] = []
         self._generation = 0
+        self._verdict: tuple[str, dict[str, Any]] = ("service_up", {})
         self._deadline: float | None = None
         self.session = Session()
         self.machine = Machine(
@@ -328,8 +331,12 @@ class Flow:
                 except queue.Empty:
                     break
             if generation is not None and generation != self._generation:
-                log.debug("dropped stale %s from an earlier session", trigger)
+                self._stale(trigger, kwargs)
                 continue
+            if trigger in ("service_up", "service_down"):
+                # Remembered even where the table ignores it (in a session): the session's
+                # end goes to the kiosk's current health, not the last one acted on.
+                self._verdict = (trigger, dict(kwargs))
             before = self.state
             self.trigger(trigger, **kwargs)
             if self.state == before:
@@ -369,6 +376,10 @@ class Flow:
     def touch(self) -> None:
         """The citizen did something: restart the current state's inactivity timeout."""
         limit = timeouts.STATE_TIMEOUTS.get(self.state)
+        if limit is not None and self.state == "done" and self.session.card_gone:
+            # The card left during printing: once the paper is out nobody is waited for,
+            # and the next citizen's tap must not meet a "done" screen for long.
+            limit = min(limit, timeouts.DONE_CARD_GONE)
         self._deadline = None if limit is None else self._clock() + limit
 
     def view(self) -> SessionView:
@@ -441,12 +452,49 @@ class Flow:
         unprinted = [r for d, r in old.reservations.items() if d not in printed]
         if unprinted or old.server_session:
             self._executor.submit(self._close_session, old.server_session, unprinted)
+        verdict, detail = self._verdict
+        if verdict == "service_down":  # it came during the session: act on it now
+            self.post("service_down", **detail)
+            return
+        reader = self.services.reader_state
+        card_waiting = reader is not None and reader() is ReaderState.PRESENT
+        if "ektp" in self.services.paths and card_waiting:
+            # A card already on the reader sent no "inserted": it is the last citizen's,
+            # or a new one tapped too early.  Lift and tap starts afresh.
+            self.session.prompt = messages.LIFT_AND_TAP
 
-    def _close_session(self, token: str, unprinted: list[Reservation]) -> None:
+    def _card_lifted(self, event: EventData) -> None:
+        self.session.prompt = ""
+
+    def _stale(self, trigger: str, kwargs: dict[str, Any]) -> None:
+        """An answer for a session that has ended.  What it created at the server is given
+        back: a reservation is released (through the outbox, recorded and audited), a
+        session opened there is ended; anything else is dropped."""
+        result = kwargs.get("result")
+        if trigger == "code_accepted" and isinstance(result, Reservation):
+            log.warning("job %s reserved after its session ended; releasing it", result.job_id)
+            self._action("late_reservation_released", job=result.job_id)
+            self._executor.submit(
+                self._close_session, "", [result], "session ended before the code was accepted"
+            )
+        elif trigger == "documents_loaded" and isinstance(result, tuple):
+            token = str(result[0].get("session", "")) if isinstance(result[0], dict) else ""
+            log.warning("server session opened after the citizen left; ending it")
+            self._action("late_session_ended")
+            self._executor.submit(self._close_session, token, [])
+        else:
+            log.debug("dropped stale %s from an earlier session", trigger)
+
+    def _close_session(
+        self,
+        token: str,
+        unprinted: list[Reservation],
+        reason: str = "session ended before printing",
+    ) -> None:
         """Give back what the citizen reserved but did not print; end the server session."""
         for res in unprinted:
             try:
-                self.services.printer.release(res, "session ended before printing")
+                self.services.printer.release(res, reason)
             except Exception:  # the outbox retries it; the failure must still be seen
                 log.exception("releasing job %s after the session failed", res.job_id)
         if token:
@@ -666,6 +714,11 @@ class Flow:
     def _open(self, event: EventData) -> None:
         d = self.services.diagnostics
         assert d is not None
+        verdict, detail = self._verdict
+        if verdict == "service_down" and detail.get("reason") == d.manual_out_of_service:
+            # That "down" was the technician's own closing, now lifted; the health check
+            # reports the devices again on its next round.
+            self._verdict = ("service_up", {})
         d.manual_out_of_service = ""
         self.session.prompt = "Anjungan dibuka kembali."
         self._action("technician_opened_kiosk")

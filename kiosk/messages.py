@@ -50,6 +50,9 @@ MESSAGES: list[tuple[type[BaseException], str]] = [
 ]
 
 
+# A card was on the reader when the idle screen appeared (no tap was seen).
+LIFT_AND_TAP = "Angkat e-KTP dari pembaca kartu, lalu tempelkan kembali."
+
 WRONG: dict[str, str] = {
     ErrorCode.WRONG_PIN: "NIK atau PIN tidak cocok.",
     ErrorCode.WRONG_CODE: "Kode cetak salah.",

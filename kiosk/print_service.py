@@ -25,7 +25,7 @@ from kiosk.server_client import (
     ServerRefused,
     ServerUnavailable,
 )
-from kiosk.store import KioskStore
+from kiosk.store import SETTLING, KioskStore
 from printing import renderers
 from printing.card_stock import CardOutcome, CardStock, CardStockEmpty
 from printing.spooler import Condition, JobState, Spooler, SpoolerError
@@ -60,6 +60,13 @@ def job_marker(job_id: str) -> str:
     return f"[{job_id}]"
 
 
+def cups_title(payload: dict[str, Any], job_id: str) -> str:
+    """The job name CUPS and the printer see: the document kind and the kiosk's job
+    marker, never the document number or a name (a KK number identifies a family)."""
+    kind = str(payload.get("kind") or "dokumen")
+    return f"{kind} {job_marker(job_id)}"
+
+
 class PrintFailed(Exception):
     """The document did not come out; the entitlement was not consumed."""
 
@@ -85,6 +92,7 @@ class PrintService:
         self._outbox_lock = threading.Lock()
         self.server = server
         self.spooler = spooler
+        self._released: set[str] = set()  # without a store: jobs given back already
         self.deadline = deadline
         self.poll = poll
         self._clock = clock
@@ -160,11 +168,20 @@ class PrintService:
         self._fail(res.job_id, reason)
 
     def _fail(self, job_id: str, reason: str) -> None:
+        """Release a job once: a second cause (the session ending after the printer gave
+        up) must neither send a second release nor overwrite the first cause."""
         if self.store is None:
+            if job_id in self._released:
+                return
+            self._released.add(job_id)
             try:
                 self.server.release(job_id, reason)
             except ServerError as exc:
                 log.warning("job %s could not be released now: %s", job_id, exc)
+            return
+        job = self.store.job(job_id)
+        if job is not None and job.state in SETTLING:
+            log.info("job %s already %s (%s); not released again", job_id, job.state, job.error)
             return
         self.store.job_update(job_id, "failed", error=reason)
         self.store.outbox_add(job_id, "release", reason)
@@ -268,7 +285,9 @@ class PrintService:
         try:
             # The job id in the title lets a restarted kiosk find a job it submitted but
             # could not record.
-            cups_job = self.spooler.submit(queue, pdf, f"{title} {number} {job_marker(job_id)}")
+            # Only the kind and the marker go to CUPS: its job history, page log and the
+            # printer's spool keep titles, and a KK number is personal data.
+            cups_job = self.spooler.submit(queue, pdf, cups_title(payload, job_id))
         except Exception:
             if serial is not None and stock is not None:
                 stock.put_back(serial)

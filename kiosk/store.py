@@ -164,6 +164,8 @@ class OutboxItem:
 
 
 UNFINISHED = ("reserving", "reserved", "rendered", "spooled", "completed", "failed")
+# A job whose end is decided (its settlement queued or acknowledged): never settled again.
+SETTLING = ("completed", "failed", "confirmed", "released")
 
 
 @dataclass(frozen=True)
@@ -364,6 +366,14 @@ class KioskStore:
         with Session(self._engine) as session:
             rows = session.scalars(
                 select(OutboxRow).where(OutboxRow.done_at.is_(None)).order_by(OutboxRow.id)
+            ).all()
+            return [OutboxItem(r.id, r.job_id, r.action, r.reason, r.attempts) for r in rows]
+
+    def outbox_of(self, job_id: str) -> list[OutboxItem]:
+        """Every confirm and release ever queued for ``job_id``, sent or not, in order."""
+        with Session(self._engine) as session:
+            rows = session.scalars(
+                select(OutboxRow).where(OutboxRow.job_id == job_id).order_by(OutboxRow.id)
             ).all()
             return [OutboxItem(r.id, r.job_id, r.action, r.reason, r.attempts) for r in rows]
 

@@ -29,3 +29,6 @@ SERVER_CONNECT = 3.0  # HTTP connect timeout to the central server
 SERVER_READ = 10.0  # HTTP read timeout
 PRINT_JOB_DEADLINE = 120.0  # a job not completed by then is canceled and released
 PRINT_POLL = 0.25  # interval of job-state queries while a job prints
+# "Done" after the card left during printing: long enough to read "take your documents",
+# short enough that the next citizen's tap meets the idle screen.
+DONE_CARD_GONE = 5.0

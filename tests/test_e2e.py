@@ -23,7 +23,7 @@ from printing.cups_spooler import CupsSpooler
 from printing.spooler import JobState
 from sim.embedded import EmbeddedServer
 from sim.population import FAMILIES
-from sim.rig import Rig
+from sim.rig import CUPS_PORT, Rig
 from sim.seed import demo_code
 from tests.conftest import kiosk_client, point_at, rig_config, run_until
 
@@ -94,6 +94,20 @@ def test_citizen_prints_approved_documents(
     assert cups.status(result.cups_job).state == JobState.COMPLETED
     cups.close()
 
+    # No family-card number, document number or name outside the kiosk's own store: not
+    # in CUPS's record of the job, its page log, or the printer's file names.
+    secrets = [fam["kk_number"], head["name"], *(r.number for r in results.values())]
+    for r in results.values():
+        name = _cups_job_name(r.cups_job)
+        assert all(x not in name for x in secrets), name
+        assert f"[{r.job_id}]" in name  # the marker alone finds the job
+    page_log = rig.log_dir / "cupsd-page.log"
+    lines = page_log.read_text().splitlines() if page_log.exists() else []
+    ours = [line for line in lines if any(f"[{r.job_id}]" in line for r in results.values())]
+    assert all(x not in line for line in ours for x in secrets)
+    for spooled in [*rig.printed_since("adm-a4", started_ns), *printed]:
+        assert all(x not in spooled.name for x in secrets), spooled.name
+
     client = kiosk_client(server)
     assert client.reservation(result.job_id)["state"] == "confirmed"
     card = {"chip_authenticated": True, "fingerprint_matched": True, "finger_score": 1.0}
@@ -129,6 +143,24 @@ def test_citizen_prints_approved_documents(
             card_job.job_id,
         )
         assert app.card_stock.remaining == 248
+
+
+def _cups_job_name(job: int) -> str:
+    """The job's name as CUPS keeps it (IPP Get-Job-Attributes through ipptool)."""
+    res = subprocess.run(
+        [
+            "ipptool",
+            "-tv",
+            f"ipp://localhost:{CUPS_PORT}/jobs/{job}",
+            "/usr/share/cups/ipptool/get-job-attributes.test",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    names = [line for line in res.stdout.splitlines() if "job-name (" in line]
+    assert names, res.stdout + res.stderr
+    return names[0].split(" = ", 1)[1].replace("\\", "")
 
 
 def test_diagnostics_command_checks_and_prints_the_test_page(

@@ -22,7 +22,7 @@ from drivers.card.sim import SimReader
 from drivers.card.virtual import VirtualEktp, VirtualSam
 from drivers.fingerprint.base import MatchResult
 from drivers.fingerprint.sim import SimMatcher
-from kiosk import timeouts
+from kiosk import messages, timeouts
 from kiosk.card_service import CardService
 from kiosk.card_watch import CardWatcher
 from kiosk.diagnostics import Diagnostics
@@ -113,6 +113,7 @@ class Rigged:
                 diagnostics=Diagnostics(printer, None, "kiosk-test"),
                 technician=PinGuard(TEST_PIN_HASH),
                 qr_scanner=True,
+                reader_state=lambda: self.watcher.state,
             ),
             clock=self.clock,
             executor=self.work if held else None,
@@ -1060,3 +1061,142 @@ def test_the_reader_state_is_not_judged_before_the_watchers_first_look() -> None
     finally:
         gate.set()
         watcher.stop()
+
+
+# --- every fault ends cleanly for the next citizen too --------------------------------
+
+
+def _open_sessions(server: EmbeddedServer) -> int:
+    from sqlalchemy import func, select
+
+    from server.db import KioskSession, make_engine, session_factory
+
+    engine = make_engine(server.database_url)
+    try:
+        with session_factory(engine)() as db:
+            query = select(func.count()).select_from(KioskSession)
+            return int(db.scalar(query.where(KioskSession.ended_at.is_(None))) or 0)
+    finally:
+        engine.dispose()
+
+
+def test_a_reservation_that_arrives_after_its_session_ended_is_released(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    """GIVEN a slow server checking a print code WHEN the citizen pulls the card before
+    the answer THEN the late reservation is released at the server (through the outbox,
+    recorded, audited) and the document is offered again in the next session."""
+    k = Rigged(server, held=True)
+    store = KioskStore(tmp_path / "kiosk.db")
+    k.flow.services.printer.store = store
+    try:
+        _checking_code(k)
+        kk = k.doc("kartu_keluarga")
+        _pull(k)  # the session ends while the server still has the code
+        _settle(k)  # ... whose answer (a reservation) comes now
+        k.work.run()  # the kiosk's own follow-up
+        (job,) = store.jobs(states=("released", "failed", "reserved", "confirmed"))
+        assert job.state == "released" and job.document_id == kk["id"]
+        assert "before the code was accepted" in (job.error or "")
+        assert k.client.reservation(job.job_id)["state"] == "released"
+        assert "late_reservation_released" in k.actions
+        again = k.client.open_session("pin", nik=DEMO_NIK, pin=demo_pin(DEMO_NIK))
+        offered = k.client.list_documents(again["session"])
+        assert not next(d for d in offered if d["id"] == kk["id"]).get("unavailable")
+    finally:
+        k.close()
+        store.close()
+
+
+def test_a_session_opened_after_the_citizen_left_is_ended(server: EmbeddedServer) -> None:
+    """GIVEN a slow server opening a session WHEN the citizen leaves (timeout) before the
+    answer THEN the session the server opened is ended, not left open."""
+    k = Rigged(server, held=True)
+    try:
+        before = _open_sessions(server)
+        _loading_by_pin(k)
+        _time_out(k)
+        k.to_state("attract")
+        _settle(k)  # the server opens the session now
+        k.work.run()
+        assert "late_session_ended" in k.actions
+        assert _open_sessions(server) == before
+    finally:
+        k.close()
+
+
+def test_a_health_verdict_during_a_session_is_acted_on_when_it_ends(k: Rigged) -> None:
+    """GIVEN a NIK+PIN session WHEN the reader goes away during it (the verdict is
+    ignored: the citizen is served) THEN the end of the session goes out of service, not
+    to an idle screen that offers a dead reader."""
+    _entering_pin(k)
+    k.flow.post("service_down", reason="Pembaca e-KTP tidak terhubung.")
+    k.flow.process_pending()
+    assert k.flow.state == "enter_pin"  # the citizen keeps being served
+    k.flow.post("finish")
+    k.to_state("out_of_service")
+    assert k.flow.view().error == "Pembaca e-KTP tidak terhubung."
+    k.flow.post("service_up")
+    k.to_state("attract")
+
+
+def test_done_after_the_card_left_ends_soon_and_the_next_tap_is_read(k: Rigged) -> None:
+    """GIVEN a card pulled while its documents print WHEN printing ends THEN "done" lasts
+    only DONE_CARD_GONE, and the next citizen's card is read."""
+    k.reader.insert(budi())
+    k.to_state("choose_documents")
+    k.enter_code("kartu_keluarga")
+    k.flow.post("print_selected", doc_ids=list(k.flow.view().reserved))
+    k.to_state("printing")
+    k.reader.remove()
+    k.to_state("done")
+    left = k.flow.seconds_left()
+    assert left is not None and left <= timeouts.DONE_CARD_GONE
+    k.clock.now += timeouts.DONE_CARD_GONE
+    k.flow.fire_timers()
+    assert k.flow.state == "attract"
+    k.reader.insert(VirtualEktp(issue(SITI)))
+    k.to_state("verify_finger")
+    assert k.flow.session.nik == SITI
+
+
+def test_a_card_left_on_the_reader_at_idle_asks_to_lift_and_tap(k: Rigged) -> None:
+    """GIVEN a session that ended in an error with the card left on the reader WHEN the
+    idle screen returns (timeout) THEN it asks to lift the card and tap again, and a lift
+    and a tap start a new read."""
+    k.reader.insert(budi(fault="blank"))
+    k.to_state("error")
+    k.clock.now += timeouts.STATE_TIMEOUTS["error"]
+    k.flow.fire_timers()
+    assert k.flow.state == "attract"
+    assert k.flow.view().prompt == messages.LIFT_AND_TAP
+    k.reader.remove()
+    k.run_until(lambda: k.flow.view().prompt == "", "the lift")
+    k.reader.insert(budi())
+    k.to_state("verify_finger")
+
+
+def test_a_failed_print_is_released_once_with_its_first_cause(k: Rigged, tmp_path: Path) -> None:
+    """GIVEN a print the printer aborts WHEN the session then ends THEN the job was
+    released once, for the printer's cause (the session's end neither releases it again
+    nor overwrites why)."""
+    store = KioskStore(tmp_path / "kiosk.db")
+    k.flow.services.printer.store = store
+    try:
+        k.spooler.final_state = JobState.ABORTED
+        k.reader.insert(budi())
+        k.to_state("choose_documents")
+        k.enter_code("kartu_keluarga")
+        k.flow.post("print_selected", doc_ids=list(k.flow.view().reserved))
+        k.to_state("error")
+        (job,) = store.jobs(states=("released", "failed"))
+        cause = job.error
+        k.flow.post("finish")
+        k.to_state("attract")
+        k.run_until(lambda: store.job(job.job_id).state == "released", "the release")
+        k.flow.shutdown()  # every follow-up of the session done
+        record = store.job(job.job_id)
+        assert record is not None and record.error == cause and "session" not in cause
+        assert [i.action for i in store.outbox_of(job.job_id)] == ["release"]
+    finally:
+        store.close()

@@ -141,6 +141,8 @@ class AttractScreen(MessageScreen):
             self.body.setText("Masuk dengan NIK dan PIN untuk mencetak dokumen kependudukan.")
             self.hint.setText("Sign in with your NIK and PIN to print your documents.")
         self.qr_hint.setVisible("qr" in view.paths)
+        if view.prompt:  # e.g. a card left on the reader: lift it and tap again
+            self.body.setText(view.prompt)
 
 
 class Keypad(QWidget):
