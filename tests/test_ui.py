@@ -341,3 +341,17 @@ def test_flow_driver_runs_the_flow_on_the_gui_thread(
     ]
     assert {thread for _, thread in seen} == {gui}
     assert driver.flow is flow
+
+
+def test_attract_asks_to_lift_a_card_left_on_the_reader(
+    window: tuple[KioskWindow, Posted],
+) -> None:
+    from kiosk import messages
+
+    w, _posted = window
+    w.show_view(view("attract", prompt=messages.LIFT_AND_TAP, paths=("ektp", "pin")))
+    screen = w.screens["attract"]
+    assert screen.body.text() == messages.LIFT_AND_TAP
+    assert screen.hint.text().startswith("Lift your e-KTP")
+    w.show_view(view("attract", prompt="", paths=("ektp", "pin")))
+    assert screen.body.text().startswith("Tempelkan e-KTP")

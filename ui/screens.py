@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk import timeouts
+from kiosk import messages, timeouts
 from kiosk.flow import SessionView
 
 BLUE = "#0b4f9c"
@@ -115,6 +115,12 @@ class MessageScreen(Screen):
         self.column.addStretch(3)
 
 
+# The English line under an idle-screen prompt of the flow.
+_ATTRACT_PROMPTS_EN = {
+    messages.LIFT_AND_TAP: "Lift your e-KTP off the card reader, then place it there again.",
+}
+
+
 class AttractScreen(MessageScreen):
     def __init__(self, on_pin: Callable[[], None]) -> None:
         super().__init__(
@@ -143,6 +149,7 @@ class AttractScreen(MessageScreen):
         self.qr_hint.setVisible("qr" in view.paths)
         if view.prompt:  # e.g. a card left on the reader: lift it and tap again
             self.body.setText(view.prompt)
+            self.hint.setText(_ATTRACT_PROMPTS_EN.get(view.prompt, ""))
 
 
 class Keypad(QWidget):
