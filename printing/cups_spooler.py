@@ -7,7 +7,10 @@ connection is kept behind a lock and re-made when CUPS restarts under us.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
+import time
+import urllib.parse
 from typing import Any
 
 from printing.spooler import (
@@ -35,6 +38,8 @@ CONSUMABLES = {
     "solid-wax",
 }
 LOW_PERCENT = 10
+DEVICE_SCHEMES = {"ipp", "http"}  # device URIs the printer itself can be asked at
+DEVICE_CACHE = 2.0  # s between direct questions to one printer
 
 
 def _cups() -> Any:
@@ -50,6 +55,7 @@ class CupsSpooler:
         self._server = server
         self._conn: Any = None
         self._lock = threading.Lock()
+        self._device_cache: dict[str, tuple[float, tuple[str, ...] | None]] = {}
 
     def open(self) -> None:
         with self._lock:
@@ -112,8 +118,37 @@ class CupsSpooler:
             reasons = (reasons,)
         return JobStatus(JobState(int(attrs["job-state"])), tuple(reasons))
 
+    def _device_reasons(self, queue: str, uri: str) -> tuple[str, ...] | None:
+        """The printer's own ``printer-state-reasons``, asked over IPP at its device URI
+        (None: it does not answer).  CUPS's copy is what the printer said during the last
+        job: a refilled tray stays "media-empty" there until a job succeeds, and a printer
+        that died mid-job leaves no reason at all.  Cached briefly: a job is followed
+        several times a second."""
+        now = time.monotonic()
+        hit = self._device_cache.get(queue)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        parts = urllib.parse.urlsplit(uri)
+        port = parts.port or (631 if parts.scheme in ("ipp", "ipps") else 80)
+        found: tuple[str, ...] | None
+        try:
+            # A bounded connect first: pycups itself would wait on a dead host for long.
+            socket.create_connection((parts.hostname or "localhost", port), timeout=2).close()
+            conn = _cups().Connection(host=parts.hostname, port=port)
+            attrs = conn.getPrinterAttributes(
+                uri=uri, requested_attributes=["printer-state-reasons"]
+            )
+            raw = attrs.get("printer-state-reasons", ())
+            found = (raw,) if isinstance(raw, str) else tuple(raw)
+        except Exception as exc:  # refused, timed out, or an IPP error: not answering
+            log.info("printer behind %s does not answer at %s: %s", queue, uri, exc)
+            found = None
+        self._device_cache[queue] = (now + DEVICE_CACHE, found)
+        return found
+
     def printer_status(self, queue: str) -> PrinterStatus:
         wanted = [
+            "device-uri",
             "printer-state",
             "printer-state-reasons",
             "printer-is-accepting-jobs",
@@ -133,6 +168,24 @@ class CupsSpooler:
         reasons = attrs.get("printer-state-reasons", ())
         if isinstance(reasons, str):
             reasons = (reasons,)
+        reasons = tuple(reasons)
+        state = PrinterState(int(attrs.get("printer-state", 3)))
+        uri = str(attrs.get("device-uri", ""))
+        unreachable = False
+        if uri.split(":", 1)[0] in DEVICE_SCHEMES:
+            stale = state is not PrinterState.PROCESSING and any(
+                r.endswith("-warning") and not r.startswith("cups-") for r in reasons
+            )
+            if stale or state is PrinterState.PROCESSING:
+                device = self._device_reasons(queue, uri)
+                if device is None:
+                    unreachable = True
+                elif stale:
+                    # The printer's own word replaces what CUPS kept from the last job.
+                    kept = [
+                        r for r in reasons if not r.endswith("-warning") or r.startswith("cups-")
+                    ]
+                    reasons = (*kept, *(r for r in device if r != "none"))
         names = attrs.get("marker-names", ()) or ()
         levels = attrs.get("marker-levels", ()) or ()
         kinds = attrs.get("marker-types", ()) or ()
@@ -141,7 +194,9 @@ class CupsSpooler:
             for i, (n, lv) in enumerate(zip(names, levels, strict=False))
         )
         lows = attrs.get("marker-low-levels", ()) or ()
-        conditions = set(conditions_from_reasons(tuple(reasons)))
+        conditions = set(conditions_from_reasons(reasons))
+        if unreachable:
+            conditions.add(Condition.OFFLINE)  # stopped answering: not merely slow
         # Printers raise toner-low only now and then; the levels themselves are the truth.
         for i, supply in enumerate(supplies):
             if supply.kind in CONSUMABLES and supply.level >= 0:
@@ -152,7 +207,7 @@ class CupsSpooler:
                     conditions.add(Condition.TONER_LOW)
         return PrinterStatus(
             queue=queue,
-            state=PrinterState(int(attrs.get("printer-state", 3))),
+            state=state,
             accepting=bool(attrs.get("printer-is-accepting-jobs", True)),
             conditions=frozenset(conditions),
             reasons=tuple(reasons),

@@ -106,10 +106,35 @@ def test_printer_killed_mid_job_is_canceled_at_the_deadline(rig: Rig, spooler: C
     )
     assert rig.stop_printer(QUEUE)
     started = time.monotonic()
-    with pytest.raises(JobDeadline):
-        follow_job(spooler, QUEUE, job, deadline=3)
+    steps: list[str] = []
+    with pytest.raises(JobDeadline) as err:
+        follow_job(spooler, QUEUE, job, deadline=3, progress=steps.append)
     assert time.monotonic() - started < 10
+    # CUPS itself says nothing new about a printer that died: the kiosk asked the printer,
+    # got no answer, and said so while waiting (not "printing…" to the deadline).
+    assert Condition.OFFLINE in err.value.conditions
+    assert any("offline" in step for step in steps), steps
     assert wait_final(spooler, job, 30) in (JobState.CANCELED, JobState.ABORTED)
+
+
+def test_a_refilled_printer_is_offered_again_without_a_probe_job(
+    rig: Rig, spooler: CupsSpooler
+) -> None:
+    """GIVEN a job that waited for paper and was canceled WHEN the tray is refilled THEN
+    the queue is ready within a health-check period, although CUPS still keeps the
+    last job's media-empty warning (no job is sent to find out)."""
+    rig.set_paper(QUEUE, 0)
+    job = spooler.submit(QUEUE, PDF, "waits for paper")
+    wait_for(
+        lambda: Condition.MEDIA_EMPTY in spooler.printer_status(QUEUE).conditions,
+        "the out-of-paper report",
+    )
+    spooler.cancel(job)
+    assert wait_final(spooler, job, 30) == JobState.CANCELED
+    rig.set_paper(QUEUE, 250)
+    wait_for(lambda: spooler.printer_status(QUEUE).ready, "the refilled printer", timeout=5)
+    status = spooler.printer_status(QUEUE)
+    assert Condition.MEDIA_EMPTY not in status.conditions
 
 
 def test_printer_off_at_submit_completes_when_it_returns(rig: Rig, spooler: CupsSpooler) -> None:
