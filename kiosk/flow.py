@@ -319,6 +319,14 @@ class Flow:
         """Called on the flow's thread after every state change and view update."""
         self._listeners.append(listener)
 
+    def remove_listener(self, listener: StateListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def remove_wakeup(self, wake: Callable[[], None]) -> None:
+        if wake in self._wakeups:
+            self._wakeups.remove(wake)
+
     def process_pending(self) -> int:
         """Apply every queued event, then any due timeout; return how many were applied."""
         n = 0

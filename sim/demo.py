@@ -79,6 +79,7 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
     def screenshot(name: str) -> None:
         qapp.processEvents()
         path = out / f"{len(shots) + 1:02d}-{name}.png"
+        assert ui is not None
         ui.window.grab().save(str(path))
         shots.append(path)
 
@@ -87,6 +88,7 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
             seen.append(state)
             screenshot(state)
 
+    ui: KioskUi | None = None
     try:
         ui = KioskUi(app)
         ui.window.show()
@@ -143,9 +145,15 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
         printed: list[PrintedDocument] = []
         for result in results:
             # The printer keeps each document on receipt, before CUPS reports completion.
-            new = rig.printed_since(result.queue, started_ns)
+            # This job's own file (its name carries the job id), not the newest one: a
+            # test page or another kiosk's job may have come out since.
+            new = [
+                p for p in rig.printed_since(result.queue, started_ns) if result.job_id in p.name
+            ]
             if not new:
-                raise RuntimeError(f"no printed page appeared in {rig.spool_dir(result.queue)}")
+                raise RuntimeError(
+                    f"job {result.job_id} left no page in {rig.spool_dir(result.queue)}"
+                )
             copy = out / (result.title.lower().replace(" ", "-") + ".pdf")
             shutil.copyfile(new[-1], copy)
             printed.append(
@@ -166,5 +174,7 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
             screenshots=shots,
         )
     finally:
+        if ui is not None:
+            ui.close()
         rig.remove_card()
         app.stop()

@@ -355,3 +355,47 @@ def test_attract_asks_to_lift_a_card_left_on_the_reader(
     assert screen.hint.text().startswith("Lift your e-KTP")
     w.show_view(view("attract", prompt="", paths=("ektp", "pin")))
     assert screen.body.text().startswith("Tempelkan e-KTP")
+
+
+def test_the_kiosk_ui_opens_and_closes_without_leaving_anything_behind(
+    qtbot: QtBot, server: Any
+) -> None:
+    """GIVEN one process that opens the kiosk's UI again and again (the demo, tests) WHEN
+    each is closed THEN no window, flow listener or doorbell of an earlier one is left."""
+    from types import SimpleNamespace
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QApplication
+
+    from drivers.card.sam import ApduSam
+    from drivers.card.sim import SimReader
+    from drivers.card.virtual import VirtualSam
+    from kiosk.card_service import CardService
+    from kiosk.flow import Flow, Services
+    from kiosk.print_service import PrintService
+    from printing.sim_spooler import SimSpooler
+    from sim import keys
+    from tests.conftest import kiosk_client
+    from ui.main import KioskUi
+
+    client = kiosk_client(server)
+    printer = PrintService(client, SimSpooler(), poll=0.001)
+    sam = ApduSam(SimReader(VirtualSam(keys.SAM_MASTER_KEY)))
+    card = CardService(SimReader(), sam, keys.issuer_private_key().public_key())
+    flow = Flow(Services(card, None, client, printer))
+    listeners, wakeups = list(flow._listeners), list(flow._wakeups)
+
+    def windows() -> set[int]:
+        return {id(w) for w in QApplication.topLevelWidgets() if isinstance(w, KioskWindow)}
+
+    before = windows()
+    try:
+        for _ in range(5):
+            ui = KioskUi(SimpleNamespace(flow=flow))  # type: ignore[arg-type]
+            ui.close()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        assert flow._listeners == listeners and flow._wakeups == wakeups
+        assert windows() <= before
+    finally:
+        flow.shutdown()
+        client.close()

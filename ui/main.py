@@ -116,6 +116,21 @@ class KioskUi:
             qapp.installEventFilter(self._touches)
         self.window.show_view(app.flow.view())
 
+    def close(self) -> None:
+        """Undo everything ``__init__`` hooked into the application and the flow, and let
+        the window go: a process that opens the kiosk again (the demo, tests) keeps no
+        filter, listener, timer or window of the last one."""
+        qapp = QApplication.instance()
+        if qapp is not None:
+            qapp.removeEventFilter(self._touches)
+        self.app.flow.remove_listener(self._changed)
+        self.app.flow.remove_wakeup(self.driver.wake.emit)
+        self._tick.stop()
+        self.on_state.clear()
+        self.window.close()
+        self.window.deleteLater()
+        self.driver.deleteLater()
+
     def _post(self, trigger: str, **kwargs: Any) -> None:
         self.app.flow.touch()
         self.app.flow.post(trigger, **kwargs)
