@@ -1200,3 +1200,56 @@ def test_a_failed_print_is_released_once_with_its_first_cause(k: Rigged, tmp_pat
         assert [i.action for i in store.outbox_of(job.job_id)] == ["release"]
     finally:
         store.close()
+
+
+def _printing_budi(k: Rigged) -> None:
+    k.reader.insert(budi())
+    k.to_state("choose_documents")
+    k.enter_code("kartu_keluarga")
+    k.flow.post("print_selected", doc_ids=list(k.flow.view().reserved))
+
+
+@pytest.mark.parametrize("moment", ["printing", "done", "error", "idle"])
+def test_a_new_card_tapped_at_any_moment_of_a_sessions_end_is_read(k: Rigged, moment: str) -> None:
+    """GIVEN a session ending (printing, done, an error, the idle screen just back) WHEN
+    the next citizen taps a card THEN it is read, at once or after the screen asked to
+    lift it and tap again; it is never silently ignored."""
+    siti = VirtualEktp(issue(SITI))
+
+    def swap() -> None:
+        """The last card is lifted (the slot seen empty: a hand takes longer than a
+        poll) and the next citizen's card tapped."""
+        k.reader.remove()
+        k.run_until(lambda: k.watcher.state is ReaderState.EMPTY, "the lift")
+        k.reader.insert(siti)
+
+    if moment in ("printing", "done"):
+        _printing_budi(k)
+        k.to_state("printing" if moment == "printing" else "done")
+        swap()  # the next citizen, while the paper still comes out / on "done"
+    elif moment == "error":
+        k.reader.insert(budi(fault="blank"))
+        k.to_state("error")
+        swap()
+    else:
+        k.reader.insert(budi(fault="blank"))
+        k.to_state("error")
+        k.clock.now += timeouts.STATE_TIMEOUTS["error"]
+        k.flow.fire_timers()  # back to idle with the card still on the reader
+        swap()
+
+    def read_or_asked() -> bool:
+        if k.flow.state in ("done", "printing"):  # the end of the last session runs out
+            k.clock.now += timeouts.DONE_CARD_GONE
+            k.flow.fire_timers()
+        return k.flow.state == "verify_finger" or (
+            k.flow.state == "attract" and k.flow.view().prompt == messages.LIFT_AND_TAP
+        )
+
+    k.run_until(read_or_asked, "the new card read or the lift-and-tap prompt")
+    if k.flow.state == "attract":
+        k.reader.remove()
+        k.run_until(lambda: k.flow.view().prompt == "", "the lift")
+        k.reader.insert(VirtualEktp(issue(SITI)))
+    k.to_state("verify_finger")
+    assert k.flow.session.nik == SITI
