@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server
+.PHONY: all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults
 
 all: test
 
@@ -62,6 +62,11 @@ golden: setup
 # Benchmarks (results go to docs/benchmarks.md with the machine and date).
 bench-card: setup
 	@$(BIN)/python bench/card_read.py
+
+# Randomized fault campaign on the rig (seeded; a few minutes): see bench/faults.py.
+faults: setup
+	@$(BIN)/adm-sim rig up >/dev/null
+	@cd bench && ../$(BIN)/python faults.py --sessions 30 --seed 2026
 
 bench-flow: setup
 	@$(BIN)/python bench/flow_blocking.py

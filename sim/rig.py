@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -91,6 +92,19 @@ def _listening_ports() -> set[int]:
             if len(fields) > 3 and fields[3] == "0A":
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
+
+
+def _vpcd_ports_free() -> bool:
+    """Can a new pcscd's vpcd bind both slot ports (as vpcd does, without SO_REUSEADDR)?"""
+    for port in (VPCD_PORT, VPCD_PORT + 1):
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+        finally:
+            probe.close()
+    return True
 
 
 def _pid_alive(pid: int) -> bool:
@@ -256,6 +270,8 @@ class Rig:
     def _up_pcscd(self) -> None:
         if self._pid("pcscd") and VPCD_PORT in _listening_ports():
             return
+        if self._pid("pcscd"):  # ours, but its vpcd could not bind: start it afresh
+            self._stop("pcscd")
         foreign = self._foreign_pcscd()
         if foreign:
             if VPCD_PORT in _listening_ports():
@@ -283,6 +299,7 @@ class Rig:
         if old and not _pid_alive(old):
             (run / "pcscd.pid").unlink(missing_ok=True)
             (run / "pcscd.comm").unlink(missing_ok=True)
+        _wait(_vpcd_ports_free, 70, "the vpcd ports to be free (sockets of a killed pcscd)")
         self._spawn("pcscd", ["pcscd", "-f", "-c", str(conf)])
         _wait(
             lambda: VPCD_PORT in _listening_ports(),
@@ -454,13 +471,29 @@ Sandboxing Relaxed
             if res.returncode != 0:
                 raise RigError(f"lpadmin {spec.queue}: {res.stderr.strip() or res.stdout.strip()}")
 
-    def restart_pcscd(self) -> None:
-        """Kill pcscd hard and start it again (what a crash and a watchdog restart do)."""
+    def stop_pcscd(self, *, hard: bool = False) -> bool:
+        """Stop pcscd (``hard``: SIGKILL, as a crash).  The virtual card and SAM are taken
+        out first: a pcscd that dies holding their TCP connections leaves its vpcd ports
+        in FIN-WAIT/TIME-WAIT for a minute, and the next pcscd cannot bind them (vpcd sets
+        no SO_REUSEADDR).  For the kiosk it is the same: its PC/SC context dies with pcscd
+        and the card is gone."""
+        self.remove_card()
+        self._stop("sam")
         pid = self._pid("pcscd")
-        if pid is not None:
-            os.kill(pid, signal.SIGKILL)
-            _wait(lambda: not _pid_alive(pid), 5, "pcscd exit")
+        if pid is None:
+            return False
+        if not hard:
+            return self._stop("pcscd")
+        os.kill(pid, signal.SIGKILL)
+        _wait(lambda: not _pid_alive(pid), 5, "pcscd exit")
+        return True
+
+    def restart_pcscd(self) -> None:
+        """Kill pcscd hard and start it again (what a crash and a watchdog restart do),
+        the SAM back in its slot."""
+        self.stop_pcscd(hard=True)
         self._up_pcscd()
+        self.insert_sam()
 
     # --- virtual e-KTP and SAM ----------------------------------------------------------
     def _spawn_card(self, name: str, port: int, args: list[str], timeout: float) -> int:

@@ -39,7 +39,7 @@ def test_starts_out_of_service_without_reader_and_cups_and_serves_when_they_appe
     point_at(cfg, server)
     cfg.printer.server = str(cups)
     cfg.kiosk.store = str(tmp_path / "kiosk.db")
-    rig._stop("pcscd")
+    rig.stop_pcscd()
     app = KioskApp(cfg)
     try:
         started = time.monotonic()

@@ -65,6 +65,20 @@ class PcscConnection:
         (another process sharing the SAM) wait until the block ends."""
         sc = _scard()
         hresult = sc.SCardBeginTransaction(self._hcard)
+        if hresult == sc.SCARD_W_RESET_CARD:
+            # The card was reset since we connected (pcscd finishing its power-up of a
+            # card just tapped, or another application): nothing of ours was lost yet, so
+            # take the card as it is now and begin again, once.
+            log.info("card reset before the transaction; reconnecting")
+            hresult, protocol = sc.SCardReconnect(
+                self._hcard,
+                sc.SCARD_SHARE_SHARED,
+                sc.SCARD_PROTOCOL_T0 | sc.SCARD_PROTOCOL_T1,
+                sc.SCARD_LEAVE_CARD,
+            )
+            if hresult == sc.SCARD_S_SUCCESS:
+                self._protocol = protocol
+                hresult = sc.SCardBeginTransaction(self._hcard)
         if hresult != sc.SCARD_S_SUCCESS:
             raise _map_error(hresult, "begin transaction")
         try:
