@@ -71,6 +71,50 @@ class PrintFailed(Exception):
     """The document did not come out; the entitlement was not consumed."""
 
 
+class PrintTimes:
+    """How long this kiosk's printers take, per medium, and the deadline that follows.
+
+    A fixed deadline is either too short for a slow card printer or far too long for a
+    fast laser (a dead A4 printer would keep a citizen waiting two minutes).  The last
+    ``window`` completed jobs of a medium (submit to completed, as measured) set its
+    deadline to ``factor`` times their slowest, within [``floor``, ``ceiling``]; until
+    ``minimum`` jobs are measured, the configured default holds.
+    """
+
+    def __init__(
+        self,
+        default: float,
+        *,
+        factor: float = 4.0,
+        floor: float = 45.0,
+        ceiling: float = 300.0,
+        window: int = 20,
+        minimum: int = 5,
+    ) -> None:
+        self.default = default
+        self.factor, self.floor, self.ceiling = factor, floor, ceiling
+        self.window, self.minimum = window, minimum
+        self._seconds: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def record(self, medium: str, seconds: float) -> None:
+        with self._lock:
+            times = self._seconds.setdefault(medium, [])
+            times.append(seconds)
+            del times[: -self.window]
+
+    def samples(self, medium: str) -> tuple[float, ...]:
+        with self._lock:
+            return tuple(self._seconds.get(medium, ()))
+
+    def deadline(self, medium: str) -> float:
+        with self._lock:
+            times = list(self._seconds.get(medium, ()))
+        if len(times) < self.minimum:
+            return self.default
+        return min(self.ceiling, max(self.floor, self.factor * max(times)))
+
+
 class PrintService:
     def __init__(
         self,
@@ -93,7 +137,7 @@ class PrintService:
         self.server = server
         self.spooler = spooler
         self._released: set[str] = set()  # without a store: jobs given back already
-        self.deadline = deadline
+        self.times = PrintTimes(deadline)
         self.poll = poll
         self._clock = clock
         self._sleep = sleep
@@ -298,12 +342,13 @@ class PrintService:
         crash_point("spooled")
         log.info("document %d spooled as %s job %d (kiosk job %s)", doc_id, queue, cups_job, job_id)
         progress("printing")
+        started = self._clock()
         try:
             status = follow_job(
                 self.spooler,
                 queue,
                 cups_job,
-                deadline=self.deadline,
+                deadline=self.times.deadline(medium),
                 poll=self.poll,
                 progress=progress,
                 clock=self._clock,
@@ -323,6 +368,7 @@ class PrintService:
             )
             self._settle(serial, CardOutcome.SPOILED, number, reason)
             raise PrintFailed(reason)
+        self.times.record(medium, self._clock() - started)
         self._settle(serial, CardOutcome.CONSUMED, number)
         return PrintResult(
             doc_id=doc_id,

@@ -1253,3 +1253,14 @@ def test_a_new_card_tapped_at_any_moment_of_a_sessions_end_is_read(k: Rigged, mo
         k.reader.insert(VirtualEktp(issue(SITI)))
     k.to_state("verify_finger")
     assert k.flow.session.nik == SITI
+
+
+def test_a_completed_print_is_measured_for_its_mediums_deadline(k: Rigged) -> None:
+    """The print service measures each completed job on its medium (the deadline of the
+    next job of that medium follows the measurements: tests/test_tracking.py)."""
+    printer = k.flow.services.printer
+    assert printer.times.samples("a4") == ()
+    _printing_budi(k)
+    k.to_state("done")
+    (seconds,) = printer.times.samples("a4")
+    assert seconds >= 0 and printer.times.samples("card") == ()

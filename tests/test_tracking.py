@@ -89,3 +89,24 @@ def test_completed_job_returns_at_once() -> None:
     sp = SimSpooler()
     job = sp.submit("adm-a4", b"%PDF", "t")
     assert follow_job(sp, "adm-a4", job, deadline=1).state == JobState.COMPLETED
+
+
+def test_the_print_deadline_follows_measured_print_times() -> None:
+    """Until enough jobs are measured the configured deadline holds; then four times the
+    slowest recent job, never below the floor nor above the ceiling, per medium."""
+    from kiosk.print_service import PrintTimes
+
+    times = PrintTimes(120.0, factor=4.0, floor=45.0, ceiling=300.0, window=5, minimum=3)
+    assert times.deadline("a4") == 120.0
+    for seconds in (8.0, 9.0):
+        times.record("a4", seconds)
+    assert times.deadline("a4") == 120.0  # two jobs are not a measurement yet
+    times.record("a4", 12.5)
+    assert times.deadline("a4") == 50.0  # 4 x 12.5: a dead laser is named in under a minute
+    assert times.deadline("card") == 120.0  # the card printer is measured on its own
+    for _ in range(5):
+        times.record("a4", 1.0)
+    assert times.deadline("a4") == 45.0  # the slow ones left the window; the floor holds
+    for _ in range(3):
+        times.record("card", 100.0)
+    assert times.deadline("card") == 300.0
