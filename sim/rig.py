@@ -537,7 +537,17 @@ Sandboxing Relaxed
         path.write_text(image.to_json())
         path.chmod(0o600)
         pid = self._spawn_card("card", VPCD_PORT, ["--image", str(path)], timeout)
-        self._await_slot(present=True, timeout=timeout)
+        try:
+            self._await_slot(present=True, timeout=timeout)
+        except RigError:
+            # Seen once right after a pcscd restart: vpcd accepted the card's connection
+            # but pcscd never reported it.  Re-seat the card once, as a hand would.
+            with open(self.log_dir / "card.log", "a") as log:
+                log.write("rig: pcscd did not see the card; re-seating it\n")
+            self._stop("card")
+            self._await_slot(present=False, timeout=5)
+            pid = self._spawn_card("card", VPCD_PORT, ["--image", str(path)], timeout)
+            self._await_slot(present=True, timeout=timeout)
         return pid
 
     def remove_card(self) -> bool:
