@@ -83,6 +83,8 @@ def verify_qr(public: Ed25519PublicKey, text: str) -> dict[str, Any]:
         public.verify(unb64u(parts[2]), parts[1].encode())
     except InvalidSignature:
         raise SignatureError("QR signature does not verify: forged or altered") from None
+    except ValueError:  # not base64url, or text that is not even Unicode (a scanner's noise)
+        raise SignatureError("QR text is not a signed code") from None
     try:
         fields = json.loads(unb64u(parts[1]))
     except (ValueError, RecursionError):

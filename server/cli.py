@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("qrtext")
     ver.add_argument("--key", type=Path, help="issuer public key (default HOME/issuer.pub)")
     ver.add_argument("--online", help="server URL to ask for the document's status")
+    ver.add_argument(
+        "--ca", type=Path, help="CA certificate the server must be signed by (default HOME/ca)"
+    )
     ver.set_defaults(func=cmd_verify)
     return p
 
@@ -250,20 +253,41 @@ def _officer(args: argparse.Namespace, db: Any, home: ServerHome) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from protocol.signing import load_public_key, verify_qr
+    """Offline: the signature with the issuer key.  Online: the document's status from the
+    server, over TLS checked against the deployment CA (an impostor answering "active" for
+    a revoked document must not be believed)."""
+    from protocol.signing import SignatureError, load_public_key, verify_qr
 
-    key_file = args.key or _home(args).issuer_pub
-    fields = verify_qr(load_public_key(Path(key_file).read_bytes()), args.qrtext)
+    home = _home(args)
+    key_file = Path(args.key or home.issuer_pub)
+    try:
+        key = load_public_key(key_file.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise CannotRun(f"issuer key {key_file}: {exc}") from None
+    fields = verify_qr(key, args.qrtext)
     print(f"signature: valid (issuer key {key_file})")
     print(f"document: {fields.get('k')} {fields.get('n')}")
-    if args.online:
-        import httpx
+    if not args.online:
+        return 0
+    import ssl
 
-        r = httpx.get(
-            f"{args.online.rstrip('/')}/verify/{fields.get('v')}", verify=False, timeout=10
-        )
-        r.raise_for_status()
-        print(f"status: {r.json()['status']}")
+    import httpx
+
+    ca = Path(args.ca or home.ca_cert)
+    try:
+        context = ssl.create_default_context(cafile=str(ca))
+    except (OSError, ssl.SSLError) as exc:
+        raise CannotRun(f"CA certificate {ca}: {exc}") from None
+    url = f"{args.online.rstrip('/')}/verify/{fields.get('v')}"
+    try:
+        answer = httpx.get(url, verify=context, timeout=10)
+        answer.raise_for_status()
+        status = answer.json()["status"]
+    except httpx.HTTPError as exc:
+        raise SignatureError(f"online check at {args.online} failed: {exc}") from None
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise SignatureError(f"online check at {args.online}: not a verification answer") from None
+    print(f"status: {status}")
     return 0
 
 

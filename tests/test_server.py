@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime as dt
 import json
 import shutil
@@ -15,6 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import update
 
 from kiosk.server_client import (
@@ -26,7 +30,7 @@ from kiosk.server_client import (
     Tls,
     WrongSecret,
 )
-from protocol.signing import load_public_key, verify_qr
+from protocol.signing import SignatureError, load_public_key, verify_qr
 from server import officer
 from server.db import QrToken, make_engine, session_factory
 from server.pki import ServerHome
@@ -389,6 +393,50 @@ def test_verify_offline_and_supersede(server: EmbeddedServer) -> None:
     code = verify_qr(load_public_key(server.home.issuer_pub.read_bytes()), qr)["v"]
     answer = httpx.get(f"{server.url}/verify/{code}", verify=False).json()
     assert (answer["status"], answer["superseded_by"]) == ("superseded", new.document.number)
+
+
+def test_verify_online_believes_only_a_server_of_the_deployment_ca(
+    server: EmbeddedServer, tmp_path: Path
+) -> None:
+    """GIVEN a printed QR WHEN `verify --online` asks an impostor (a server with another
+    CA) or a closed port, or is given text that is not even Unicode THEN it says so in one
+    line and exits 1: no status is believed, no traceback."""
+    client = kiosk_client(server)
+    session = ektp_session(client)
+    kk = docs_by_kind(client, session)["kartu_keluarga"]
+    j = job()
+    qr = client.reserve(session, j, kk["id"], demo_code(kk["number"])).payload["verification"]
+    client.confirm(j)
+    cli = [sys.executable, "-m", "server.cli", "--home", str(server.home.path), "verify"]
+    ServerHome(tmp_path / "other").init()  # another CA, another server certificate
+    impostor = _start_server(f"sqlite:///{tmp_path / 'other.db'}", tmp_path / "other", tmp_path)
+    try:
+        fooled = subprocess.run(
+            [*cli, qr, "--online", impostor.url], capture_output=True, text=True, timeout=60
+        )
+    finally:
+        impostor.stop()
+    closed = subprocess.run(
+        [*cli, qr, "--online", "https://127.0.0.1:9"], capture_output=True, text=True, timeout=60
+    )
+    noise = subprocess.run(
+        [*[c.encode() for c in cli], b"ADM1.\xff\xfe." + b"\x80" * 8],
+        capture_output=True,
+        timeout=60,
+    )
+    for res, says in ((fooled, "online check"), (closed, "online check")):
+        assert res.returncode == 1, res.stderr
+        assert "status:" not in res.stdout and says in res.stderr
+        assert "Traceback" not in res.stderr
+    assert noise.returncode == 1 and b"Traceback" not in noise.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200) | st.builds(lambda t: "ADM1." + t, st.text(max_size=200)))
+def test_verify_qr_of_any_text_is_fields_or_a_signature_error(text: str) -> None:
+    key = ed25519.Ed25519PrivateKey.generate().public_key()
+    with contextlib.suppress(SignatureError):
+        assert isinstance(verify_qr(key, text), dict)
 
 
 def test_officer_cli_registers_approves_and_lists(server: EmbeddedServer, tmp_path: Path) -> None:
