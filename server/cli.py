@@ -4,10 +4,10 @@
     adm-server migrate
     adm-server pki init [--hostname NAME ...] | issue-kiosk ID [--out DIR] | revoke ID
                    | official --name N --nip NIP --title T
-    adm-server officer register KIND NIK [--data FILE] | approve APP_ID | revoke NUMBER
+    adm-server officer [--as NAME] register KIND NIK [--data FILE] | approve APP_ID | revoke NUMBER
                        | supersede OLD NEW | set-pin NIK PIN | qr-token NIK
                        | reissue-code NUMBER | documents [--nik NIK] | kiosks | outbox
-    adm-server verify QRTEXT [--key FILE] [--online URL]
+    adm-server verify QRTEXT [--key FILE] [--online URL [--ca FILE]]
 
 The database URL comes from ``--db``, ``$ADM_SERVER_DB`` or ``sqlite:///HOME/server.db``;
 the key folder from ``--home``, ``$ADM_SERVER_HOME`` or ``./adm-server-home``.
@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     off_cmd.set_defaults(func=cmd_pki_official)
 
     off = sub.add_parser("officer", help="office work: applications, documents, kiosks")
+    off.add_argument(
+        "--as",
+        dest="person",
+        help="who does this, for the audit log (default $ADM_OFFICER, else the login name)",
+    )
     osub = off.add_subparsers(dest="off_cmd", required=True)
     reg = osub.add_parser("register")
     reg.add_argument("kind")
@@ -209,34 +214,48 @@ def cmd_officer(args: argparse.Namespace) -> int:
         return _officer(args, db, home)
 
 
+def _person(args: argparse.Namespace) -> str:
+    """The person behind an officer command, for the audit log (never just "officer")."""
+    import getpass
+
+    who = args.person or os.environ.get("ADM_OFFICER") or ""
+    if not who:
+        try:
+            who = getpass.getuser()
+        except (KeyError, OSError):
+            raise CannotRun("who is acting? give --as NAME (or set ADM_OFFICER)") from None
+    return f"officer:{who}"[:64]
+
+
 def _officer(args: argparse.Namespace, db: Any, home: ServerHome) -> int:
     from server import officer
     from server.db import Outbox
 
     pepper = home.pepper()
+    who = _person(args)
     cmd = args.off_cmd
     if cmd == "register":
         data = json.loads(args.data.read_text(encoding="utf-8")) if args.data else {}
-        app = officer.register(db, args.kind, args.nik, data)
+        app = officer.register(db, args.kind, args.nik, data, officer=who)
         print(f"application {app.id} registered ({app.kind})")
     elif cmd == "approve":
-        done = officer.approve(db, pepper, args.application_id, home.official())
+        done = officer.approve(db, pepper, args.application_id, home.official(), officer=who)
         print(f"document {done.document.number} approved; print code {done.print_code}")
         print("(the code was also put in the outbox for the citizen)")
     elif cmd == "revoke":
-        officer.revoke(db, args.number)
+        officer.revoke(db, args.number, officer=who)
         print(f"document {args.number}: revoked")
     elif cmd == "supersede":
-        officer.supersede(db, args.old, args.new)
+        officer.supersede(db, args.old, args.new, officer=who)
         print(f"document {args.old}: superseded by {args.new}")
     elif cmd == "reissue-code":
-        code = officer.reissue_code(db, pepper, args.number)
+        code = officer.reissue_code(db, pepper, args.number, officer=who)
         print(f"document {args.number}: new print code {code}")
     elif cmd == "set-pin":
-        officer.set_pin(db, pepper, args.nik, args.pin)
+        officer.set_pin(db, pepper, args.nik, args.pin, officer=who)
         print("PIN set")
     elif cmd == "qr-token":
-        print(officer.qr_token(db, pepper, args.nik))
+        print(officer.qr_token(db, pepper, args.nik, officer=who))
     elif cmd == "documents":
         for d in officer.documents(db, args.nik):
             print(f"{d.id:5d}  {d.number:32s} {d.kind:16s} {d.status:10s} {d.printed_kiosk or ''}")

@@ -452,7 +452,17 @@ def test_officer_cli_registers_approves_and_lists(server: EmbeddedServer, tmp_pa
     data = tmp_path / "akta.json"
     data.write_text(json.dumps({"registration_number": "3271-LT-01", "name": "Bayi"}))
     reg = subprocess.run(
-        [*cli, "officer", "register", "akta_kelahiran", SITI, "--data", str(data)],
+        [
+            *cli,
+            "officer",
+            "--as",
+            "rina.w",
+            "register",
+            "akta_kelahiran",
+            SITI,
+            "--data",
+            str(data),
+        ],
         capture_output=True,
         text=True,
     )
@@ -472,6 +482,18 @@ def test_officer_cli_registers_approves_and_lists(server: EmbeddedServer, tmp_pa
         [*cli, "officer", "register", "paspor", SITI], capture_output=True, text=True
     )
     assert bad.returncode == 1 and "unknown document kind" in bad.stderr
+    # Every office action is audited with the person who did it, not just "officer".
+    from server.db import AuditEntry
+
+    engine = make_engine(server.database_url)
+    with session_factory(engine)() as db:
+        actors = {
+            e.action: e.actor
+            for e in db.query(AuditEntry).filter(AuditEntry.actor.like("officer%"))
+        }
+    engine.dispose()
+    assert actors["application_registered"] == "officer:rina.w"
+    assert actors["approved"].startswith("officer:") and actors["approved"] != "officer:"
 
 
 @pytest.mark.parametrize(
