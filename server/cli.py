@@ -228,8 +228,11 @@ def _person(args: argparse.Namespace) -> str:
 
 
 def _officer(args: argparse.Namespace, db: Any, home: ServerHome) -> int:
+    from sqlalchemy import select
+
     from server import officer
-    from server.db import Outbox
+    from server.db import Outbox, utcnow
+    from server.sealing import unseal
 
     pepper = home.pepper()
     who = _person(args)
@@ -239,9 +242,16 @@ def _officer(args: argparse.Namespace, db: Any, home: ServerHome) -> int:
         app = officer.register(db, args.kind, args.nik, data, officer=who)
         print(f"application {app.id} registered ({app.kind})")
     elif cmd == "approve":
-        done = officer.approve(db, pepper, args.application_id, home.official(), officer=who)
+        done = officer.approve(
+            db,
+            pepper,
+            args.application_id,
+            home.official(),
+            officer=who,
+            sender=home.sender_public(),
+        )
         print(f"document {done.document.number} approved; print code {done.print_code}")
-        print("(the code was also put in the outbox for the citizen)")
+        print("(the code waits in the outbox for the citizen, sealed for the sender)")
     elif cmd == "revoke":
         officer.revoke(db, args.number, officer=who)
         print(f"document {args.number}: revoked")
@@ -249,13 +259,15 @@ def _officer(args: argparse.Namespace, db: Any, home: ServerHome) -> int:
         officer.supersede(db, args.old, args.new, officer=who)
         print(f"document {args.old}: superseded by {args.new}")
     elif cmd == "reissue-code":
-        code = officer.reissue_code(db, pepper, args.number, officer=who)
+        code = officer.reissue_code(
+            db, pepper, args.number, officer=who, sender=home.sender_public()
+        )
         print(f"document {args.number}: new print code {code}")
     elif cmd == "set-pin":
         officer.set_pin(db, pepper, args.nik, args.pin, officer=who)
         print("PIN set")
     elif cmd == "qr-token":
-        print(officer.qr_token(db, pepper, args.nik, officer=who))
+        print(officer.qr_token(db, pepper, args.nik, officer=who, sender=home.sender_public()))
     elif cmd == "documents":
         for d in officer.documents(db, args.nik):
             print(f"{d.id:5d}  {d.number:32s} {d.kind:16s} {d.status:10s} {d.printed_kiosk or ''}")
@@ -264,10 +276,22 @@ def _officer(args: argparse.Namespace, db: Any, home: ServerHome) -> int:
             seen = k.last_seen.isoformat(timespec="seconds") if k.last_seen else "never"
             print(f"{k.id:20s} {k.status:8s} last seen {seen}  {json.dumps(k.last_status)}")
     elif cmd == "outbox":
-        from sqlalchemy import select
-
+        # This command is the sender: it opens each waiting message's sealed secret with
+        # the sender's key, hands the message over (here: prints it), then deletes the
+        # secret.  What stays in the database is the text without it.
+        sender = None
         for m in db.scalars(select(Outbox).order_by(Outbox.id)):
-            print(f"{m.id:5d} {m.nik[:6]}******{m.nik[-4:]}  {m.text}")
+            masked = f"{m.nik[:6]}******{m.nik[-4:]}"
+            if m.sent_at is not None:
+                print(f"{m.id:5d} {masked}  sent {m.sent_at:%Y-%m-%d %H:%M}")
+                continue
+            text = m.text
+            if m.sealed is not None:
+                sender = sender or home.sender_private()
+                text = text.replace("{secret}", unseal(sender, m.sealed))
+            print(f"{m.id:5d} {masked}  {text}")
+            m.sealed, m.sent_at = None, utcnow()
+        db.commit()
     return 0
 
 

@@ -190,7 +190,9 @@ class Outbox(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     nik: Mapped[str] = mapped_column(String(16))
-    text: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(String(500))  # "{secret}" marks where it goes
+    # The secret (print code, QR token) sealed to the sender's key; deleted once sent.
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 

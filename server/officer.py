@@ -14,6 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ from server.db import (
     QrToken,
     utcnow,
 )
+from server.sealing import seal
 from server.security import keyed_hash, new_print_code, new_token
 
 
@@ -50,6 +52,15 @@ PREFIX = {
 class Approved:
     document: Document
     print_code: str
+
+
+def _message(nik: str, text: str, secret: str, sender: X25519PublicKey | None) -> Outbox:
+    """An outbox message whose secret is sealed to the sender (never stored in clear).
+    Without a sender key (the demo seed) the message says the secret is given at the
+    office instead."""
+    if sender is None:
+        return Outbox(nik=nik, text=text.replace("{secret}", "(diberikan di kantor Dukcapil)"))
+    return Outbox(nik=nik, text=text, sealed=seal(sender, secret))
 
 
 def _audit(db: Session, officer: str, action: str, subject: str, **detail: Any) -> None:
@@ -91,6 +102,7 @@ def approve(
     number: str | None = None,
     print_code: str | None = None,
     now: dt.datetime | None = None,
+    sender: X25519PublicKey | None = None,
 ) -> Approved:
     """Issue the document; its print code goes to the outbox and is returned once."""
     app = db.get(Application, application_id)
@@ -117,10 +129,12 @@ def approve(
     db.add(doc)
     app.status, app.decided_at, app.officer = "approved", now, officer
     db.add(
-        Outbox(
-            nik=app.owner_nik,
-            text=f"Dukcapil: {KINDS[app.kind][0]} {number} siap dicetak di ADM. "
-            f"Kode cetak: {code}. Jangan berikan kode ini kepada siapa pun.",
+        _message(
+            app.owner_nik,
+            f"Dukcapil: {KINDS[app.kind][0]} {number} siap dicetak di ADM. "
+            "Kode cetak: {secret}. Jangan berikan kode ini kepada siapa pun.",
+            code,
+            sender,
         )
     )
     db.flush()
@@ -129,14 +143,23 @@ def approve(
     return Approved(doc, code)
 
 
-def reissue_code(db: Session, pepper: bytes, number: str, *, officer: str = "officer") -> str:
+def reissue_code(
+    db: Session,
+    pepper: bytes,
+    number: str,
+    *,
+    officer: str = "officer",
+    sender: X25519PublicKey | None = None,
+) -> str:
     """A new print code for a document that is still printable (the old one stops working)."""
     doc = _doc(db, number)
     if doc.status != "approved":
         raise OfficerError(f"document {number} is {doc.status}")
     code = new_print_code()
     doc.code_hash = keyed_hash(pepper, "code", code)
-    db.add(Outbox(nik=doc.owner_nik, text=f"Dukcapil: kode cetak baru {number}: {code}."))
+    db.add(
+        _message(doc.owner_nik, f"Dukcapil: kode cetak baru {number}: {{secret}}.", code, sender)
+    )
     _audit(db, officer, "code_reissued", number)
     db.commit()
     return code
@@ -194,6 +217,7 @@ def qr_token(
     ttl: dt.timedelta = dt.timedelta(days=3),
     token: str | None = None,
     officer: str = "officer",
+    sender: X25519PublicKey | None = None,
 ) -> str:
     if db.get(Citizen, nik) is None:
         raise OfficerError(f"no citizen with NIK {mask_nik(nik)} in the registry")
@@ -205,7 +229,9 @@ def qr_token(
             expires_at=utcnow() + ttl,
         )
     )
-    db.add(Outbox(nik=nik, text="Dukcapil: kode QR masuk ADM Anda terlampir (sekali pakai)."))
+    db.add(
+        _message(nik, "Dukcapil: kode QR masuk ADM Anda (sekali pakai): {secret}", token, sender)
+    )
     _audit(db, officer, "qr_token_issued", mask_nik(nik))
     db.commit()
     return token

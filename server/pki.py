@@ -29,6 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from server.security import Issuer
@@ -51,7 +52,7 @@ def _write(path: Path, data: bytes, private: bool = False) -> None:
     os.replace(tmp, path)
 
 
-def _key_pem(key: ec.EllipticCurvePrivateKey | Ed25519PrivateKey) -> bytes:
+def _key_pem(key: ec.EllipticCurvePrivateKey | Ed25519PrivateKey | X25519PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -89,6 +90,8 @@ class ServerHome:
     issuer_pub = property(lambda self: self.path / "issuer.pub")
     pepper_file = property(lambda self: self.path / "pepper")
     official_file = property(lambda self: self.path / "official.json")
+    sender_key = property(lambda self: self.path / "sender.key")  # the SMS sender's only
+    sender_pub = property(lambda self: self.path / "sender.pub")
 
     @property
     def initialised(self) -> bool:
@@ -131,6 +134,18 @@ class ServerHome:
             created = True
         if not self.server_key.is_file():
             self._issue("adm-server", "server", self.server_cert, self.server_key, hostnames)
+            created = True
+        if not self.sender_pub.is_file():
+            # The outbox seals citizens' secrets to this key; its private half belongs to
+            # the message sender and may be moved off this host.
+            sender = X25519PrivateKey.generate()
+            _write(self.sender_key, _key_pem(sender), private=True)
+            _write(
+                self.sender_pub,
+                sender.public_key().public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                ),
+            )
             created = True
         if not self.issuer_key.is_file():
             issuer = Ed25519PrivateKey.generate()
@@ -205,6 +220,28 @@ class ServerHome:
 
     def pepper(self) -> bytes:
         return bytes.fromhex(self.pepper_file.read_text().strip())
+
+    def sender_public(self) -> X25519PublicKey:
+        """The key the outbox seals secrets to (created by ``pki init``)."""
+        try:
+            key = serialization.load_pem_public_key(self.sender_pub.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise PkiError(f"{self.sender_pub}: {exc}; run 'adm-server pki init'") from None
+        if not isinstance(key, X25519PublicKey):
+            raise PkiError(f"{self.sender_pub} is not an X25519 public key")
+        return key
+
+    def sender_private(self) -> X25519PrivateKey:
+        """The sender's key, to open sealed secrets: only where messages are sent from."""
+        try:
+            key = serialization.load_pem_private_key(self.sender_key.read_bytes(), None)
+        except (OSError, ValueError) as exc:
+            raise PkiError(
+                f"the message sender's key is not here ({self.sender_key}): {exc}"
+            ) from None
+        if not isinstance(key, X25519PrivateKey):
+            raise PkiError(f"{self.sender_key} is not an X25519 private key")
+        return key
 
     def official(self) -> dict[str, str]:
         """The official whose name, NIP and title go on approved documents: set once per

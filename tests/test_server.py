@@ -476,8 +476,25 @@ def test_officer_cli_registers_approves_and_lists(server: EmbeddedServer, tmp_pa
     akta = docs_by_kind(client, session)["akta_kelahiran"]
     assert akta["number"] == number
     assert client.reserve(session, job(), akta["id"], code).payload["data"]["name"] == "Bayi"
+    from server.db import Outbox
+
+    def stored() -> list[tuple[str, bytes | None]]:
+        engine = make_engine(server.database_url)
+        try:
+            with session_factory(engine)() as db:
+                return [(m.text, m.sealed) for m in db.query(Outbox).order_by(Outbox.id)]
+        finally:
+            engine.dispose()
+
+    # Waiting for the sender: the code is in the outbox only sealed to the sender's key.
+    waiting = stored()
+    assert all(code not in text for text, _ in waiting)
+    assert any(sealed and code.encode() not in sealed for _, sealed in waiting)
     outbox = subprocess.run([*cli, "officer", "outbox"], capture_output=True, text=True).stdout
-    assert code in outbox and SITI not in outbox  # masked NIK in the listing
+    assert code in outbox and SITI not in outbox  # handed over, masked NIK in the listing
+    assert all(code not in text and sealed is None for text, sealed in stored())
+    again = subprocess.run([*cli, "officer", "outbox"], capture_output=True, text=True).stdout
+    assert code not in again and "sent" in again  # nothing left to give away
     bad = subprocess.run(
         [*cli, "officer", "register", "paspor", SITI], capture_output=True, text=True
     )
@@ -580,7 +597,7 @@ def test_migrations_match_the_models_on_both_databases(any_server: EmbeddedServe
     from server.migrate import current
 
     engine = make_engine(any_server.database_url)
-    assert current(engine) == "0002"
+    assert current(engine) == "0003"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
