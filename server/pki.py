@@ -95,12 +95,14 @@ class ServerHome:
 
     @property
     def initialised(self) -> bool:
+        """Everything the server needs to serve.  Not the CA's private key: issuing kiosk
+        certificates is an offline step, and ``ca.key`` can live on another host."""
         return all(
             p.is_file()
             for p in (
                 self.ca_cert,
-                self.ca_key,
                 self.server_cert,
+                self.server_key,
                 self.issuer_key,
                 self.pepper_file,
             )
@@ -111,7 +113,8 @@ class ServerHome:
         created = False
         self.path.mkdir(parents=True, exist_ok=True)
         now = dt.datetime.now(dt.UTC)
-        if not self.ca_key.is_file():
+        if not self.ca_key.is_file() and not self.ca_cert.is_file():
+            # A CA certificate without its key is a CA kept offline: never replaced here.
             key = ec.generate_private_key(ec.SECP256R1())
             name = _name("ADM Deployment CA", "CA")
             cert = (
@@ -161,6 +164,11 @@ class ServerHome:
         return created
 
     def _ca(self) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        if self.ca_cert.is_file() and not self.ca_key.is_file():
+            raise PkiError(
+                f"the CA's private key is not on this host ({self.ca_key}): issue "
+                "certificates where the CA is kept"
+            )
         if not (self.ca_cert.is_file() and self.ca_key.is_file()):
             raise PkiError(f"no CA in {self.path}: run 'adm-server pki init' first")
         cert = x509.load_pem_x509_certificate(self.ca_cert.read_bytes())

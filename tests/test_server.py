@@ -633,3 +633,35 @@ def test_a_database_restart_costs_at_most_a_clear_503(
         assert "kartu_keluarga" in docs_by_kind(client, session)
     finally:
         srv.stop()
+
+
+def test_the_server_serves_without_the_ca_key_and_issues_only_where_it_is(
+    server_home: Path, tmp_path: Path
+) -> None:
+    """GIVEN a serving host holding everything but the CA's private key (issuing kiosk
+    certificates is an offline step) WHEN the server starts THEN it serves kiosks, `pki
+    init` leaves the CA alone, and issuing a certificate there is refused in one line."""
+    full = tmp_path / "full"
+    shutil.copytree(server_home, full)
+    srv = EmbeddedServer(f"sqlite:///{tmp_path / 'a.db'}", full, kiosks=("kiosk-test",))
+    srv.prepare(f"sqlite:///{tmp_path / 'a.db'}")  # kiosk credentials issued at the CA
+    serving = tmp_path / "serving"
+    shutil.copytree(full, serving)
+    (serving / "ca.key").unlink()
+    ca_before = (serving / "ca.pem").read_bytes()
+    srv = EmbeddedServer(f"sqlite:///{tmp_path / 'a.db'}", serving, kiosks=("kiosk-test",))
+    srv.start()
+    try:
+        client = kiosk_client(srv)
+        assert ektp_session(client)  # mTLS and the kiosk's registration work
+        client.close()
+    finally:
+        srv.stop()
+    assert not (serving / "ca.key").exists() and (serving / "ca.pem").read_bytes() == ca_before
+    cli = [sys.executable, "-m", "server.cli", "--home", str(serving)]
+    db = ["--db", f"sqlite:///{tmp_path / 'a.db'}"]
+    issue = subprocess.run(
+        [*cli, *db, "pki", "issue-kiosk", "kiosk-new"], capture_output=True, text=True
+    )
+    assert issue.returncode == 1 and "not on this host" in issue.stderr
+    assert "Traceback" not in issue.stderr
