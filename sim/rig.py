@@ -196,8 +196,12 @@ class Rig:
         pid = self._pid(name)
         if pid is None:
             return False
-        os.kill(pid, signal.SIGKILL)
+        # The whole process group: a print command still running for a job (waiting for
+        # paper) would otherwise outlive the printer holding its inherited IPP socket, and
+        # the printer could not start again on its port.
+        os.killpg(pid, signal.SIGKILL)
         _wait(lambda: not _pid_alive(pid), 5, f"{name} exit")
+        _wait(lambda: self.printer(queue).port not in _listening_ports(), 5, f"{name} port")
         (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
         return True
 
