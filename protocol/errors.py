@@ -27,6 +27,7 @@ class ErrorCode(enum.StrEnum):
     CONFIRMED = "confirmed"
     RELEASED = "released"
     DATABASE_UNAVAILABLE = "database_unavailable"
+    CONFLICT = "conflict"
 
 
 # A wrong guess of a secret: the citizen may try again (attempts_left says how often).

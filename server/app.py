@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -435,8 +436,31 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
 
     def _conflict(_request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(
-            {"detail": {"code": "conflict", "message": "conflicting concurrent change"}}, 409
+            {"detail": {"code": ErrorCode.CONFLICT, "message": "conflicting concurrent change"}},
+            409,
         )
+
+    def _invalid(_request: Request, exc: Exception) -> JSONResponse:
+        """Invalid input, answered in the spec's shape without echoing the input: an echo
+        can be unencodable (NaN, lone surrogates: the handler itself would fail) and can
+        carry personal data back.  A missing session token is a 401, as a wrong one is."""
+        assert isinstance(exc, RequestValidationError)
+        errors = exc.errors()
+        for error in errors:
+            if tuple(error.get("loc", ()))[:2] == ("header", "authorization"):
+                return JSONResponse(
+                    {"detail": {"code": ErrorCode.NO_SESSION, "message": "session token required"}},
+                    401,
+                )
+        detail = [
+            {
+                "loc": [p if isinstance(p, int) else str(p) for p in error.get("loc", ())],
+                "msg": str(error.get("msg", "")),
+                "type": str(error.get("type", "")),
+            }
+            for error in errors
+        ]
+        return JSONResponse({"detail": detail}, 422)
 
     def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
@@ -448,6 +472,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
 
     for error in (*broken_errors(engine), OperationalError):
         app.add_exception_handler(error, _unavailable)
+    app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(IntegrityError, _conflict)
     app.add_exception_handler(engine.dialect.dbapi.IntegrityError, _conflict)  # type: ignore[union-attr]
     return app

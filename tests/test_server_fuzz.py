@@ -139,3 +139,36 @@ def test_no_input_causes_a_server_error(api: Any, data: st.DataObject) -> None:
         kw["json"] = data.draw(BODIES)
     resp = call(method, path, **kw)
     assert resp.status_code < 500, (method, path, kw, resp.text[:300])
+
+
+HOSTILE = [
+    b'{"method": "ektp", "nik": "3201011203800001", "card": {"chip_authenticated": true, '
+    b'"fingerprint_matched": true, "finger_score": NaN}}',
+    b'{"method": "ektp", "nik": "3201011203800001", "card": {"chip_authenticated": true, '
+    b'"fingerprint_matched": true, "finger_score": Infinity}}',
+    b'{"method": "ektp", "nik": "3201011203800001", "card": {"chip_authenticated": true, '
+    b'"fingerprint_matched": true, "finger_score": 1e999}}',
+    b'{"method": "ektp", "nik": "\\ud800\\udfff\\ud800", "card": null}',
+    b'{"method": "\\ud800"}',
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE, ids=["nan", "infinity", "1e999", "surrogates", "lone"])
+def test_a_body_that_cannot_be_echoed_is_a_plain_422(api: Any, body: bytes) -> None:
+    """Values JSON cannot carry back (NaN, Infinity, 1e999, lone surrogates) are refused as
+    any invalid input: a 422 that does not echo the input (which also keeps personal data
+    out of answers), never a 500 from the error handler itself."""
+    call, _spec, _session = api
+    resp = call(
+        "POST", "/api/v1/sessions", content=body, headers={"content-type": "application/json"}
+    )
+    assert resp.status_code == 422, resp.text[:300]
+    for error in resp.json()["detail"]:
+        assert set(error) <= {"loc", "msg", "type"}  # the shape the spec promises, no input
+
+
+def test_a_missing_session_token_is_401_not_422(api: Any) -> None:
+    call, _spec, _session = api
+    resp = call("GET", "/api/v1/documents")
+    assert resp.status_code == 401, resp.text[:300]
+    assert resp.json()["detail"]["code"] == "no_session"
