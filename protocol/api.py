@@ -5,16 +5,34 @@ kiosk checks the answers it gets against them (a malformed 200 is a fault, not a
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from protocol.nik import NIK_PATTERN
 
 JOB_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+# Identifiers fit every database the server runs on (PostgreSQL's integer is 32 bits).
+MAX_ID = 2**31 - 1
 
 
-class CardAssertion(BaseModel):
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+# A moment in an answer always carries its UTC offset, as OpenAPI's date-time promises.
+UtcDateTime = Annotated[dt.datetime, AfterValidator(_utc)]
+Short = Annotated[str, StringConstraints(max_length=64)]
+
+
+class Request(BaseModel):
+    """A request from a kiosk: strict types (no "1" or 1.0 for an id, no false for a
+    score), every number and string bounded."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class CardAssertion(Request):
     """What the kiosk asserts after reading an e-KTP: chip authenticated, finger matched."""
 
     chip_authenticated: Literal[True]
@@ -22,7 +40,7 @@ class CardAssertion(BaseModel):
     finger_score: float = Field(ge=0, le=1)
 
 
-class OpenSession(BaseModel):
+class OpenSession(Request):
     method: Literal["ektp", "pin", "qr"]
     nik: str | None = Field(default=None, pattern=NIK_PATTERN)
     pin: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
@@ -33,7 +51,7 @@ class OpenSession(BaseModel):
 class SessionOpened(BaseModel):
     session: str
     method: str
-    expires_at: dt.datetime
+    expires_at: UtcDateTime
     name: str | None  # for the greeting; None when the registry does not know the NIK
 
 
@@ -49,9 +67,9 @@ class DocumentList(BaseModel):
     documents: list[DocumentSummary]
 
 
-class ReserveRequest(BaseModel):
+class ReserveRequest(Request):
     job_id: str = Field(pattern=JOB_ID)
-    document_id: int = Field(ge=1)
+    document_id: int = Field(ge=1, le=MAX_ID)
     print_code: str = Field(pattern=r"^[0-9]{8}$")
 
 
@@ -67,19 +85,21 @@ class SignedDocument(ReservationState):
     key_id: str
 
 
-class ReleaseRequest(BaseModel):
+class ReleaseRequest(Request):
     reason: str = Field(default="", max_length=200)
 
 
-class HeartbeatRequest(BaseModel):
+class HeartbeatRequest(Request):
     state: str = Field(max_length=40)
-    devices: dict[str, str] = Field(default_factory=dict)
-    supplies: dict[str, int] = Field(default_factory=dict)
+    devices: dict[Short, Short] = Field(default_factory=dict, max_length=32)
+    supplies: dict[Short, Annotated[int, Field(ge=-1, le=100_000)]] = Field(
+        default_factory=dict, max_length=32
+    )
     audit_head: str | None = Field(default=None, max_length=64)
 
 
 class HeartbeatAnswer(BaseModel):
-    server_time: dt.datetime
+    server_time: UtcDateTime
 
 
 class Verification(BaseModel):

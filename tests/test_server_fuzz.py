@@ -9,6 +9,7 @@ verified certificate in the scope, as ``server.tls`` does).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,60 @@ def test_a_missing_session_token_is_401_not_422(api: Any) -> None:
     resp = call("GET", "/api/v1/documents")
     assert resp.status_code == 401, resp.text[:300]
     assert resp.json()["detail"]["code"] == "no_session"
+
+
+CARD = {"chip_authenticated": True, "fingerprint_matched": True, "finger_score": 0.9}
+JOB = "6f1c7d8e-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/reservations", {"job_id": JOB, "document_id": 2**63, "print_code": "12345678"}),
+        ("/api/v1/reservations", {"job_id": JOB, "document_id": 2**31, "print_code": "12345678"}),
+        ("/api/v1/reservations", {"job_id": JOB, "document_id": "1", "print_code": "12345678"}),
+        ("/api/v1/reservations", {"job_id": JOB, "document_id": 1.0, "print_code": "12345678"}),
+        ("/api/v1/sessions", {"method": "ektp", "nik": "٣٢٠١٠١١٢٠٣٨٠٠٠٠١", "card": CARD}),
+        (
+            "/api/v1/sessions",
+            {"method": "ektp", "nik": DEMO_NIK, "card": {**CARD, "finger_score": False}},
+        ),
+        ("/api/v1/heartbeat", {"state": "attract", "devices": {"x" * 65: "ok"}}),
+        ("/api/v1/heartbeat", {"state": "attract", "supplies": {f"s{i}": 1 for i in range(33)}}),
+    ],
+    ids=[
+        "id-2^63",
+        "id-2^31",
+        "id-string",
+        "id-float",
+        "arabic-indic-nik",
+        "score-false",
+        "device-name",
+        "too-many-supplies",
+    ],
+)
+def test_out_of_range_and_loosely_typed_input_is_refused(
+    api: Any, path: str, body: dict[str, Any]
+) -> None:
+    """Every number and string is bounded by the schema and types are strict: a 422
+    before any database sees the value (an id past the database's integer range gave a
+    500; an Arabic-Indic NIK opened a session)."""
+    call, _spec, session = api
+    resp = call("POST", path, json=body, headers={"Authorization": f"Bearer {session}"})
+    assert resp.status_code == 422, resp.text[:300]
+
+
+def test_moments_in_answers_carry_their_utc_offset(api: Any) -> None:
+    call, _spec, _session = api
+    opened = call(
+        "POST", "/api/v1/sessions", json={"method": "ektp", "nik": DEMO_NIK, "card": CARD}
+    )
+    beat = call(
+        "POST",
+        "/api/v1/heartbeat",
+        json={"state": "attract"},
+        headers={"Authorization": f"Bearer {opened.json()['session']}"},
+    )
+    for moment in (opened.json()["expires_at"], beat.json()["server_time"]):
+        parsed = dt.datetime.fromisoformat(moment)
+        assert parsed.utcoffset() == dt.timedelta(0), moment
