@@ -55,8 +55,9 @@ QUEUE = {"kartu_keluarga": "adm-a4", "ktp_el": "adm-card"}
 
 
 class Campaign:
-    def __init__(self, work: Path, rng: random.Random, idle_bound: float) -> None:
-        self.rng = rng
+    def __init__(self, work: Path, seed: int, idle_bound: float) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)
         self.idle_bound = idle_bound
         self.rig = Rig()
         self.rig.up()
@@ -141,6 +142,9 @@ class Campaign:
 
     # --- one session ------------------------------------------------------------------
     def session(self, number: int) -> None:
+        # One generator per session, from the seed and the session's number: a session
+        # that took another path does not change what the next ones do.
+        self.rng = random.Random(f"{self.seed}/{number}")
         nik = self.rng.choice(self.holders)
         kind = self.rng.choice(("kartu_keluarga", "ktp_el"))
         fault = self.rng.choice(FAULTS)
@@ -252,10 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--idle-bound", type=float, default=45.0, help="seconds after healing")
     args = parser.parse_args(argv)
-    rng = random.Random(args.seed)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="adm-faults-") as tmp:
-        campaign = Campaign(Path(tmp), rng, args.idle_bound)
+        campaign = Campaign(Path(tmp), args.seed, args.idle_bound)
         try:
             for number in range(1, args.sessions + 1):
                 campaign.session(number)
