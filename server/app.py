@@ -82,6 +82,8 @@ class Settings:
     # threads, the threads fight over the GIL); a database across a network, where every
     # round trip waits, wants a few.
     db_threads: int = 0
+    # Heartbeat history kept per kiosk (the latest is always on the kiosk's record).
+    heartbeat_retention: dt.timedelta = dt.timedelta(days=30)
 
 
 # ---------------------------------------------------------------- errors
@@ -402,6 +404,8 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                 status = req.model_dump()
                 db.send(q.kiosk_seen, id=kiosk, at=now, status=status)
                 db.send(q.heartbeat, kiosk_id=kiosk, at=now, status=status)
+                before = now - settings.heartbeat_retention
+                db.send(q.heartbeats_purge, kiosk_id=kiosk, before=before)
                 db.commit()
             return HeartbeatAnswer(server_time=now)
 

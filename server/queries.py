@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
@@ -178,6 +178,11 @@ class Queries:
         )
         self.heartbeat = c(
             insert(Heartbeat).values(kiosk_id=P("kiosk_id"), at=P("at"), status=P("status"))
+        )
+        # A kiosk's history older than the retention goes as its next heartbeat arrives
+        # (the index on kiosk and time makes it a short range delete).
+        self.heartbeats_purge = c(
+            delete(Heartbeat).where(Heartbeat.kiosk_id == P("kiosk_id"), Heartbeat.at < P("before"))
         )
         self.audit = c(
             insert(AuditEntry).values(

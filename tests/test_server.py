@@ -559,6 +559,36 @@ def test_heartbeat_is_recorded(server: EmbeddedServer) -> None:
     engine.dispose()
 
 
+def test_heartbeat_history_is_kept_for_its_retention_only(any_server: EmbeddedServer) -> None:
+    """GIVEN a kiosk's heartbeats older than the retention (30 days) WHEN it sends the next
+    one THEN its old history is gone and its recent kept; another kiosk's is untouched
+    until that kiosk calls in (storage stays bounded without a cron job)."""
+    from sqlalchemy import select
+
+    from server.db import Heartbeat, utcnow
+
+    engine = make_engine(any_server.database_url)
+    any_server.credentials("kiosk-b")
+    now = utcnow()
+    with session_factory(engine)() as db:
+        for kiosk, days in (
+            ("kiosk-test", 40),
+            ("kiosk-test", 31),
+            ("kiosk-test", 2),
+            ("kiosk-b", 40),
+        ):
+            db.add(Heartbeat(kiosk_id=kiosk, at=now - dt.timedelta(days=days), status={}))
+        db.commit()
+    kiosk_client(any_server).heartbeat("attract", {}, {})
+    with session_factory(engine)() as db:
+        ages = sorted(
+            (h.kiosk_id, round((now - h.at) / dt.timedelta(days=1)))
+            for h in db.scalars(select(Heartbeat))
+        )
+    engine.dispose()
+    assert ages == [("kiosk-b", 40), ("kiosk-test", 0), ("kiosk-test", 2)]
+
+
 def test_idempotent_calls_are_retried_through_a_503(server: EmbeddedServer) -> None:
     """A proxy in front of the server answers 503 twice; confirm still goes through once."""
     seen: list[str] = []
