@@ -542,10 +542,12 @@ Sandboxing Relaxed
         path.chmod(0o600)
         pid = self._spawn_card("card", VPCD_PORT, ["--image", str(path)], timeout)
         try:
-            self._await_slot(present=True, timeout=timeout)
+            # pcscd reports a card within half a second; one it has not seen after a few
+            # is re-seated rather than waited for to the end.
+            self._await_slot(present=True, timeout=min(timeout, 3.0))
         except RigError:
-            # Seen once right after a pcscd restart: vpcd accepted the card's connection
-            # but pcscd never reported it.  Re-seat the card once, as a hand would.
+            # Seen right after a pcscd restart: vpcd accepted the card's connection but
+            # pcscd never reported it.  Re-seat the card once, as a hand would.
             with open(self.log_dir / "card.log", "a") as log:
                 log.write("rig: pcscd did not see the card; re-seating it\n")
             self._stop("card")
