@@ -50,6 +50,7 @@ screenshots: setup
 	@rm -rf /tmp/adm-shots && $(BIN)/adm-kiosk simulate --headless --out /tmp/adm-shots >/dev/null
 	@mkdir -p docs/screenshots && rm -f docs/screenshots/*.png
 	@cp /tmp/adm-shots/*.png docs/screenshots/
+	@$(BIN)/python scripts/screenshot_prompts.py docs/screenshots 2>/dev/null
 	@$(BIN)/python scripts/render_documents.py >/dev/null
 	@echo "screenshots in docs/screenshots, document pages in docs/documents"
 

@@ -152,6 +152,15 @@ def point_at(cfg: Config, srv: EmbeddedServer, kiosk_id: str = "kiosk-test") -> 
     cfg.server.issuer_key = str(srv.home.issuer_pub)
 
 
+def server_section(srv: EmbeddedServer, kiosk_id: str = "kiosk-test") -> str:
+    """The ``[server]`` section of a kiosk configuration file for ``srv``."""
+    cred = srv.credentials(kiosk_id)
+    return (
+        f'[server]\nbackend = "http"\nurl = "{srv.url}"\nca = "{srv.home.ca_cert}"\n'
+        f'cert = "{cred.cert}"\nkey = "{cred.key}"\nissuer_key = "{srv.home.issuer_pub}"\n'
+    )
+
+
 def kiosk_client(srv: EmbeddedServer, kiosk_id: str = "kiosk-test", **kw: Any) -> ServerClient:
     """The kiosk's HTTP client with its own certificate and the pinned issuer key."""
     cred = srv.credentials(kiosk_id)

@@ -25,7 +25,7 @@ from sim.embedded import EmbeddedServer
 from sim.population import FAMILIES
 from sim.rig import CUPS_PORT, Rig
 from sim.seed import demo_code
-from tests.conftest import kiosk_client, point_at, rig_config, run_until
+from tests.conftest import kiosk_client, point_at, rig_config, run_until, server_section
 
 pytestmark = pytest.mark.rig
 
@@ -167,7 +167,6 @@ def test_diagnostics_command_checks_and_prints_the_test_page(
     rig: Rig, own_server: EmbeddedServer, tmp_path: Path
 ) -> None:
     server = own_server  # stopped below: not the shared one
-    cred = server.credentials("kiosk-test")
     config = tmp_path / "kiosk.toml"
     config.write_text(
         f"""
@@ -180,14 +179,7 @@ issuer_key = "{DEFAULT_FILE.parent / "keys" / "ektp-issuer-test.pem"}"
 [printer]
 server = "{rig.cups_socket}"
 card_serials = "KTP2611D000001..KTP2611D000005"
-[server]
-backend = "http"
-url = "{server.url}"
-ca = "{server.home.ca_cert}"
-cert = "{cred.cert}"
-key = "{cred.key}"
-issuer_key = "{server.home.issuer_pub}"
-"""
+{server_section(server)}"""
     )
     started = time.time_ns()
     out = subprocess.run(

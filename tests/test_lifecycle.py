@@ -24,7 +24,7 @@ from kiosk.config import Config, ConfigError
 from kiosk.store import KioskStore
 from sim.embedded import EmbeddedServer
 from sim.rig import Rig
-from tests.conftest import point_at, rig_config, run_until
+from tests.conftest import point_at, rig_config, run_until, server_section
 
 pytestmark = pytest.mark.rig
 
@@ -84,7 +84,6 @@ def test_stop_after_a_failed_start_cleans_up(tmp_path: Path) -> None:
 def _kiosk_file(tmp_path: Path, server: EmbeddedServer) -> Path:
     """A demo-mode kiosk with every device simulated in-process (no rig needed) and the
     test server: what `adm-kiosk run` composes through sim/."""
-    cred = server.credentials("kiosk-test")
     keys = Path(__file__).resolve().parent.parent / "config" / "keys"
     path = tmp_path / "kiosk.toml"
     path.write_text(
@@ -100,14 +99,7 @@ issuer_key = "{keys / "ektp-issuer-test.pem"}"
 backend = "sim"
 [printer]
 backend = "sim"
-[server]
-backend = "http"
-url = "{server.url}"
-ca = "{server.home.ca_cert}"
-cert = "{cred.cert}"
-key = "{cred.key}"
-issuer_key = "{server.home.issuer_pub}"
-"""
+{server_section(server)}"""
     )
     return path
 

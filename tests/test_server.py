@@ -363,13 +363,19 @@ def _cred(server: EmbeddedServer) -> tuple[Path, Path]:
     return c.cert, c.key
 
 
-def test_verify_offline_and_supersede(server: EmbeddedServer) -> None:
+def _printed_kk(server: EmbeddedServer) -> tuple[dict[str, Any], str]:
+    """Budi's KK reserved, printed and confirmed: the document and its printed QR."""
     client = kiosk_client(server)
     session = ektp_session(client)
     kk = docs_by_kind(client, session)["kartu_keluarga"]
     j = job()
     qr = client.reserve(session, j, kk["id"], demo_code(kk["number"])).payload["verification"]
     client.confirm(j)
+    return kk, str(qr)
+
+
+def test_verify_offline_and_supersede(server: EmbeddedServer) -> None:
+    kk, qr = _printed_kk(server)
     cli = [sys.executable, "-m", "server.cli", "--home", str(server.home.path)]
     ok = subprocess.run(
         [*cli, "verify", qr, "--online", server.url], capture_output=True, text=True
@@ -401,12 +407,7 @@ def test_verify_online_believes_only_a_server_of_the_deployment_ca(
     """GIVEN a printed QR WHEN `verify --online` asks an impostor (a server with another
     CA) or a closed port, or is given text that is not even Unicode THEN it says so in one
     line and exits 1: no status is believed, no traceback."""
-    client = kiosk_client(server)
-    session = ektp_session(client)
-    kk = docs_by_kind(client, session)["kartu_keluarga"]
-    j = job()
-    qr = client.reserve(session, j, kk["id"], demo_code(kk["number"])).payload["verification"]
-    client.confirm(j)
+    _kk, qr = _printed_kk(server)
     cli = [sys.executable, "-m", "server.cli", "--home", str(server.home.path), "verify"]
     ServerHome(tmp_path / "other").init()  # another CA, another server certificate
     impostor = _start_server(f"sqlite:///{tmp_path / 'other.db'}", tmp_path / "other", tmp_path)

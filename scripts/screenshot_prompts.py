@@ -1,0 +1,52 @@
+"""Screenshots of screen states the scripted demo does not pass through: the idle screen
+asking to lift a card left on the reader and tap it again.
+
+    python scripts/screenshot_prompts.py OUT_DIR        (part of `make screenshots`)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtWidgets import QApplication
+
+from kiosk import messages
+from kiosk.flow import SessionView
+from ui.main import SCREEN
+from ui.screens import KioskWindow
+
+
+def main(out: Path) -> int:
+    app = QApplication.instance() or QApplication([])
+    window = KioskWindow(post=lambda *_a, **_kw: None)
+    window.resize(SCREEN["width"], SCREEN["height"])
+    view = SessionView(
+        state="attract",
+        name="",
+        masked_nik="",
+        documents=(),
+        selected=(),
+        reserved=(),
+        code_doc=None,
+        prompt=messages.LIFT_AND_TAP,
+        results=(),
+        progress="",
+        error="",
+        seconds_left=None,
+        paths=("ektp", "pin"),
+    )
+    window.show_view(view)
+    window.show()
+    app.processEvents()
+    out.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(out / "attract-lift-and-tap.png"))
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))
