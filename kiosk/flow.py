@@ -547,12 +547,16 @@ class Flow:
             match: FingerMatch = event.kwargs["result"]
             # What was measured, as measured: the chip passed authentication in the card
             # read, and the matcher decided MATCH with this score.
+            assert s.card is not None  # set on entering verify_finger
+            evidence = s.card.evidence
             fields: dict[str, Any] = {
                 "nik": s.nik,
                 "card": {
                     "chip_authenticated": True,
                     "fingerprint_matched": match.result is MatchResult.MATCH,
                     "finger_score": round(float(match.score), 4),
+                    "signed_data_sha256": evidence.signed_data_sha256,
+                    "sam_session": evidence.sam_session,
                 },
             }
         elif event.event.name == "pin_entered":

@@ -30,7 +30,7 @@ from printing import renderers
 from printing.card_stock import CardOutcome, CardStock, CardStockEmpty
 from printing.spooler import Condition, JobState, Spooler, SpoolerError
 from printing.tracking import JobDeadline, follow_job
-from protocol.errors import SETTLED
+from protocol.errors import SETTLED, ErrorCode
 
 log = logging.getLogger("kiosk.print")
 
@@ -281,6 +281,13 @@ class PrintService:
             return "released"  # never reserved there (the call was lost before the server)
         if exc.status == 409 and exc.code in SETTLED:
             return exc.code
+        if exc.status == 409 and exc.code == ErrorCode.EXPIRED:
+            # The lease ended and another job took the document before this settlement
+            # arrived: the server keeps no record of this print.  Said loudly (a
+            # technician must know a printed document went unrecorded), settled as
+            # released, since the server will never count it.
+            log.error("job's lease ended before its settlement reached the server: %s", exc)
+            return "released"
         return None
 
     def print_reserved(

@@ -10,6 +10,7 @@ can turn into citizen messages.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import ssl
 import time
@@ -87,12 +88,22 @@ class Tls:
         return ctx
 
 
+def _moment(value: Any) -> dt.datetime | None:
+    """An answer's ISO 8601 moment, or None when absent or not one."""
+    try:
+        return dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class Reservation:
     job_id: str
     document_id: int
     state: str
     payload: dict[str, Any]
+    # Until when the server holds the document for this job (None: it did not say).
+    lease_until: dt.datetime | None = None
 
 
 class ServerClient:
@@ -209,7 +220,9 @@ class ServerClient:
         self.verify(payload, str(data.get("signature", "")))
         if payload.get("job_id") != job_id or payload.get("id") != document_id:
             raise ForgedDocument("signed payload belongs to another job or document")
-        return Reservation(job_id, document_id, str(data.get("state")), payload)
+        return Reservation(
+            job_id, document_id, str(data.get("state")), payload, _moment(data.get("lease_until"))
+        )
 
     def verify(self, payload: dict[str, Any], signature: str) -> None:
         if self._issuer is None:

@@ -14,6 +14,11 @@ from protocol.nik import NIK_PATTERN
 JOB_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 # Identifiers fit every database the server runs on (PostgreSQL's integer is 32 bits).
 MAX_ID = 2**31 - 1
+# The longest a kiosk waits for one print job before it gives up and releases it
+# (kiosk.print_service.PrintTimes' ceiling).  A reservation's lease on the server must
+# outlast it plus a restart and reconciliation: the server refuses a shorter lease.
+PRINT_DEADLINE_CEILING = 300.0
+LEASE_FLOOR = dt.timedelta(seconds=2 * PRINT_DEADLINE_CEILING)
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -33,11 +38,17 @@ class Request(BaseModel):
 
 
 class CardAssertion(Request):
-    """What the kiosk asserts after reading an e-KTP: chip authenticated, finger matched."""
+    """What the kiosk asserts after reading an e-KTP: chip authenticated, finger matched,
+    and the evidence of the chip read (recorded by the server's audit, so a session from
+    a read card can be told from one with a typed NIK; no personal data in it)."""
 
     chip_authenticated: Literal[True]
     fingerprint_matched: Literal[True]
     finger_score: float = Field(ge=0, le=1)
+    # SHA-256 of the chip's signed files and their signature, as read.
+    signed_data_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    # The SAM's authentication session with the chip (a digest of both challenges).
+    sam_session: str = Field(pattern=r"^[0-9a-f]{32}$")
 
 
 class OpenSession(Request):
@@ -76,10 +87,13 @@ class ReserveRequest(Request):
 class ReservationState(BaseModel):
     job_id: str
     document_id: int
-    state: Literal["reserved", "confirmed", "released"]
+    # expired: the lease ended and another kiosk or an officer took the document.
+    state: Literal["reserved", "confirmed", "released", "expired"]
 
 
 class SignedDocument(ReservationState):
+    # Until when the reservation holds the document for this job (the lease).
+    lease_until: UtcDateTime | None = None
     payload: dict[str, Any]
     signature: str
     key_id: str

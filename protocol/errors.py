@@ -26,6 +26,9 @@ class ErrorCode(enum.StrEnum):
     NOT_AVAILABLE = "not_available"
     CONFIRMED = "confirmed"
     RELEASED = "released"
+    EXPIRED = "expired"  # the lease ended and someone else took the document
+    ALREADY_PRINTED = "already_printed"
+    RATE_LIMITED = "rate_limited"
     DATABASE_UNAVAILABLE = "database_unavailable"
     CONFLICT = "conflict"
 

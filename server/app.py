@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import hashlib
 import hmac
 import logging
 import time
@@ -39,6 +40,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from protocol.api import (
+    LEASE_FLOOR,
     DocumentList,
     DocumentSummary,
     HeartbeatAnswer,
@@ -56,6 +58,7 @@ from protocol.api import (
 from protocol.errors import ErrorCode
 from protocol.kinds import KINDS
 from protocol.nik import mask_nik
+from protocol.signing import canonical
 from server import limits as lim
 from server.db import utcnow
 from server.pki import cert_identity
@@ -84,6 +87,18 @@ class Settings:
     db_threads: int = 0
     # Heartbeat history kept per kiosk (the latest is always on the kiosk's record).
     heartbeat_retention: dt.timedelta = dt.timedelta(days=30)
+    # The history is compact: a row when the status changes, else one per interval.
+    history_interval: dt.timedelta = dt.timedelta(minutes=15)
+    # How long a reservation holds its document for the kiosk's print job.  After it the
+    # document is printable again (another kiosk, an officer), unless confirmed first.
+    reservation_lease: dt.timedelta = dt.timedelta(minutes=30)
+
+    def __post_init__(self) -> None:
+        if self.reservation_lease < LEASE_FLOOR:
+            raise ValueError(
+                f"reservation lease {self.reservation_lease} is shorter than {LEASE_FLOOR}: "
+                "a kiosk's slowest print and its restart must fit in it"
+            )
 
 
 # ---------------------------------------------------------------- errors
@@ -239,6 +254,7 @@ def signed(ctx: Context, db: Db, res: Any, doc: Any) -> SignedDocument:
         job_id=res.job_id,
         document_id=res.document_id,
         state=res.state,
+        lease_until=res.expires_at,
         payload=payload,
         signature=issuer.sign(payload),
         key_id=issuer.key_id,
@@ -261,6 +277,7 @@ class NewReservation:
     job_id: str
     document_id: int
     kiosk_id: str
+    expires_at: dt.datetime
     state: str = "reserved"
 
 
@@ -300,6 +317,15 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                 kiosk = ctx.kiosk(request, db)
                 now = utcnow()
                 nik, name = _authenticate(ctx, db, req, kiosk, now)
+                evidence = (
+                    {
+                        "signed_data_sha256": req.card.signed_data_sha256,
+                        "sam_session": req.card.sam_session,
+                        "finger_score": req.card.finger_score,
+                    }
+                    if req.card is not None and req.method == "ektp"
+                    else None
+                )
                 token = new_token()
                 expires = now + settings.session_ttl
                 db.send(
@@ -310,8 +336,16 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                     method=req.method,
                     created_at=now,
                     expires_at=expires,
+                    evidence=evidence,
                 )
-                ctx.audit(db, kiosk, "session_opened", mask_nik(nik), method=req.method)
+                ctx.audit(
+                    db,
+                    kiosk,
+                    "session_opened",
+                    mask_nik(nik),
+                    method=req.method,
+                    **({"chip": evidence} if evidence else {}),
+                )
                 db.commit()
             return SessionOpened(session=token, method=req.method, expires_at=expires, name=name)
 
@@ -337,7 +371,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                 kiosk = ctx.kiosk(request, db)
                 token_hash = ctx.token_hash(authorization)
                 session = db.send(q.session, token_hash=token_hash)
-                documents = db.send(q.session_documents, token_hash=token_hash)
+                documents = db.send(q.session_documents, token_hash=token_hash, now=utcnow())
                 db.commit()  # read only: ends the transaction and the one round trip
                 ctx.citizen(session, token_hash, kiosk)
                 rows = documents.all()
@@ -402,8 +436,17 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                 kiosk = ctx.kiosk(request, db)
                 now = utcnow()
                 status = req.model_dump()
-                db.send(q.kiosk_seen, id=kiosk, at=now, status=status)
-                db.send(q.heartbeat, kiosk_id=kiosk, at=now, status=status)
+                # What the history is about: state, devices, supplies (the audit head
+                # moves with every session and would make each heartbeat a change).
+                digest = hashlib.sha256(
+                    canonical({k: v for k, v in status.items() if k != "audit_head"})
+                ).hexdigest()
+                since = now - settings.history_interval
+                kept = db.scalar(
+                    q.kiosk_seen, id=kiosk, at=now, status=status, digest=digest, since=since
+                )
+                if kept == now:
+                    db.send(q.heartbeat, kiosk_id=kiosk, at=now, status=status)
                 before = now - settings.heartbeat_retention
                 db.send(q.heartbeats_purge, kiosk_id=kiosk, before=before)
                 db.commit()
@@ -499,22 +542,31 @@ def _authenticate(
     if req.method == "ektp":
         if req.nik is None or req.card is None:
             raise ApiError(422, ErrorCode.INCOMPLETE, "e-KTP login needs nik and card")
+        limit = cfg.limits.ektp_sessions
+        again = lim.take_one(db, q, cfg.limits, kiosk, "ektp", limit, now)
+        if again is not None:
+            db.rollback()
+            ctx.audit(db, kiosk, "ektp_rate_limited", mask_nik(req.nik))
+            db.commit()
+            raise ApiError(
+                429,
+                ErrorCode.RATE_LIMITED,
+                f"more than {limit} e-KTP sessions from this kiosk; try again later",
+                retry_at=_utc_text(again),
+            )
         return req.nik, db.scalar(q.citizen_name, nik=req.nik)
     if req.method == "pin":
         if req.nik is None or req.pin is None:
             raise ApiError(422, ErrorCode.INCOMPLETE, "PIN login needs nik and pin")
-        attempts = db.send(q.attempts, path="pin", citizen=req.nik, kiosk=kiosk)
-        citizen = db.send(q.citizen_pin, nik=req.nik)
-        check = lim.verdict(attempts.all(), now)
-        if check.until is not None:
-            raise _locked(check.until)
-        row = citizen.one()
+        held = lim.hold(db, q, cfg.limits, req.nik, kiosk, "pin", now)
+        if (until := held.locked_until) is not None:
+            raise _locked(until)
+        row = db.one(q.citizen_pin, nik=req.nik)
         stored, name = (row.pin_hash, row.name) if row else (None, None)
         given = keyed_hash(cfg.pepper, "pin", req.pin)
         # Compare against a dummy for an unknown NIK so timing does not tell either.
         if not hmac.compare_digest(stored or b"\0" * 32, given) or stored is None:
-            db.rollback()
-            left, lock_end = lim.record_failure(db, q, cfg.limits, req.nik, kiosk, "pin", now)
+            left, lock_end = lim.fail(db, q, cfg.limits, held)
             ctx.audit(db, kiosk, "wrong_pin", mask_nik(req.nik))
             db.commit()
             if lock_end is not None:
@@ -522,19 +574,17 @@ def _authenticate(
             raise ApiError(
                 401, ErrorCode.WRONG_PIN, "NIK atau PIN tidak cocok.", attempts_left=left
             )
-        if ("citizen", req.nik) in check.counted:
-            lim.clear(db, q, "citizen", req.nik, "pin")
+        lim.succeed(db, q, held)
         return req.nik, name
     # QR token: single use, short-lived.  Only the kiosk can be counted (no NIK is known).
     if req.token is None:
         raise ApiError(422, ErrorCode.INCOMPLETE, "QR login needs token")
-    until = lim.check(db, q, None, kiosk, "qr", now).until
-    if until is not None:
+    held = lim.hold(db, q, cfg.limits, None, kiosk, "qr", now)
+    if (until := held.locked_until) is not None:
         raise _locked(until)
     token_hash = keyed_hash(cfg.pepper, "qr", req.token)
     if db.run(q.use_qr, token_hash=token_hash, now=now) != 1:
-        db.rollback()
-        _left, lock_end = lim.record_failure(db, q, cfg.limits, None, kiosk, "qr", now)
+        _left, lock_end = lim.fail(db, q, cfg.limits, held)
         ctx.audit(db, kiosk, "bad_qr_token")
         db.commit()
         if lock_end is not None:
@@ -545,46 +595,66 @@ def _authenticate(
     return nik, db.scalar(q.citizen_name, nik=nik)
 
 
+def _utc_text(moment: dt.datetime) -> str:
+    return moment.replace(tzinfo=dt.UTC).isoformat()
+
+
 def _reserve(
     ctx: Context, db: Db, req: ReserveRequest, token_hash: bytes, kiosk: str
 ) -> SignedDocument:
     q, cfg = ctx.q, ctx.settings
     now = utcnow()
-    # One round trip: the session, an earlier reservation of this job, the lockout
-    # counters and the document (the last two through the session's NIK); used in order.
+    # One round trip: the session, an earlier reservation of this job and the document
+    # (through the session's NIK); used in order.
     session = db.send(q.session, token_hash=token_hash)
     earlier = db.send(q.reservation, job_id=req.job_id)
-    attempts = db.send(q.session_attempts, path="code", kiosk=kiosk, token_hash=token_hash)
     document = db.send(q.session_document, id=req.document_id, token_hash=token_hash)
     sess = ctx.citizen(session, token_hash, kiosk)
     existing = earlier.one()
     if existing is not None:
-        return _repeat_reservation(ctx, db, existing, req, kiosk)
-    check = lim.verdict(attempts.all(), now)
-    if check.until is not None:
-        raise _locked(check.until)
+        return _repeat_reservation(ctx, db, existing, req, kiosk, token_hash)
     doc = document.one()
     if doc is None:
         raise ApiError(404, ErrorCode.NO_DOCUMENT, "no such document for this citizen")
+    lapsed = doc.status == "reserved" and doc.reserved_until and doc.reserved_until <= now
+    if doc.status != "approved" and not lapsed:
+        # Not printable, whatever the code: said without comparing or counting it (the
+        # citizen may ask again for a document already printed; that is not a guess).
+        if doc.status == "printed":
+            raise ApiError(409, ErrorCode.ALREADY_PRINTED, "Dokumen ini sudah dicetak.")
+        raise ApiError(
+            409, ErrorCode.NOT_AVAILABLE, f"document is {doc.status}", document_status=doc.status
+        )
+    # Check and count in one step: the counters are held until the commit.
+    held = lim.hold(db, q, cfg.limits, sess.nik, kiosk, "code", now)
+    if (until := held.locked_until) is not None:
+        db.rollback()
+        raise _locked(until)
     good = doc.code_hash is not None and hmac.compare_digest(
         doc.code_hash, keyed_hash(cfg.pepper, "code", req.print_code)
     )
     if not good:
-        db.rollback()
-        left, lock_end = lim.record_failure(db, q, cfg.limits, sess.nik, kiosk, "code", now)
+        left, lock_end = lim.fail(db, q, cfg.limits, held)
         ctx.audit(db, kiosk, "wrong_print_code", doc.number, citizen=mask_nik(sess.nik))
         db.commit()
         if lock_end is not None:
             raise _locked(lock_end)
         raise ApiError(403, ErrorCode.WRONG_CODE, "Kode cetak salah.", attempts_left=left)
-    # The answer is built (family read, payload signed) before the first write: the
-    # writes below hold SQLite's write lock until the commit, and other workers wait.
-    answer = signed(ctx, db, NewReservation(req.job_id, doc.id, kiosk), doc)
-    if ("citizen", sess.nik) in check.counted:
-        lim.clear(db, q, "citizen", sess.nik, "code")
-    taken = db.send(q.take_document, id=doc.id, job_id=req.job_id)
+    lease_until = now + cfg.reservation_lease
+    answer = signed(ctx, db, NewReservation(req.job_id, doc.id, kiosk, lease_until), doc)
+    lim.succeed(db, q, held)
+    db.send(q.expire_holder, id=doc.id, now=now)
+    taken = db.send(q.take_document, id=doc.id, job_id=req.job_id, until=lease_until, now=now)
     try:
-        db.send(q.reserve, job_id=req.job_id, document_id=doc.id, kiosk_id=kiosk, at=now)
+        db.send(
+            q.reserve,
+            job_id=req.job_id,
+            document_id=doc.id,
+            kiosk_id=kiosk,
+            at=now,
+            until=lease_until,
+            session_hash=token_hash,
+        )
         won = taken.count() == 1
     except db.IntegrityError:
         # The same job id raced itself (a retried request): answer as the winner did.
@@ -592,7 +662,7 @@ def _reserve(
         again = db.one(q.reservation, job_id=req.job_id)
         if again is None:
             raise
-        return _repeat_reservation(ctx, db, again, req, kiosk)
+        return _repeat_reservation(ctx, db, again, req, kiosk, token_hash)
     if not won:
         db.rollback()
         status = db.scalar(q.document_status, id=doc.id)
@@ -604,8 +674,14 @@ def _reserve(
 
 
 SETTLED_ELSEWHERE = {
-    "confirmed": (ErrorCode.RELEASED, "this job was released; its document was not kept"),
-    "released": (ErrorCode.CONFIRMED, "this job was confirmed as printed"),
+    "confirmed": {
+        "released": (ErrorCode.RELEASED, "this job was released; its document was not kept"),
+        "expired": (
+            ErrorCode.EXPIRED,
+            "this job's lease ended and the document was taken by another print job",
+        ),
+    },
+    "released": {"confirmed": (ErrorCode.CONFIRMED, "this job was confirmed as printed")},
 }
 
 
@@ -615,7 +691,10 @@ def settle(
     """Move this kiosk's reserved job to ``to`` (confirmed | released) once; repeating it
     answers the same, and the opposite settlement is refused.  The conditional UPDATE
     comes first (one round trip in the common case): of a confirm and a release racing,
-    exactly one changes the rows, and the other reads what it decided."""
+    exactly one changes the rows, and the other reads what it decided.
+
+    A lapsed lease does not stop a confirm (the paper came out) until another job took
+    the document: then the job is ``expired``, which a release accepts as its answer."""
     q = ctx.q
     now = utcnow()
     moved = db.one(q.settle, job_id=job_id, to=to, at=now, reason=reason)
@@ -633,20 +712,29 @@ def settle(
         return ReservationState(job_id=job_id, document_id=moved.document_id, state=to)
     res = own_reservation(ctx, db, job_id, kiosk)
     db.commit()
-    if res.state == to:
+    if res.state == to or (to == "released" and res.state == "expired"):
         return state_of(res)
-    code, message = SETTLED_ELSEWHERE[to]
+    code, message = SETTLED_ELSEWHERE[to][res.state]
     raise ApiError(409, code, message)
 
 
 def _repeat_reservation(
-    ctx: Context, db: Db, res: Any, req: ReserveRequest, kiosk: str
+    ctx: Context, db: Db, res: Any, req: ReserveRequest, kiosk: str, token_hash: bytes
 ) -> SignedDocument:
-    """A repeated reserve with the same job id: the same answer, or 409 if it differs."""
-    if res.kiosk_id != kiosk or res.document_id != req.document_id:
+    """A repeated reserve with the same job id: the same answer, or 409 if it differs.
+    The repeat must come from the session that made it (the same citizen): a job id is
+    not a key to another citizen's payload."""
+    if (
+        res.kiosk_id != kiosk
+        or res.document_id != req.document_id
+        or res.session_hash is None
+        or not hmac.compare_digest(res.session_hash, token_hash)
+    ):
         raise ApiError(409, ErrorCode.JOB_ID_REUSED, "this job id belongs to another reservation")
     if res.state == "released":
         raise ApiError(409, ErrorCode.RELEASED, "this job was released; reserve with a new job id")
+    if res.state == "expired":
+        raise ApiError(409, ErrorCode.EXPIRED, "this job's lease ended; reserve with a new job id")
     doc = db.one(ctx.q.document, id=res.document_id)
     assert doc is not None
     return signed(ctx, db, res, doc)

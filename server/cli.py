@@ -6,7 +6,8 @@
                    | official --name N --nip NIP --title T
     adm-server officer [--as NAME] register KIND NIK [--data FILE] | approve APP_ID | revoke NUMBER
                        | supersede OLD NEW | set-pin NIK PIN | qr-token NIK
-                       | reissue-code NUMBER | documents [--nik NIK] | kiosks | outbox
+                       | reissue-code NUMBER | release JOB_ID|NUMBER | documents [--nik NIK]
+                       | kiosks | outbox
     adm-server verify QRTEXT [--key FILE] [--online URL [--ca FILE]]
 
 The database URL comes from ``--db``, ``$ADM_SERVER_DB`` or ``sqlite:///HOME/server.db``;
@@ -96,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     pin.add_argument("nik")
     pin.add_argument("pin")
     osub.add_parser("qr-token").add_argument("nik")
+    osub.add_parser(
+        "release", help="end a print job's reservation now (a kiosk that died for good)"
+    ).add_argument("job", metavar="JOB_ID|NUMBER")
     docs = osub.add_parser("documents")
     docs.add_argument("--nik")
     osub.add_parser("kiosks")
@@ -255,6 +259,9 @@ def _officer(args: argparse.Namespace, db: Any, home: ServerHome) -> int:
     elif cmd == "revoke":
         officer.revoke(db, args.number, officer=who)
         print(f"document {args.number}: revoked")
+    elif cmd == "release":
+        res = officer.release(db, args.job, officer=who)
+        print(f"print job {res.job_id} of kiosk {res.kiosk_id}: released; document printable again")
     elif cmd == "supersede":
         officer.supersede(db, args.old, args.new, officer=who)
         print(f"document {args.old}: superseded by {args.new}")

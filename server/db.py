@@ -103,6 +103,9 @@ class Document(Base):
     code_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     superseded_by: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), default=None)
     reserved_job: Mapped[str | None] = mapped_column(String(36), default=None)
+    # The end of the reservation's lease: after it, another kiosk or an officer may take
+    # the document (the holder's late confirm still counts until someone does).
+    reserved_until: Mapped[dt.datetime | None] = mapped_column(default=None)
     printed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     printed_job: Mapped[str | None] = mapped_column(String(36), default=None)
     printed_kiosk: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -118,6 +121,10 @@ class Kiosk(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     last_seen: Mapped[dt.datetime | None] = mapped_column(default=None)
     last_status: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The compact heartbeat history: a row is kept when the status changes or when
+    # ``history_at`` is older than the history interval (see server.app Settings).
+    history_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    history_digest: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class QrToken(Base):
@@ -143,6 +150,9 @@ class KioskSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
     ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # e-KTP sessions: the chip's authentication evidence as the kiosk reported it (hash
+    # of the signed data, SAM session), so the audit tells a read card from a typed NIK.
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class Reservation(Base):
@@ -153,8 +163,13 @@ class Reservation(Base):
     job_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
     kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.id"), index=True)
-    state: Mapped[str] = mapped_column(String(12), default="reserved")  # confirmed | released
+    # reserved → confirmed | released | expired (another kiosk or an officer took the
+    # document after the lease ended)
+    state: Mapped[str] = mapped_column(String(12), default="reserved")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # The citizen session that made it: a repeated reserve must come from the same one.
+    session_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     settled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     reason: Mapped[str | None] = mapped_column(String(200), default=None)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from protocol.kinds import KINDS
@@ -28,6 +28,7 @@ from server.db import (
     Kiosk,
     Outbox,
     QrToken,
+    Reservation,
     utcnow,
 )
 from server.sealing import seal
@@ -152,7 +153,7 @@ def reissue_code(
     sender: X25519PublicKey | None = None,
 ) -> str:
     """A new print code for a document that is still printable (the old one stops working)."""
-    doc = _doc(db, number)
+    doc = _printable(db, _doc(db, number), officer)
     if doc.status != "approved":
         raise OfficerError(f"document {number} is {doc.status}")
     code = new_print_code()
@@ -172,10 +173,71 @@ def _doc(db: Session, number: str) -> Document:
     return doc
 
 
+def _unreserve(db: Session, doc: Document, state: str, reason: str) -> bool:
+    """End the reservation holding ``doc`` (as ``state``: expired | released) and make the
+    document approved again; False if its job settled first (a confirm won the race).
+
+    Reservation first, then document: the order a kiosk's confirm takes the rows in, so
+    the two never deadlock and exactly one of them decides."""
+    job, now = doc.reserved_job, utcnow()
+    ended = db.execute(
+        update(Reservation)
+        .where(Reservation.job_id == job, Reservation.state == "reserved")
+        .values(state=state, settled_at=now, reason=reason[:200])
+    )
+    if ended.rowcount != 1:  # type: ignore[attr-defined]
+        db.refresh(doc)  # nothing changed; what the job's settlement made of it
+        return False
+    db.execute(
+        update(Document)
+        .where(Document.id == doc.id, Document.reserved_job == job, Document.status == "reserved")
+        .values(status="approved", reserved_job=None, reserved_until=None)
+    )
+    db.refresh(doc)
+    return True
+
+
+def _printable(db: Session, doc: Document, officer: str) -> Document:
+    """``doc`` free of a reservation whose lease has ended (that job is ``expired``); a
+    reservation still in its lease is refused with when it ends."""
+    if doc.status != "reserved":
+        return doc
+    until = doc.reserved_until
+    if until is not None and until > utcnow():
+        raise OfficerError(
+            f"document {doc.number} is held for a print job until {until:%Y-%m-%d %H:%M} UTC; "
+            f"wait, or end it with 'officer release {doc.number}'"
+        )
+    job = doc.reserved_job
+    if _unreserve(db, doc, "expired", f"lease ended; taken back by {officer}"):
+        _audit(db, officer, "reservation_expired", doc.number, job=job)
+    return doc
+
+
+def release(db: Session, what: str, *, officer: str = "officer") -> Reservation:
+    """End a reservation now, whatever its lease (a kiosk that died for good): ``what``
+    is a job id or a document number.  A late confirm of that job is then refused."""
+    res = db.get(Reservation, what)
+    if res is None:
+        doc = db.scalar(select(Document).where(Document.number == what))
+        if doc is None or doc.status != "reserved" or doc.reserved_job is None:
+            raise OfficerError(f"no open reservation for {what}")
+        res = db.get(Reservation, doc.reserved_job)
+        assert res is not None
+    if res.state != "reserved":
+        raise OfficerError(f"print job {res.job_id} is already {res.state}")
+    doc = db.get(Document, res.document_id)
+    assert doc is not None
+    if not _unreserve(db, doc, "released", f"released by {officer}"):
+        raise OfficerError(f"print job {res.job_id} settled meanwhile: document is {doc.status}")
+    _audit(db, officer, "reservation_released", doc.number, job=res.job_id, kiosk=res.kiosk_id)
+    db.commit()
+    db.refresh(res)
+    return res
+
+
 def revoke(db: Session, number: str, *, officer: str = "officer") -> Document:
-    doc = _doc(db, number)
-    if doc.status == "reserved":
-        raise OfficerError(f"document {number} is being printed right now; try again shortly")
+    doc = _printable(db, _doc(db, number), officer)
     if doc.status in ("revoked", "superseded"):
         raise OfficerError(f"document {number} is already {doc.status}")
     doc.status, doc.code_hash = "revoked", None
@@ -189,8 +251,7 @@ def supersede(db: Session, old: str, new: str, *, officer: str = "officer") -> D
     before, after = _doc(db, old), _doc(db, new)
     if before.id == after.id:
         raise OfficerError("a document cannot supersede itself")
-    if before.status == "reserved":
-        raise OfficerError(f"document {old} is being printed right now; try again shortly")
+    before = _printable(db, before, officer)
     before.status, before.superseded_by, before.code_hash = "superseded", after.id, None
     _audit(db, officer, "superseded", old, by=new)
     db.commit()
@@ -253,7 +314,18 @@ def revoke_kiosk(db: Session, kiosk_id: str, *, officer: str = "pki") -> None:
     if kiosk is None:
         raise OfficerError(f"no kiosk {kiosk_id!r}")
     kiosk.status, kiosk.revoked_at = "revoked", utcnow()
-    _audit(db, officer, "kiosk_revoked", kiosk_id)
+    # Its open reservations end with it: their documents are printable again elsewhere
+    # (a revoked kiosk's confirmation would be refused anyway).
+    open_jobs = db.scalars(
+        select(Reservation).where(Reservation.kiosk_id == kiosk_id, Reservation.state == "reserved")
+    ).all()
+    released = []
+    for res in open_jobs:
+        doc = db.get(Document, res.document_id)
+        mine = doc is not None and doc.reserved_job == res.job_id
+        if mine and _unreserve(db, doc, "released", "kiosk revoked"):  # type: ignore[arg-type]
+            released.append(res.job_id)
+    _audit(db, officer, "kiosk_revoked", kiosk_id, released=released)
     db.commit()
 
 

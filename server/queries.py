@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
@@ -39,6 +39,7 @@ DOC_COLUMNS = (
     Document.verify_code,
     Document.code_hash,
     Document.superseded_by,
+    Document.reserved_until,
 )
 
 
@@ -56,6 +57,14 @@ def _visible_to(nik: Any) -> Any:
     return or_(
         Document.owner_nik == nik,
         and_(Document.kind == "kartu_keluarga", Document.kk_number == family),
+    )
+
+
+def _printable() -> Any:
+    """Approved, or reserved by a job whose lease has ended (``:now``)."""
+    return or_(
+        Document.status == "approved",
+        and_(Document.status == "reserved", Document.reserved_until <= P("now")),
     )
 
 
@@ -89,6 +98,7 @@ class Queries:
                 method=P("method"),
                 created_at=P("created_at"),
                 expires_at=P("expires_at"),
+                evidence=P("evidence"),
             )
         )
         self.end_session = c(
@@ -111,7 +121,7 @@ class Queries:
         # documents
         self.session_documents = c(
             select(Document.id, Document.kind, Document.number)
-            .where(_visible_to(_session_nik()), Document.status == "approved")
+            .where(_visible_to(_session_nik()), _printable())
             .order_by(Document.id)
         )
         self.session_document = c(
@@ -126,8 +136,26 @@ class Queries:
         )
         self.take_document = c(
             update(Document)
-            .where(Document.id == P("id"), Document.status == "approved")
-            .values(status="reserved", reserved_job=P("job_id"))
+            .where(Document.id == P("id"), _printable())
+            .values(status="reserved", reserved_job=P("job_id"), reserved_until=P("until"))
+        )
+        # The holder of a lapsed lease loses it to the one taking the document (sent
+        # before take_document: rows are locked reservation first, then document, in the
+        # same order as a confirm, so a late confirm and a takeover never deadlock).
+        self.expire_holder = c(
+            update(Reservation)
+            .where(
+                Reservation.job_id
+                == select(Document.reserved_job)
+                .where(
+                    Document.id == P("id"),
+                    Document.status == "reserved",
+                    Document.reserved_until <= P("now"),
+                )
+                .scalar_subquery(),
+                Reservation.state == "reserved",
+            )
+            .values(state="expired", settled_at=P("now"), reason="lease ended")
         )
         self.document_printed = c(
             update(Document)
@@ -138,18 +166,24 @@ class Queries:
                 printed_job=P("job_id"),
                 printed_kiosk=P("kiosk_id"),
                 reserved_job=None,
+                reserved_until=None,
                 code_hash=None,
             )
         )
         self.document_released = c(
             update(Document)
             .where(Document.id == P("id"), Document.reserved_job == P("job_id"))
-            .values(status="approved", reserved_job=None)
+            .values(status="approved", reserved_job=None, reserved_until=None)
         )
         # reservations
         self.reservation = c(
             select(
-                Reservation.job_id, Reservation.document_id, Reservation.kiosk_id, Reservation.state
+                Reservation.job_id,
+                Reservation.document_id,
+                Reservation.kiosk_id,
+                Reservation.state,
+                Reservation.expires_at,
+                Reservation.session_hash,
             ).where(Reservation.job_id == P("job_id"))
         )
         self.reserve = c(
@@ -159,6 +193,8 @@ class Queries:
                 kiosk_id=P("kiosk_id"),
                 state="reserved",
                 created_at=P("at"),
+                expires_at=P("until"),
+                session_hash=P("session_hash"),
             )
         )
         self.settle = c(
@@ -171,10 +207,24 @@ class Queries:
             .returning(Reservation.document_id, Reservation.kiosk_id)
         )
         # heartbeat and audit
+        # The latest status always; a history row only when the status changed or the
+        # last one is older than the history interval (``history_at`` returned = now).
+        changed = or_(
+            Kiosk.history_at.is_(None),
+            Kiosk.history_at <= P("since"),
+            Kiosk.history_digest.is_(None),
+            Kiosk.history_digest != P("digest"),
+        )
         self.kiosk_seen = c(
             update(Kiosk)
             .where(Kiosk.id == P("id"))
-            .values(last_seen=P("at"), last_status=P("status"))
+            .values(
+                last_seen=P("at"),
+                last_status=P("status"),
+                history_at=case((changed, P("at")), else_=Kiosk.history_at),
+                history_digest=P("digest"),
+            )
+            .returning(Kiosk.history_at)
         )
         self.heartbeat = c(
             insert(Heartbeat).values(kiosk_id=P("kiosk_id"), at=P("at"), status=P("status"))
@@ -195,48 +245,32 @@ class Queries:
         )
 
         # lockouts (server.limits)
-        def attempts(citizen: Any) -> Prepared:
-            return c(
-                select(
-                    Attempt.scope, Attempt.subject, Attempt.failures, Attempt.locked_until
-                ).where(
-                    Attempt.path == P("path"),
-                    or_(
-                        and_(Attempt.scope == "citizen", Attempt.subject == citizen),
-                        and_(Attempt.scope == "kiosk", Attempt.subject == P("kiosk")),
-                    ),
-                )
-            )
-
-        self.attempts = attempts(P("citizen"))
-        self.session_attempts = attempts(_session_nik())
         upsert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-        self.attempt_row = c(
-            upsert(Attempt)
-            .values(
-                scope=P("scope"),
-                subject=P("subject"),
-                path=P("path"),
-                failures=0,
-                window_start=P("now"),
-            )
-            .on_conflict_do_nothing()
+        restart = or_(
+            Attempt.locked_until <= P("now"),
+            and_(Attempt.locked_until.is_(None), Attempt.window_start < P("cutoff")),
         )
-        self.attempt_restart = c(
+        hold = upsert(Attempt).values(
+            scope=P("scope"),
+            subject=P("subject"),
+            path=P("path"),
+            failures=0,
+            window_start=P("now"),
+        )
+        # Creates or takes the row (locked until the transaction ends) and reads it; an
+        # ended window or lock starts afresh.
+        self.attempt_hold = c(
+            hold.on_conflict_do_update(
+                index_elements=[Attempt.scope, Attempt.subject, Attempt.path],
+                set_={
+                    "failures": case((restart, 0), else_=Attempt.failures),
+                    "window_start": case((restart, P("now")), else_=Attempt.window_start),
+                    "locked_until": case((restart, None), else_=Attempt.locked_until),
+                },
+            ).returning(Attempt.failures, Attempt.window_start, Attempt.locked_until)
+        )
+        self.attempt_set = c(
             update(Attempt)
-            .where(
-                _attempt_key(),  # type: ignore[arg-type]
-                or_(Attempt.window_start < P("cutoff"), Attempt.locked_until <= P("now")),
-            )
-            .values(failures=0, window_start=P("now"), locked_until=None)
-        )
-        self.attempt_count = c(
-            update(Attempt).where(_attempt_key()).values(failures=Attempt.failures + 1)  # type: ignore[arg-type]
-        )
-        self.attempt_failures = c(select(Attempt.failures).where(_attempt_key()))  # type: ignore[arg-type]
-        self.attempt_lock = c(
-            update(Attempt).where(_attempt_key()).values(locked_until=P("until"))  # type: ignore[arg-type]
-        )
-        self.attempt_clear = c(
-            update(Attempt).where(_attempt_key()).values(failures=0, locked_until=None)  # type: ignore[arg-type]
+            .where(_attempt_key())  # type: ignore[arg-type]
+            .values(failures=P("failures"), locked_until=P("until"))
         )

@@ -22,7 +22,13 @@ from sim.population import DEMO_NIK
 from sim.seed import demo_code
 from tests.rig_config import rig_config
 
-CARD = {"chip_authenticated": True, "fingerprint_matched": True, "finger_score": 1.0}
+CARD = {
+    "chip_authenticated": True,
+    "fingerprint_matched": True,
+    "finger_score": 1.0,
+    "signed_data_sha256": "5a" * 32,
+    "sam_session": "c3" * 16,
+}
 
 
 def config(path: Path) -> Config:

@@ -58,7 +58,13 @@ class CardDoc:
         self.id, self.number = int(doc["id"]), str(doc["number"])
 
     def open(self) -> str:
-        card = {"chip_authenticated": True, "fingerprint_matched": True, "finger_score": 1.0}
+        card = {
+            "chip_authenticated": True,
+            "fingerprint_matched": True,
+            "finger_score": 1.0,
+            "signed_data_sha256": "5a" * 32,
+            "sam_session": "c3" * 16,
+        }
         return str(self.client.open_session("ektp", nik=DEMO_NIK, card=card)["session"])
 
     def reserve(self) -> Reservation:
@@ -154,7 +160,9 @@ def test_a_refused_confirmation_stays_in_the_outbox(
     card_doc: CardDoc, server: EmbeddedServer, tmp_path: Path
 ) -> None:
     """GIVEN the kiosk is revoked while a card prints WHEN it confirms THEN the refusal
-    does not settle the job: it stays queued until the server takes it."""
+    does not settle the job: it stays queued until the server answers it.  Revoking the
+    kiosk released its reservations, so once reinstated the server says "released" and
+    the job settles as such (the card itself stays accounted as consumed)."""
     from kiosk.store import KioskStore
     from server import officer
     from server.db import Kiosk, make_engine, session_factory
@@ -180,6 +188,13 @@ def test_a_refused_confirmation_stays_in_the_outbox(
         officer.register_kiosk(db, "kiosk-test", serial)  # the office reinstates it
     engine.dispose()
     assert printer.send_outbox() == 1
-    assert store.job(res.job_id).state == "confirmed"  # type: ignore[union-attr]
-    assert card_doc.client.reservation(res.job_id)["state"] == "confirmed"
+    assert store.job(res.job_id).state == "released"  # type: ignore[union-attr]
+    assert card_doc.client.reservation(res.job_id)["state"] == "released"
+    assert not store.outbox_pending()
+    (rec,) = store.records
+    assert (rec.serial, rec.outcome, rec.job_id) == (
+        "KTP2611E000001",
+        CardOutcome.CONSUMED,
+        res.job_id,
+    )
     store.close()

@@ -35,7 +35,13 @@ from tests.conftest import kiosk_client
 pytestmark = pytest.mark.rig
 
 SERIALS = "KTP2611C000001..KTP2611C000020"
-CARD = {"chip_authenticated": True, "fingerprint_matched": True, "finger_score": 1.0}
+CARD = {
+    "chip_authenticated": True,
+    "fingerprint_matched": True,
+    "finger_score": 1.0,
+    "signed_data_sha256": "5a" * 32,
+    "sam_session": "c3" * 16,
+}
 QUEUE = {"kartu_keluarga": "adm-a4", "ktp_el": "adm-card"}
 
 

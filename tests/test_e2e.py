@@ -110,7 +110,13 @@ def test_citizen_prints_approved_documents(
 
     client = kiosk_client(server)
     assert client.reservation(result.job_id)["state"] == "confirmed"
-    card = {"chip_authenticated": True, "fingerprint_matched": True, "finger_score": 1.0}
+    card = {
+        "chip_authenticated": True,
+        "fingerprint_matched": True,
+        "finger_score": 1.0,
+        "signed_data_sha256": "5a" * 32,
+        "sam_session": "c3" * 16,
+    }
     again = client.open_session("ektp", nik=head["nik"], card=card)["session"]
     assert client.list_documents(again) == []  # printed documents are never offered again
 

@@ -37,7 +37,7 @@ def test_values_round_trip_like_the_orm(database_url: str) -> None:
         row = orm.scalars(select(AuditEntry).where(AuditEntry.actor == "kiosk-x")).one()
         assert (row.at, row.action, row.subject, row.detail) == (at, "reserved", "KK-1", detail)
     with connect() as db:  # the count of changed rows: none for an unknown kiosk
-        assert db.run(q.kiosk_seen, id="nobody", at=at, status={}) == 0
+        assert db.run(q.kiosk_seen, id="nobody", at=at, status={}, digest="", since=at) == 0
         db.commit()
     engine.dispose()
 

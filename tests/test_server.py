@@ -40,7 +40,13 @@ from sim.population import DEMO_NIK, FAMILIES
 from sim.seed import DEMO_QR_TOKEN, demo_code, demo_pin
 from tests.conftest import _start_server, kiosk_client
 
-ASSERTION = {"chip_authenticated": True, "fingerprint_matched": True, "finger_score": 0.93}
+ASSERTION = {
+    "chip_authenticated": True,
+    "fingerprint_matched": True,
+    "finger_score": 0.93,
+    "signed_data_sha256": "5a" * 32,
+    "sam_session": "c3" * 16,
+}
 SITI = FAMILIES[0]["members"][1]["nik"]
 HENDRA = FAMILIES[1]["members"][0]["nik"]
 UNKNOWN_NIK = "3201019999990009"
@@ -628,7 +634,7 @@ def test_migrations_match_the_models_on_both_databases(any_server: EmbeddedServe
     from server.migrate import current
 
     engine = make_engine(any_server.database_url)
-    assert current(engine) == "0003"
+    assert current(engine) == "0004"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()

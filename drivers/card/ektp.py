@@ -17,6 +17,7 @@ allow.  Every length is checked; anything unexpected is a :class:`CardProtocolEr
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -127,6 +128,16 @@ class Biodata:
         return f"Biodata(nik={mask_nik(self.nik)}, ...)"
 
 
+@dataclass(frozen=True)
+class ChipEvidence:
+    """What shows that this read was of a real chip, without personal data: the digest of
+    the signed files and their signature as read, and a digest of the SAM's
+    authentication challenges.  The kiosk sends it with an e-KTP session (server audit)."""
+
+    signed_data_sha256: str
+    sam_session: str
+
+
 @dataclass(frozen=True, repr=False)
 class EktpData:
     """Everything read from a chip.  Kept in memory only, for one session."""
@@ -136,6 +147,7 @@ class EktpData:
     photo: bytes
     signature_image: bytes
     templates: tuple[bytes, bytes]  # right index, left index
+    evidence: ChipEvidence
 
     @property
     def identity(self) -> Identity:
@@ -303,8 +315,9 @@ def verify_signature(
         raise DataNotAuthentic("the chip's data does not match its digital signature") from None
 
 
-def authenticate(conn: CardConnection, sam: SecureAccessModule, serial: bytes) -> None:
-    """Mutual authentication of chip and SAM (raises :class:`AuthenticationFailed`).
+def authenticate(conn: CardConnection, sam: SecureAccessModule, serial: bytes) -> str:
+    """Mutual authentication of chip and SAM (raises :class:`AuthenticationFailed`);
+    returns the session's identifier (a digest of both challenges, hex).
 
     The SAM is held in one transaction from BEGIN to VERIFY: its state for this chip
     must not be replaced by another user of the SAM between the steps.
@@ -332,6 +345,7 @@ def authenticate(conn: CardConnection, sam: SecureAccessModule, serial: bytes) -
         ).data
         if not sam.verify(response):
             raise AuthenticationFailed("the chip failed the SAM's check (cloned or damaged chip)")
+    return hashlib.sha256(b"adm-sam-session" + serial + rnd_ic + rnd_s).hexdigest()[:32]
 
 
 def select_application(conn: CardConnection) -> None:
@@ -383,7 +397,7 @@ def _read_held(
     chunk = min(cap.max_response, 0xFFFF) if extended else SHORT_CHUNK
     chunk = max(1, min(chunk, MAX_FILE))
     phase("select")
-    authenticate(counted, sam, cap.serial)
+    sam_session = authenticate(counted, sam, cap.serial)
     phase("authenticate")
     for fid, name in (
         (EF_BIODATA, "biodata"),
@@ -396,6 +410,7 @@ def _read_held(
         phase(name)
     signature = read_file(counted, EF_DIGITAL_SIGNATURE, chunk)
     verify_signature(files, signature, issuer_key)
+    signed_hash = hashlib.sha256(signed_digest_input(files) + signature).hexdigest()
     phase("verify")
     data = EktpData(
         capability=cap,
@@ -406,6 +421,7 @@ def _read_held(
             parse_template(files[EF_FINGER_RIGHT], FINGER_RIGHT_INDEX),
             parse_template(files[EF_FINGER_LEFT], FINGER_LEFT_INDEX),
         ),
+        evidence=ChipEvidence(signed_hash, sam_session),
     )
     phase("parse")
     log.info(
