@@ -31,6 +31,7 @@ class ErrorCode(enum.StrEnum):
     RATE_LIMITED = "rate_limited"
     DATABASE_UNAVAILABLE = "database_unavailable"
     CONFLICT = "conflict"
+    TOO_LARGE = "too_large"
 
 
 # A wrong guess of a secret: the citizen may try again (attempts_left says how often).

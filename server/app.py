@@ -61,6 +61,7 @@ from protocol.nik import mask_nik
 from protocol.signing import canonical
 from server import limits as lim
 from server.db import utcnow
+from server.guard import RequestGuard
 from server.pki import cert_identity
 from server.prepared import Db, Pending, broken_errors, connector
 from server.queries import Queries
@@ -285,7 +286,7 @@ class NewReservation:
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": Problem} for s in (400, 401, 403, 404, 409, 422, 423)
+    s: {"model": Problem} for s in (400, 401, 403, 404, 409, 413, 422, 423, 429)
 }
 
 
@@ -294,6 +295,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
     q = ctx.q
     app = FastAPI(title="ADM central server", version="1.0.0", responses=ERRORS)
     app.state.context = ctx
+    app.add_middleware(RequestGuard)  # certificate and body cap before anything is read
 
     @app.get(f"{API}/health")
     async def health() -> dict[str, str]:

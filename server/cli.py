@@ -54,6 +54,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="threads per worker for database work (default 0: inline; a few for a "
         "database across a network)",
     )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=500,
+        help="open connections per worker; more are closed at once (default 500)",
+    )
+    serve.add_argument(
+        "--head-timeout",
+        type=float,
+        default=10.0,
+        help="seconds for a request head to arrive (default 10); the body gets twice that",
+    )
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
 
@@ -341,11 +353,55 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+class _WorkerDeaths:
+    """A logging filter for uvicorn's supervisor: its notice that a worker process died
+    is an INFO line, lost at the warning level a server runs at.  A dying worker is an
+    error an operator must see; the rest of uvicorn's INFO chatter stays out."""
+
+    def filter(self, record: Any) -> bool:
+        import logging
+
+        text = record.getMessage()
+        if text.startswith("Child process [") and text.endswith("died"):
+            pid = text[len("Child process [") : text.index("]")]
+            record.msg, record.args = "worker process %s died; a new one is started", (pid,)
+            record.levelno, record.levelname = logging.ERROR, "ERROR"
+            return True
+        return bool(record.levelno >= logging.WARNING)
+
+
+LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"deaths": {"()": _WorkerDeaths}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "formatter": "plain",
+            "filters": ["deaths"],
+        }
+    },
+    "loggers": {
+        "uvicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        "adm": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+    },
+}
+
+
 def _serve(args: argparse.Namespace, home: ServerHome, url: str) -> int:
     import uvicorn
 
-    from server.tls import uvicorn_tls_options
+    from server.tls import ConnectionLimits, uvicorn_tls_options
 
+    limits = ConnectionLimits(
+        head_timeout=args.head_timeout,
+        body_timeout=2 * args.head_timeout,
+        max_connections=args.max_connections,
+    )
+    os.environ.update(limits.to_env())  # for the worker processes (server.tls)
     os.environ["ADM_SERVER_HOME"] = str(home.path)
     os.environ["ADM_SERVER_DB"] = url
     if args.db_threads is not None:
@@ -355,7 +411,7 @@ def _serve(args: argparse.Namespace, home: ServerHome, url: str) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level="warning",
+        log_config=LOG_CONFIG,
         **uvicorn_tls_options(home),
     )
     return 0

@@ -22,7 +22,7 @@ from server.app import Context, Settings, create_app
 from server.db import make_engine, session_factory
 from server.pki import IssuedCert, ServerHome
 from server.prepared import connector
-from server.tls import uvicorn_tls_options
+from server.tls import ConnectionLimits, uvicorn_tls_options
 from sim.population import ISSUING_OFFICIAL
 from sim.seed import seed_demo
 
@@ -78,7 +78,9 @@ class EmbeddedServer:
         kiosks: tuple[str, ...] = (),
         kiosk_cache_seconds: float = 2.0,
         db_threads: int = 0,
+        connection_limits: ConnectionLimits | None = None,
     ) -> None:
+        self.connection_limits = connection_limits
         self.kiosk_cache_seconds = kiosk_cache_seconds
         self.db_threads = db_threads
         self.database_url = database_url
@@ -146,7 +148,7 @@ class EmbeddedServer:
             app,
             log_level="warning",
             lifespan="off",
-            **uvicorn_tls_options(self.home),
+            **uvicorn_tls_options(self.home, self.connection_limits),
         )
         self._server = uvicorn.Server(config)
         server = self._server
