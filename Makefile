@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults
+.PHONY: all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis
 
 all: test
 
@@ -80,3 +80,9 @@ bench-render: setup
 	  apt-get install -y -q --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 >/dev/null
 	@$(BIN)/python -c "import weasyprint" 2>/dev/null || $(BIN)/pip install -q '.[bench]'
 	@$(BIN)/python bench/render.py
+
+# The server against its own OpenAPI spec with a few thousand generated cases (the test
+# suite runs the same with fewer).
+schemathesis: setup
+	@$(BIN)/adm-sim rig up >/dev/null
+	ADM_SCHEMATHESIS_EXAMPLES=200 $(BIN)/pytest -q tests/test_schemathesis.py -s

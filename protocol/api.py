@@ -32,9 +32,10 @@ Short = Annotated[str, StringConstraints(max_length=64)]
 
 class Request(BaseModel):
     """A request from a kiosk: strict types (no "1" or 1.0 for an id, no false for a
-    score), every number and string bounded."""
+    score), every number and string bounded, no field the API does not know (the
+    schema says ``additionalProperties: false``, so what it allows is what is accepted)."""
 
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, extra="forbid")
 
 
 class CardAssertion(Request):
@@ -51,12 +52,26 @@ class CardAssertion(Request):
     sam_session: str = Field(pattern=r"^[0-9a-f]{32}$")
 
 
-class OpenSession(Request):
-    method: Literal["ektp", "pin", "qr"]
-    nik: str | None = Field(default=None, pattern=NIK_PATTERN)
-    pin: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
-    token: str | None = Field(default=None, min_length=8, max_length=64)
-    card: CardAssertion | None = None
+class EktpLogin(Request):
+    method: Literal["ektp"]
+    nik: str = Field(pattern=NIK_PATTERN)
+    card: CardAssertion
+
+
+class PinLogin(Request):
+    method: Literal["pin"]
+    nik: str = Field(pattern=NIK_PATTERN)
+    pin: str = Field(pattern=r"^[0-9]{6}$")
+
+
+class QrLogin(Request):
+    method: Literal["qr"]
+    token: str = Field(min_length=8, max_length=64)
+
+
+# One shape per way in: what each needs is required, so the schema says exactly what the
+# server accepts (a ``method`` with the fields of another is refused as invalid).
+OpenSession = Annotated[EktpLogin | PinLogin | QrLogin, Field(discriminator="method")]
 
 
 class SessionOpened(BaseModel):

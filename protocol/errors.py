@@ -19,7 +19,6 @@ class ErrorCode(enum.StrEnum):
     WRONG_CODE = "wrong_code"
     BAD_TOKEN = "bad_token"
     LOCKED = "locked"
-    INCOMPLETE = "incomplete"
     NO_DOCUMENT = "no_document"
     NO_RESERVATION = "no_reservation"
     JOB_ID_REUSED = "job_id_reused"

@@ -27,6 +27,7 @@ import functools
 import hashlib
 import hmac
 import logging
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,19 +35,23 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi import Path as FastApiPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from protocol.api import (
+    JOB_ID,
     LEASE_FLOOR,
     DocumentList,
     DocumentSummary,
+    EktpLogin,
     HeartbeatAnswer,
     HeartbeatRequest,
     IssuerKey,
     OpenSession,
+    PinLogin,
     Problem,
     ReleaseRequest,
     ReservationState,
@@ -115,7 +120,16 @@ class ApiError(HTTPException):
 # ---------------------------------------------------------------- request context
 
 
-Authorization = Annotated[str, Header(pattern=r"^Bearer [A-Za-z0-9_-]{16,64}$")]
+# The citizen session's bearer token.  Declared in the spec as the ``session`` security
+# scheme, not as a parameter, and checked by ``Context.token_hash``: missing or malformed
+# is the same 401 ``no_session`` as unknown.
+Authorization = Annotated[str | None, Header(include_in_schema=False)]
+# Path parameters are bounded like the bodies: a job id is the kiosk's UUID, a
+# verification code what the server issues (32 characters; a little room for others').
+JobId = Annotated[str, FastApiPath(pattern=JOB_ID)]
+VerifyCode = Annotated[str, FastApiPath(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+BEARER = re.compile(r"Bearer ([A-Za-z0-9_-]{16,64})")
+SESSION: dict[str, Any] = {"security": [{"session": []}]}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -186,9 +200,11 @@ class Context:
             raise ApiError(403, ErrorCode.KIOSK_REVOKED, f"kiosk {cn!r} has been revoked")
         return cn
 
-    def token_hash(self, authorization: str) -> bytes:
-        token = authorization.removeprefix("Bearer ")
-        return keyed_hash(self.settings.pepper, "session", token)
+    def token_hash(self, authorization: str | None) -> bytes:
+        match = BEARER.fullmatch(authorization or "")
+        if match is None:
+            raise ApiError(401, ErrorCode.NO_SESSION, "session token required")
+        return keyed_hash(self.settings.pepper, "session", match.group(1))
 
     def citizen(self, session: Pending, token_hash: bytes, kiosk: str) -> OpenCitizenSession:
         """The open session the bearer token names, on this kiosk, or 401.  ``session``
@@ -296,6 +312,21 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
     app = FastAPI(title="ADM central server", version="1.0.0", responses=ERRORS)
     app.state.context = ctx
     app.add_middleware(RequestGuard)  # certificate and body cap before anything is read
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """The spec, with the citizen session's bearer token as a security scheme."""
+        if app.openapi_schema is None:
+            spec = generate()
+            spec.setdefault("components", {}).setdefault("securitySchemes", {})["session"] = {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "the token of an open citizen session (POST /api/v1/sessions)",
+            }
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get(f"{API}/health")
     async def health() -> dict[str, str]:
@@ -325,7 +356,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                         "sam_session": req.card.sam_session,
                         "finger_score": req.card.finger_score,
                     }
-                    if req.card is not None and req.method == "ektp"
+                    if isinstance(req, EktpLogin)
                     else None
                 )
                 token = new_token()
@@ -353,8 +384,10 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
 
         return await ctx.run(work)
 
-    @app.delete(f"{API}/sessions/current", status_code=204, dependencies=KIOSK_ONLY)
-    async def end_session(request: Request, authorization: Authorization) -> Response:
+    @app.delete(
+        f"{API}/sessions/current", status_code=204, dependencies=KIOSK_ONLY, openapi_extra=SESSION
+    )
+    async def end_session(request: Request, authorization: Authorization = None) -> Response:
         def work() -> Response:
             with ctx.connect() as db:
                 kiosk = ctx.kiosk(request, db)
@@ -366,8 +399,13 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
 
         return await ctx.run(work)
 
-    @app.get(f"{API}/documents", response_model=DocumentList, dependencies=KIOSK_ONLY)
-    async def list_documents(request: Request, authorization: Authorization) -> DocumentList:
+    @app.get(
+        f"{API}/documents",
+        response_model=DocumentList,
+        dependencies=KIOSK_ONLY,
+        openapi_extra=SESSION,
+    )
+    async def list_documents(request: Request, authorization: Authorization = None) -> DocumentList:
         def work() -> DocumentList:
             with ctx.connect() as db:
                 kiosk = ctx.kiosk(request, db)
@@ -381,9 +419,14 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
 
         return await ctx.run(work)
 
-    @app.post(f"{API}/reservations", response_model=SignedDocument, dependencies=KIOSK_ONLY)
+    @app.post(
+        f"{API}/reservations",
+        response_model=SignedDocument,
+        dependencies=KIOSK_ONLY,
+        openapi_extra=SESSION,
+    )
     async def reserve(
-        req: ReserveRequest, request: Request, authorization: Authorization
+        req: ReserveRequest, request: Request, authorization: Authorization = None
     ) -> SignedDocument:
         def work() -> SignedDocument:
             with ctx.connect() as db:
@@ -397,7 +440,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
     @app.get(
         f"{API}/reservations/{{job_id}}", response_model=ReservationState, dependencies=KIOSK_ONLY
     )
-    async def reservation(job_id: str, request: Request) -> ReservationState:
+    async def reservation(job_id: JobId, request: Request) -> ReservationState:
         def work() -> ReservationState:
             with ctx.connect() as db:
                 res = own_reservation(ctx, db, job_id, ctx.kiosk(request, db))
@@ -411,7 +454,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         response_model=ReservationState,
         dependencies=KIOSK_ONLY,
     )
-    async def confirm(job_id: str, request: Request) -> ReservationState:
+    async def confirm(job_id: JobId, request: Request) -> ReservationState:
         def work() -> ReservationState:
             with ctx.connect() as db:
                 return settle(ctx, db, job_id, ctx.kiosk(request, db), "confirmed", None)
@@ -423,7 +466,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         response_model=ReservationState,
         dependencies=KIOSK_ONLY,
     )
-    async def release(job_id: str, req: ReleaseRequest, request: Request) -> ReservationState:
+    async def release(job_id: JobId, req: ReleaseRequest, request: Request) -> ReservationState:
         def work() -> ReservationState:
             with ctx.connect() as db:
                 kiosk = ctx.kiosk(request, db)
@@ -457,7 +500,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         return await ctx.run(work)
 
     @app.get("/verify/{code}", response_model=Verification)
-    async def verify(code: str) -> Verification:
+    async def verify(code: VerifyCode) -> Verification:
         def work() -> Verification:
             with ctx.connect() as db:
                 doc = db.one(q.document_by_code, code=code[:32])
@@ -541,9 +584,7 @@ def _authenticate(
 ) -> tuple[str, str | None]:
     """(NIK, name) the session is for, or an error that does not tell whether it exists."""
     q, cfg = ctx.q, ctx.settings
-    if req.method == "ektp":
-        if req.nik is None or req.card is None:
-            raise ApiError(422, ErrorCode.INCOMPLETE, "e-KTP login needs nik and card")
+    if isinstance(req, EktpLogin):
         limit = cfg.limits.ektp_sessions
         again = lim.take_one(db, q, cfg.limits, kiosk, "ektp", limit, now)
         if again is not None:
@@ -557,9 +598,7 @@ def _authenticate(
                 retry_at=_utc_text(again),
             )
         return req.nik, db.scalar(q.citizen_name, nik=req.nik)
-    if req.method == "pin":
-        if req.nik is None or req.pin is None:
-            raise ApiError(422, ErrorCode.INCOMPLETE, "PIN login needs nik and pin")
+    if isinstance(req, PinLogin):
         held = lim.hold(db, q, cfg.limits, req.nik, kiosk, "pin", now)
         if (until := held.locked_until) is not None:
             raise _locked(until)
@@ -579,8 +618,6 @@ def _authenticate(
         lim.succeed(db, q, held)
         return req.nik, name
     # QR token: single use, short-lived.  Only the kiosk can be counted (no NIK is known).
-    if req.token is None:
-        raise ApiError(422, ErrorCode.INCOMPLETE, "QR login needs token")
     held = lim.hold(db, q, cfg.limits, None, kiosk, "qr", now)
     if (until := held.locked_until) is not None:
         raise _locked(until)
