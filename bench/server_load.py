@@ -18,7 +18,10 @@ Two measurements per server:
 
     python bench/server_load.py [--db sqlite|postgresql|both] [--workers 1,2,4]
                                 [--kiosks 100] [--seconds 20] [--rates 250,300]
-                                [--db-threads N]
+                                [--db-threads N] [--nodes 1,2]
+
+``--nodes 2``: that many server processes (each with ``--workers``) on the one database
+behind HAProxy in TCP mode (``sim.cluster``), as a scaled-out deployment runs.
 
 Prints transactions per second and request / transaction latency percentiles.
 """
@@ -296,18 +299,32 @@ def run(
     rates: list[float],
     pg: object | None,
     extra: tuple[str, ...] = (),
+    nodes: int = 1,
 ) -> None:
-    """One server with ``workers``: its capacity (back to back), then a paced load."""
+    """One server with ``workers`` (or ``nodes`` of them behind HAProxy): its capacity
+    (back to back), then a paced load."""
     tmp = Path(tempfile.mkdtemp(prefix="adm-bench-server-"))
     home = ServerHome(tmp / "home")
     home.init()
     if db == "sqlite":
         url = f"sqlite:///{tmp / 'server.db'}"
     else:
-        url = pg.create_database(f"bench_{workers}")  # type: ignore[attr-defined]
+        url = pg.create_database(f"bench_{nodes}_{workers}")  # type: ignore[attr-defined]
     # Citizens per kiosk for each run: up to 1000 tx/s back to back, then each rate.
     rooms = [int(seconds * rate / kiosks) + 2 for rate in (1000.0, *rates)]
     niks = populate(home, url, kiosks, sum(rooms))
+    label = f"{db}{f' x{nodes} nodes' if nodes > 1 else ''}"
+    if nodes > 1:
+        from sim.cluster import ServerCluster
+
+        cluster = ServerCluster(home, url, nodes=nodes, workers=workers, extra=extra)
+        try:
+            cluster.start()
+            _measure(label, workers, cluster.port, home, niks, rooms, seconds, rates)
+        finally:
+            cluster.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
     port = 18443 + workers
     cmd = [
         sys.executable,
@@ -327,12 +344,7 @@ def run(
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_ready(server, port, home)
-        used = 0
-        for rate, room in zip((None, *rates), rooms, strict=True):
-            part = [n[used : used + room] for n in niks]
-            used += room
-            stats, elapsed = uvloop.run(load(port, home, part, seconds, rate))
-            report(db, workers, f"paced {rate:g}/s" if rate else "back to back", stats, elapsed)
+        _measure(label, workers, port, home, niks, rooms, seconds, rates)
     finally:
         server.terminate()
         try:
@@ -341,6 +353,24 @@ def run(
             server.kill()
             server.wait()
         shutil.rmtree(tmp, ignore_errors=True)  # the run's CA, keys and database
+
+
+def _measure(
+    label: str,
+    workers: int,
+    port: int,
+    home: ServerHome,
+    niks: list[list[str]],
+    rooms: list[int],
+    seconds: float,
+    rates: list[float],
+) -> None:
+    used = 0
+    for rate, room in zip((None, *rates), rooms, strict=True):
+        part = [n[used : used + room] for n in niks]
+        used += room
+        stats, elapsed = uvloop.run(load(port, home, part, seconds, rate))
+        report(label, workers, f"paced {rate:g}/s" if rate else "back to back", stats, elapsed)
 
 
 def wait_ready(server: subprocess.Popen, port: int, home: ServerHome) -> None:
@@ -367,6 +397,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rates", default="250,300", help="paced loads, tx/s")
     parser.add_argument("--db-threads", type=int, default=None, help="passed to serve")
+    parser.add_argument("--nodes", default="1", help="server processes behind HAProxy")
     args = parser.parse_args()
     print(header())
     dbs = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
@@ -378,7 +409,9 @@ def main() -> None:
         pg.start()
     try:
         for db in dbs:
-            for workers in (int(w) for w in args.workers.split(",")):
+            for nodes, workers in (
+                (int(n), int(w)) for n in args.nodes.split(",") for w in args.workers.split(",")
+            ):
                 run(
                     db,
                     workers,
@@ -387,6 +420,7 @@ def main() -> None:
                     [float(r) for r in args.rates.split(",")],
                     pg,
                     () if args.db_threads is None else ("--db-threads", str(args.db_threads)),
+                    nodes,
                 )
     finally:
         if pg is not None:

@@ -16,8 +16,9 @@ APT_PACKAGES=(
   dbus-daemon socat
   # reading printed PDFs (pdftotext/pdftoppm), decoding QR codes, fonts for documents
   poppler-utils zbar-tools fonts-dejavu-core
-  # a throwaway PostgreSQL cluster for the server tests and benchmark
-  postgresql
+  # a throwaway PostgreSQL cluster for the server tests and benchmark, and HAProxy in
+  # front of two server nodes (tests/test_cluster.py, bench/server_load.py --nodes)
+  postgresql haproxy
   # the flow diagram (docs/flow.svg) from the state machine's own table
   graphviz
   # Qt (offscreen and xcb) runtime libraries

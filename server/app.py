@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi import Path as FastApiPath
@@ -588,7 +588,6 @@ def _authenticate(
         limit = cfg.limits.ektp_sessions
         again = lim.take_one(db, q, cfg.limits, kiosk, "ektp", limit, now)
         if again is not None:
-            db.rollback()
             ctx.audit(db, kiosk, "ektp_rate_limited", mask_nik(req.nik))
             db.commit()
             raise ApiError(
@@ -599,39 +598,58 @@ def _authenticate(
             )
         return req.nik, db.scalar(q.citizen_name, nik=req.nik)
     if isinstance(req, PinLogin):
-        held = lim.hold(db, q, cfg.limits, req.nik, kiosk, "pin", now)
-        if (until := held.locked_until) is not None:
-            raise _locked(until)
-        row = db.one(q.citizen_pin, nik=req.nik)
+        attempts = db.send(q.attempts, path="pin", citizen=req.nik, kiosk=kiosk)
+        citizen = db.send(q.citizen_pin, nik=req.nik)
+        check = lim.verdict(attempts.all(), now)
+        if check.until is not None:
+            raise _locked(check.until)
+        row = citizen.one()
         stored, name = (row.pin_hash, row.name) if row else (None, None)
         given = keyed_hash(cfg.pepper, "pin", req.pin)
         # Compare against a dummy for an unknown NIK so timing does not tell either.
         if not hmac.compare_digest(stored or b"\0" * 32, given) or stored is None:
-            left, lock_end = lim.fail(db, q, cfg.limits, held)
-            ctx.audit(db, kiosk, "wrong_pin", mask_nik(req.nik))
-            db.commit()
-            if lock_end is not None:
-                raise _locked(lock_end)
-            raise ApiError(
-                401, ErrorCode.WRONG_PIN, "NIK atau PIN tidak cocok.", attempts_left=left
-            )
-        lim.succeed(db, q, held)
+            failure = lim.fail(db, q, cfg.limits, req.nik, kiosk, "pin", now)
+            _guessed(ctx, db, failure, "pin", mask_nik(req.nik), kiosk=kiosk)
+        if not lim.succeed(db, q, cfg.limits, check, req.nik, "pin", now):
+            db.rollback()
+            raise _locked(now + cfg.limits.lock)
         return req.nik, name
     # QR token: single use, short-lived.  Only the kiosk can be counted (no NIK is known).
-    held = lim.hold(db, q, cfg.limits, None, kiosk, "qr", now)
-    if (until := held.locked_until) is not None:
+    until = lim.verdict(db.all(q.attempts, path="qr", citizen=None, kiosk=kiosk), now).until
+    if until is not None:
         raise _locked(until)
     token_hash = keyed_hash(cfg.pepper, "qr", req.token)
     if db.run(q.use_qr, token_hash=token_hash, now=now) != 1:
-        _left, lock_end = lim.fail(db, q, cfg.limits, held)
-        ctx.audit(db, kiosk, "bad_qr_token")
-        db.commit()
-        if lock_end is not None:
-            raise _locked(lock_end)
-        raise ApiError(401, ErrorCode.BAD_TOKEN, "Kode QR tidak berlaku atau sudah dipakai.")
+        db.rollback()
+        _guessed(ctx, db, lim.fail(db, q, cfg.limits, None, kiosk, "qr", now), "qr", kiosk=kiosk)
     nik = db.scalar(q.qr_nik, token_hash=token_hash)
     assert nik is not None
     return nik, db.scalar(q.citizen_name, nik=nik)
+
+
+GUESSES = {
+    "pin": ("wrong_pin", 401, ErrorCode.WRONG_PIN, "NIK atau PIN tidak cocok."),
+    "code": ("wrong_print_code", 403, ErrorCode.WRONG_CODE, "Kode cetak salah."),
+    "qr": ("bad_qr_token", 401, ErrorCode.BAD_TOKEN, "Kode QR tidak berlaku atau sudah dipakai."),
+}
+
+
+def _guessed(
+    ctx: Context, db: Db, failure: lim.Failure, path: str, subject: str = "", **detail: Any
+) -> NoReturn:
+    """Answer a counted wrong guess: "wrong" (with the guesses left) only if it was
+    counted within the limits, else "locked"; audited when answered as a guess."""
+    action, status, code, message = GUESSES[path]
+    kiosk = str(detail.pop("kiosk"))
+    if failure.answered:
+        ctx.audit(db, kiosk, action, subject, **detail)
+    db.commit()
+    if failure.locked_until is not None:
+        raise _locked(failure.locked_until)
+    if not failure.answered:  # counted past a limit (its lock then ended already)
+        raise _locked(utcnow())
+    extra = {} if path == "qr" else {"attempts_left": failure.left}
+    raise ApiError(status, code, message, **extra)
 
 
 def _utc_text(moment: dt.datetime) -> str:
@@ -647,6 +665,7 @@ def _reserve(
     # (through the session's NIK); used in order.
     session = db.send(q.session, token_hash=token_hash)
     earlier = db.send(q.reservation, job_id=req.job_id)
+    attempts = db.send(q.session_attempts, path="code", kiosk=kiosk, token_hash=token_hash)
     document = db.send(q.session_document, id=req.document_id, token_hash=token_hash)
     sess = ctx.citizen(session, token_hash, kiosk)
     existing = earlier.one()
@@ -664,24 +683,22 @@ def _reserve(
         raise ApiError(
             409, ErrorCode.NOT_AVAILABLE, f"document is {doc.status}", document_status=doc.status
         )
-    # Check and count in one step: the counters are held until the commit.
-    held = lim.hold(db, q, cfg.limits, sess.nik, kiosk, "code", now)
-    if (until := held.locked_until) is not None:
-        db.rollback()
-        raise _locked(until)
+    check = lim.verdict(attempts.all(), now)
+    if check.until is not None:
+        raise _locked(check.until)
     good = doc.code_hash is not None and hmac.compare_digest(
         doc.code_hash, keyed_hash(cfg.pepper, "code", req.print_code)
     )
     if not good:
-        left, lock_end = lim.fail(db, q, cfg.limits, held)
-        ctx.audit(db, kiosk, "wrong_print_code", doc.number, citizen=mask_nik(sess.nik))
-        db.commit()
-        if lock_end is not None:
-            raise _locked(lock_end)
-        raise ApiError(403, ErrorCode.WRONG_CODE, "Kode cetak salah.", attempts_left=left)
+        failure = lim.fail(db, q, cfg.limits, sess.nik, kiosk, "code", now)
+        _guessed(ctx, db, failure, "code", doc.number, kiosk=kiosk, citizen=mask_nik(sess.nik))
+    # The answer is built (family read, payload signed) before the first write: the
+    # writes below hold SQLite's write lock until the commit, and other workers wait.
     lease_until = now + cfg.reservation_lease
     answer = signed(ctx, db, NewReservation(req.job_id, doc.id, kiosk, lease_until), doc)
-    lim.succeed(db, q, held)
+    if not lim.succeed(db, q, cfg.limits, check, sess.nik, "code", now):
+        db.rollback()
+        raise _locked(now + cfg.limits.lock)
     db.send(q.expire_holder, id=doc.id, now=now)
     taken = db.send(q.take_document, id=doc.id, job_id=req.job_id, until=lease_until, now=now)
     try:

@@ -6,11 +6,20 @@ exists, so a lockout does not reveal which NIKs are registered) and per kiosk.  
 success clears the citizen's count (not the kiosk's: interleaving one good login between
 guesses must not reset a kiosk under attack).
 
-Check and count are one step: :func:`hold` takes the subjects' counter rows for the rest
-of the request's transaction (an upsert that locks the row on PostgreSQL and takes the
-write lock on SQLite) before the secret is compared, so of a burst of concurrent guesses
-exactly ``max_failures`` are compared and the rest are answered "locked" (a read, then a
-separate increment, let 6-8 of 150 concurrent guesses through against a limit of 5).
+Exact under concurrency, without a write on the common path.  What a guesser learns is
+the answer, so the rule is about answers: of any burst, at most ``max_failures`` wrong
+guesses are answered "wrong" (the last of them "locked"), every other one "locked".
+
+- A request reads the counters with its other reads (the optimistic look) and answers
+  "locked" if a subject is locked.
+- A wrong guess is counted by one atomic upsert that returns the new count; it is
+  answered "wrong" only if that count is within the limit, else "locked" (a guess
+  counted past the limit tells nothing).  A read-then-increment answered 6-8 of 150
+  concurrent wrong PINs "wrong" against a limit of 5.
+- A right guess on a clean record (no failures in the look) writes nothing: it is
+  ordered before the concurrent failures.  With failures on record it clears them with
+  an UPDATE conditioned on the record still being open; if a concurrent burst locked it
+  meanwhile, the right guess is answered "locked" too.
 """
 
 from __future__ import annotations
@@ -35,91 +44,118 @@ class Limits:
     # kiosk opening more is a stolen certificate looking NIKs up (path "ektp").
     ektp_sessions: int = 30
 
+    def __post_init__(self) -> None:
+        if min(self.citizen_failures, self.kiosk_failures) < 2:
+            raise ValueError("a lockout needs at least two failures (one is a typo)")
+
     def max_for(self, scope: str) -> int:
         return self.citizen_failures if scope == "citizen" else self.kiosk_failures
 
 
 @dataclass(frozen=True)
-class Held:
-    """The counters of one guess's subjects, held until the transaction ends."""
+class Check:
+    until: dt.datetime | None  # the latest lock end among the subjects, if any is locked
+    counted: frozenset[tuple[str, str]]  # subjects with failures on record
 
-    path: str
-    rows: dict[tuple[str, str], Any]  # (scope, subject) → failures, window_start, locked_until
-    now: dt.datetime
 
-    @property
-    def locked_until(self) -> dt.datetime | None:
-        """The latest lock end among the subjects, if any is locked now."""
-        ends = [r.locked_until for r in self.rows.values() if r.locked_until is not None]
-        return max((e for e in ends if e > self.now), default=None)
+def verdict(rows: list[Any], now: dt.datetime) -> Check:
+    """The lock and the counted subjects from the ``attempts`` rows of the subjects
+    (the optimistic look, read with the request's other reads)."""
+    until: dt.datetime | None = None
+    for row in rows:
+        if row.locked_until is not None and row.locked_until > now:
+            until = max(until or row.locked_until, row.locked_until)
+    counted = frozenset(
+        (r.scope, r.subject) for r in rows if r.failures or r.locked_until is not None
+    )
+    return Check(until, counted)
 
 
 def subjects_of(citizen: str | None, kiosk: str) -> list[tuple[str, str]]:
-    """In a fixed order (citizen, then kiosk), so concurrent holds never deadlock."""
+    """In a fixed order (citizen, then kiosk), so concurrent upserts never deadlock."""
     return ([("citizen", citizen)] if citizen is not None else []) + [("kiosk", kiosk)]
 
 
-def hold(
-    db: Db, q: Queries, limits: Limits, citizen: str | None, kiosk: str, path: str, now: dt.datetime
-) -> Held:
-    """Take and read the counters of the citizen (None: not known, as for a QR token) and
-    the kiosk on ``path``; a window or lock that has run out starts afresh."""
-    sent = {
-        (scope, subject): db.send(
-            q.attempt_hold,
-            scope=scope,
-            subject=subject,
-            path=path,
-            now=now,
-            cutoff=now - limits.window,
+@dataclass(frozen=True)
+class Failure:
+    left: int  # guesses left for the citizen
+    locked_until: dt.datetime | None  # set: answer "locked"
+    answered: bool  # counted within every subject's limit: the answer may say "wrong"
+
+
+def fail(
+    db: Db,
+    q: Queries,
+    limits: Limits,
+    citizen: str | None,
+    kiosk: str,
+    path: str,
+    now: dt.datetime,
+) -> Failure:
+    """Count one failure for the citizen and the kiosk, atomically (one upsert each, the
+    new count returned).  The caller commits."""
+    sent = [
+        (
+            scope,
+            db.send(
+                q.attempt_fail,
+                scope=scope,
+                subject=subject,
+                path=path,
+                now=now,
+                cutoff=now - limits.window,
+                max=limits.max_for(scope),
+                lock_end=now + limits.lock,
+            ),
         )
         for scope, subject in subjects_of(citizen, kiosk)
-    }  # sent together: one round trip on PostgreSQL
-    rows = {key: pending.one() for key, pending in sent.items()}
-    return Held(path, rows, now)
-
-
-def fail(db: Db, q: Queries, limits: Limits, held: Held) -> tuple[int, dt.datetime | None]:
-    """Count one failure for every held subject; (guesses left for the citizen, lock end
-    or None).  Exact, because the rows are held: no concurrent guess counts in between.
-    The caller commits."""
+    ]  # sent together: one round trip on PostgreSQL
     left = limits.citizen_failures
     lock_end: dt.datetime | None = None
-    for (scope, subject), row in held.rows.items():
-        failures = row.failures + 1
-        until = held.now + limits.lock if failures >= limits.max_for(scope) else None
-        db.send(
-            q.attempt_set,
-            scope=scope,
-            subject=subject,
-            path=held.path,
-            failures=failures,
-            until=until,
-        )
-        if until is not None:
-            lock_end = max(lock_end or until, until)
+    answered = True
+    for scope, pending in sent:
+        row = pending.one()
+        if row.locked_until is not None and row.locked_until > now:
+            lock_end = max(lock_end or row.locked_until, row.locked_until)
+        answered = answered and row.failures <= limits.max_for(scope)
         if scope == "citizen":
-            left = max(0, limits.citizen_failures - failures)
-    return left, lock_end
+            left = max(0, limits.citizen_failures - row.failures)
+    return Failure(left, lock_end, answered)
 
 
-def succeed(db: Db, q: Queries, held: Held) -> None:
-    """A right secret clears the citizen's count (the kiosk's stays)."""
-    for (scope, subject), row in held.rows.items():
-        if scope == "citizen" and row.failures:
-            db.send(
-                q.attempt_set, scope=scope, subject=subject, path=held.path, failures=0, until=None
-            )
+def succeed(
+    db: Db, q: Queries, limits: Limits, check: Check, citizen: str, path: str, now: dt.datetime
+) -> bool:
+    """A right secret clears the citizen's count; False if a concurrent burst locked the
+    record since the look (the right guess is then answered "locked" as well)."""
+    if ("citizen", citizen) not in check.counted:
+        return True  # nothing on record: ordered before any concurrent failure
+    return (
+        db.run(
+            q.attempt_clear_open,
+            scope="citizen",
+            subject=citizen,
+            path=path,
+            now=now,
+            max=limits.citizen_failures,
+        )
+        == 1
+    )
 
 
 def take_one(
     db: Db, q: Queries, limits: Limits, kiosk: str, path: str, limit: int, now: dt.datetime
 ) -> dt.datetime | None:
-    """Count one use of a rate-limited ``path`` by ``kiosk``: None if allowed, else when
-    the window ends and it may try again.  The caller commits."""
-    row = hold(db, q, limits, None, kiosk, path, now).rows[("kiosk", kiosk)]
-    if row.failures >= limit:
+    """Count one use of a rate-limited ``path`` by ``kiosk`` (one atomic upsert): None if
+    within ``limit`` for the window, else when the window ends.  The caller commits."""
+    row = db.one(
+        q.attempt_use,
+        scope="kiosk",
+        subject=kiosk,
+        path=path,
+        now=now,
+        cutoff=now - limits.window,
+    )
+    if row.failures > limit:
         return row.window_start + limits.window
-    used = row.failures + 1
-    db.send(q.attempt_set, scope="kiosk", subject=kiosk, path=path, failures=used, until=None)
     return None

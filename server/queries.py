@@ -245,32 +245,72 @@ class Queries:
         )
 
         # lockouts (server.limits)
+        def attempts(citizen: Any) -> Prepared:
+            return c(
+                select(
+                    Attempt.scope, Attempt.subject, Attempt.failures, Attempt.locked_until
+                ).where(
+                    Attempt.path == P("path"),
+                    or_(
+                        and_(Attempt.scope == "citizen", Attempt.subject == citizen),
+                        and_(Attempt.scope == "kiosk", Attempt.subject == P("kiosk")),
+                    ),
+                )
+            )
+
+        # The optimistic look, read with a request's other reads (server.limits).
+        self.attempts = attempts(P("citizen"))
+        self.session_attempts = attempts(_session_nik())
         upsert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
         restart = or_(
             Attempt.locked_until <= P("now"),
             and_(Attempt.locked_until.is_(None), Attempt.window_start < P("cutoff")),
         )
-        hold = upsert(Attempt).values(
+        first = upsert(Attempt).values(
             scope=P("scope"),
             subject=P("subject"),
             path=P("path"),
-            failures=0,
+            failures=1,
             window_start=P("now"),
         )
-        # Creates or takes the row (locked until the transaction ends) and reads it; an
-        # ended window or lock starts afresh.
-        self.attempt_hold = c(
-            hold.on_conflict_do_update(
-                index_elements=[Attempt.scope, Attempt.subject, Attempt.path],
+        key = [Attempt.scope, Attempt.subject, Attempt.path]
+        # One failure, counted atomically; the new count and lock come back.  The
+        # failure that reaches ``:max`` sets the lock; an ended window or lock restarts.
+        self.attempt_fail = c(
+            first.on_conflict_do_update(
+                index_elements=key,
                 set_={
-                    "failures": case((restart, 0), else_=Attempt.failures),
+                    "failures": case((restart, 1), else_=Attempt.failures + 1),
                     "window_start": case((restart, P("now")), else_=Attempt.window_start),
-                    "locked_until": case((restart, None), else_=Attempt.locked_until),
+                    "locked_until": case(
+                        (restart, None),
+                        (Attempt.locked_until.is_not(None), Attempt.locked_until),
+                        (Attempt.failures + 1 >= P("max"), P("lock_end")),
+                        else_=None,
+                    ),
                 },
-            ).returning(Attempt.failures, Attempt.window_start, Attempt.locked_until)
+            ).returning(Attempt.failures, Attempt.locked_until)
         )
-        self.attempt_set = c(
+        # A right guess clears the count only while the record is still open.
+        self.attempt_clear_open = c(
             update(Attempt)
-            .where(_attempt_key())  # type: ignore[arg-type]
-            .values(failures=P("failures"), locked_until=P("until"))
+            .where(
+                _attempt_key(),  # type: ignore[arg-type]
+                or_(
+                    and_(Attempt.locked_until.is_(None), Attempt.failures < P("max")),
+                    Attempt.locked_until <= P("now"),
+                ),
+            )
+            .values(failures=0, locked_until=None)
+        )
+        # One use of a rate-limited path (no lock: the count itself is the limit).
+        window_over = Attempt.window_start < P("cutoff")
+        self.attempt_use = c(
+            first.on_conflict_do_update(
+                index_elements=key,
+                set_={
+                    "failures": case((window_over, 1), else_=Attempt.failures + 1),
+                    "window_start": case((window_over, P("now")), else_=Attempt.window_start),
+                },
+            ).returning(Attempt.failures, Attempt.window_start)
         )

@@ -309,7 +309,8 @@ def test_a_burst_of_wrong_pins_is_compared_exactly_up_to_the_limit(
     threaded_server: EmbeddedServer,
 ) -> None:
     answers = burst(threaded_server, [f"{i:06d}" for i in range(100_000, 100_150)])
-    # The fifth failure locks (answered "locked"); every guess after it is never compared.
+    # Five answers depend on the PIN: four "wrong", the fifth "locked" (it locks); every
+    # other guess is answered "locked" whatever it was.
     assert answers.count("wrong") == 4, answers
     assert answers.count("locked") == 146
     assert audit_count(threaded_server, "wrong_pin") == 5
