@@ -28,6 +28,7 @@ from pathlib import Path
 from drivers.card.base import CardReader, ReaderState
 from drivers.card.sam import SecureAccessModule
 from drivers.fingerprint.base import FingerprintMatcher
+from drivers.qr.base import QrScanner
 from kiosk import timeouts
 from kiosk.card_service import CardService, make_card_service, make_reader, make_sam
 from kiosk.card_watch import CardWatcher
@@ -60,9 +61,28 @@ def make_spooler(config: Config) -> Spooler:
 
 def make_matcher(config: Config) -> FingerprintMatcher | None:
     """The fingerprint scanner, or None when the kiosk has none (no e-KTP path)."""
-    if config.fingerprint.backend == "none":
+    f = config.fingerprint
+    if f.backend == "none":
         return None
-    raise _simulated("fingerprint.backend", config.fingerprint.backend)
+    if f.backend != "serial":
+        raise _simulated("fingerprint.backend", f.backend)
+    from drivers.fingerprint.module import ModuleSettings
+    from drivers.fingerprint.serial_backend import serial_module
+
+    settings = ModuleSettings(baud=f.baud, packet_size=f.packet_size, threshold=f.threshold)
+    return serial_module(f.port, settings)
+
+
+def make_qr(config: Config) -> QrScanner | None:
+    """The QR scanner, or None when the kiosk has none (no QR path)."""
+    q = config.qr
+    if q.backend == "none":
+        return None
+    if q.backend != "serial":
+        raise _simulated("qr.backend", q.backend)
+    from drivers.qr.serial_backend import SerialQrScanner
+
+    return SerialQrScanner(q.port, baud=q.baud, eol=b"\r\n" if q.eol == "crlf" else b"\r")
 
 
 @dataclass(frozen=True)
@@ -105,7 +125,8 @@ class KioskApp:
     spooler: Spooler | None = None
     matcher: FingerprintMatcher | None = None
     server: ServerLink | None = None
-    qr_scanner: bool = False
+    qr_scanner: bool = False  # the demo's in-process QR path (no device)
+    qr: QrScanner | None = None
     # Called after stop() (the simulator stops its embedded server here).
     closers: list[Callable[[], None]] = field(default_factory=list)
     flow: Flow = field(init=False)
@@ -125,6 +146,7 @@ class KioskApp:
     _stock_loaded: bool = field(init=False, default=False)
     _prepare_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _stopped: bool = field(init=False, default=False)
+    _finger_error: str = field(init=False, default="")
 
     # --- start -------------------------------------------------------------------------
     def start(self, *, wait: bool = True, timeout: float = 150.0) -> None:
@@ -162,6 +184,8 @@ class KioskApp:
         self.spooler = self.spooler or make_spooler(cfg)
         if self.matcher is None:
             self.matcher = make_matcher(cfg)
+        if self.qr is None and not self.qr_scanner:
+            self.qr = make_qr(cfg)
         self.card = make_card_service(cfg, self.reader, self.sam)
         self._client = ServerClient(link.url, tls=link.tls, issuer_key=link.issuer_key)
         # Blank-card accounting; the durable ledger lives in the kiosk store.
@@ -180,8 +204,8 @@ class KioskApp:
         )
         self._needs_reconcile = store is not None
         self._parts = [_Part("card", self.card.open), _Part("printer", self.spooler.open)]
-        if self.matcher is not None:
-            self._parts.append(_Part("fingerprint", self.matcher.open))
+        # The serial devices are optional: without one its path is not offered (the
+        # e-KTP path falls back to NIK + PIN), and it is used again when it returns.
         self._watcher = CardWatcher(self.monitor, lambda trigger: self.flow.post(trigger))
         diagnostics = Diagnostics(self.printer, self._reader_state, cfg.kiosk.id)
         guard = None
@@ -200,13 +224,15 @@ class KioskApp:
                 printer=self.printer,
                 diagnostics=diagnostics,
                 technician=guard,
-                qr_scanner=self.qr_scanner,
+                qr_scanner=self._qr_ready if self.qr is not None else self.qr_scanner,
                 reader_state=self._slot_state,
             )
         )
         self.flow.add_listener(self._audit_flow)
         self.flow.add_action_listener(self._audit)
         self._watcher.start()
+        if self.qr is not None:
+            self.qr.start(self._qr_code)
         self.health = HealthMonitor(
             self.flow.post,
             self._reader_state,
@@ -214,6 +240,7 @@ class KioskApp:
             closed_reason=lambda: diagnostics.manual_out_of_service,
             flow_state=lambda: self.flow.state,
             prepare=self.prepare,
+            devices=self.serial_devices,
         )
         self.health.start()
         log.info("kiosk %s starting; central server %s", cfg.kiosk.id, self.server_url)
@@ -237,11 +264,55 @@ class KioskApp:
         assert store is not None
         return attempts_from_audit(store.audit_events_of(PIN_EVENTS, limit=100))
 
+    # --- serial devices ----------------------------------------------------------------
+    def _qr_ready(self) -> bool:
+        return self.qr is not None and self.qr.available
+
+    def _qr_code(self, text: str) -> None:
+        """A code from the QR scanner (its thread): the flow decides what it means where
+        the citizen is (a login token at the start, a print code on the code screen)."""
+        self.flow.post("qr_scanned", token=text)
+
+    def serial_devices(self) -> dict[str, str]:
+        """Each serial device's state for the heartbeat and diagnostics: ok or why not."""
+        out: dict[str, str] = {}
+        if self.matcher is not None:
+            ok = getattr(self.matcher, "available", True)
+            out["fingerprint"] = "ok" if ok else getattr(self.matcher, "last_error", "") or "absent"
+        if self.qr is not None:
+            out["qr"] = "ok" if self.qr.available else self.qr.last_error or "absent"
+        return {k: v[:64] for k, v in out.items()}
+
+    def _keep_serial(self) -> None:
+        """Open the fingerprint module if it is not open; close it if its port went away
+        (unplugged); tell the flow when the paths on offer change."""
+        m = self.matcher
+        if m is None or not hasattr(m, "is_open"):
+            return
+        before = m.available  # type: ignore[attr-defined]
+        if m.is_open and not m.present():  # type: ignore[attr-defined]
+            m.close()
+            m.last_error = "unplugged"  # type: ignore[attr-defined]
+        if not m.is_open:
+            try:
+                m.open()
+            except Exception as exc:  # any failure: not offered, tried again next round
+                if str(exc) != self._finger_error:
+                    log.warning("fingerprint module unavailable: %s", exc)
+                    self._audit("device_unavailable", device="fingerprint", error=str(exc))
+                self._finger_error = str(exc)
+            else:
+                self._finger_error = ""
+                log.info("fingerprint module opened")
+        if m.available != before and hasattr(self, "flow"):  # type: ignore[attr-defined]
+            self.flow.post("devices_changed")
+
     def prepare(self) -> str:
         """Open what is not open yet, then reconcile unfinished print jobs and load the
         blank-card stock (once); runs on the health thread.  Returns why the kiosk cannot
         serve yet ("" when start-up is complete)."""
         with self._prepare_lock:
+            self._keep_serial()
             for part in self._parts:
                 if part.opened:
                     continue
@@ -333,6 +404,7 @@ class KioskApp:
             ("card", self.card.close if hasattr(self, "card") else None),
             ("printer", self.spooler.close if self.spooler else None),
             ("fingerprint", self.matcher.close if self.matcher else None),
+            ("qr", self.qr.stop if self.qr else None),
             ("server client", self._client.close if self._client else None),
         ]
         for name, step in steps:

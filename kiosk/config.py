@@ -90,16 +90,32 @@ class CardSection(_Section):
 
 
 class FingerprintSection(_Section):
-    backend: Literal["none", "sim"] = Field(
+    backend: Literal["none", "serial", "sim"] = Field(
         "none",
-        description="none (no scanner: the e-KTP path is not offered) | sim (demo only)",
+        description="none (no scanner: the e-KTP path is not offered) | serial (an R30x/"
+        "ZFM/AS608-family module) | sim (in-process stub; demo only)",
+    )
+    port: str = Field("", description="serial device of the module (udev's stable name)")
+    baud: int = Field(57600, ge=9600, le=115200, description="must be the module's own")
+    packet_size: Literal[32, 64, 128, 256] = Field(
+        128, description="data packet size; must be the module's own"
+    )
+    threshold: int = Field(
+        50, ge=1, le=1000, description="match score at or above which the finger matches"
+    )
+    attempts: int = Field(
+        4, ge=1, le=10, description="finger attempts per session before NIK + PIN is offered"
     )
 
 
 class QrSection(_Section):
-    backend: Literal["none", "sim"] = Field(
-        "none", description="none (no scanner: the QR path is not offered) | sim (demo only)"
+    backend: Literal["none", "serial", "sim"] = Field(
+        "none",
+        description="none (no scanner: the QR path is not offered) | serial | sim (demo only)",
     )
+    port: str = Field("", description="serial device of the scanner")
+    baud: int = Field(115200, ge=1200, le=921600, description="the scanner's baud rate")
+    eol: Literal["cr", "crlf"] = Field("cr", description="how the scanner ends a code")
 
 
 def _serial_range(text: str) -> tuple[str, str] | None:
@@ -256,6 +272,9 @@ def _production(config: Config, data: dict[str, Any]) -> None:
     for key in ("kiosk.id", "card.reader", "card.sam_reader"):
         if not _get(config, key):
             raise ConfigError(f'{key}: required with kiosk.mode = "production"')
+    for device in ("fingerprint", "qr"):
+        if _get(config, f"{device}.backend") == "serial" and not _get(config, f"{device}.port"):
+            raise ConfigError(f'{device}.port: required with {device}.backend = "serial"')
     if not config.technician.pin_hash:
         raise ConfigError(
             'technician.pin_hash: required with kiosk.mode = "production" '

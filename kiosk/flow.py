@@ -24,6 +24,9 @@ from transitions import EventData, Machine
 from drivers.card.base import CardError, Identity, ReaderState
 from drivers.card.ektp import EktpData
 from drivers.fingerprint.base import (
+    RETRYABLE as FINGER_RETRYABLE,
+)
+from drivers.fingerprint.base import (
     FingerMatch,
     FingerMismatch,
     FingerprintError,
@@ -84,6 +87,20 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "card_read", "source": "reading_card", "dest": "verify_finger"},
     {"trigger": "card_failed", "source": "reading_card", "dest": "error"},
     {"trigger": "finger_matched", "source": "verify_finger", "dest": "loading_documents"},
+    # A finger that does not match (or is not placed, or images poorly) may try again up
+    # to the configured attempts; then, or when the scanner fails, NIK + PIN is offered.
+    {
+        "trigger": "finger_failed",
+        "source": "verify_finger",
+        "dest": "verify_finger",
+        "conditions": "_finger_again",
+    },
+    {
+        "trigger": "finger_failed",
+        "source": "verify_finger",
+        "dest": "enter_pin",
+        "conditions": "_finger_fallback",
+    },
     {"trigger": "finger_failed", "source": "verify_finger", "dest": "error"},
     # Without an e-KTP: NIK + PIN typed on the screen, or a QR login token scanned.
     {"trigger": "pin_login", "source": "attract", "dest": "enter_pin"},
@@ -111,6 +128,15 @@ TRANSITIONS: list[dict[str, Any]] = [
         "conditions": "_tappable",
     },
     {"trigger": "code_entered", "source": "enter_code", "dest": "checking_code"},
+    # A print code may be scanned (the QR on the citizen's notice) instead of typed.
+    {
+        "trigger": "qr_scanned",
+        "source": "enter_code",
+        "dest": "checking_code",
+        "conditions": "_scanned_code",
+    },
+    # A serial device came or went: the screen offers only the paths it can serve.
+    {"trigger": "devices_changed", "source": list(STATES), "dest": None, "after": "_announce"},
     {"trigger": "cancel", "source": "enter_code", "dest": "choose_documents"},
     {"trigger": "code_accepted", "source": "checking_code", "dest": "choose_documents"},
     {"trigger": "code_rejected", "source": "checking_code", "dest": "enter_code"},
@@ -216,6 +242,7 @@ class Session:
     progress: str = ""
     error: str = ""
     card_gone: bool = False
+    finger_tries: int = 0  # finger attempts that failed in this session
 
 
 @dataclass(frozen=True)
@@ -251,13 +278,17 @@ class Services:
     printer: PrintService
     diagnostics: Diagnostics | None = None
     technician: PinGuard | None = None  # None: the screen entry is disabled
-    qr_scanner: bool = False  # a QR scanner posts qr_scanned
+    # A QR scanner posts qr_scanned; a callable says whether it is there right now.
+    qr_scanner: bool | Callable[[], bool] = False
     reader_state: Callable[[], ReaderState] | None = None  # the card slot, as last seen
+    finger_attempts: int = 4  # per session, then NIK + PIN is offered
 
     @property
     def paths(self) -> tuple[str, ...]:
-        found = ("ektp",) if self.matcher is not None else ()
-        return (*found, "pin", *(("qr",) if self.qr_scanner else ()))
+        """The ways in that work right now (a scanner unplugged is not offered)."""
+        finger = self.matcher is not None and getattr(self.matcher, "available", True)
+        qr = self.qr_scanner() if callable(self.qr_scanner) else self.qr_scanner
+        return (*(("ektp",) if finger else ()), "pin", *(("qr",) if qr else ()))
 
 
 class Flow:
@@ -515,12 +546,18 @@ class Flow:
         self._spawn(self.services.card.read, "card_read", "card_failed")
 
     def on_enter_verify_finger(self, event: EventData) -> None:
-        card: EktpData = event.kwargs["result"]
-        self.session.card = card
-        self.session.identity = card.identity
-        self.session.method, self.session.nik = "ektp", card.identity.nik
-        self.session.name = card.identity.name
-        log.info("card read: NIK %s", mask_nik(card.identity.nik))
+        s = self.session
+        if event.event.name == "finger_failed":  # another attempt with the same card
+            assert s.card is not None
+            card = s.card
+            left = self.services.finger_attempts - s.finger_tries
+            s.prompt = messages.finger_retry(event.kwargs.get("error"), left)
+        else:
+            card = event.kwargs["result"]
+            s.card, s.identity, s.finger_tries, s.prompt = card, card.identity, 0, ""
+            s.method, s.nik = "ektp", card.identity.nik
+            s.name = card.identity.name
+            log.info("card read: NIK %s", mask_nik(card.identity.nik))
         matcher = self.services.matcher
         assert matcher is not None  # the e-KTP path is offered only with a scanner
 
@@ -535,7 +572,13 @@ class Flow:
         self._spawn(verify, "finger_matched", "finger_failed")
 
     def on_enter_enter_pin(self, event: EventData) -> None:
-        if event.event.name == "login_refused":
+        if event.event.name == "finger_failed":
+            # The e-KTP path gave up: the chip's data (photo, templates) is not kept for
+            # a session that goes on by NIK + PIN.
+            s = self.session
+            s.card, s.identity, s.method, s.name = None, None, "", ""
+            s.prompt = messages.finger_fallback(event.kwargs.get("error"))
+        elif event.event.name == "login_refused":
             self.session.prompt = messages.for_citizen(event.kwargs.get("error"))
         else:
             self.session.prompt = ""
@@ -576,6 +619,25 @@ class Flow:
 
     def _ektp_offered(self, event: EventData) -> bool:
         return "ektp" in self.services.paths
+
+    def _finger_again(self, event: EventData) -> bool:
+        """A citizen's failed attempt (not a scanner fault) with attempts left; counts it."""
+        if not isinstance(event.kwargs.get("error"), FINGER_RETRYABLE):
+            return False
+        self.session.finger_tries += 1
+        return self.session.finger_tries < self.services.finger_attempts
+
+    def _finger_fallback(self, event: EventData) -> bool:
+        """Attempts used up, or the scanner itself failed: NIK + PIN instead."""
+        return isinstance(event.kwargs.get("error"), FingerprintError)
+
+    def _scanned_code(self, event: EventData) -> bool:
+        """A scanned text that is a print code (eight digits): checked as if typed."""
+        code = str(event.kwargs.get("token", ""))
+        if len(code) == 8 and code.isascii() and code.isdigit():
+            event.kwargs["code"] = code
+            return True
+        return False
 
     def _qr_offered(self, event: EventData) -> bool:
         return "qr" in self.services.paths

@@ -34,6 +34,7 @@ class HealthMonitor:
         closed_reason: Callable[[], str] = lambda: "",
         flow_state: Callable[[], str] = lambda: "",
         prepare: Callable[[], str] = lambda: "",
+        devices: Callable[[], dict[str, str]] = dict,
         poll: float = timeouts.HEALTH_POLL,
     ) -> None:
         """``post`` is the flow's; ``reader_state`` the watcher's last view of the slot;
@@ -45,6 +46,7 @@ class HealthMonitor:
         self._closed_reason = closed_reason
         self._flow_state = flow_state
         self._prepare = prepare
+        self._devices = devices
         self._printer = printer
         self._poll = poll
         self._stop = threading.Event()
@@ -102,7 +104,7 @@ class HealthMonitor:
     def heartbeat_once(self) -> None:
         """Tell the server how this kiosk is: state, devices, supplies, and the head of
         the audit chain (kept outside the kiosk, so a truncated log is detectable)."""
-        devices = {"card_reader": self._reader_state().name.lower()}
+        devices = {"card_reader": self._reader_state().name.lower(), **self._devices()}
         supplies: dict[str, int] = {}
         for medium, queue in self._printer.queues.items():
             reason = self._printer.unavailable_reason(medium)

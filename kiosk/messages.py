@@ -14,7 +14,7 @@ from drivers.card.base import (
     NotAnEktp,
     ReaderUnavailable,
 )
-from drivers.fingerprint.base import FingerMismatch, FingerprintError, NoFinger
+from drivers.fingerprint.base import FingerMismatch, FingerprintError, NoFinger, PoorImage
 from kiosk.print_service import PrintFailed
 from kiosk.server_client import (
     ForgedDocument,
@@ -31,6 +31,7 @@ from protocol.errors import ErrorCode
 MESSAGES: list[tuple[type[BaseException], str]] = [
     (FingerMismatch, "Sidik jari tidak cocok dengan e-KTP. Silakan masuk dengan NIK dan PIN."),
     (NoFinger, "Jari tidak terbaca. Tempelkan kembali e-KTP dan letakkan jari pada pemindai."),
+    (PoorImage, "Sidik jari kurang jelas. Bersihkan jari lalu letakkan dengan rata."),
     (FingerprintError, "Pemindai sidik jari bermasalah. Silakan masuk dengan NIK dan PIN."),
     (NotAnEktp, "Kartu ini bukan e-KTP. Tempelkan e-KTP Anda."),
     (DataNotAuthentic, "Data pada e-KTP tidak sah. Silakan hubungi petugas Dukcapil."),
@@ -69,3 +70,21 @@ def for_citizen(error: BaseException | None) -> str:
         if isinstance(error, kind):
             return message
     return "Terjadi kendala. Silakan coba lagi atau hubungi petugas."
+
+
+def finger_retry(error: BaseException | None, left: int) -> str:
+    """Why the finger is asked for again, and how many attempts are left."""
+    if isinstance(error, PoorImage):
+        why = "Sidik jari kurang jelas; bersihkan jari dan letakkan dengan rata."
+    elif isinstance(error, NoFinger):
+        why = "Jari belum terbaca; letakkan jari pada pemindai."
+    else:
+        why = "Sidik jari belum cocok."
+    return f"{why} Coba lagi: {left} kesempatan tersisa."
+
+
+def finger_fallback(error: BaseException | None) -> str:
+    """The e-KTP path gave up (attempts used, or the scanner failed): NIK + PIN instead."""
+    if isinstance(error, (FingerMismatch, NoFinger, PoorImage)):
+        return "Sidik jari tidak dapat dicocokkan. Silakan masuk dengan NIK dan PIN."
+    return "Pemindai sidik jari tidak tersedia. Silakan masuk dengan NIK dan PIN."

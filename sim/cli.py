@@ -3,6 +3,8 @@
 adm-sim rig up | down | status | env
 adm-sim card list | insert NIK [--fault F] [--pull-after N] [--delay-ms N] [--t0] | remove
 adm-sim sam insert [--wrong-keys] [--t0] | remove
+adm-sim finger present holder|other|none|poor|worn | fault F [--delay S] | unplug | replug
+adm-sim qr scan TEXT [--crlf] | raw HEX | unplug | replug
 adm-sim seed-demo [--home DIR] [--db URL]   demo citizens and documents into a server
 """
 
@@ -46,6 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     sam_p.add_argument("action", choices=["insert", "remove"])
     sam_p.add_argument("--wrong-keys", action="store_true", help="a SAM with the wrong keys")
     sam_p.add_argument("--t0", action="store_true", help=t0_help)
+    finger_p = sub.add_parser("finger", help="the emulated fingerprint module")
+    finger_p.add_argument("action", choices=["present", "fault", "unplug", "replug"])
+    finger_p.add_argument("value", nargs="?", help="the finger (present) or the fault")
+    finger_p.add_argument("--delay", type=float, default=1.5, help="seconds, for fault slow")
+    qr_p = sub.add_parser("qr", help="the emulated QR scanner")
+    qr_p.add_argument("action", choices=["scan", "raw", "unplug", "replug"])
+    qr_p.add_argument("value", nargs="?", help="the text scanned, or bytes in hex (raw)")
+    qr_p.add_argument("--crlf", action="store_true", help="end the line with CR LF, not CR")
     seed_p = sub.add_parser(
         "seed-demo", help="put the demo citizens and their approved documents into a server"
     )
@@ -54,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     rig_p.set_defaults(func=lambda a: _rig(Rig(), a.action))
     card_p.set_defaults(func=_card)
     sam_p.set_defaults(func=_sam)
+    finger_p.set_defaults(func=_finger)
+    qr_p.set_defaults(func=_qr)
     seed_p.set_defaults(func=lambda a: _seed(a.home, a.db))
     args = parser.parse_args(argv)
     if args.cmd == "card" and args.action == "insert" and not args.nik:
@@ -63,6 +75,50 @@ def main(argv: list[str] | None = None) -> int:
     except RigError as exc:
         print(f"adm-sim: {exc}", file=sys.stderr)
         return 1
+
+
+def _finger(args: argparse.Namespace) -> int:
+    from sim.serial_devices import FINGER_FAULTS, FINGERS
+
+    rig = Rig()
+    if args.action == "present":
+        if args.value not in FINGERS:
+            print(f"adm-sim: finger present {'|'.join(FINGERS)}", file=sys.stderr)
+            return 2
+        rig.serial("fingerprint", finger=args.value)
+        print(f"finger on the sensor: {args.value}")
+    elif args.action == "fault":
+        if args.value not in FINGER_FAULTS:
+            print(f"adm-sim: finger fault {'|'.join(FINGER_FAULTS)}", file=sys.stderr)
+            return 2
+        rig.serial("fingerprint", fault=args.value, delay=args.delay)
+        print(f"fingerprint module fault: {args.value}")
+    else:
+        rig.serial("fingerprint", **{args.action: True})
+        print(f"fingerprint module {args.action}ged at {rig.serial_link('fingerprint')}")
+    return 0
+
+
+def _qr(args: argparse.Namespace) -> int:
+    rig = Rig()
+    if args.action in ("scan", "raw"):
+        if args.value is None:
+            print(f"adm-sim: qr {args.action} needs a value", file=sys.stderr)
+            return 2
+        if args.action == "scan":
+            rig.serial("qr", scan=args.value, eol="\r\n" if args.crlf else "\r")
+        else:
+            try:
+                bytes.fromhex(args.value)
+            except ValueError:
+                print("adm-sim: qr raw takes bytes in hex", file=sys.stderr)
+                return 2
+            rig.serial("qr", raw=args.value)
+        print("scanned")
+    else:
+        rig.serial("qr", **{args.action: True})
+        print(f"QR scanner {args.action}ged at {rig.serial_link('qr')}")
+    return 0
 
 
 def _sam(args: argparse.Namespace) -> int:

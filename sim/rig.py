@@ -14,10 +14,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 DEFAULT_DIR = Path("/tmp/adm-sim")
 # vpcd listens on VPCD_PORT (the e-KTP slot) and VPCD_PORT + 1 (the SAM slot).  Every
@@ -143,6 +145,51 @@ class Rig:
         self.run_dir = self.dir / "run"
         self.cups_dir = self.dir / "cups"
         self.dbus_socket = self.dir / "dbus.sock"
+        self.dev_dir = self.dir / "dev"
+
+    # --- serial devices (emulators on pty pairs, sim/serial_devices.py) -----------------
+    SERIAL: ClassVar[dict[str, int]] = {"fingerprint": 57600, "qr": 115200}  # baud
+
+    def serial_link(self, name: str) -> Path:
+        """The stable path the kiosk opens for the serial device ``name``."""
+        return self.dev_dir / name
+
+    def serial_control(self, name: str) -> Path:
+        return self.dev_dir / f"{name}.ctl"
+
+    def _up_serial(self, name: str) -> None:
+        if self._pid(name) is not None and self.serial_control(name).exists():
+            return
+        self._stop(name)
+        argv = [
+            sys.executable,
+            "-m",
+            "sim.serial_devices",
+            name,
+            "--link",
+            str(self.serial_link(name)),
+            "--control",
+            str(self.serial_control(name)),
+            "--baud",
+            str(self.SERIAL[name]),
+        ]
+        self._spawn(name, argv)
+        _wait(
+            lambda: self.serial_control(name).exists() and self.serial_link(name).exists(),
+            10,
+            f"the {name} emulator",
+            self.log_dir / f"{name}.log",
+        )
+
+    def serial(self, name: str, **command: object) -> None:
+        """Send ``command`` to the ``name`` emulator; returns once it is applied."""
+        from sim.serial_devices import send_control
+
+        if not self.serial_control(name).exists():
+            raise RigError(f"the {name} emulator is not running (adm-sim rig up)")
+        reply = send_control(self.serial_control(name), dict(command))
+        if reply != "ok":
+            raise RigError(f"{name}: {reply}")
 
     # --- paths clients need -------------------------------------------------------------
     @property
@@ -619,11 +666,21 @@ Sandboxing Relaxed
             self._up_printer(spec)
         self._up_cupsd()
         self._up_queues()
+        for name in self.SERIAL:
+            self._up_serial(name)
 
     def down(self) -> list[str]:
         """Stop everything the rig started (virtual cards first); return what was stopped."""
         stopped = []
-        names = ["card", "sam", "cupsd", *(f"printer-{p.queue}" for p in PRINTERS), "dbus", "pcscd"]
+        names = [
+            "card",
+            "sam",
+            *self.SERIAL,
+            "cupsd",
+            *(f"printer-{p.queue}" for p in PRINTERS),
+            "dbus",
+            "pcscd",
+        ]
         for name in names:
             if self._stop(name):
                 stopped.append(name)
@@ -652,6 +709,8 @@ Sandboxing Relaxed
             for spec in PRINTERS:
                 result[f"queue {spec.queue}"] = "present" if spec.queue in queues else "missing"
         result["sam"] = line("sam", (self.run_dir / "sam.ready").exists())
+        for name in self.SERIAL:
+            result[name] = line(name, self.serial_control(name).exists())
         card = self._pid("card")
         result["card"] = f"inserted (pid {card})" if card else "none"
         return result

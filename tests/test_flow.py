@@ -329,25 +329,72 @@ def test_failed_print_is_released_not_confirmed(k: Rigged) -> None:
 
 
 @pytest.mark.parametrize(
-    ("result", "says"),
+    ("result", "asked"),
     [
-        (MatchResult.NO_MATCH, "Sidik jari tidak cocok dengan e-KTP"),
-        (MatchResult.NO_FINGER, "Jari tidak terbaca"),
+        (MatchResult.NO_MATCH, "Sidik jari belum cocok."),
+        (MatchResult.NO_FINGER, "Jari belum terbaca; letakkan jari pada pemindai."),
     ],
 )
-def test_fingerprint_failure_says_why_and_opens_no_session(
-    k: Rigged, result: MatchResult, says: str
+def test_a_finger_that_fails_is_asked_again_then_nik_and_pin_is_offered(
+    k: Rigged, result: MatchResult, asked: str
 ) -> None:
-    """GIVEN a card that reads WHEN the finger does not match (or none is placed) THEN the
-    citizen is told that, not that the card could not be read, and no session was
-    opened at the server (nothing listed, no token)."""
+    """GIVEN a card that reads WHEN the finger fails every attempt (no match, or none
+    placed) THEN the citizen is asked again with the attempts left, and after the fourth
+    is offered NIK + PIN (not an error); no session was opened at the server and the
+    chip's data is not kept."""
+    prompts: list[str] = []
+    k.flow.add_listener(
+        lambda state, view: prompts.append(view.prompt) if state == "verify_finger" else None
+    )
     k.matcher.result = result
     k.reader.insert(budi())
-    k.to_state("error")
-    error = k.flow.view().error
-    assert error.startswith(says) and "e-KTP tidak dapat dibaca" not in error
-    assert k.matcher.calls == 1
+    k.to_state("enter_pin")
+    assert k.matcher.calls == 4
+    retries = [p for p in dict.fromkeys(prompts) if p]
+    assert retries == [f"{asked} Coba lagi: {n} kesempatan tersisa." for n in (3, 2, 1)]
+    view = k.flow.view()
+    assert "Silakan masuk dengan NIK dan PIN" in view.prompt
+    assert k.flow.session.card is None and view.photo == b""
     assert k.flow.session.documents == [] and k.flow.session.server_session == ""
+
+
+def test_a_finger_that_matches_on_a_later_attempt_opens_the_session(k: Rigged) -> None:
+    results = iter([MatchResult.NO_MATCH, MatchResult.NO_MATCH, MatchResult.MATCH])
+    original = k.matcher.verify
+
+    def scripted(templates: tuple[bytes, ...], timeout: float) -> Any:
+        k.matcher.result = next(results)
+        return original(templates, timeout)
+
+    k.matcher.verify = scripted  # type: ignore[method-assign]
+    k.reader.insert(budi())
+    k.to_state("choose_documents")
+    assert k.matcher.calls == 3
+    assert k.flow.session.method == "ektp" and k.flow.session.server_session
+
+
+def test_a_scanner_fault_offers_nik_and_pin_at_once(k: Rigged) -> None:
+    from drivers.fingerprint.base import FingerprintError
+
+    def broken(templates: tuple[bytes, ...], timeout: float) -> Any:
+        raise FingerprintError("module unplugged")
+
+    k.matcher.verify = broken  # type: ignore[method-assign]
+    k.reader.insert(budi())
+    k.to_state("enter_pin")
+    assert "Pemindai sidik jari tidak tersedia" in k.flow.view().prompt
+
+
+def test_a_print_code_may_be_scanned_instead_of_typed(k: Rigged) -> None:
+    k.reader.insert(budi())
+    k.to_state("choose_documents")
+    doc = k.doc("kartu_keluarga")
+    k.flow.post("document_tapped", doc_id=doc["id"])
+    k.to_state("enter_code")
+    k.flow.post("qr_scanned", token="not a code")  # another QR: ignored on this screen
+    k.flow.post("qr_scanned", token=demo_code(doc["number"]))
+    k.to_state("choose_documents")
+    assert doc["id"] in k.flow.session.reservations
 
 
 def test_server_down_ends_in_error_with_reason(own_server: EmbeddedServer) -> None:
@@ -904,6 +951,28 @@ def _no_match(k: Rigged) -> None:
     k.matcher.result = MatchResult.NO_MATCH
 
 
+def _scanner_fault(k: Rigged) -> None:
+    from drivers.fingerprint.base import FingerprintError
+
+    def broken(templates: tuple[bytes, ...], timeout: float) -> Any:
+        raise FingerprintError("module unplugged")
+
+    k.matcher.verify = broken  # type: ignore[method-assign]
+
+
+def _matcher_crashes(k: Rigged) -> None:
+    def crash(templates: tuple[bytes, ...], timeout: float) -> Any:
+        raise RuntimeError("a bug, not the finger")
+
+    k.matcher.verify = crash  # type: ignore[method-assign]
+
+
+def _scanning_code(k: Rigged) -> None:
+    _entering_code(k)
+    k.flow.post("qr_scanned", token=demo_code(k.doc("kartu_keluarga")["number"]))
+    k.to_state("checking_code")
+
+
 def _closed(k: Rigged) -> None:
     _diagnostics(k)
     k.flow.post("close_kiosk")
@@ -918,7 +987,10 @@ TOUR: dict[tuple[str, str, str], Callable[[Rigged], None]] = {
     ("reading_card", "card_read", "verify_finger"): _verifying,
     ("reading_card", "card_failed", "error"): _error_by_card,
     ("verify_finger", "finger_matched", "loading_documents"): _loading_by_card,
-    ("verify_finger", "finger_failed", "error"): _then(_no_match, _verifying, _settle),
+    ("verify_finger", "finger_failed", "verify_finger"): _then(_no_match, _verifying, _settle),
+    ("verify_finger", "finger_failed", "enter_pin"): _then(_scanner_fault, _verifying, _settle),
+    ("verify_finger", "finger_failed", "error"): _then(_matcher_crashes, _verifying, _settle),
+    ("enter_code", "qr_scanned", "checking_code"): _scanning_code,
     ("attract", "pin_login", "enter_pin"): _entering_pin,
     ("enter_pin", "pin_entered", "loading_documents"): _loading_by_pin,
     ("attract", "qr_scanned", "loading_documents"): _post("qr_scanned", token=DEMO_QR_TOKEN),

@@ -115,6 +115,24 @@ class MessageScreen(Screen):
         self.column.addStretch(3)
 
 
+class FingerScreen(MessageScreen):
+    """Place your finger; after a failed attempt, why and how many attempts are left."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Verifikasi sidik jari",
+            "Letakkan jari telunjuk Anda pada pemindai sidik jari.",
+            "Place your index finger on the scanner.",
+        )
+        self.prompt = _label("", "error")
+        self.prompt.setVisible(False)
+        self.column.insertWidget(self.column.count() - 1, self.prompt)
+
+    def show_view(self, view: SessionView) -> None:
+        self.prompt.setText(view.prompt)
+        self.prompt.setVisible(bool(view.prompt))
+
+
 # The English line under an idle-screen prompt of the flow.
 _ATTRACT_PROMPTS_EN = {
     messages.LIFT_AND_TAP: "Lift your e-KTP off the card reader, then place it there again.",
@@ -587,11 +605,7 @@ class KioskWindow(QWidget):
             "reading_card": MessageScreen(
                 "Membaca e-KTP", "Jangan angkat kartu Anda dari pembaca.", "Reading your card…"
             ),
-            "verify_finger": MessageScreen(
-                "Verifikasi sidik jari",
-                "Letakkan jari telunjuk Anda pada pemindai sidik jari.",
-                "Place your index finger on the scanner.",
-            ),
+            "verify_finger": FingerScreen(),
             "loading_documents": MessageScreen(
                 "Memuat dokumen", "Mengambil dokumen Anda yang telah disetujui…"
             ),

@@ -38,6 +38,14 @@ class NoFinger(FingerprintError):
     """No finger was placed (or it could not be imaged) within the time allowed."""
 
 
+class PoorImage(FingerprintError):
+    """The finger was imaged but gave too few usable features (smudged, worn, dry)."""
+
+
+# Failures of the citizen's attempt, not of the scanner: another attempt may succeed.
+RETRYABLE = (FingerMismatch, NoFinger, PoorImage)
+
+
 class FingerprintMatcher(Protocol):
     def open(self) -> None: ...
 

@@ -12,6 +12,8 @@ class SimMatcher:
         self.result = result
         self.score = score
         self.calls = 0
+        self.available = True
+        self.last_error = ""
 
     def open(self) -> None:
         pass

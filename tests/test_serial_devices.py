@@ -1,0 +1,341 @@
+"""The fingerprint module and the QR scanner: the real drivers (pyserial) against the
+emulators on real pty pairs (sim/serial_devices.py), the packet parser and the line
+reader fuzzed, and the kiosk's flow on the emulated module."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from drivers.fingerprint.base import MatchResult
+from drivers.fingerprint.module import (
+    ModuleSettings,
+    PoorImage,
+    ProtocolFault,
+    ScannerMisconfigured,
+    ScannerTimeout,
+    ScannerUnplugged,
+)
+from drivers.fingerprint.packets import (
+    FingerprintProtocolError,
+    Instruction,
+    Packet,
+    Pid,
+    command,
+    encode,
+    read_packet,
+)
+from drivers.fingerprint.serial_backend import serial_module
+from drivers.qr.lines import LineAssembler
+from drivers.qr.serial_backend import SerialQrScanner
+from sim.cards import minutiae_template
+from sim.population import DEMO_NIK
+from sim.serial_devices import send_control
+
+TEMPLATES = (minutiae_template(DEMO_NIK, 2), minutiae_template(DEMO_NIK, 7))
+
+
+@dataclass
+class Emulator:
+    link: Path
+    ctl: Path
+    process: subprocess.Popen[bytes]
+
+    def __call__(self, **command: Any) -> None:
+        assert send_control(self.ctl, command) == "ok"
+
+
+def _start(kind: str, tmp: Path, baud: int) -> Iterator[Emulator]:
+    link, ctl = tmp / "dev" / kind, tmp / "dev" / f"{kind}.ctl"
+    argv = [sys.executable, "-m", "sim.serial_devices", kind, "--baud", str(baud)]
+    proc = subprocess.Popen(
+        [*argv, "--link", str(link), "--control", str(ctl)],
+    )
+    deadline = time.monotonic() + 15
+    while not (ctl.exists() and link.exists()):
+        assert proc.poll() is None and time.monotonic() < deadline, "emulator did not start"
+        time.sleep(0.02)
+    yield Emulator(link, ctl, proc)
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def finger(tmp_path: Path) -> Iterator[Emulator]:
+    yield from _start("fingerprint", tmp_path, 57600)
+
+
+@pytest.fixture
+def qr(tmp_path: Path) -> Iterator[Emulator]:
+    yield from _start("qr", tmp_path, 115200)
+
+
+# ---------------------------------------------------------------- the packet protocol
+
+
+def test_a_command_packet_is_the_documented_bytes() -> None:
+    # GenImg to the default address, as the module family's manual gives it.
+    assert command(Instruction.GEN_IMG) == bytes.fromhex("EF01FFFFFFFF010003010005")
+    packet = read_packet(_reader(bytes.fromhex("EF01FFFFFFFF07000300000A")))
+    assert packet == Packet(0xFFFFFFFF, Pid.ACK, b"\x00")
+
+
+def _reader(data: bytes) -> Any:
+    pos = 0
+
+    def read(n: int) -> bytes:
+        nonlocal pos
+        out = data[pos : pos + n]
+        pos += len(out)
+        return out
+
+    return read
+
+
+@settings(max_examples=300, deadline=200)
+@given(st.binary(max_size=600))
+def test_any_bytes_are_a_packet_or_a_typed_error(data: bytes) -> None:
+    try:
+        packet = read_packet(_reader(data))
+    except FingerprintProtocolError:
+        return
+    assert packet.encode() == data[: len(packet.encode())]
+
+
+@settings(max_examples=300, deadline=200)
+@given(
+    st.sampled_from(list(Pid)),
+    st.binary(min_size=1, max_size=256),
+    st.data(),
+)
+def test_every_single_byte_change_of_a_packet_is_caught(
+    pid: Pid, payload: bytes, data: Any
+) -> None:
+    good = encode(pid, payload)
+    assert read_packet(_reader(good)).payload == payload
+    i = data.draw(st.integers(0, len(good) - 1))
+    flip = data.draw(st.integers(1, 255))
+    bad = good[:i] + bytes([good[i] ^ flip]) + good[i + 1 :]
+    with pytest.raises(FingerprintProtocolError):
+        read_packet(_reader(bad))
+
+
+# ---------------------------------------------------------------- the QR line reader
+
+
+@settings(max_examples=300, deadline=200)
+@given(st.lists(st.binary(max_size=700), max_size=8))
+def test_the_line_reader_passes_on_only_whole_printable_bounded_lines(chunks: list[bytes]) -> None:
+    lines = LineAssembler(b"\r")
+    for chunk in chunks:
+        for line in lines.feed(chunk):
+            assert line and line.isprintable() and len(line.encode()) <= 512
+
+
+@settings(max_examples=200, deadline=200)
+@given(
+    st.lists(
+        st.text(st.characters(min_codepoint=32, max_codepoint=0x2FFF), min_size=1, max_size=80),
+        max_size=6,
+    ),
+    st.sampled_from([b"\r", b"\r\n"]),
+    st.data(),
+)
+def test_lines_split_anywhere_come_out_whole(texts: list[str], eol: bytes, data: Any) -> None:
+    texts = [t for t in texts if t.isprintable()]
+    stream = b"".join(t.encode() + eol for t in texts)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=5)))
+    lines, out, last = LineAssembler(eol), [], 0
+    for cut in [*cuts, len(stream)]:
+        out += lines.feed(stream[last:cut])
+        last = cut
+    assert out == texts
+
+
+def test_garbage_overlong_and_partial_lines_are_dropped_with_a_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    lines = LineAssembler(b"\r\n")
+    caplog.set_level(logging.WARNING, "drivers.qr")
+    assert lines.feed(b"\x00\x01\xff\r\n" + b"9" * 600 + b"\r\nABC") == []
+    lines.reset()  # the port closed: "ABC" is not joined to the next line
+    assert lines.feed(b"12345678\r\n") == ["12345678"]
+    assert lines.dropped == 3 and len(caplog.records) == 3
+
+
+# ---------------------------------------------------------------- the module, emulated
+
+
+def module(e: Emulator, **kw: Any) -> Any:
+    return serial_module(e.link, ModuleSettings(**kw))
+
+
+@pytest.mark.parametrize(
+    ("on_sensor", "result"),
+    [
+        ("holder", MatchResult.MATCH),
+        ("other", MatchResult.NO_MATCH),
+        ("worn", MatchResult.NO_MATCH),
+    ],
+)
+def test_verification_against_the_chip_templates(
+    finger: Emulator, on_sensor: str, result: MatchResult
+) -> None:
+    m = module(finger)
+    m.open()
+    assert m.parameters is not None and (m.parameters.baud, m.parameters.packet_size) == (
+        57600,
+        128,
+    )
+    finger(finger=on_sensor)
+    match = m.verify(TEMPLATES, 2.0)
+    assert match.result is result
+    assert (match.score >= 50 / 300) == (result is MatchResult.MATCH)
+    m.close()
+
+
+def test_no_finger_and_a_poor_image(finger: Emulator) -> None:
+    m = module(finger)
+    m.open()
+    started = time.monotonic()
+    assert m.verify(TEMPLATES, 0.3).result is MatchResult.NO_FINGER
+    assert time.monotonic() - started < 2
+    finger(finger="poor")
+    with pytest.raises(PoorImage):
+        m.verify(TEMPLATES, 2.0)
+    finger(finger="holder")
+    assert m.verify(TEMPLATES, 2.0).result is MatchResult.MATCH  # then it works
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [("silent", ScannerTimeout), ("checksum", ProtocolFault), ("address", ProtocolFault)],
+)
+def test_a_faulty_module_is_a_typed_error_in_bounded_time(
+    finger: Emulator, fault: str, error: type[Exception]
+) -> None:
+    m = module(finger, answer_timeout=0.5)
+    m.open()
+    finger(finger="holder", fault=fault)
+    started = time.monotonic()
+    with pytest.raises(error):
+        m.verify(TEMPLATES, 2.0)
+    assert time.monotonic() - started < 3
+    assert not m.is_open and m.last_error  # closed: reopened when it answers again
+    finger(fault="none")
+    assert m.verify(TEMPLATES, 2.0).result is MatchResult.MATCH
+
+
+def test_a_slow_module_is_waited_for(finger: Emulator) -> None:
+    m = module(finger)
+    m.open()
+    finger(finger="holder", fault="slow", delay=0.3)
+    started = time.monotonic()
+    assert m.verify(TEMPLATES, 2.0).result is MatchResult.MATCH
+    assert time.monotonic() - started > 1.5  # six answers, each 0.3 s late
+
+
+def test_unplug_and_replug_at_the_same_path(finger: Emulator) -> None:
+    m = module(finger)
+    m.open()
+    finger(finger="holder", unplug=True)
+    assert not finger.link.exists() and not m.present()
+    with pytest.raises(ScannerUnplugged):
+        m.verify(TEMPLATES, 2.0)
+    with pytest.raises(ScannerUnplugged):
+        m.open()
+    finger(replug=True)
+    assert m.present()
+    m.open()
+    assert m.verify(TEMPLATES, 2.0).result is MatchResult.MATCH
+
+
+def test_a_module_set_otherwise_than_configured_is_refused(finger: Emulator) -> None:
+    for kw in ({"baud": 115200}, {"packet_size": 64}):
+        m = module(finger, **kw)
+        with pytest.raises(ScannerMisconfigured, match="configured"):
+            m.open()
+        assert not m.is_open
+
+
+def test_templates_never_reach_the_log(
+    finger: Emulator, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    m = module(finger)
+    m.open()
+    finger(finger="holder")
+    m.verify(TEMPLATES, 2.0)
+    finger(finger="other")
+    m.verify(TEMPLATES, 2.0)
+    text = caplog.text
+    for t in TEMPLATES:
+        assert t.hex() not in text and t[4:40].hex() not in text and repr(t[4:40]) not in text
+
+
+# ---------------------------------------------------------------- the QR scanner, emulated
+
+
+def test_scanned_codes_arrive_and_garbage_does_not(qr: Emulator) -> None:
+    got: list[str] = []
+    arrived = threading.Condition()
+
+    def on_code(text: str) -> None:
+        with arrived:
+            got.append(text)
+            arrived.notify_all()
+
+    scanner = SerialQrScanner(qr.link, retry=0.2)
+    scanner.start(on_code)
+    try:
+        _wait(lambda: scanner.available, "the scanner open")
+        qr(raw=(b"\x00\xfe\xff\x07" + b"\r").hex())  # binary noise
+        qr(scan="X" * 600)  # over-long
+        qr(scan="ADM-QR-TOKEN-123")
+        with arrived:
+            assert arrived.wait_for(lambda: got, timeout=5)
+        assert got == ["ADM-QR-TOKEN-123"]
+        # Unplugged: gone; replugged: back within seconds, without a restart.
+        qr(unplug=True)
+        _wait(lambda: not scanner.available, "the scanner gone")
+        qr(replug=True)
+        _wait(lambda: scanner.available, "the scanner back")
+        qr(scan="12345678")
+        with arrived:
+            assert arrived.wait_for(lambda: len(got) == 2, timeout=5)
+        assert got[1] == "12345678"
+    finally:
+        scanner.stop()
+
+
+def _wait(cond: Any, what: str, timeout: float = 10) -> None:
+    from tests.conftest import wait_for
+
+    wait_for(cond, what, timeout, poll=0.02)
+
+
+def test_the_rig_runs_both_emulators_and_the_cli_drives_them(rig: Any) -> None:
+    assert rig.serial_link("fingerprint").exists() and rig.serial_link("qr").exists()
+    cli = [sys.executable, "-m", "sim.cli"]
+    ok = subprocess.run([*cli, "finger", "present", "holder"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    bad = subprocess.run([*cli, "finger", "present", "thumb"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    m = serial_module(rig.serial_link("fingerprint"), ModuleSettings())
+    m.open()
+    try:
+        assert m.verify(TEMPLATES, 2.0).result is MatchResult.MATCH
+    finally:
+        m.close()
+        subprocess.run([*cli, "finger", "present", "none"], check=True, capture_output=True)
