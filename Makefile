@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis
+.PHONY: all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial
 
 all: test
 
@@ -86,3 +86,7 @@ bench-render: setup
 schemathesis: setup
 	@$(BIN)/adm-sim rig up >/dev/null
 	ADM_SCHEMATHESIS_EXAMPLES=200 $(BIN)/pytest -q tests/test_schemathesis.py -s
+
+# Fingerprint verification against its physical floor, QR line to event (bench/serial_devices.py).
+bench-serial: setup
+	@$(BIN)/python bench/serial_devices.py

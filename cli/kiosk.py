@@ -12,6 +12,7 @@ not run (bad arguments, a bad or missing configuration, a missing file).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import subprocess
@@ -103,7 +104,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except kconfig.ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    cfg.printer.server = cfg.printer.server or str(rig.cups_socket)
+    from sim.compose import use_rig
+
+    use_rig(cfg, rig)
     if cfg.server.backend == "embedded" and not args.config:
         # The demo server's database and keys live with the rig, not in the working folder.
         cfg.server.database = f"sqlite:///{rig.dir / 'demo-server.db'}"
@@ -257,10 +260,76 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+class _SerialProbe:
+    """The serial devices for ``diagnostics``: opened once, checked, tested live."""
+
+    def __init__(self, matcher: Any, scanner: Any) -> None:
+        import threading
+
+        self.matcher, self.scanner = matcher, scanner
+        self.codes: list[str] = []
+        self._scanned = threading.Event()
+        if matcher is not None:
+            # A failure is reported by its check, with the module's own error.
+            with contextlib.suppress(Exception):
+                matcher.open()
+        if scanner is not None:
+            opened = threading.Event()
+            scanner._on_change = lambda available: opened.set() if available else None
+            scanner.start(self._code)
+            opened.wait(2.0)
+
+    def _code(self, text: str) -> None:
+        self.codes.append(text)
+        self._scanned.set()
+
+    def checks(self) -> list[Any]:
+        from kiosk.diagnostics import finger_check, qr_check
+
+        out = []
+        if self.matcher is not None:
+            out.append(finger_check(self.matcher))
+        if self.scanner is not None:
+            out.append(qr_check(self.scanner))
+        return out
+
+    def live_tests(self, finger: bool, qr: bool) -> bool:
+        ok = True
+        if finger:
+            if self.matcher is None:
+                print("✕  finger test: no fingerprint module configured")
+                ok = False
+            else:
+                print("   place a finger on the sensor (10 s)…", flush=True)
+                try:
+                    print(f"✓  finger test: {self.matcher.capture_test(10.0)}")
+                except Exception as exc:
+                    print(f"✕  finger test: {exc}")
+                    ok = False
+        if qr:
+            if self.scanner is None:
+                print("✕  QR test: no QR scanner configured")
+                ok = False
+            else:
+                print("   scan any code (10 s)…", flush=True)
+                if self._scanned.wait(10.0):
+                    print(f"✓  QR test: a code of {len(self.codes[-1])} characters read")
+                else:
+                    print("✕  QR test: nothing read within 10 s")
+                    ok = False
+        return ok
+
+    def close(self) -> None:
+        if self.matcher is not None:
+            self.matcher.close()
+        if self.scanner is not None:
+            self.scanner.stop()
+
+
 def cmd_diagnostics(args: argparse.Namespace) -> int:
     """The technician's checks from a terminal (printers, blank cards, server, pending
     print transactions), and the A4 test page; exit 1 when a check fails."""
-    from kiosk.app import ServerLink, make_spooler
+    from kiosk.app import ServerLink, make_matcher, make_qr, make_spooler
     from kiosk.diagnostics import Diagnostics
     from kiosk.print_service import PrintService
     from kiosk.server_client import ServerClient
@@ -271,9 +340,11 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
     cfg = _config(args)
     if cfg is None:
         return 2
-    try:  # both refuse a simulated backend, naming the key
+    try:  # each refuses a simulated backend, naming the key
         link = ServerLink.from_config(cfg)
         spooler = make_spooler(cfg)
+        matcher = make_matcher(cfg)
+        scanner = make_qr(cfg)
     except kconfig.ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
@@ -295,7 +366,8 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
     printer = PrintService(
         client, spooler, card_stock=stock, store=store, queues=cfg.printer.queues
     )
-    diagnostics = Diagnostics(printer, None, cfg.kiosk.id)
+    devices = _SerialProbe(matcher, scanner)
+    diagnostics = Diagnostics(printer, None, cfg.kiosk.id, devices=devices.checks)
     ok = True
     try:
         for check in diagnostics.run_checks():
@@ -307,9 +379,12 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
             except SpoolerError as exc:
                 print(f"✕  test page: {exc}")
                 ok = False
+        if args.finger_test or args.qr_test:
+            ok = devices.live_tests(args.finger_test, args.qr_test) and ok
         if store is not None:
             store.audit("technician_cli_diagnostics", ok=ok, test_print=bool(args.test_print))
     finally:
+        devices.close()
         spooler.close()
         client.close()
         if store is not None:
@@ -345,6 +420,10 @@ def main(argv: list[str] | None = None) -> int:
     diag = sub.add_parser("diagnostics", help="device and server checks for a technician")
     diag.add_argument("--config", help="configuration file (default: /etc/adm/kiosk.toml)")
     diag.add_argument("--test-print", action="store_true", help="also print the A4 test page")
+    diag.add_argument(
+        "--finger-test", action="store_true", help="live capture: place a finger within 10 s"
+    )
+    diag.add_argument("--qr-test", action="store_true", help="scan any code within 10 s")
     diag.set_defaults(func=cmd_diagnostics)
     cfg = sub.add_parser("config", help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_cmd", required=True)

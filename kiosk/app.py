@@ -33,7 +33,7 @@ from kiosk import timeouts
 from kiosk.card_service import CardService, make_card_service, make_reader, make_sam
 from kiosk.card_watch import CardWatcher
 from kiosk.config import Config, ConfigError, simulated_backend
-from kiosk.diagnostics import Diagnostics
+from kiosk.diagnostics import Check, Diagnostics, finger_check, qr_check
 from kiosk.flow import Flow, Services, SessionView
 from kiosk.health import HealthMonitor
 from kiosk.print_service import PrintService
@@ -207,7 +207,9 @@ class KioskApp:
         # The serial devices are optional: without one its path is not offered (the
         # e-KTP path falls back to NIK + PIN), and it is used again when it returns.
         self._watcher = CardWatcher(self.monitor, lambda trigger: self.flow.post(trigger))
-        diagnostics = Diagnostics(self.printer, self._reader_state, cfg.kiosk.id)
+        diagnostics = Diagnostics(
+            self.printer, self._reader_state, cfg.kiosk.id, devices=self.device_checks
+        )
         guard = None
         if cfg.technician.pin_hash:
             guard = PinGuard(
@@ -226,6 +228,7 @@ class KioskApp:
                 technician=guard,
                 qr_scanner=self._qr_ready if self.qr is not None else self.qr_scanner,
                 reader_state=self._slot_state,
+                finger_attempts=cfg.fingerprint.attempts,
             )
         )
         self.flow.add_listener(self._audit_flow)
@@ -272,6 +275,15 @@ class KioskApp:
         """A code from the QR scanner (its thread): the flow decides what it means where
         the citizen is (a login token at the start, a print code on the code screen)."""
         self.flow.post("qr_scanned", token=text)
+
+    def device_checks(self) -> list[Check]:
+        """The serial devices for the technician's checks (port, parameters, error)."""
+        checks = []
+        if self.matcher is not None:
+            checks.append(finger_check(self.matcher))
+        if self.qr is not None:
+            checks.append(qr_check(self.qr))
+        return checks
 
     def serial_devices(self) -> dict[str, str]:
         """Each serial device's state for the heartbeat and diagnostics: ok or why not."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from drivers.card.base import ReaderState
 from kiosk import timeouts
@@ -32,17 +33,43 @@ class Check:
     detail: str
 
 
+def finger_check(matcher: Any) -> Check:
+    """The fingerprint module: its port and parameters, or why it is not there."""
+    port = getattr(matcher, "port", "")
+    params = getattr(matcher, "parameters", None)
+    if getattr(matcher, "available", False) and params is not None:
+        detail = (
+            f"{port}: {params.baud} baud, paket {params.packet_size} B, "
+            f"tingkat keamanan {params.security_level}"
+        )
+        return Check("Pemindai sidik jari", True, detail)
+    if getattr(matcher, "available", False):
+        return Check("Pemindai sidik jari", True, "siap")
+    error = getattr(matcher, "last_error", "") or "tidak terhubung"
+    return Check("Pemindai sidik jari", False, f"{port}: {error}")
+
+
+def qr_check(scanner: Any) -> Check:
+    port = getattr(scanner, "port", "")
+    if scanner.available:
+        return Check("Pemindai QR", True, f"{port}: siap")
+    return Check("Pemindai QR", False, f"{port}: {scanner.last_error or 'tidak terhubung'}")
+
+
 class Diagnostics:
     def __init__(
         self,
         printer: PrintService,
         reader_state: Callable[[], ReaderState] | None,
         kiosk_id: str,
+        devices: Callable[[], list[Check]] = list,
     ) -> None:
-        """``reader_state``: the card slot as the watcher last saw it (None: no reader)."""
+        """``reader_state``: the card slot as the watcher last saw it (None: no reader);
+        ``devices``: the serial devices' checks (port, parameters, last error)."""
         self.printer = printer
         self.reader_state = reader_state
         self.kiosk_id = kiosk_id
+        self.devices = devices
         # Set by the technician; the health check keeps the kiosk out of service while set.
         self.manual_out_of_service = ""
 
@@ -59,6 +86,7 @@ class Diagnostics:
                 checks.append(Check(f"Printer {queue}", status.ready, f"{conditions}; {supplies}"))
             except SpoolerError as exc:
                 checks.append(Check(f"Printer {queue}", False, str(exc)))
+        checks.extend(self.devices())
         stock = self.printer.card_stock
         left = stock.remaining if stock is not None else 0
         checks.append(Check("Blangko kartu", left > 0, f"{left} tersisa"))

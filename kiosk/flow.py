@@ -136,7 +136,12 @@ TRANSITIONS: list[dict[str, Any]] = [
         "conditions": "_scanned_code",
     },
     # A serial device came or went: the screen offers only the paths it can serve.
-    {"trigger": "devices_changed", "source": list(STATES), "dest": None, "after": "_announce"},
+    {
+        "trigger": "devices_changed",
+        "source": list(STATES),
+        "dest": None,
+        "after": "_on_devices_changed",
+    },
     {"trigger": "cancel", "source": "enter_code", "dest": "choose_documents"},
     {"trigger": "code_accepted", "source": "checking_code", "dest": "choose_documents"},
     {"trigger": "code_rejected", "source": "checking_code", "dest": "enter_code"},
@@ -619,6 +624,9 @@ class Flow:
 
     def _ektp_offered(self, event: EventData) -> bool:
         return "ektp" in self.services.paths
+
+    def _on_devices_changed(self, event: EventData) -> None:
+        self._announce()  # the screen shows only the paths that work now
 
     def _finger_again(self, event: EventData) -> bool:
         """A citizen's failed attempt (not a scanner fault) with attempts left; counts it."""

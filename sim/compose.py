@@ -19,6 +19,7 @@ from kiosk.app import KioskApp, ServerLink
 from kiosk.server_client import Tls
 from printing.sim_spooler import SimSpooler
 from sim.keys import SAM_MASTER_KEY
+from sim.rig import Rig
 
 
 class NotADemo(kconfig.ConfigError):
@@ -28,6 +29,15 @@ class NotADemo(kconfig.ConfigError):
 def demo_config(path: Path | None = None) -> kconfig.Config:
     """``config/demo.toml`` (or ``path``), validated like any configuration."""
     return kconfig.load(path or kconfig.DEMO_FILE)
+
+
+def use_rig(config: kconfig.Config, rig: Rig) -> None:
+    """Point a demo configuration's devices at the rig: its CUPS and serial emulators."""
+    config.printer.server = config.printer.server or str(rig.cups_socket)
+    if config.fingerprint.backend == "serial" and not config.fingerprint.port:
+        config.fingerprint.port = str(rig.serial_link("fingerprint"))
+    if config.qr.backend == "serial" and not config.qr.port:
+        config.qr.port = str(rig.serial_link("qr"))
 
 
 def build(config: kconfig.Config, **parts: object) -> KioskApp:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication
 
 from kiosk.flow import SessionView
 from protocol.nik import mask_nik
-from sim.compose import build, demo_config
+from sim.compose import build, demo_config, use_rig
 from sim.population import DEMO_NIK, TEST_TECHNICIAN_PIN, citizen
 from sim.rig import Rig
 from sim.seed import demo_code
@@ -68,6 +68,7 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
 
     config = demo_config()  # PC/SC and CUPS through the rig, embedded server, card stock
     config.printer.server = str(rig.cups_socket)
+    use_rig(config, rig)  # the emulated fingerprint module and QR scanner
     config.server.database = f"sqlite:///{db}"
     config.server.home = str(out / "server-home")  # CA and keys, kept between runs
     config.kiosk.store = str(out / "kiosk.db")
@@ -97,6 +98,7 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
         person = citizen(nik)
         started_ns = time.time_ns()
 
+        rig.serial("fingerprint", finger="holder")  # the citizen's finger on the sensor
         rig.insert_card(person["nik"])
         wait_until(qapp, lambda: app.flow.state == "choose_documents", 30, "the document list")
         screen = ui.window.documents

@@ -28,7 +28,10 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_demo_file_is_valid() -> None:
     cfg = load(DEMO_FILE)
     assert cfg.kiosk.mode == "demo" and Path(cfg.card.issuer_key).is_file()
-    assert set(cfg.simulated) == {"fingerprint.backend", "qr.backend", "server.backend"}
+    # Only the embedded server is a simulator: the fingerprint module and the QR scanner
+    # are the real serial drivers, against the rig's emulators.
+    assert set(cfg.simulated) == {"server.backend"}
+    assert (cfg.fingerprint.backend, cfg.qr.backend) == ("serial", "serial")
 
 
 def test_shipped_template_is_generated_from_the_models() -> None:
@@ -90,6 +93,9 @@ def test_a_complete_production_file_is_accepted(tmp_path: Path) -> None:
         ('[card]\nbackend = "sim"', "card.backend: 'sim' is a simulator"),
         ('[fingerprint]\nbackend = "sim"', "fingerprint.backend: 'sim' is a simulator"),
         ('[qr]\nbackend = "sim"', "qr.backend: 'sim' is a simulator"),
+        ('[qr]\nbackend = "serial"', 'qr.port: required with qr.backend = "serial"'),
+        ('[fingerprint]\nbackend = "serial"', "fingerprint.port: required"),
+        ('[fingerprint]\nbackend = "serial"\nport = "/dev/ttyACM0"\nattempts = 0', "attempts"),
         ('[printer]\nbackend = "sim"', "printer.backend: 'sim' is a simulator"),
         ('[server]\nbackend = "embedded"', "server.backend: 'embedded' is a simulator"),
         (f'[card]\nissuer_key = "{KEYS / "ektp-issuer-test.pem"}"', "card.issuer_key: is the"),

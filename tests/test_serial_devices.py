@@ -339,3 +339,64 @@ def test_the_rig_runs_both_emulators_and_the_cli_drives_them(rig: Any) -> None:
     finally:
         m.close()
         subprocess.run([*cli, "finger", "present", "none"], check=True, capture_output=True)
+
+
+# ---------------------------------------------------------------- the kiosk, hot-plug
+
+
+@pytest.mark.rig
+def test_the_kiosk_follows_its_serial_devices_and_falls_back_to_pin(
+    rig: Any, server: Any, finger: Emulator, qr: Emulator, tmp_path: Path
+) -> None:
+    """GIVEN a kiosk with the emulated module and scanner WHEN a finger matches THEN the
+    session opens; WHEN the module is pulled mid-verification THEN NIK + PIN is offered;
+    WHEN devices go and come back THEN the paths on offer follow within a round of the
+    health check, without a restart, and the heartbeat says so."""
+    from kiosk.app import KioskApp
+    from tests.conftest import point_at, rig_config, run_until
+
+    cfg = rig_config()
+    point_at(cfg, server)
+    cfg.kiosk.store = str(tmp_path / "kiosk.db")
+    cfg.printer.server = str(rig.cups_socket)
+    cfg.fingerprint.backend, cfg.fingerprint.port = "serial", str(finger.link)
+    cfg.qr.backend, cfg.qr.port = "serial", str(qr.link)
+    app = KioskApp(cfg)
+    try:
+        app.start()
+        run_until(app, lambda: app.flow.state == "attract", "service")
+        run_until(app, lambda: set(app.flow.services.paths) == {"ektp", "pin", "qr"}, "paths")
+        finger(finger="holder")
+        rig.insert_card(DEMO_NIK)
+        run_until(app, lambda: app.flow.state == "choose_documents", "a matched session", 30)
+        rig.remove_card()
+        run_until(app, lambda: app.flow.state == "attract", "the session's end", 30)
+        # Pulled while the citizen is asked for a finger.
+        finger(finger="none")
+        rig.insert_card(DEMO_NIK)
+        run_until(app, lambda: app.flow.state == "verify_finger", "the finger screen", 30)
+        finger(unplug=True)
+        run_until(app, lambda: app.flow.state == "enter_pin", "the NIK + PIN offer", 30)
+        assert "Pemindai sidik jari tidak tersedia" in app.flow.view().prompt
+        assert "ektp" not in app.flow.services.paths
+        app.flow.post("finish")
+        rig.remove_card()
+        run_until(app, lambda: app.flow.state == "attract", "idle again", 30)
+        qr(unplug=True)
+        app.prepare()  # one round of the health check
+        run_until(app, lambda: app.flow.services.paths == ("pin",), "only NIK + PIN")
+        devices = app.serial_devices()
+        assert devices["fingerprint"] != "ok" and devices["qr"] != "ok"
+        finger(replug=True)
+        qr(replug=True)
+        app.prepare()
+        run_until(app, lambda: set(app.flow.services.paths) == {"ektp", "pin", "qr"}, "back")
+        assert app.serial_devices() == {"fingerprint": "ok", "qr": "ok"}
+        checks = {c.name: c for c in app.device_checks()}
+        assert (
+            checks["Pemindai sidik jari"].ok
+            and "57600 baud" in checks["Pemindai sidik jari"].detail
+        )
+    finally:
+        app.stop()
+        rig.remove_card()

@@ -229,6 +229,19 @@ class FingerprintModule:
         result = MatchResult.MATCH if best >= self.settings.threshold else MatchResult.NO_MATCH
         return FingerMatch(result, min(1.0, best / SCORE_SCALE))
 
+    def capture_test(self, timeout: float) -> str:
+        """The technician's live test: image a finger and extract its features (no
+        template involved).  Raises :class:`NoFinger` or :class:`PoorImage`."""
+        if self._port is None:
+            self.open()
+        if not self.capture(timeout):
+            raise NoFinger(f"no finger on the sensor within {timeout:g} s")
+        code = self._call(Instruction.IMG2TZ, b"\x01", "features")[0]
+        if code in (Code.DISORDERLY, Code.TOO_FEW_FEATURES, Code.INVALID_IMAGE):
+            raise PoorImage(code, "the finger's image")
+        self._check(code, "features")
+        return "finger imaged, features extracted"
+
     def capture(self, timeout: float) -> bool:
         """Image the finger; False if none was placed within ``timeout`` s."""
         deadline = self._clock() + timeout
