@@ -147,6 +147,8 @@ class KioskApp:
     _prepare_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _stopped: bool = field(init=False, default=False)
     _finger_error: str = field(init=False, default="")
+    _qr_seen: threading.Condition = field(init=False, default_factory=threading.Condition)
+    _qr_count: int = field(init=False, default=0)
 
     # --- start -------------------------------------------------------------------------
     def start(self, *, wait: bool = True, timeout: float = 150.0) -> None:
@@ -208,7 +210,11 @@ class KioskApp:
         # e-KTP path falls back to NIK + PIN), and it is used again when it returns.
         self._watcher = CardWatcher(self.monitor, lambda trigger: self.flow.post(trigger))
         diagnostics = Diagnostics(
-            self.printer, self._reader_state, cfg.kiosk.id, devices=self.device_checks
+            self.printer,
+            self._reader_state,
+            cfg.kiosk.id,
+            devices=self.device_checks,
+            live_test=self.live_device_test,
         )
         guard = None
         if cfg.technician.pin_hash:
@@ -274,7 +280,27 @@ class KioskApp:
     def _qr_code(self, text: str) -> None:
         """A code from the QR scanner (its thread): the flow decides what it means where
         the citizen is (a login token at the start, a print code on the code screen)."""
+        with self._qr_seen:
+            self._qr_count += 1
+            self._qr_seen.notify_all()
         self.flow.post("qr_scanned", token=text)
+
+    def live_device_test(self, seconds: float = 10.0) -> str:
+        """The technician's test: a finger captured and a code scanned within ``seconds``
+        (the code itself is not shown: it may be a citizen's token)."""
+        parts = []
+        m = self.matcher
+        if m is not None and hasattr(m, "capture_test"):
+            try:
+                parts.append(f"Sidik jari: {m.capture_test(seconds)}")
+            except Exception as exc:
+                parts.append(f"Sidik jari: gagal ({exc})")
+        if self.qr is not None:
+            with self._qr_seen:
+                before = self._qr_count
+                read = self._qr_seen.wait_for(lambda: self._qr_count > before, seconds)
+            parts.append("QR: kode terbaca" if read else f"QR: tidak ada kode dalam {seconds:g} s")
+        return "; ".join(parts) or "Tidak ada pemindai serial pada anjungan ini."
 
     def device_checks(self) -> list[Check]:
         """The serial devices for the technician's checks (port, parameters, error)."""

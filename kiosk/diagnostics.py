@@ -63,6 +63,7 @@ class Diagnostics:
         reader_state: Callable[[], ReaderState] | None,
         kiosk_id: str,
         devices: Callable[[], list[Check]] = list,
+        live_test: Callable[[], str] | None = None,
     ) -> None:
         """``reader_state``: the card slot as the watcher last saw it (None: no reader);
         ``devices``: the serial devices' checks (port, parameters, last error)."""
@@ -70,8 +71,15 @@ class Diagnostics:
         self.reader_state = reader_state
         self.kiosk_id = kiosk_id
         self.devices = devices
+        self.live_test = live_test
         # Set by the technician; the health check keeps the kiosk out of service while set.
         self.manual_out_of_service = ""
+
+    def device_test(self) -> str:
+        """The serial devices tested live (a finger captured, a code scanned)."""
+        if self.live_test is None:
+            return "Tidak ada pemindai serial pada anjungan ini."
+        return self.live_test()
 
     def run_checks(self) -> list[Check]:
         checks: list[Check] = []

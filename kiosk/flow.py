@@ -206,6 +206,15 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "checks_failed", "source": "diagnostics", "dest": None, "after": "_tech_note"},
     {"trigger": "checks_done", "source": "diagnostics", "dest": None, "after": "_checks_done"},
     {"trigger": "test_print", "source": "diagnostics", "dest": None, "after": "_test_print"},
+    # Live tests of the serial devices: a finger captured, a code scanned.
+    {"trigger": "test_devices", "source": "diagnostics", "dest": None, "after": "_test_devices"},
+    {"trigger": "devices_tested", "source": "diagnostics", "dest": None, "after": "_tech_note"},
+    {
+        "trigger": "devices_test_failed",
+        "source": "diagnostics",
+        "dest": None,
+        "after": "_tech_note",
+    },
     {"trigger": "test_print_done", "source": "diagnostics", "dest": None, "after": "_tech_note"},
     {"trigger": "test_print_failed", "source": "diagnostics", "dest": None, "after": "_tech_note"},
     {
@@ -780,6 +789,13 @@ class Flow:
         self.session.prompt = "Mencetak halaman uji…"
         self._action("technician_test_print")
         self._spawn(d.test_print, "test_print_done", "test_print_failed")
+
+    def _test_devices(self, event: EventData) -> None:
+        d = self.services.diagnostics
+        assert d is not None
+        self.session.prompt = "Letakkan jari pada pemindai dan pindai sebuah kode QR…"
+        self._action("technician_device_test")
+        self._spawn(d.device_test, "devices_tested", "devices_test_failed")
 
     def _tech_note(self, event: EventData) -> None:
         error = event.kwargs.get("error")

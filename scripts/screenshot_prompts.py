@@ -1,5 +1,6 @@
 """Screenshots of screen states the scripted demo does not pass through: the idle screen
-asking to lift a card left on the reader and tap it again.
+asking to lift a card left on the reader and tap it again, the finger asked for again
+with the attempts left, and NIK + PIN offered when the finger could not be matched.
 
     python scripts/screenshot_prompts.py OUT_DIR        (part of `make screenshots`)
 """
@@ -39,11 +40,30 @@ def main(out: Path) -> int:
         seconds_left=None,
         paths=("ektp", "pin"),
     )
-    window.show_view(view)
-    window.show()
-    app.processEvents()
     out.mkdir(parents=True, exist_ok=True)
-    window.grab().save(str(out / "attract-lift-and-tap.png"))
+    window.show()
+    from dataclasses import replace
+
+    from drivers.fingerprint.base import FingerMismatch
+
+    for name, shown in (
+        ("attract-lift-and-tap", view),
+        (
+            "verify_finger-retry",
+            replace(
+                view,
+                state="verify_finger",
+                prompt=messages.finger_retry(FingerMismatch("no"), 2),
+            ),
+        ),
+        (
+            "enter_pin-finger-fallback",
+            replace(view, state="enter_pin", prompt=messages.finger_fallback(FingerMismatch("no"))),
+        ),
+    ):
+        window.show_view(shown)
+        app.processEvents()
+        window.grab().save(str(out / f"{name}.png"))
     window.close()
     return 0
 

@@ -397,6 +397,62 @@ def test_the_kiosk_follows_its_serial_devices_and_falls_back_to_pin(
             checks["Pemindai sidik jari"].ok
             and "57600 baud" in checks["Pemindai sidik jari"].detail
         )
+        # The technician's live test: a finger captured, then a code scanned.
+        finger(finger="holder")
+        result: list[str] = []
+        tester = threading.Thread(target=lambda: result.append(app.live_device_test(5.0)))
+        tester.start()
+        while tester.is_alive():
+            qr(scan="TEST-CODE")
+            tester.join(0.2)
+        assert result == ["Sidik jari: finger imaged, features extracted; QR: kode terbaca"]
     finally:
         app.stop()
         rig.remove_card()
+
+
+@pytest.mark.rig
+def test_the_diagnostics_command_shows_the_devices_and_tests_them_live(
+    rig: Any, server: Any, finger: Emulator, qr: Emulator, tmp_path: Path
+) -> None:
+    from kiosk.config import DEFAULT_FILE
+    from tests.conftest import server_section
+
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        f"""
+[kiosk]
+id = "kiosk-test"
+mode = "demo"
+store = "{tmp_path / "kiosk.db"}"
+[card]
+issuer_key = "{DEFAULT_FILE.parent / "keys" / "ektp-issuer-test.pem"}"
+[fingerprint]
+backend = "serial"
+port = "{finger.link}"
+[qr]
+backend = "serial"
+port = "{qr.link}"
+[printer]
+server = "{rig.cups_socket}"
+card_serials = "KTP2611F000001..KTP2611F000005"
+{server_section(server)}"""
+    )
+    finger(finger="holder")
+    cmd = [sys.executable, "-m", "cli.kiosk", "diagnostics", "--config", str(config)]
+    run = subprocess.Popen([*cmd, "--finger-test", "--qr-test"], stdout=subprocess.PIPE, text=True)
+    assert run.stdout is not None
+    out = []
+    for line in run.stdout:
+        out.append(line)
+        if "scan any code" in line:
+            qr(scan="ANY-CODE-123")
+    assert run.wait(timeout=60) == 0, "".join(out)
+    text = "".join(out)
+    assert f"✓  Pemindai sidik jari: {finger.link}: 57600 baud, paket 128 B" in text
+    assert f"✓  Pemindai QR: {qr.link}: siap" in text
+    assert "✓  finger test: finger imaged, features extracted" in text
+    assert "✓  QR test: a code of 12 characters read" in text
+    finger(unplug=True)
+    gone = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert gone.returncode == 1 and "✕  Pemindai sidik jari" in gone.stdout

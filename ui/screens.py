@@ -523,6 +523,7 @@ class DiagnosticsScreen(Screen):
         for key, text, action in (
             ("checks", "Periksa perangkat", lambda: post("run_checks")),
             ("test", "Cetak halaman uji A4", lambda: post("test_print")),
+            ("devices", "Tes sidik jari dan QR", lambda: post("test_devices")),
             ("close", "Nonaktifkan anjungan", lambda: post("close_kiosk")),
             ("open", "Aktifkan anjungan", lambda: post("open_kiosk")),
             ("done", "Selesai", lambda: post("diagnostics_done")),
