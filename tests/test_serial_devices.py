@@ -366,6 +366,14 @@ def test_the_kiosk_follows_its_serial_devices_and_falls_back_to_pin(
         app.start()
         run_until(app, lambda: app.flow.state == "attract", "service")
         run_until(app, lambda: set(app.flow.services.paths) == {"ektp", "pin", "qr"}, "paths")
+        # The officer's QR login token, scanned at the idle screen.
+        from sim.seed import DEMO_QR_TOKEN
+
+        qr(scan=DEMO_QR_TOKEN)
+        run_until(app, lambda: app.flow.state == "choose_documents", "a QR session", 30)
+        assert app.flow.session.method == "qr"
+        app.flow.post("finish")
+        run_until(app, lambda: app.flow.state == "attract", "idle", 30)
         finger(finger="holder")
         rig.insert_card(DEMO_NIK)
         run_until(app, lambda: app.flow.state == "choose_documents", "a matched session", 30)
@@ -456,3 +464,53 @@ card_serials = "KTP2611F000001..KTP2611F000005"
     finger(unplug=True)
     gone = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert gone.returncode == 1 and "✕  Pemindai sidik jari" in gone.stdout
+
+
+# ---------------------------------------------------------------- the flow, emulated module
+
+
+@pytest.fixture
+def on_module(server: Any, finger: Emulator) -> Iterator[Any]:
+    """The flow with the emulated module behind the real driver (the rest as in
+    test_flow: a simulated reader and spooler, the shared server)."""
+    from tests.test_flow import Rigged
+
+    k = Rigged(server)
+    m = module(finger)
+    m.open()
+    k.flow.services.matcher = m
+    yield k
+    k.close()
+    m.close()
+
+
+def test_through_the_flow_no_match_then_match(on_module: Any, finger: Emulator) -> None:
+    from tests.test_flow import budi
+
+    k = on_module
+    finger(finger="other")
+    m = k.flow.services.matcher
+    verify = m.verify
+
+    def then_the_right_finger(templates: tuple[bytes, ...], timeout: float) -> Any:
+        result = verify(templates, timeout)  # the module's answer for this attempt
+        finger(finger="holder")  # the citizen tries another finger for the next one
+        return result
+
+    m.verify = then_the_right_finger
+    k.reader.insert(budi())
+    k.to_state("choose_documents")
+    assert k.flow.session.method == "ektp" and k.flow.session.finger_tries == 1
+
+
+def test_through_the_flow_four_poor_images_then_nik_and_pin(
+    on_module: Any, finger: Emulator
+) -> None:
+    from tests.test_flow import budi
+
+    k = on_module
+    finger(finger="poor")
+    k.reader.insert(budi())
+    k.to_state("enter_pin")
+    assert k.flow.session.finger_tries == 4
+    assert "Silakan masuk dengan NIK dan PIN" in k.flow.view().prompt
