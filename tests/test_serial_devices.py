@@ -417,6 +417,12 @@ def test_the_kiosk_follows_its_serial_devices_and_falls_back_to_pin(
     finally:
         app.stop()
         rig.remove_card()
+    # Nothing of the chip's templates reached the disk: not the kiosk store (nor its WAL),
+    # not the working folder.
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not any(t[28:60] in data for t in TEMPLATES), path
 
 
 @pytest.mark.rig
