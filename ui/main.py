@@ -24,7 +24,9 @@ from PySide6.QtWidgets import QApplication
 
 from kiosk.app import KioskApp
 from kiosk.flow import Flow, SessionView
+from kiosk.notify import Notifier
 from ui.screens import KioskWindow
+from ui.supervision import Supervision
 
 log = logging.getLogger("ui")
 
@@ -108,6 +110,8 @@ class KioskUi:
         # Any touch anywhere restarts the current state's inactivity timeout.
         self._touches = TouchFilter(app.flow.touch)
         app.flow.add_listener(self._changed)
+        # After the window's own listener: READY=1 waits for the screen to be painted.
+        self.supervision = Supervision(app.flow, Notifier(), paint=self.window.repaint)
         self._tick = QTimer(self.window)
         self._tick.timeout.connect(lambda: self.window.update_countdown(app.flow.seconds_left()))
         self._tick.start(1000)
@@ -124,6 +128,7 @@ class KioskUi:
         if qapp is not None:
             qapp.removeEventFilter(self._touches)
         self.app.flow.remove_listener(self._changed)
+        self.supervision.close()
         self.app.flow.remove_wakeup(self.driver.wake.emit)
         self._tick.stop()
         self.on_state.clear()
