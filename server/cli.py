@@ -391,6 +391,36 @@ LOG_CONFIG: dict[str, Any] = {
 }
 
 
+def _notify_when_serving(port: int, home: ServerHome, workers: int) -> None:
+    """Under systemd (``Type=notify``): READY=1 once the API answers on its port.  The
+    migrations ran before (``cmd_serve`` migrates, then serves)."""
+    if not os.environ.get("NOTIFY_SOCKET"):
+        return
+    import ssl
+    import threading
+    import time
+    import urllib.request
+
+    from protocol.notify import Notifier
+
+    def wait() -> None:
+        ctx = ssl.create_default_context(cafile=str(home.ca_cert))
+        ctx.check_hostname = False  # asking itself on the loopback address
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(
+                    f"https://127.0.0.1:{port}/api/v1/health", context=ctx, timeout=2
+                ) as answer:
+                    if answer.status == 200:
+                        Notifier().ready(f"serving on port {port} with {workers} worker(s)")
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+
+    threading.Thread(target=wait, name="notify-ready", daemon=True).start()
+
+
 def _serve(args: argparse.Namespace, home: ServerHome, url: str) -> int:
     import uvicorn
 
@@ -406,6 +436,7 @@ def _serve(args: argparse.Namespace, home: ServerHome, url: str) -> int:
     os.environ["ADM_SERVER_DB"] = url
     if args.db_threads is not None:
         os.environ["ADM_SERVER_DB_THREADS"] = str(args.db_threads)
+    _notify_when_serving(args.port, home, args.workers)
     uvicorn.run(
         "server.asgi:app",
         host=args.host,

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from kiosk.notify import Notifier, status_line
+from protocol.notify import Notifier
+from ui.supervision import status_line
 
 
 class FakeSystemd:
@@ -176,7 +177,7 @@ import os, sys, time
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from PySide6.QtWidgets import QApplication
 from PySide6.QtCore import QTimer
-from kiosk.notify import Notifier
+from protocol.notify import Notifier
 from ui.supervision import Supervision
 from types import SimpleNamespace
 app = QApplication([])

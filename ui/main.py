@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication
 
 from kiosk.app import KioskApp
 from kiosk.flow import Flow, SessionView
-from kiosk.notify import Notifier
+from protocol.notify import Notifier
 from ui.screens import KioskWindow
 from ui.supervision import Supervision
 

@@ -15,7 +15,20 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer
 
 from kiosk.flow import Flow, SessionView
-from kiosk.notify import Notifier, status_line
+from protocol.notify import Notifier
+
+
+def status_line(state: str, error: str = "") -> str:
+    """What ``systemctl status`` shows for a flow state (never personal data)."""
+    if state == "attract":
+        return "idle: serving citizens"
+    if state == "starting":
+        return "starting: opening devices, settling unfinished print jobs"
+    if state == "out_of_service":
+        return f"out of service: {error or 'unknown reason'}"[:200]
+    if state in ("technician_pin", "diagnostics"):
+        return "technician at the kiosk"
+    return "in session"
 
 
 class Supervision(QObject):

@@ -6,8 +6,9 @@ or ``@name`` in the abstract namespace) and, with ``WatchdogSec=``, the interval
 such as ``READY=1``, ``STATUS=...``, ``WATCHDOG=1``, ``STOPPING=1``.  Outside systemd
 there is no socket and every call does nothing.
 
-The kiosk's supervision (``ui.supervision``) feeds the watchdog from a timer on the GUI
-thread, so a blocked GUI stops the pings and systemd restarts the kiosk.
+Both applications use it: the kiosk's supervision (``ui.supervision``) feeds the watchdog
+from a timer on the GUI thread, so a blocked GUI stops the pings and systemd restarts the
+kiosk; the central server says READY once it answers on its port.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ class Notifier:
         self._sock: socket.socket | None = None
         usec = env.get("WATCHDOG_USEC", "")
         pid = env.get("WATCHDOG_PID", "")
-        mine = not pid or pid == str(os.getpid())
+        # The kiosk runs as the child of its compositor (cage), which is the unit's main
+        # process: a watchdog meant for the parent is the kiosk's to feed.
+        mine = not pid or pid in (str(os.getpid()), str(os.getppid()))
         self.watchdog_seconds = int(usec) / 1e6 if usec.isdigit() and mine else None
 
     @property
@@ -67,16 +70,3 @@ class Notifier:
             with contextlib.suppress(OSError):
                 self._sock.close()
             self._sock = None
-
-
-def status_line(state: str, error: str = "") -> str:
-    """What ``systemctl status`` shows for a flow state (never personal data)."""
-    if state == "attract":
-        return "idle: serving citizens"
-    if state == "starting":
-        return "starting: opening devices, settling unfinished print jobs"
-    if state == "out_of_service":
-        return f"out of service: {error or 'unknown reason'}"[:200]
-    if state in ("technician_pin", "diagnostics"):
-        return "technician at the kiosk"
-    return "in session"
