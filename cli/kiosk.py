@@ -326,6 +326,121 @@ class _SerialProbe:
             self.scanner.stop()
 
 
+# What a production configuration still needs after provisioning, in plain words.
+_STILL_NEEDED = (
+    ("card.reader", "the e-KTP reader's PC/SC name (pcsc_scan lists the readers)"),
+    ("card.sam_reader", "the SAM slot's PC/SC name (pcsc_scan lists the readers)"),
+    ("technician.pin_hash", "a technician PIN (make its hash with 'adm-kiosk pin-hash')"),
+)
+
+
+def cmd_provision(args: argparse.Namespace) -> int:
+    """Enrolment → keys and configuration → checks; exit 0 ready, 1 something missing,
+    2 the enrolment cannot be used."""
+    from kiosk.provision import EnrolmentError, install, read_enrolment, write_config
+
+    etc = Path(args.etc)
+    config = etc / "kiosk.toml"
+    try:
+        enrolment = read_enrolment(Path(args.enrolment))
+        files = install(enrolment, etc / "keys", args.owner or None)
+    except EnrolmentError as exc:
+        print(f"✕  {exc}")
+        return 2
+    print(f"✓  enrolment of kiosk {enrolment.kiosk_id}: signed by the deployment CA")
+    print(f"✓  keys in {files.key.parent} (private key 0600, certificate 0640)")
+    write_config(config, kconfig.template(), enrolment.kiosk_id, args.server, files, args.owner)
+    print(f"✓  configuration written: {config}")
+    missing: list[str] = []
+    cfg = kconfig.parse(_toml(config))
+    for key, words in _STILL_NEEDED:
+        section, name = key.split(".")
+        if not getattr(getattr(cfg, section), name):
+            missing.append(f"{key}: {words}")
+    issuer = kconfig.issuer_key_path(cfg, etc)
+    if not issuer.is_file():
+        missing.append(f"card.issuer_key: the e-KTP issuer's public key is not at {issuer}")
+    ok = _provision_server(cfg)
+    ok = _provision_devices(cfg) and ok
+    if missing:
+        print("✕  still missing in the configuration:")
+        for line in missing:
+            print(f"     {line}")
+    else:
+        try:
+            kconfig.load(config)
+            print("✓  configuration check passed")
+        except kconfig.ConfigError as exc:
+            print(f"✕  configuration: {exc}")
+            ok = False
+    return 0 if ok and not missing else 1
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def _provision_server(cfg: kconfig.Config) -> bool:
+    """An authenticated call with the new certificate: reachable, and this kiosk known."""
+    from kiosk.server_client import ServerClient, ServerRefused, ServerUnavailable, Tls
+
+    s = cfg.server
+    client = ServerClient(
+        s.url,
+        tls=Tls(Path(s.ca), Path(s.cert), Path(s.key)),
+        issuer_key=Path(s.issuer_key),
+        retries=0,
+    )
+    try:
+        client.heartbeat("provisioning", {}, {})
+        print(f"✓  server {s.url}: reachable, this kiosk's certificate accepted")
+        return True
+    except ServerUnavailable as exc:
+        print(f"✕  server not reachable: {exc}")
+    except ServerRefused as exc:
+        print(f"✕  server refuses this kiosk: {exc}")
+    finally:
+        client.close()
+    return False
+
+
+def _provision_devices(cfg: kconfig.Config) -> bool:
+    """The printer queues in CUPS and the card readers in PC/SC, as far as configured."""
+    from kiosk.app import make_spooler
+    from kiosk.card_service import make_card_service
+    from printing.spooler import SpoolerError
+
+    ok = True
+    try:
+        spooler = make_spooler(cfg)
+        spooler.open()
+        try:
+            for queue in cfg.printer.queues.values():
+                try:
+                    spooler.printer_status(queue)
+                    print(f"✓  printer queue {queue}")
+                except SpoolerError as exc:
+                    print(f"✕  no printer queue {queue}: {exc}")
+                    ok = False
+        finally:
+            spooler.close()
+    except (SpoolerError, kconfig.ConfigError) as exc:
+        print(f"✕  printers: {exc}")
+        ok = False
+    if cfg.card.reader and cfg.card.sam_reader:
+        try:
+            service = make_card_service(cfg)
+            service.open()
+            service.close()
+            print("✓  e-KTP reader and SAM found")
+        except Exception as exc:
+            print(f"✕  no e-KTP reader found: {exc}")
+            ok = False
+    return ok
+
+
 def cmd_diagnostics(args: argparse.Namespace) -> int:
     """The technician's checks from a terminal (printers, blank cards, server, pending
     print transactions), and the A4 test page; exit 1 when a check fails."""
@@ -432,6 +547,14 @@ def main(argv: list[str] | None = None) -> int:
     check.set_defaults(func=cmd_config_check)
     tpl = cfg_sub.add_parser("template", help="print the production file with every key")
     tpl.set_defaults(func=cmd_config_template)
+    prov = sub.add_parser(
+        "provision", help="install this kiosk's enrolment, write its configuration, check"
+    )
+    prov.add_argument("--server", required=True, help="the central server's kiosk API URL")
+    prov.add_argument("--enrolment", required=True, help="from 'adm-server pki issue-kiosk'")
+    prov.add_argument("--etc", default="/etc/adm", help="configuration folder (/etc/adm)")
+    prov.add_argument("--owner", default="adm-kiosk", help="the kiosk's user (adm-kiosk)")
+    prov.set_defaults(func=cmd_provision)
     pin = sub.add_parser("pin-hash", help="hash a technician PIN for technician.pin_hash")
     pin.set_defaults(func=cmd_pin_hash)
     args = parser.parse_args(argv)

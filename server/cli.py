@@ -2,7 +2,8 @@
 
     adm-server [--db URL] [--home DIR] serve [--host H] [--port P] [--workers N]
     adm-server migrate
-    adm-server pki init [--hostname NAME ...] | issue-kiosk ID [--out DIR] | revoke ID
+    adm-server pki init [--hostname NAME ...] | issue-kiosk ID [--out DIR] [--enrolment FILE]
+                   | revoke ID
                    | official --name N --nip NIP --title T
     adm-server officer [--as NAME] register KIND NIK [--data FILE] | approve APP_ID | revoke NUMBER
                        | supersede OLD NEW | set-pin NIK PIN | qr-token NIK
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     issue = psub.add_parser("issue-kiosk")
     issue.add_argument("kiosk_id")
     issue.add_argument("--out", type=Path)
+    issue.add_argument("--enrolment", help="also write one enrolment file for the kiosk")
     issue.set_defaults(func=cmd_pki_issue)
     rev = psub.add_parser("revoke")
     rev.add_argument("kiosk_id")
@@ -199,8 +201,30 @@ def cmd_pki_issue(args: argparse.Namespace) -> int:
         issued = home.issue_kiosk(args.kiosk_id, args.out)
         officer.register_kiosk(db, args.kiosk_id, issued.serial)
     print(f"kiosk {args.kiosk_id}: certificate {issued.cert}, key {issued.key}")
-    print(f"copy both with {home.ca_cert} and {home.issuer_pub} onto the kiosk")
+    if args.enrolment:
+        _write_enrolment(Path(args.enrolment), args.kiosk_id, issued, home)
+        print(f"enrolment for 'adm-kiosk provision': {args.enrolment} (holds the private key)")
+    else:
+        print(f"copy both with {home.ca_cert} and {home.issuer_pub} onto the kiosk")
     return 0
+
+
+def _write_enrolment(path: Path, kiosk_id: str, issued: Any, home: ServerHome) -> None:
+    """One file with what a kiosk needs to talk to this server: its certificate and key,
+    the deployment CA and the document-signing key.  Written 0600: it holds the key."""
+    bundle = {
+        "format": "adm-enrolment-1",
+        "kiosk_id": kiosk_id,
+        "serial": issued.serial,
+        "cert": issued.cert.read_text(),
+        "key": issued.key.read_text(),
+        "ca": home.ca_cert.read_text(),
+        "issuer_key": home.issuer_pub.read_text(),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(bundle, out, indent=1)
 
 
 def cmd_pki_revoke(args: argparse.Namespace) -> int:
