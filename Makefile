@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial
+.PHONY: all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb
 
 all: test
 
@@ -90,3 +90,8 @@ schemathesis: setup
 # Fingerprint verification against its physical floor, QR line to event (bench/serial_devices.py).
 bench-serial: setup
 	@$(BIN)/python bench/serial_devices.py
+
+# The Debian package (dist/adm-kiosk_<version>_amd64.deb), then lintian on it.
+deb: setup
+	@$(BIN)/python scripts/build_deb.py --out dist
+	@command -v lintian >/dev/null && lintian --no-tag-display-limit dist/adm-kiosk_*_amd64.deb || true

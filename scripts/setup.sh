@@ -19,6 +19,9 @@ APT_PACKAGES=(
   # a throwaway PostgreSQL cluster for the server tests and benchmark, and HAProxy in
   # front of two server nodes (tests/test_cluster.py, bench/server_load.py --nodes)
   postgresql haproxy
+  # the Wayland kiosk compositor the kiosk unit runs under (systemd-analyze verify of the
+  # installed units needs it)
+  cage
   # the flow diagram (docs/flow.svg) from the state machine's own table
   graphviz
   # Qt (offscreen and xcb) runtime libraries

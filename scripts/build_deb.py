@@ -1,0 +1,204 @@
+"""Build ``adm-kiosk_<version>_amd64.deb``: the kiosk and the reference server in one
+package with its own virtualenv under /opt, both units, the default configuration as a
+conffile, udev rules, and maintainer scripts that create the users and folders.
+
+Why ``dpkg-deb`` on a staged tree rather than dh-virtualenv: the venv must be built on
+Debian's own python3 (a venv on an interpreter elsewhere cannot be used by the service
+users), from the same pinned ranges the test suite runs; dh-virtualenv would need the
+whole debhelper source-package machinery for what is, here, one virtualenv and a dozen
+files.  The venv is built in the staging folder and its scripts' interpreter lines are
+rewritten to /opt/adm-kiosk/venv, where it is installed.
+
+    python scripts/build_deb.py [--version V] [--out DIR] [--compression xz|gzip|none]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFIX = Path("/opt/adm-kiosk")
+VENV = PREFIX / "venv"
+
+CONTROL = """Package: adm-kiosk
+Version: {version}
+Architecture: amd64
+Maintainer: ADM kiosk maintainers <adm-kiosk@localhost>
+Section: misc
+Priority: optional
+Installed-Size: {size}
+Depends: python3 (>= 3.11), python3-venv, adduser, pcscd, cups-client, libpcsclite1,
+ libcups2, libgl1, libegl1, libxkbcommon0, libfontconfig1
+Recommends: cage, cups, vsmartcard-vpcd
+Description: Anjungan Dukcapil Mandiri self-service kiosk
+ The kiosk where citizens print their approved civil-registration documents
+ (KTP-el, KIA, Kartu Keluarga, certificates): e-KTP reading through PC/SC,
+ fingerprint and QR scanners on serial lines, printing through CUPS, a
+ fullscreen touch UI supervised by systemd. Also ships the reference central
+ server (adm-server.service, not enabled on kiosks).
+"""
+
+POSTINST = """#!/bin/sh
+set -e
+if [ "$1" = configure ]; then
+    for user in adm-kiosk adm-server; do
+        if ! getent passwd "$user" >/dev/null; then
+            adduser --system --group --no-create-home --home /nonexistent "$user" >/dev/null 2>&1
+        fi
+    done
+    for group in dialout video input render plugdev; do
+        if getent group "$group" >/dev/null; then adduser adm-kiosk "$group" >/dev/null; fi
+    done
+    install -d -o adm-kiosk -g adm-kiosk -m 0750 /var/lib/adm-kiosk
+    install -d -o adm-kiosk -g adm-kiosk -m 0750 /var/log/adm-kiosk
+    install -d -o adm-server -g adm-server -m 0750 /var/lib/adm-server
+    install -d -o root -g adm-kiosk -m 0750 /etc/adm/keys
+    chgrp adm-kiosk /etc/adm/kiosk.toml && chmod 0640 /etc/adm/kiosk.toml
+    if [ -d /run/systemd/system ]; then
+        systemctl daemon-reload >/dev/null || true
+    fi
+    if command -v udevadm >/dev/null && [ -d /run/udev ]; then
+        udevadm control --reload >/dev/null 2>&1 || true
+        udevadm trigger --subsystem-match=tty --subsystem-match=usb >/dev/null 2>&1 || true
+    fi
+fi
+exit 0
+"""
+
+PRERM = """#!/bin/sh
+set -e
+if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
+    systemctl stop adm-kiosk.service adm-server.service >/dev/null 2>&1 || true
+fi
+exit 0
+"""
+
+POSTRM = """#!/bin/sh
+set -e
+if [ "$1" = purge ]; then
+    # The kiosk's store and logs, the server's data and the keys go with a purge (the
+    # system users stay, as Debian recommends: files they owned elsewhere keep a name).
+    rm -rf /var/lib/adm-kiosk /var/log/adm-kiosk /var/lib/adm-server /etc/adm/keys
+    rmdir /etc/adm 2>/dev/null || true
+fi
+if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload >/dev/null 2>&1 || true
+fi
+exit 0
+"""
+
+
+COPYRIGHT = """Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: adm-kiosk
+Source: https://example.invalid/adm-kiosk
+
+Files: *
+Copyright: ADM kiosk contributors
+License: Apache-2.0
+ On Debian systems, the full text of the Apache License 2.0 can be found in
+ /usr/share/common-licenses/Apache-2.0.
+"""
+
+
+def run(*cmd: str, **kw: object) -> None:
+    subprocess.run(cmd, check=True, **kw)  # type: ignore[call-overload]
+
+
+def build(version: str, out: Path, compression: str) -> Path:
+    stage = Path(tempfile.mkdtemp(prefix="adm-deb-"))
+    try:
+        venv = stage / VENV.relative_to("/")
+        run("/usr/bin/python3", "-m", "venv", str(venv))
+        env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+        run(str(venv / "bin/pip"), "install", "-q", "--no-compile", str(ROOT), env=env)
+        _relocate(venv)
+        for junk in venv.rglob("__pycache__"):
+            shutil.rmtree(junk, ignore_errors=True)
+        _install(stage, "lib/systemd/system", ROOT / "systemd", "*.service", 0o644)
+        (stage / "etc/adm").mkdir(parents=True)
+        shutil.copy(ROOT / "config/kiosk.toml", stage / "etc/adm/kiosk.toml")
+        (stage / "lib/udev/rules.d").mkdir(parents=True)
+        shutil.copy(ROOT / "packaging/60-adm-kiosk.rules", stage / "lib/udev/rules.d/")
+        docs = stage / "opt/adm-kiosk/share/doc"
+        docs.mkdir(parents=True)
+        for doc in ("README.md", "docs/server.md", "docs/serial-devices.md"):
+            shutil.copy(ROOT / doc, docs)
+        usr_doc = stage / "usr/share/doc/adm-kiosk"
+        usr_doc.mkdir(parents=True)
+        (usr_doc / "copyright").write_text(COPYRIGHT)
+        changelog = (
+            f"adm-kiosk ({version}) stable; urgency=medium\n\n"
+            f"  * Release {version}.\n\n"
+            " -- ADM kiosk maintainers <adm-kiosk@localhost>  Mon, 30 Nov 2026 00:00:00 +0000\n"
+        )
+        (usr_doc / "changelog.Debian.gz").write_bytes(gzip.compress(changelog.encode(), 9, mtime=0))
+        debian = stage / "DEBIAN"
+        debian.mkdir()
+        size = sum(p.stat().st_size for p in stage.rglob("*") if p.is_file()) // 1024
+        (debian / "control").write_text(CONTROL.format(version=version, size=size))
+        (debian / "conffiles").write_text("/etc/adm/kiosk.toml\n")
+        for name, text in (("postinst", POSTINST), ("prerm", PRERM), ("postrm", POSTRM)):
+            (debian / name).write_text(text)
+            (debian / name).chmod(0o755)
+        for path in stage.rglob("*"):
+            if path.is_dir():
+                path.chmod(0o755)
+        out.mkdir(parents=True, exist_ok=True)
+        deb = out / f"adm-kiosk_{version}_amd64.deb"
+        z = {"xz": ["-Zxz"], "gzip": ["-Zgzip", "-z1"], "none": ["-Znone"]}[compression]
+        run(
+            "dpkg-deb",
+            "--root-owner-group",
+            *z,
+            "--build",
+            str(stage),
+            str(deb),
+            stdout=subprocess.DEVNULL,
+        )
+        return deb
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _relocate(venv: Path) -> None:
+    """Scripts of a venv name its interpreter by absolute path: the installed one."""
+    staged = str(venv).encode()
+    for script in (venv / "bin").iterdir():
+        if script.is_file() and not script.is_symlink():
+            data = script.read_bytes()
+            if staged in data[:512] or b"VIRTUAL_ENV" in data:
+                script.write_bytes(data.replace(staged, str(VENV).encode()))
+    cfg = venv / "pyvenv.cfg"
+    cfg.write_text(cfg.read_text().replace(str(venv), str(VENV)))
+
+
+def _install(stage: Path, target: str, source: Path, pattern: str, mode: int) -> None:
+    folder = stage / target
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in sorted(source.glob(pattern)):
+        shutil.copy(f, folder / f.name)
+        (folder / f.name).chmod(mode)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    default = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    p.add_argument("--version", default=default)
+    p.add_argument("--out", default=str(ROOT / "dist"))
+    p.add_argument("--compression", choices=("xz", "gzip", "none"), default="xz")
+    args = p.parse_args()
+    deb = build(args.version, Path(args.out), args.compression)
+    print(deb)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""The Debian package on this machine: built once, installed, its units verified by
+systemd-analyze, upgraded to a newer version (the edited conffile and the kiosk store
+kept), purged (nothing left).  Runs as root, as the README's test command does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VERSION, NEWER = "0.1.0", "0.1.1"
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("dpkg-deb") is None,
+    reason="installing a package needs root and dpkg (the README's test command has both)",
+)
+
+
+def sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if check:
+        assert done.returncode == 0, f"{' '.join(cmd)}: {done.stdout}{done.stderr}"
+    return done
+
+
+def _purge() -> None:
+    sh("dpkg", "--purge", "adm-kiosk", check=False)
+
+
+@pytest.fixture(scope="module")
+def debs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    """The package built once (uncompressed: the test's time is not spent in xz), and the
+    same tree repacked as a newer version."""
+    out = tmp_path_factory.mktemp("debs")
+    build = [sys.executable, str(ROOT / "scripts/build_deb.py"), "--out", str(out)]
+    sh(*build, "--version", VERSION, "--compression", "none")
+    first = out / f"adm-kiosk_{VERSION}_amd64.deb"
+    tree = out / "tree"
+    sh("dpkg-deb", "-R", str(first), str(tree))
+    control = tree / "DEBIAN/control"
+    control.write_text(control.read_text().replace(f"Version: {VERSION}", f"Version: {NEWER}"))
+    newer = out / f"adm-kiosk_{NEWER}_amd64.deb"
+    sh("dpkg-deb", "--root-owner-group", "-Znone", "--build", str(tree), str(newer))
+    shutil.rmtree(tree)
+    _purge()
+    yield first, newer
+    _purge()
+
+
+def _mode(path: str) -> tuple[int, str, str]:
+    st = os.stat(path)
+    import grp
+    import pwd
+
+    return (
+        stat.S_IMODE(st.st_mode),
+        pwd.getpwuid(st.st_uid).pw_name,
+        grp.getgrgid(st.st_gid).gr_name,
+    )
+
+
+def test_install_upgrade_and_purge(debs: tuple[Path, Path]) -> None:
+    first, newer = debs
+    sh("dpkg", "-i", str(first))
+    assert _mode("/var/lib/adm-kiosk") == (0o750, "adm-kiosk", "adm-kiosk")
+    assert _mode("/var/log/adm-kiosk") == (0o750, "adm-kiosk", "adm-kiosk")
+    assert _mode("/etc/adm/kiosk.toml") == (0o640, "root", "adm-kiosk")
+    assert _mode("/etc/adm/keys") == (0o750, "root", "adm-kiosk")
+    groups = sh("id", "-Gn", "adm-kiosk").stdout.split()
+    assert "dialout" in groups  # the serial scanners
+    # The installed application runs as its user, on Debian's python3 (not the build's).
+    cfg = sh(
+        "runuser",
+        "-u",
+        "adm-kiosk",
+        "--",
+        "/opt/adm-kiosk/venv/bin/adm-kiosk",
+        "config",
+        "check",
+        "/etc/adm/kiosk.toml",
+        check=False,
+    )
+    assert cfg.returncode == 2 and "card.issuer_key" in cfg.stdout + cfg.stderr, cfg
+    head = Path("/opt/adm-kiosk/venv/bin/adm-server").read_text().splitlines()[0]
+    assert head == "#!/opt/adm-kiosk/venv/bin/python3"
+    assert Path("/opt/adm-kiosk/venv/bin/python3").resolve().parent == Path("/usr/bin")
+    units = ["/lib/systemd/system/adm-kiosk.service", "/lib/systemd/system/adm-server.service"]
+    verify = sh("systemd-analyze", "verify", *units, check=False)
+    assert verify.returncode == 0 and not verify.stderr.strip(), verify.stderr
+    assert Path("/lib/udev/rules.d/60-adm-kiosk.rules").is_file()
+    # The technician edits the configuration; the kiosk has a store.
+    with open("/etc/adm/kiosk.toml", "a") as conf:
+        conf.write("\n# edited on site\n")
+    Path("/var/lib/adm-kiosk/kiosk.db").write_bytes(b"the kiosk's records")
+    sh("dpkg", "-i", str(newer))
+    status = sh("dpkg-query", "-W", "-f=${Version} ${Status}", "adm-kiosk").stdout
+    assert status == f"{NEWER} install ok installed"
+    assert Path("/etc/adm/kiosk.toml").read_text().endswith("# edited on site\n")
+    assert Path("/var/lib/adm-kiosk/kiosk.db").read_bytes() == b"the kiosk's records"
+    # Purge: the application, its configuration, store and logs are gone.
+    sh("apt-get", "purge", "-y", "-q", "adm-kiosk")
+    for gone in ("/opt/adm-kiosk", "/etc/adm", "/var/lib/adm-kiosk", "/var/log/adm-kiosk"):
+        assert not Path(gone).exists(), gone
+    left = sh("dpkg-query", "-W", "-f=${Status}", "adm-kiosk", check=False)
+    assert left.returncode != 0 or left.stdout.startswith("unknown ok not-installed"), left
