@@ -31,12 +31,11 @@ VENV = PREFIX / "venv"
 CONTROL = """Package: adm-kiosk
 Version: {version}
 Architecture: amd64
-Maintainer: ADM kiosk maintainers <adm-kiosk@localhost>
+Maintainer: ADM kiosk maintainers <maintainers@adm-kiosk.example.org>
 Section: misc
 Priority: optional
 Installed-Size: {size}
-Depends: python3 (>= 3.11), python3-venv, adduser, pcscd, cups-client, libpcsclite1,
- libcups2, libgl1, libegl1, libxkbcommon0, libfontconfig1
+Depends: {depends}
 Recommends: cage, cups, vsmartcard-vpcd
 Description: Anjungan Dukcapil Mandiri self-service kiosk
  The kiosk where citizens print their approved civil-registration documents
@@ -44,6 +43,36 @@ Description: Anjungan Dukcapil Mandiri self-service kiosk
  fingerprint and QR scanners on serial lines, printing through CUPS, a
  fullscreen touch UI supervised by systemd. Also ships the reference central
  server (adm-server.service, not enabled on kiosks).
+"""
+
+DEPENDS = (
+    "libc6",
+    "python3 (>= 3.11)",
+    "python3-venv",
+    "adduser",
+    "pcscd",
+    "cups-client",
+    "libpcsclite1",
+    "libcups2",
+    "libgl1",
+    "libegl1",
+    "libxkbcommon0",
+    "libfontconfig1",
+)
+
+# What lintian reports about a self-contained virtualenv under /opt, and why it stays.
+OVERRIDES = """\
+# The application lives in its own virtualenv under /opt (a self-contained appliance,
+# never mixed with Debian's python3-* packages).
+adm-kiosk: dir-or-file-in-opt *
+# The venv's scripts run its own interpreter.
+adm-kiosk: wrong-path-for-interpreter *
+# Wheels bring their libraries (Qt, OpenSSL pieces, zlib) and their rpaths.
+adm-kiosk: embedded-library *
+adm-kiosk: custom-library-search-path *
+# Fonts shipped inside upstream wheels (reportlab, Qt), under their upstream licences.
+adm-kiosk: license-problem-font-adobe-copyrighted-fragment *
+adm-kiosk: license-problem-font-adobe-copyrighted-fragment-no-credit *
 """
 
 POSTINST = """#!/bin/sh
@@ -120,6 +149,7 @@ def build(version: str, out: Path, compression: str) -> Path:
         env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
         run(str(venv / "bin/pip"), "install", "-q", "--no-compile", str(ROOT), env=env)
         _relocate(venv)
+        _tidy_binaries(venv)
         for junk in venv.rglob("__pycache__"):
             shutil.rmtree(junk, ignore_errors=True)
         _install(stage, "lib/systemd/system", ROOT / "systemd", "*.service", 0o644)
@@ -131,19 +161,24 @@ def build(version: str, out: Path, compression: str) -> Path:
         docs.mkdir(parents=True)
         for doc in ("README.md", "docs/server.md", "docs/serial-devices.md"):
             shutil.copy(ROOT / doc, docs)
+        overrides = stage / "usr/share/lintian/overrides"
+        overrides.mkdir(parents=True)
+        (overrides / "adm-kiosk").write_text(OVERRIDES)
         usr_doc = stage / "usr/share/doc/adm-kiosk"
         usr_doc.mkdir(parents=True)
         (usr_doc / "copyright").write_text(COPYRIGHT)
         changelog = (
             f"adm-kiosk ({version}) stable; urgency=medium\n\n"
             f"  * Release {version}.\n\n"
-            " -- ADM kiosk maintainers <adm-kiosk@localhost>  Mon, 30 Nov 2026 00:00:00 +0000\n"
+            " -- ADM kiosk maintainers <maintainers@adm-kiosk.example.org>  "
+            "Mon, 30 Nov 2026 00:00:00 +0000\n"
         )
         (usr_doc / "changelog.Debian.gz").write_bytes(gzip.compress(changelog.encode(), 9, mtime=0))
         debian = stage / "DEBIAN"
         debian.mkdir()
         size = sum(p.stat().st_size for p in stage.rglob("*") if p.is_file()) // 1024
-        (debian / "control").write_text(CONTROL.format(version=version, size=size))
+        depends = ", ".join(DEPENDS)
+        (debian / "control").write_text(CONTROL.format(version=version, size=size, depends=depends))
         (debian / "conffiles").write_text("/etc/adm/kiosk.toml\n")
         for name, text in (("postinst", POSTINST), ("prerm", PRERM), ("postrm", POSTRM)):
             (debian / name).write_text(text)
@@ -178,6 +213,24 @@ def _relocate(venv: Path) -> None:
                 script.write_bytes(data.replace(staged, str(VENV).encode()))
     cfg = venv / "pyvenv.cfg"
     cfg.write_text(cfg.read_text().replace(str(venv), str(VENV)))
+
+
+def _tidy_binaries(venv: Path) -> None:
+    """Shared objects are not executables, and carry no debugging symbols (as dh_strip
+    leaves them): smaller, and what lintian expects."""
+    for path in venv.rglob("*"):
+        if not path.is_file() or path.is_symlink():
+            continue
+        with path.open("rb") as f:
+            elf = f.read(4) == b"\x7fELF"
+        if not elf:
+            continue
+        if ".so" in path.name:
+            path.chmod(0o644)
+        subprocess.run(
+            ["strip", "--strip-unneeded", "--remove-section=.comment", str(path)],
+            capture_output=True,
+        )
 
 
 def _install(stage: Path, target: str, source: Path, pattern: str, mode: int) -> None:

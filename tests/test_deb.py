@@ -88,6 +88,19 @@ def test_install_upgrade_and_purge(debs: tuple[Path, Path]) -> None:
         check=False,
     )
     assert cfg.returncode == 2 and "card.issuer_key" in cfg.stdout + cfg.stderr, cfg
+    # Every device backend and the screens load in the installed (stripped) venv.
+    imports = "import smartcard, cups, serial; from PySide6 import QtWidgets; import ui.main"
+    sh(
+        "runuser",
+        "-u",
+        "adm-kiosk",
+        "--",
+        "env",
+        "QT_QPA_PLATFORM=offscreen",
+        "/opt/adm-kiosk/venv/bin/python",
+        "-c",
+        imports,
+    )
     head = Path("/opt/adm-kiosk/venv/bin/adm-server").read_text().splitlines()[0]
     assert head == "#!/opt/adm-kiosk/venv/bin/python3"
     assert Path("/opt/adm-kiosk/venv/bin/python3").resolve().parent == Path("/usr/bin")
