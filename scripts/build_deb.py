@@ -141,7 +141,9 @@ def run(*cmd: str, **kw: object) -> None:
     subprocess.run(cmd, check=True, **kw)  # type: ignore[call-overload]
 
 
-def build(version: str, out: Path, compression: str) -> Path:
+def build(version: str, out: Path, compression: str, also: tuple[str, ...] = ()) -> Path:
+    """The package of ``version``, and of each version in ``also`` from the same staged
+    tree (what an upgrade test installs second)."""
     stage = Path(tempfile.mkdtemp(prefix="adm-deb-"))
     try:
         venv = stage / VENV.relative_to("/")
@@ -178,7 +180,6 @@ def build(version: str, out: Path, compression: str) -> Path:
         debian.mkdir()
         size = sum(p.stat().st_size for p in stage.rglob("*") if p.is_file()) // 1024
         depends = ", ".join(DEPENDS)
-        (debian / "control").write_text(CONTROL.format(version=version, size=size, depends=depends))
         (debian / "conffiles").write_text("/etc/adm/kiosk.toml\n")
         for name, text in (("postinst", POSTINST), ("prerm", PRERM), ("postrm", POSTRM)):
             (debian / name).write_text(text)
@@ -187,17 +188,12 @@ def build(version: str, out: Path, compression: str) -> Path:
             if path.is_dir():
                 path.chmod(0o755)
         out.mkdir(parents=True, exist_ok=True)
-        deb = out / f"adm-kiosk_{version}_amd64.deb"
         z = {"xz": ["-Zxz"], "gzip": ["-Zgzip", "-z1"], "none": ["-Znone"]}[compression]
-        run(
-            "dpkg-deb",
-            "--root-owner-group",
-            *z,
-            "--build",
-            str(stage),
-            str(deb),
-            stdout=subprocess.DEVNULL,
-        )
+        for v in (*also, version):  # the same tree as each version (an upgrade test's pair)
+            control = CONTROL.format(version=v, size=size, depends=depends)
+            (debian / "control").write_text(control)
+            deb = out / f"adm-kiosk_{v}_amd64.deb"
+            run("dpkg-deb", "--root-owner-group", *z, "--build", str(stage), str(deb))
         return deb
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -247,8 +243,9 @@ def main() -> int:
     p.add_argument("--version", default=default)
     p.add_argument("--out", default=str(ROOT / "dist"))
     p.add_argument("--compression", choices=("xz", "gzip", "none"), default="xz")
+    p.add_argument("--also-version", action="append", default=[], help="another package")
     args = p.parse_args()
-    deb = build(args.version, Path(args.out), args.compression)
+    deb = build(args.version, Path(args.out), args.compression, tuple(args.also_version))
     print(deb)
     return 0
 

@@ -16,7 +16,7 @@ from sim.seed import demo_pin
 from tests.conftest import kiosk_client
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = int(os.environ.get("ADM_SCHEMATHESIS_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("ADM_SCHEMATHESIS_EXAMPLES", "20"))
 
 
 def test_the_api_holds_its_spec_under_generated_input(server: EmbeddedServer) -> None:
