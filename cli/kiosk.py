@@ -24,10 +24,17 @@ from kiosk import config as kconfig
 
 
 def _logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
+    from protocol import journal
+
+    level = logging.DEBUG if verbose else logging.INFO
+    if journal.wanted():
+        # Under systemd: structured entries on the journal's socket (the journal adds
+        # the time; the unit's name and the kiosk's fields identify the entry).
+        handler: logging.Handler = journal.JournalHandler("adm-kiosk")
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        logging.basicConfig(level=level, handlers=[handler])
+    else:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     # The state-machine library narrates every callback at INFO; the flow logs transitions.
     logging.getLogger("transitions").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -441,6 +448,19 @@ def _provision_devices(cfg: kconfig.Config) -> bool:
     return ok
 
 
+ERROR_EVENTS = ("session_error", "device_unavailable", "out_of_service", "job_reconciled")
+
+
+def _last_errors(store: Any, n: int) -> None:
+    """The last errors the kiosk recorded (its audit log: no personal data beyond the
+    masked NIK, and it is there whether or not journald is)."""
+    events = store.audit_events_of(ERROR_EVENTS, limit=n)
+    print(f"   last {len(events)} error(s):")
+    for _id, at, kind, detail in events:
+        what = ", ".join(f"{k}={v}" for k, v in detail.items())
+        print(f"   {at}  {kind}  {what}"[:300])
+
+
 def cmd_diagnostics(args: argparse.Namespace) -> int:
     """The technician's checks from a terminal (printers, blank cards, server, pending
     print transactions), and the A4 test page; exit 1 when a check fails."""
@@ -496,6 +516,8 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
                 ok = False
         if args.finger_test or args.qr_test:
             ok = devices.live_tests(args.finger_test, args.qr_test) and ok
+        if args.errors and store is not None:
+            _last_errors(store, args.errors)
         if store is not None:
             store.audit("technician_cli_diagnostics", ok=ok, test_print=bool(args.test_print))
     finally:
@@ -539,6 +561,9 @@ def main(argv: list[str] | None = None) -> int:
         "--finger-test", action="store_true", help="live capture: place a finger within 10 s"
     )
     diag.add_argument("--qr-test", action="store_true", help="scan any code within 10 s")
+    diag.add_argument(
+        "--errors", type=int, default=0, metavar="N", help="also show the last N errors recorded"
+    )
     diag.set_defaults(func=cmd_diagnostics)
     cfg = sub.add_parser("config", help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_cmd", required=True)

@@ -43,6 +43,7 @@ from kiosk.store import KioskStore
 from kiosk.technician import PIN_EVENTS, Attempt, PinGuard, attempts_from_audit
 from printing.card_stock import CardStock, MemoryCardLedger
 from printing.spooler import Spooler
+from protocol.journal import JournalHandler
 
 log = logging.getLogger("kiosk.app")
 
@@ -238,6 +239,7 @@ class KioskApp:
             )
         )
         self.flow.add_listener(self._audit_flow)
+        _journal_fields(cfg.kiosk.id, self.flow)
         self.flow.add_action_listener(self._audit)
         self._watcher.start()
         if self.qr is not None:
@@ -462,6 +464,22 @@ class KioskApp:
             except Exception:
                 log.exception("closing failed")
         log.info("kiosk stopped")
+
+
+def _journal_fields(kiosk_id: str, flow: Flow) -> None:
+    """Under systemd, every journal entry of this kiosk names it (KIOSK_ID) and, during
+    a citizen's session, the session (SESSION_ID: the kiosk's session counter, never
+    anything personal)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, JournalHandler):
+            handler.fields["KIOSK_ID"] = kiosk_id
+
+            def session(record: logging.LogRecord) -> bool:
+                if flow.state not in ("starting", "attract", "out_of_service"):
+                    record.session_id = f"{kiosk_id}-{flow.generation}"
+                return True
+
+            handler.addFilter(session)
 
 
 _MISSING = {

@@ -458,6 +458,11 @@ class Flow:
             paths=self.services.paths,
         )
 
+    @property
+    def generation(self) -> int:
+        """The session counter (the flow's own; ties a worker's answer to its session)."""
+        return self._generation
+
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 

@@ -221,11 +221,19 @@ class PrintService:
             try:
                 self.server.release(job_id, reason)
             except ServerError as exc:
-                log.warning("job %s could not be released now: %s", job_id, exc)
+                log.warning(
+                    "job %s could not be released now: %s", job_id, exc, extra={"job_id": job_id}
+                )
             return
         job = self.store.job(job_id)
         if job is not None and job.state in SETTLING:
-            log.info("job %s already %s (%s); not released again", job_id, job.state, job.error)
+            log.info(
+                "job %s already %s (%s); not released again",
+                job_id,
+                job.state,
+                job.error,
+                extra={"job_id": job_id},
+            )
             return
         self.store.job_update(job_id, "failed", error=reason)
         self.store.outbox_add(job_id, "release", reason)
@@ -257,7 +265,13 @@ class PrintService:
                         final = "released"
                 except ServerUnavailable as exc:
                     self.store.outbox_result(item.id, str(exc))
-                    log.info("outbox: %s of job %s waits: %s", item.action, item.job_id, exc)
+                    log.info(
+                        "outbox: %s of job %s waits: %s",
+                        item.action,
+                        item.job_id,
+                        exc,
+                        extra={"job_id": item.job_id},
+                    )
                     break
                 except ServerRefused as exc:
                     known = self._refused_settlement(exc)
@@ -347,7 +361,14 @@ class PrintService:
         if self.store is not None:
             self.store.job_update(job_id, "spooled", cups_job=cups_job)
         crash_point("spooled")
-        log.info("document %d spooled as %s job %d (kiosk job %s)", doc_id, queue, cups_job, job_id)
+        log.info(
+            "document %d spooled as %s job %d (kiosk job %s)",
+            doc_id,
+            queue,
+            cups_job,
+            job_id,
+            extra={"job_id": job_id},
+        )
         progress("printing")
         started = self._clock()
         try:

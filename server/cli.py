@@ -445,9 +445,22 @@ def _notify_when_serving(port: int, home: ServerHome, workers: int) -> None:
     threading.Thread(target=wait, name="notify-ready", daemon=True).start()
 
 
+def _journal_config() -> dict[str, Any]:
+    """``LOG_CONFIG`` with the journal's native socket instead of stderr (under systemd)."""
+    config = json.loads(json.dumps(LOG_CONFIG, default=str))
+    config["filters"] = LOG_CONFIG["filters"]
+    config["handlers"]["stderr"] = {
+        "()": "protocol.journal.JournalHandler",
+        "identifier": "adm-server",
+        "filters": ["deaths"],
+    }
+    return config
+
+
 def _serve(args: argparse.Namespace, home: ServerHome, url: str) -> int:
     import uvicorn
 
+    from protocol import journal
     from server.tls import ConnectionLimits, uvicorn_tls_options
 
     limits = ConnectionLimits(
@@ -466,7 +479,7 @@ def _serve(args: argparse.Namespace, home: ServerHome, url: str) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_config=LOG_CONFIG,
+        log_config=_journal_config() if journal.wanted() else LOG_CONFIG,
         **uvicorn_tls_options(home),
     )
     return 0

@@ -146,6 +146,9 @@ class EmbeddedServer:
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             app,
+            # In-process: the host's logging stays as it is (uvicorn's own configuration
+            # would close every handler the kiosk set up, the journal's among them).
+            log_config=None,
             log_level="warning",
             lifespan="off",
             **uvicorn_tls_options(self.home, self.connection_limits),

@@ -31,6 +31,7 @@ class FakeSystemd:
         self.sock.bind(str(path))
         self.sock.settimeout(0.1)
         self.got: list[tuple[float, str]] = []
+        self.raw: list[bytes] = []  # as received (journal entries hold binary fields)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -43,7 +44,8 @@ class FakeSystemd:
                 continue
             except OSError:
                 return
-            self.got.append((time.monotonic(), data.decode()))
+            self.raw.append(data)
+            self.got.append((time.monotonic(), data.decode("utf-8", "replace")))
 
     def pings(self) -> list[float]:
         return [t for t, m in self.got if m == "WATCHDOG=1"]

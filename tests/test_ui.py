@@ -142,10 +142,40 @@ def test_no_documents_says_so(window: tuple[KioskWindow, Posted]) -> None:
 
 @pytest.mark.rig
 def test_headless_demo_leaves_screenshots_and_the_kk(tmp_path: Path) -> None:
-    """The demo's scripted session, run as `make demo` runs it without a display."""
-    from sim.demo import run_demo
+    """The demo's scripted session, run as `make demo` runs it without a display; every
+    log line of it, as the journal would get it, holds no NIK and no photo."""
+    import logging
+    import re
 
-    result = run_demo(tmp_path)
+    from protocol.journal import parse
+    from sim.cards import photo
+    from sim.demo import run_demo
+    from sim.population import DEMO_NIK, citizen
+    from tests.test_journal import capture_journal
+
+    journal, handler = capture_journal(tmp_path)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        result = run_demo(tmp_path / "demo")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        handler.close()
+    entries = [parse(m) for m in journal.raw]
+    journal.close()
+    assert len(entries) > 50  # the whole session was logged
+    # Structured: which kiosk, which session, which print job.
+    assert any(e.get("KIOSK_ID") == "adm-sim-001" for e in entries)
+    assert any(e.get("SESSION_ID", "").startswith("adm-sim-001-") for e in entries)
+    assert any(e.get("JOB_ID") and e["JOB_ID"] in e["MESSAGE"] for e in entries)
+    text = "\n".join(e["MESSAGE"] for e in entries)
+    assert not re.search(r"(?<!\d)\d{16}(?!\d)", text), "a NIK (or any 16 digits) in the log"
+    picture = photo(DEMO_NIK, citizen(DEMO_NIK)["sex"])
+    for chunk in (picture[100:132], picture[-64:-32]):
+        assert chunk.hex() not in text and repr(chunk)[2:-1] not in text
     names = [p.name for p in result.screenshots]
     for state in ("attract", "reading_card", "choose_documents", "printing", "done"):
         assert any(state in n for n in names), names
@@ -399,3 +429,25 @@ def test_the_kiosk_ui_opens_and_closes_without_leaving_anything_behind(
     finally:
         flow.shutdown()
         client.close()
+
+
+def test_the_kiosk_display_hides_the_pointer_and_the_input_method(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from ui.main import kiosk_display
+
+    qapp = QApplication.instance()
+    assert isinstance(qapp, QApplication)
+    monkeypatch.setenv("QT_IM_MODULE", "compose")  # restored after the test
+    kiosk_display(qapp)
+    try:
+        cursor = qapp.overrideCursor()
+        assert cursor is not None and cursor.shape() == Qt.CursorShape.BlankCursor
+        assert os.environ["QT_IM_MODULE"] == "none"
+    finally:
+        qapp.restoreOverrideCursor()

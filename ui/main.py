@@ -201,12 +201,22 @@ class QuitOnSignal(QObject):
         self._write.close()
 
 
+def kiosk_display(qapp: QApplication) -> None:
+    """What a lobby screen needs from the application: no pointer (touch only), no input
+    method (the kiosk draws its own keypads; QT_IM_MODULE=none in the unit as well).
+    Blanking stays off because nothing under cage asks for it (no idle daemon runs);
+    touch calibration is the compositor's (libinput)."""
+    qapp.setOverrideCursor(Qt.CursorShape.BlankCursor)
+    os.environ["QT_IM_MODULE"] = "none"
+
+
 def run_windowed(app: KioskApp) -> int:
     """Open the kiosk fullscreen at once (the ``starting`` screen) and serve citizens
     until the window is closed or SIGTERM arrives; then stop the kiosk in order."""
     qapp = QApplication.instance() or QApplication([])
     assert isinstance(qapp, QApplication)
     quitter = QuitOnSignal(qapp)
+    kiosk_display(qapp)
     try:
         app.start(wait=False)  # devices and reconciliation follow on the health thread
         ui = KioskUi(app)
