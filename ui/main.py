@@ -105,7 +105,9 @@ class KioskUi:
         self.app = app
         self.driver = FlowDriver(app.flow)
         self.window = KioskWindow(post=self._post)
-        self.window.resize(SCREEN["width"], SCREEN["height"])
+        # The window is the panel: never larger (a screen that does not fit is a bug the
+        # fit test catches, not a window that grows past the glass).
+        self.window.setFixedSize(SCREEN["width"], SCREEN["height"])
         self.on_state: list[Callable[[str, SessionView], None]] = []
         # Any touch anywhere restarts the current state's inactivity timeout.
         self._touches = TouchFilter(app.flow.touch)

@@ -33,16 +33,19 @@ QWidget#root {{ background: #f3f6fa; }}
 QLabel {{ color: #1b2430; }}
 QLabel#brand {{ background: {BLUE}; color: white; font-size: 40px; font-weight: bold;
                padding: 36px; }}
-QLabel#title {{ font-size: 64px; font-weight: bold; color: {BLUE}; }}
+QLabel#title {{ font-size: 56px; font-weight: bold; color: {BLUE}; }}
 QLabel#body {{ font-size: 40px; }}
+QLabel#greeting {{ font-size: 44px; font-weight: bold; color: {BLUE}; }}
 QLabel#hint {{ font-size: 32px; color: #4a5565; }}
 QLabel#footer {{ font-size: 30px; color: #4a5565; padding: 24px; }}
 QLabel#footer[warning="true"] {{ font-size: 38px; font-weight: bold; color: white;
                                 background: #b45309; }}
 QLabel#error {{ font-size: 34px; color: #9b1c1c; }}
-QPushButton {{ font-size: 44px; min-height: 150px; border-radius: 24px; padding: 12px 40px;
+QPushButton {{ font-size: 44px; min-height: 112px; border-radius: 24px; padding: 8px 32px;
               background: white; border: 4px solid {BLUE}; color: {BLUE}; }}
 QPushButton:checked {{ background: #dbe8f8; }}
+QPushButton#document {{ font-size: 34px; min-height: 96px; text-align: left;
+                       padding: 4px 28px; }}
 QPushButton#primary {{ background: {BLUE}; color: white; }}
 QPushButton:disabled, QPushButton#primary:disabled {{ color: #9aa3ad; border-color: #c4cad1;
                                                       background: #eceff3; }}
@@ -94,8 +97,8 @@ class Screen(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.column = QVBoxLayout(self)
-        self.column.setContentsMargins(80, 60, 80, 60)
-        self.column.setSpacing(40)
+        self.column.setContentsMargins(72, 36, 72, 36)
+        self.column.setSpacing(24)
 
     def show_view(self, view: SessionView) -> None:
         pass
@@ -181,7 +184,7 @@ class Keypad(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         for i, key in enumerate(keys):
             b = QPushButton(key)
-            b.setMinimumHeight(130)
+            b.setMinimumHeight(112)
             b.clicked.connect(lambda _=False, k=key: on_key(k))
             grid.addWidget(b, i // 3, i % 3)
             self.buttons[key] = b
@@ -196,8 +199,8 @@ class DigitField(QLabel):
         self.setObjectName("body")
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setStyleSheet(
-            "font-size: 56px; letter-spacing: 6px; background: white;"
-            f" border: 4px solid {BLUE}; border-radius: 16px; padding: 18px;"
+            "font-size: 52px; letter-spacing: 6px; background: white;"
+            f" border: 4px solid {BLUE}; border-radius: 16px; padding: 10px;"
         )
         self.set_active(False)
         self._paint()
@@ -349,11 +352,11 @@ class DocumentsScreen(Screen):
     ):
         super().__init__()
         self.photo = QLabel()
-        self.photo.setFixedSize(180, 240)
+        self.photo.setFixedSize(135, 180)
         self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.photo.setStyleSheet("border: 3px solid #c4cad1; background: white;")
         self.column.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignHCenter)
-        self.greeting = _label("", "title")
+        self.greeting = _label("", "greeting")  # a name may be 100 characters long
         self.nik = _label("", "hint")
         self.column.addWidget(self.greeting)
         self.column.addWidget(self.nik)
@@ -363,7 +366,7 @@ class DocumentsScreen(Screen):
         self.on_tap = on_tap
         self.reserved: tuple[int, ...] = ()
         self.list_box = QVBoxLayout()
-        self.list_box.setSpacing(24)
+        self.list_box.setSpacing(14)
         self.column.addLayout(self.list_box)
         self.empty = _label("Tidak ada dokumen yang siap dicetak.", "body")
         self.column.addWidget(self.empty)
@@ -406,6 +409,7 @@ class DocumentsScreen(Screen):
             self.doc_buttons = {}
             for doc in view.documents:
                 b = QPushButton()
+                b.setObjectName("document")
                 b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
                 b.clicked.connect(lambda _=False, d=doc["id"]: self.on_tap(d))
                 self.list_box.addWidget(b)
@@ -420,7 +424,7 @@ class DocumentsScreen(Screen):
             elif ready:
                 mark, detail = "☑  ", "Kode diterima · siap dicetak"
             else:
-                mark, detail = "☐  ", f"{doc['number']} · sentuh untuk memasukkan kode"
+                mark, detail = "☐  ", doc["number"]
             b.setText(f"{mark}{doc['title']}\n{detail}")
             b.setEnabled(not reason)  # a ready document stays bright; the flow ignores a tap
             if b.property("ready") != ready:

@@ -1,0 +1,184 @@
+"""The window is the screen: every state of the citizen's and the technician's screens,
+with the longest real content, fits the 1080x1920 portrait panel: the window is never
+larger, no control lies outside it, no text is wider or taller than its widget, and no
+two controls overlap (offscreen Qt)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QRect
+from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
+
+from kiosk import messages
+from kiosk.diagnostics import Check
+from kiosk.flow import SessionView
+from kiosk.print_service import PrintResult
+from sim.cards import photo
+from ui.main import SCREEN
+from ui.screens import KioskWindow
+
+# 100 characters, in words as names are.
+LONG_NAME = (
+    "MUHAMMAD RIZKY PRATAMA SAPUTRA BIN ABDULLAH SYARIFUDDIN HIDAYATULLAH "
+    "NUGROHO WIBOWO KUSUMANEGARA JAY"
+)
+assert len(LONG_NAME) == 100
+DOCS = tuple(
+    {"id": i, "kind": kind, "title": title, "number": number, "medium": medium}
+    for i, (kind, title, number, medium) in enumerate(
+        [
+            ("kartu_keluarga", "Kartu Keluarga", "KK-3201012505180001-20261102", "a4"),
+            ("ktp_el", "KTP-el", "KTP-3271-20261102-000481", "card"),
+            ("akta_kelahiran", "Kutipan Akta Kelahiran", "AKL-3201-LU-20261102-000123", "a4"),
+            ("akta_kematian", "Kutipan Akta Kematian", "AKM-3201-KM-20261102-000045", "a4"),
+            ("surat_pindah", "Surat Keterangan Pindah WNI", "SKPWNI-3201-20261102-000077", "a4"),
+        ],
+        start=1,
+    )
+)
+UNAVAILABLE = {**DOCS[1], "unavailable": "Blangko kartu habis; minta petugas mengisi."}
+LONGEST_ERROR = max((m for _, m in messages.MESSAGES), key=len)
+CHECKS = tuple(
+    Check(name, ok, detail)
+    for name, ok, detail in [
+        ("Pembaca e-KTP", True, "siap, tidak ada kartu"),
+        ("Printer adm-a4", True, "siap; Black Toner 80%"),
+        ("Printer adm-card", False, "media-empty, door-open; YMCKO Ribbon 5%"),
+        (
+            "Pemindai sidik jari",
+            True,
+            "/dev/adm-fingerprint: 57600 baud, paket 128 B, tingkat keamanan 3",
+        ),
+        ("Pemindai QR", False, "/dev/adm-qr: [Errno 2] No such file or directory: '/dev/adm-qr'"),
+        ("Blangko kartu", True, "249 tersisa"),
+        ("Server Dukcapil", False, "central server unreachable: [Errno 111] Connection refused"),
+        ("Transaksi cetak", False, "2 belum selesai, 1 menunggu server"),
+    ]
+)
+RESULTS = tuple(
+    PrintResult(d["id"], d["title"], d["number"], f"job-{d['id']}", "adm-a4", 10 + d["id"], 1)
+    for d in DOCS[:4]
+)
+
+
+def views() -> list[tuple[str, SessionView]]:
+    base: dict[str, Any] = dict(
+        name=LONG_NAME,
+        masked_nik="3201********0001",
+        documents=DOCS,
+        selected=(),
+        reserved=(),
+        code_doc=None,
+        prompt="",
+        results=(),
+        progress="",
+        error="",
+        seconds_left=12.0,
+        photo=photo("3201011203800001", "LAKI-LAKI"),
+        paths=("ektp", "pin", "qr"),
+    )
+
+    def v(state: str, **kw: Any) -> SessionView:
+        return SessionView(state=state, **{**base, **kw})
+
+    return [
+        ("starting", v("starting")),
+        ("attract", v("attract", prompt=messages.LIFT_AND_TAP)),
+        ("reading_card", v("reading_card")),
+        ("verify_finger", v("verify_finger", prompt=messages.finger_retry(None, 3))),
+        ("enter_pin", v("enter_pin", prompt=messages.finger_fallback(None))),
+        ("loading_documents", v("loading_documents")),
+        (
+            "choose_documents",
+            v("choose_documents", documents=(*DOCS[:1], UNAVAILABLE, *DOCS[2:]), reserved=(1, 3)),
+        ),
+        (
+            "enter_code",
+            v("enter_code", code_doc=5, prompt="Kode cetak salah. Sisa 3 kali percobaan."),
+        ),
+        ("checking_code", v("checking_code", code_doc=5)),
+        (
+            "printing",
+            v(
+                "printing",
+                selected=(1, 3, 4, 5),
+                results=RESULTS[:2],
+                progress="waiting:media_empty,media_jam,door_open",
+            ),
+        ),
+        ("done", v("done", selected=(1, 3, 4, 5), results=RESULTS)),
+        ("error", v("error", error=LONGEST_ERROR)),
+        (
+            "out_of_service",
+            v(
+                "out_of_service",
+                error="Printer tidak dapat dihubungi. Pembaca e-KTP tidak terhubung.",
+            ),
+        ),
+        ("technician_pin", v("technician_pin", prompt="PIN salah. Sisa 4 kali percobaan.")),
+        (
+            "diagnostics",
+            v(
+                "diagnostics",
+                checks=CHECKS,
+                prompt="Gagal: printer adm-a4 tidak menerima pekerjaan",
+            ),
+        ),
+    ]
+
+
+def _controls(window: QWidget) -> list[QWidget]:
+    found: list[QWidget] = []
+    for w in window.findChildren(QWidget):
+        if not w.isVisibleTo(window) or not isinstance(w, QLabel | QPushButton):
+            continue
+        if isinstance(w, QLabel) and not w.text() and w.pixmap().isNull():
+            continue
+        found.append(w)
+    return found
+
+
+def _rect(w: QWidget, window: QWidget) -> QRect:
+    return QRect(w.mapTo(window, w.rect().topLeft()), w.size())
+
+
+@pytest.mark.parametrize("state", [s for s, _ in views()])
+def test_every_screen_fits_the_portrait_panel(qtbot: Any, state: str) -> None:
+    window = KioskWindow(post=lambda *_a, **_kw: None)
+    qtbot.addWidget(window)
+    window.setFixedSize(SCREEN["width"], SCREEN["height"])
+    window.show()
+    window.show_view(dict(views())[state])
+    QApplication.processEvents()  # the new view's widgets laid out
+    QApplication.processEvents()
+    panel = QRect(0, 0, SCREEN["width"], SCREEN["height"])
+    assert window.size().width() == SCREEN["width"] and window.height() == SCREEN["height"]
+    hint = window.minimumSizeHint()
+    assert hint.width() <= SCREEN["width"] and hint.height() <= SCREEN["height"], hint
+    controls = _controls(window)
+    assert controls
+    problems = []
+    for w in controls:
+        r = _rect(w, window)
+        name = f"{type(w).__name__} {getattr(w, 'text', lambda: '')()[:40]!r}"
+        if not panel.contains(r):
+            problems.append(f"{name} outside the panel: {r}")
+        if isinstance(w, QPushButton):
+            need = w.sizeHint()
+            if need.width() > w.width() or need.height() > w.height() + 1:
+                problems.append(f"{name} text {need} in {w.size()}")
+        elif isinstance(w, QLabel) and w.text():
+            if w.wordWrap():
+                if w.heightForWidth(w.width()) > w.height() + 1:
+                    problems.append(f"{name} wraps to {w.heightForWidth(w.width())} > {w.height()}")
+            elif w.sizeHint().width() > w.width():
+                problems.append(f"{name} {w.sizeHint().width()} wide in {w.width()}")
+    for a, b in itertools.combinations(controls, 2):
+        if a.isAncestorOf(b) or b.isAncestorOf(a):
+            continue
+        if _rect(a, window).intersects(_rect(b, window)):
+            problems.append(f"{a.text()[:20]!r} {_rect(a, window)} overlaps {b.text()[:20]!r}")
+    assert not problems, "\n".join(problems)
