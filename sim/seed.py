@@ -109,3 +109,15 @@ def seed_demo(db: Session, pepper: bytes) -> int:
     if db.get(QrToken, keyed_hash(pepper, "qr", DEMO_QR_TOKEN)) is None:
         officer.qr_token(db, pepper, DEMO_NIK, ttl=dt.timedelta(days=365), token=DEMO_QR_TOKEN)
     return added
+
+
+def card_assertion(score: float = 1.0) -> dict[str, object]:
+    """What a kiosk asserts after a demo e-KTP read and a matched finger (the evidence
+    fields stand for a read chip's digest and SAM session: the server records them)."""
+    return {
+        "chip_authenticated": True,
+        "fingerprint_matched": True,
+        "finger_score": score,
+        "signed_data_sha256": "5a" * 32,
+        "sam_session": "c3" * 16,
+    }

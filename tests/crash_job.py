@@ -19,16 +19,10 @@ from kiosk.app import KioskApp
 from kiosk.config import Config
 from sim.compose import build
 from sim.population import DEMO_NIK
-from sim.seed import demo_code
+from sim.seed import card_assertion, demo_code
 from tests.rig_config import rig_config
 
-CARD = {
-    "chip_authenticated": True,
-    "fingerprint_matched": True,
-    "finger_score": 1.0,
-    "signed_data_sha256": "5a" * 32,
-    "sam_session": "c3" * 16,
-}
+CARD = card_assertion(1.0)
 
 
 def config(path: Path) -> Config:

@@ -21,7 +21,7 @@ from printing.sim_spooler import SimSpooler
 from printing.spooler import JobState
 from sim.embedded import EmbeddedServer
 from sim.population import DEMO_NIK
-from sim.seed import demo_code
+from sim.seed import card_assertion, demo_code
 from tests.conftest import kiosk_client
 
 
@@ -58,13 +58,7 @@ class CardDoc:
         self.id, self.number = int(doc["id"]), str(doc["number"])
 
     def open(self) -> str:
-        card = {
-            "chip_authenticated": True,
-            "fingerprint_matched": True,
-            "finger_score": 1.0,
-            "signed_data_sha256": "5a" * 32,
-            "sam_session": "c3" * 16,
-        }
+        card = card_assertion(1.0)
         return str(self.client.open_session("ektp", nik=DEMO_NIK, card=card)["session"])
 
     def reserve(self) -> Reservation:

@@ -22,17 +22,11 @@ from server.pki import ServerHome
 from sim.cluster import ServerCluster
 from sim.embedded import ensure_kiosk
 from sim.population import FAMILIES, ISSUING_OFFICIAL
-from sim.seed import seed_demo
+from sim.seed import card_assertion, seed_demo
 from tests.conftest import TEST_KIOSKS
 
 NIKS = [m["nik"] for f in FAMILIES for m in f["members"]]
-CARD = {
-    "chip_authenticated": True,
-    "fingerprint_matched": True,
-    "finger_score": 0.9,
-    "signed_data_sha256": "5a" * 32,
-    "sam_session": "c3" * 16,
-}
+CARD = card_assertion(0.9)
 
 
 @pytest.fixture

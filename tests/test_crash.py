@@ -30,18 +30,13 @@ from kiosk.store import UNFINISHED, KioskStore
 from sim.embedded import EmbeddedServer
 from sim.population import DEMO_NIK
 from sim.rig import Rig
+from sim.seed import card_assertion
 from tests.conftest import kiosk_client
 
 pytestmark = pytest.mark.rig
 
 SERIALS = "KTP2611C000001..KTP2611C000020"
-CARD = {
-    "chip_authenticated": True,
-    "fingerprint_matched": True,
-    "finger_score": 1.0,
-    "signed_data_sha256": "5a" * 32,
-    "sam_session": "c3" * 16,
-}
+CARD = card_assertion(1.0)
 QUEUE = {"kartu_keluarga": "adm-a4", "ktp_el": "adm-card"}
 
 

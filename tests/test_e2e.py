@@ -24,7 +24,7 @@ from printing.spooler import JobState
 from sim.embedded import EmbeddedServer
 from sim.population import FAMILIES
 from sim.rig import CUPS_PORT, Rig
-from sim.seed import demo_code
+from sim.seed import card_assertion, demo_code
 from tests.conftest import kiosk_client, point_at, rig_config, run_until, server_section
 
 pytestmark = pytest.mark.rig
@@ -110,13 +110,7 @@ def test_citizen_prints_approved_documents(
 
     client = kiosk_client(server)
     assert client.reservation(result.job_id)["state"] == "confirmed"
-    card = {
-        "chip_authenticated": True,
-        "fingerprint_matched": True,
-        "finger_score": 1.0,
-        "signed_data_sha256": "5a" * 32,
-        "sam_session": "c3" * 16,
-    }
+    card = card_assertion(1.0)
     again = client.open_session("ektp", nik=head["nik"], card=card)["session"]
     assert client.list_documents(again) == []  # printed documents are never offered again
 

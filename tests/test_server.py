@@ -37,16 +37,10 @@ from server.pki import ServerHome
 from server.security import keyed_hash
 from sim.embedded import EmbeddedServer
 from sim.population import DEMO_NIK, FAMILIES
-from sim.seed import DEMO_QR_TOKEN, demo_code, demo_pin
+from sim.seed import DEMO_QR_TOKEN, card_assertion, demo_code, demo_pin
 from tests.conftest import _start_server, kiosk_client
 
-ASSERTION = {
-    "chip_authenticated": True,
-    "fingerprint_matched": True,
-    "finger_score": 0.93,
-    "signed_data_sha256": "5a" * 32,
-    "sam_session": "c3" * 16,
-}
+ASSERTION = card_assertion(0.93)
 SITI = FAMILIES[0]["members"][1]["nik"]
 HENDRA = FAMILIES[1]["members"][0]["nik"]
 UNKNOWN_NIK = "3201019999990009"

@@ -26,7 +26,7 @@ from server.app import Settings, create_app
 from server.db import make_engine, session_factory
 from server.pki import ServerHome
 from sim.population import DEMO_NIK
-from sim.seed import seed_demo
+from sim.seed import card_assertion, seed_demo
 
 JSON = st.recursive(
     st.none()
@@ -97,13 +97,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Any:
     def call(method: str, path: str, **kw: Any) -> httpx.Response:
         return loop.run_until_complete(client.request(method, path, **kw))
 
-    card = {
-        "chip_authenticated": True,
-        "fingerprint_matched": True,
-        "finger_score": 1.0,
-        "signed_data_sha256": "5a" * 32,
-        "sam_session": "c3" * 16,
-    }
+    card = card_assertion(1.0)
     session = call(
         "POST", "/api/v1/sessions", json={"method": "ektp", "nik": DEMO_NIK, "card": card}
     )
@@ -181,13 +175,7 @@ def test_a_missing_session_token_is_401_not_422(api: Any) -> None:
     assert resp.json()["detail"]["code"] == "no_session"
 
 
-CARD = {
-    "chip_authenticated": True,
-    "fingerprint_matched": True,
-    "finger_score": 0.9,
-    "signed_data_sha256": "5a" * 32,
-    "sam_session": "c3" * 16,
-}
+CARD = card_assertion(0.9)
 JOB = "6f1c7d8e-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
 
 
