@@ -281,10 +281,8 @@ class _SerialProbe:
             with contextlib.suppress(Exception):
                 matcher.open()
         if scanner is not None:
-            opened = threading.Event()
-            scanner._on_change = lambda available: opened.set() if available else None
             scanner.start(self._code)
-            opened.wait(2.0)
+            scanner.wait_ready(2.0)  # reported by its check if it does not open
 
     def _code(self, text: str) -> None:
         self.codes.append(text)

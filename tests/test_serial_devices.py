@@ -62,10 +62,8 @@ def _start(kind: str, tmp: Path, baud: int) -> Iterator[Emulator]:
     proc = subprocess.Popen(
         [*argv, "--link", str(link), "--control", str(ctl)],
     )
-    deadline = time.monotonic() + 15
-    while not (ctl.exists() and link.exists()):
-        assert proc.poll() is None and time.monotonic() < deadline, "emulator did not start"
-        time.sleep(0.02)
+    _wait(lambda: (ctl.exists() and link.exists()) or proc.poll() is not None, "the emulator", 15)
+    assert proc.poll() is None, "the emulator exited"
     yield Emulator(link, ctl, proc)
     proc.terminate()
     proc.wait(timeout=10)

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -32,6 +32,7 @@ class FakeSystemd:
         self.sock.settimeout(0.1)
         self.got: list[tuple[float, str]] = []
         self.raw: list[bytes] = []  # as received (journal entries hold binary fields)
+        self.arrived = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -44,8 +45,15 @@ class FakeSystemd:
                 continue
             except OSError:
                 return
-            self.raw.append(data)
-            self.got.append((time.monotonic(), data.decode("utf-8", "replace")))
+            with self.arrived:
+                self.raw.append(data)
+                self.got.append((time.monotonic(), data.decode("utf-8", "replace")))
+                self.arrived.notify_all()
+
+    def wait(self, cond: Callable[[], bool], timeout: float) -> bool:
+        """Wait until ``cond`` holds, re-checked at each datagram; False at the deadline."""
+        with self.arrived:
+            return self.arrived.wait_for(cond, timeout)
 
     def pings(self) -> list[float]:
         return [t for t, m in self.got if m == "WATCHDOG=1"]
@@ -71,9 +79,7 @@ def test_the_protocol_lines_and_the_watchdog_interval(systemd: FakeSystemd) -> N
     n = Notifier(env)
     assert n.enabled and n.watchdog_seconds == 3.0
     assert n.ready("idle: serving citizens") and n.watchdog() and n.status("in session")
-    deadline = time.monotonic() + 5
-    while len(systemd.got) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    assert systemd.wait(lambda: len(systemd.got) >= 3, 5)
     assert [m for _, m in systemd.got] == [
         "READY=1\nSTATUS=idle: serving citizens",
         "WATCHDOG=1",
@@ -165,13 +171,20 @@ def test_a_stalled_gui_thread_stops_the_pings(
     try:
         qtbot.waitUntil(lambda: len(systemd.pings()) >= 2, timeout=5000)
         stalled_at = time.monotonic()
-        QTimer.singleShot(0, lambda: time.sleep(1.0))  # the GUI thread blocked for 1 s
+        QTimer.singleShot(0, lambda: _busy(1.0))  # the GUI thread blocked for 1 s
         qtbot.wait(1500)
         during = [t for t in systemd.pings() if stalled_at + 0.25 < t < stalled_at + 0.95]
         assert during == []  # longer than the 0.4 s watchdog: systemd would restart us
         assert systemd.pings()[-1] > stalled_at + 1.0  # and they resume after it
     finally:
         ui.close()
+
+
+def _busy(seconds: float) -> None:
+    """Keep the calling thread busy, as a hung computation on the GUI thread would."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
 
 
 CRASHING = """
@@ -200,16 +213,17 @@ def test_no_pings_after_a_crash(systemd: FakeSystemd) -> None:
     env.pop("WATCHDOG_PID", None)
     proc = subprocess.Popen([sys.executable, "-c", CRASHING], env=env, stdout=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 20
-        while len(systemd.pings()) < 3:
-            assert proc.poll() is None and time.monotonic() < deadline, "no pings"
-            time.sleep(0.02)
+        assert systemd.wait(lambda: len(systemd.pings()) >= 3, 20), "no pings"
         os.kill(proc.pid, signal.SIGSEGV)  # a crash: no clean exit
         proc.wait(timeout=10)
-        died = time.monotonic()
-        time.sleep(0.5)  # a window in which a surviving timer would have pinged twice
-        assert not [t for t in systemd.pings() if t > died]
         assert proc.returncode != 0
+        # Everything the process sent before it died is in the socket ahead of a marker.
+        Notifier({"NOTIFY_SOCKET": str(systemd.path)}).send("MARKER=1")
+        assert systemd.wait(lambda: "MARKER=1" in systemd.messages(), 5)
+        before = len(systemd.pings())
+        # Waiting for the next ping, which a surviving timer would send within 0.1 s:
+        # none comes in five of its intervals.
+        assert not systemd.wait(lambda: len(systemd.pings()) > before, 0.5)
     finally:
         if proc.poll() is None:
             proc.kill()

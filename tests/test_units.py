@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -115,10 +114,8 @@ def test_the_server_says_ready_after_migrations_once_it_answers(
         cwd=Path(__file__).resolve().parent.parent,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not systemd.messages():
-            assert proc.poll() is None and time.monotonic() < deadline, "no READY"
-            time.sleep(0.05)
+        assert systemd.wait(lambda: bool(systemd.messages()), 60), "no READY"
+        assert proc.poll() is None
         assert systemd.messages()[0] == f"READY=1\nSTATUS=serving on port {port} with 1 worker(s)"
         engine = make_engine(db, migrate=False)
         assert current(engine) is not None  # the schema was there before READY

@@ -135,8 +135,10 @@ class FingerprintModule:
         *,
         clock: Callable[[], float] = time.monotonic,
         present: Callable[[], bool] = lambda: True,
+        port: str = "",
     ) -> None:
         self._connect = connect
+        self.port = port  # where it is, for the technician's checks
         self.present = present  # the port is there (False once a USB module is pulled)
         self.settings = settings
         self._clock = clock

@@ -53,6 +53,6 @@ def serial_module(port: str | Path, settings: ModuleSettings) -> FingerprintModu
 
     path = Path(str(port))
     device = "://" not in str(port)  # a pyserial URL (loop://) is always "there"
-    module = FingerprintModule(connect, settings, present=lambda: not device or path.exists())
-    module.port = str(port)  # type: ignore[attr-defined]
-    return module
+    return FingerprintModule(
+        connect, settings, present=lambda: not device or path.exists(), port=str(port)
+    )

@@ -40,6 +40,7 @@ class SerialQrScanner:
         self.last_error = ""
         self._on_change = on_change
         self._stop = threading.Event()
+        self._ready = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self, on_code: Callable[[str], None]) -> None:
@@ -48,6 +49,10 @@ class SerialQrScanner:
             target=self._run, args=(on_code,), name="qr-scanner", daemon=True
         )
         self._thread.start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until the port is open (False if it is not within ``timeout`` s)."""
+        return self._ready.wait(timeout)
 
     def stop(self) -> None:
         self._stop.set()
@@ -58,6 +63,10 @@ class SerialQrScanner:
     def _set(self, available: bool, error: str = "") -> None:
         changed = available != self.available
         self.available, self.last_error = available, error
+        if available:
+            self._ready.set()
+        else:
+            self._ready.clear()
         if changed:
             log.info("QR scanner at %s %s", self.port, "ready" if available else f"gone: {error}")
             if self._on_change is not None:
