@@ -11,6 +11,7 @@ chance to open what is missing.  The monitor posts ``service_down(reason)`` or
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import threading
 import time
@@ -22,6 +23,16 @@ from kiosk.print_service import PrintService
 from printing.spooler import SpoolerError
 
 log = logging.getLogger("kiosk.health")
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("adm-kiosk")[:40]
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+VERSION = _version()
 
 
 class HealthMonitor:
@@ -53,6 +64,8 @@ class HealthMonitor:
         self._thread: threading.Thread | None = None
         self.reason: str | None = None  # the last verdict ("" = in service)
         self._media: dict[str, str] = {}  # medium -> last unavailable reason
+        # The audit record count the server last said it holds (None: not told yet).
+        self._server_audit_count: int | None = None
 
     def verdict(self, media: dict[str, str] | None = None) -> str:
         """ "" when the kiosk can serve; otherwise why not, in words for the screen.
@@ -107,8 +120,7 @@ class HealthMonitor:
         devices = {"card_reader": self._reader_state().name.lower(), **self._devices()}
         supplies: dict[str, int] = {}
         for medium, queue in self._printer.queues.items():
-            reason = self._printer.unavailable_reason(medium)
-            devices[queue] = reason or "ok"
+            devices[queue] = self._printer.condition_codes(medium)
             try:
                 for supply in self._printer.spooler.printer_status(queue).supplies:
                     supplies[f"{queue}:{supply.name}"] = supply.level
@@ -118,8 +130,26 @@ class HealthMonitor:
         if stock is not None:
             supplies["blank_cards"] = stock.remaining
         store = self._printer.store
-        head = store.audit_head() if store is not None else None
-        self._printer.server.heartbeat(self._flow_state(), devices, supplies, head)
+        fields: dict[str, object] = {
+            "reason": (self.reason or "")[:200],
+            "closed": bool(self._closed_reason()),
+            "version": VERSION,
+        }
+        # Twice at most: a server that holds a count this kiosk has not anchored yet (a
+        # restart) is answered at once with the proof, not a minute later.
+        for _ in range(2):
+            head, known = None, self._server_audit_count
+            if store is not None:
+                count, head = store.audit_position()
+                anchor = store.audit_hash_at(known) if known is not None else None
+                fields.update(audit_count=count, audit_anchor=anchor)
+            answer = self._printer.server.heartbeat(
+                self._flow_state(), devices, supplies, head, **fields
+            )
+            told = answer.get("audit_count") if isinstance(answer, dict) else None
+            self._server_audit_count = told if isinstance(told, int) else None
+            if store is None or known is not None or self._server_audit_count is None:
+                break
 
     def _run(self) -> None:
         next_beat = 0.0

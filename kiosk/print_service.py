@@ -163,6 +163,25 @@ class PrintService:
                 return text
         return "Printer sedang tidak tersedia."
 
+    def condition_codes(self, medium: str) -> str:
+        """What the heartbeat says of ``medium``'s printer: "ok", or codes without words
+        (the office console words them in its reader's language): the printer's
+        conditions (``media_empty,toner_low``...), ``no_blank_cards``, ``unreachable``."""
+        queue = self.queues.get(medium)
+        if queue is None:
+            return "not_configured"
+        codes: list[str] = []
+        if medium == "card" and (self.card_stock is None or self.card_stock.remaining == 0):
+            codes.append("no_blank_cards")
+        try:
+            status = self.spooler.printer_status(queue)
+        except SpoolerError:
+            return ",".join([*codes, "unreachable"])
+        codes += sorted(c.value for c in status.conditions)
+        if not status.ready and not status.conditions:
+            codes.append("not_ready")
+        return ",".join(codes)[:64] or "ok"
+
     def annotate(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The documents with an ``unavailable`` reason each ("" = printable now)."""
         reasons: dict[str, str] = {}

@@ -255,7 +255,10 @@ class ServerClient:
         devices: dict[str, str],
         supplies: dict[str, int],
         audit_head: str | None = None,
+        **more: Any,
     ) -> dict[str, Any]:
+        """``more``: the optional fields of ``protocol.api.HeartbeatRequest`` (audit
+        count and anchor, reason, closed, version)."""
         data = self._request(
             "POST",
             "/api/v1/heartbeat",
@@ -265,6 +268,7 @@ class ServerClient:
                 "devices": devices,
                 "supplies": supplies,
                 "audit_head": audit_head,
+                **{k: v for k, v in more.items() if v is not None},
             },
         )
         return data if isinstance(data, dict) else {}

@@ -244,6 +244,25 @@ class KioskStore:
             head = session.scalar(select(AuditRow.hash).order_by(AuditRow.id.desc()).limit(1))
         return head or GENESIS
 
+    def audit_position(self) -> tuple[int, str]:
+        """(record count, head) after the writer has caught up.  Records are numbered
+        1..count, so the count is the newest record's number (0 and the genesis value for
+        an empty log)."""
+        self.flush()
+        with Session(self._engine) as session:
+            last = session.execute(
+                select(AuditRow.id, AuditRow.hash).order_by(AuditRow.id.desc()).limit(1)
+            ).first()
+        return (last[0], last[1]) if last else (0, GENESIS)
+
+    def audit_hash_at(self, number: int) -> str | None:
+        """The hash of record ``number`` (the genesis value for 0), None if there is no
+        such record: the anchor a heartbeat proves its chain with."""
+        if number == 0:
+            return GENESIS
+        with Session(self._engine) as session:
+            return session.scalar(select(AuditRow.hash).where(AuditRow.id == number))
+
     def audit_events(self) -> list[tuple[int, str, str, dict[str, object]]]:
         with Session(self._engine) as session:
             rows = session.scalars(select(AuditRow).order_by(AuditRow.id)).all()

@@ -125,10 +125,22 @@ class HeartbeatRequest(Request):
         default_factory=dict, max_length=32
     )
     audit_head: str | None = Field(default=None, max_length=64)
+    # The audit chain's record count (records are numbered 1..count), and the hash of
+    # record number ``HeartbeatAnswer.audit_count`` of the last answer: the proof that
+    # the chain the server knows is a prefix of this one (a log cut or rewritten since
+    # cannot give it).  Absent after a restart; the answer then names the count to prove.
+    audit_count: int | None = Field(default=None, ge=0, le=2**53)
+    audit_anchor: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    # Why the kiosk does not serve ("" when it does) and whether a technician closed it.
+    reason: str = Field(default="", max_length=200)
+    closed: bool = False
+    version: str = Field(default="", max_length=40)
 
 
 class HeartbeatAnswer(BaseModel):
     server_time: UtcDateTime
+    # The audit record count the server holds for this kiosk (None: none yet).
+    audit_count: int | None = None
 
 
 class Verification(BaseModel):

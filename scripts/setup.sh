@@ -22,6 +22,8 @@ APT_PACKAGES=(
   # the Wayland kiosk compositor the kiosk unit runs under (systemd-analyze verify of the
   # installed units needs it)
   cage
+  # the office console's browser tests (Selenium drives Debian's Chromium)
+  chromium chromium-driver
   # the flow diagram (docs/flow.svg) from the state machine's own table
   graphviz
   # Qt (offscreen and xcb) runtime libraries

@@ -65,14 +65,19 @@ from protocol.kinds import KINDS
 from protocol.nik import mask_nik
 from protocol.signing import canonical
 from server import limits as lim
+from server.alerts import AlertRules, audit_check
+from server.console.web import metrics_token_ok
+from server.console.web import mount as mount_console
 from server.db import utcnow
 from server.guard import RequestGuard
+from server.metrics import LatencyMiddleware, exposition, registry_for
 from server.pki import cert_identity
 from server.prepared import Db, Pending, broken_errors, connector
 from server.queries import Queries
 from server.security import Issuer, keyed_hash, new_token
 
 API = "/api/v1"
+AUDIT_FIELDS = frozenset({"audit_head", "audit_count"})
 log = logging.getLogger("adm.server")
 T = TypeVar("T")
 
@@ -98,6 +103,15 @@ class Settings:
     # How long a reservation holds its document for the kiosk's print job.  After it the
     # document is printable again (another kiosk, an officer), unless confirmed first.
     reservation_lease: dt.timedelta = dt.timedelta(minutes=30)
+    # The office console's alert thresholds (server.alerts).
+    alert_rules: AlertRules = field(default_factory=AlertRules)
+    # Hash of the bearer token Prometheus scrapes /metrics with (None: /metrics is off).
+    metrics_token_hash: bytes | None = None
+    # How long a console login lasts without a new login.
+    console_session: dt.timedelta = dt.timedelta(hours=8)
+    # The key folder (server.pki.ServerHome): the console re-issues kiosk certificates
+    # and approves with the signing official from it.  None: those actions are off.
+    home: Any = None
 
     def __post_init__(self) -> None:
         if self.reservation_lease < LEASE_FLOOR:
@@ -169,6 +183,7 @@ class Context:
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.settings = settings
+        self.engine = engine  # the console's ORM sessions (the API uses ``connect``)
         with engine.connect():  # the dialect learns the server's features (RETURNING)
             pass
         self.q = Queries(engine.dialect)
@@ -195,10 +210,21 @@ class Context:
             hit = (now + ttl, row.cert_serial, row.status) if row else (now, "", "")
             self.kiosks[cn] = hit
         if hit[1] != serial:
+            self._refused(db, cn, serial, ErrorCode.UNKNOWN_KIOSK)
             raise ApiError(403, ErrorCode.UNKNOWN_KIOSK, f"certificate of {cn!r} is not registered")
         if hit[2] != "active":
+            self._refused(db, cn, serial, ErrorCode.KIOSK_REVOKED)
             raise ApiError(403, ErrorCode.KIOSK_REVOKED, f"kiosk {cn!r} has been revoked")
         return cn
+
+    def _refused(self, db: Db, cn: str, serial: str, reason: ErrorCode) -> None:
+        """Record a refused certificate for the office's alerts, in a transaction of its
+        own (the request itself goes no further)."""
+        db.rollback()
+        db.send(
+            self.q.cert_refusal, at=utcnow(), kiosk_id=cn[:64], serial=serial[:64], reason=reason
+        )
+        db.commit()
 
     def token_hash(self, authorization: str | None) -> bytes:
         match = BEARER.fullmatch(authorization or "")
@@ -312,6 +338,20 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
     app = FastAPI(title="ADM central server", version="1.0.0", responses=ERRORS)
     app.state.context = ctx
     app.add_middleware(RequestGuard)  # certificate and body cap before anything is read
+    app.add_middleware(LatencyMiddleware)  # outermost: the whole time of each request
+    registry = registry_for(ctx)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(authorization: Authorization = None) -> Response:
+        """Prometheus text format, for the holder of the metrics token only."""
+        if settings.metrics_token_hash is None:
+            raise HTTPException(404, "Not Found")
+        if not metrics_token_ok(settings, authorization):
+            raise HTTPException(401, "metrics token required", {"WWW-Authenticate": "Bearer"})
+        body, content_type = exposition(registry)
+        return Response(body, media_type=content_type)
+
+    mount_console(app, ctx)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -480,22 +520,38 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
             with ctx.connect() as db:
                 kiosk = ctx.kiosk(request, db)
                 now = utcnow()
-                status = req.model_dump()
+                status = req.model_dump(exclude={"audit_anchor"})
                 # What the history is about: state, devices, supplies (the audit head
                 # moves with every session and would make each heartbeat a change).
                 digest = hashlib.sha256(
-                    canonical({k: v for k, v in status.items() if k != "audit_head"})
+                    canonical({k: v for k, v in status.items() if k not in AUDIT_FIELDS})
                 ).hexdigest()
                 since = now - settings.history_interval
-                kept = db.scalar(
+                seen = db.one(
                     q.kiosk_seen, id=kiosk, at=now, status=status, digest=digest, since=since
                 )
-                if kept == now:
+                if seen.history_at == now:
                     db.send(q.heartbeat, kiosk_id=kiosk, at=now, status=status)
                 before = now - settings.heartbeat_retention
                 db.send(q.heartbeats_purge, kiosk_id=kiosk, before=before)
+                stored = (
+                    (seen.audit_count, seen.audit_head) if seen.audit_count is not None else None
+                )
+                pair, alert = audit_check(stored, req.audit_count, req.audit_head, req.audit_anchor)
+                if pair is not None and pair != stored:
+                    db.send(
+                        q.kiosk_audit,
+                        id=kiosk,
+                        was=seen.audit_count,
+                        count=pair[0],
+                        head=pair[1],
+                    )
+                if alert is not None:
+                    log.error("kiosk %s: audit chain %s", kiosk, alert)
+                    db.send(q.kiosk_audit_alert, id=kiosk, what=alert, at=now)
+                    ctx.audit(db, kiosk, "audit_chain_" + alert, kiosk, stored=stored)
                 db.commit()
-            return HeartbeatAnswer(server_time=now)
+            return HeartbeatAnswer(server_time=now, audit_count=pair[0] if pair else None)
 
         return await ctx.run(work)
 

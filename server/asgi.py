@@ -22,5 +22,8 @@ app = create_app(
         issuer=_home.issuer(),
         pepper=_home.pepper(),
         db_threads=int(os.environ.get("ADM_SERVER_DB_THREADS") or 0),
+        home=_home,
+        alert_rules=_home.alert_rules(),
+        metrics_token_hash=_home.metrics_token_hash(),
     ),
 )

@@ -121,6 +121,25 @@ def build_parser() -> argparse.ArgumentParser:
     for command in osub.choices.values():
         command.set_defaults(func=cmd_officer)
 
+    user = sub.add_parser("user", help="accounts of the office's web console")
+    usub = user.add_subparsers(dest="user_cmd", required=True)
+    add = usub.add_parser("add", help="a new account (the password is asked for)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=("officer", "supervisor", "technician"))
+    add.add_argument("--totp", action="store_true", help="also require an authenticator code")
+    usub.add_parser("passwd", help="set a new password").add_argument("username")
+    usub.add_parser("disable").add_argument("username")
+    usub.add_parser("enable").add_argument("username")
+    usub.add_parser("list")
+    for command in usub.choices.values():
+        command.add_argument(
+            "--password-stdin", action="store_true", help="read the password from stdin"
+        )
+        command.set_defaults(func=cmd_user)
+    sub.add_parser(
+        "metrics-token", help="a new bearer token for Prometheus (/metrics, alerts feed)"
+    ).set_defaults(func=cmd_metrics_token)
+
     ver = sub.add_parser("verify", help="check a printed QR offline (and online)")
     ver.add_argument("qrtext")
     ver.add_argument("--key", type=Path, help="issuer public key (default HOME/issuer.pub)")
@@ -210,21 +229,73 @@ def cmd_pki_issue(args: argparse.Namespace) -> int:
 
 
 def _write_enrolment(path: Path, kiosk_id: str, issued: Any, home: ServerHome) -> None:
-    """One file with what a kiosk needs to talk to this server: its certificate and key,
-    the deployment CA and the document-signing key.  Written 0600: it holds the key."""
-    bundle = {
-        "format": "adm-enrolment-1",
-        "kiosk_id": kiosk_id,
-        "serial": issued.serial,
-        "cert": issued.cert.read_text(),
-        "key": issued.key.read_text(),
-        "ca": home.ca_cert.read_text(),
-        "issuer_key": home.issuer_pub.read_text(),
-    }
+    """The enrolment file (``server.pki.enrolment_bundle``), written 0600: it holds the key."""
+    from server.pki import enrolment_bundle
+
+    bundle = enrolment_bundle(kiosk_id, issued, home)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         json.dump(bundle, out, indent=1)
+
+
+def _password(args: argparse.Namespace) -> str:
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise CannotRun("the two passwords differ")
+    return first
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    from server.console import accounts
+    from server.db import session_factory
+
+    home = _ready_home(args)
+    _, engine = _database(args, home)
+    actor = _person(args).replace("officer:", "cli:", 1)
+    with session_factory(engine)() as db:
+        try:
+            if args.user_cmd == "add":
+                secret = accounts.add_user(
+                    db, args.username, args.role, _password(args), totp=args.totp, actor=actor
+                )
+                print(f"user {args.username} added ({args.role})")
+                if secret:
+                    import pyotp
+
+                    uri = pyotp.TOTP(secret).provisioning_uri(name=args.username, issuer_name="ADM")
+                    print(f"authenticator secret (enrol it now, it is not shown again): {secret}")
+                    print(f"  {uri}")
+            elif args.user_cmd == "passwd":
+                accounts.set_password(db, args.username, _password(args), actor=actor)
+                print(f"user {args.username}: password set; its sessions ended")
+            elif args.user_cmd in ("disable", "enable"):
+                accounts.set_disabled(db, args.username, args.user_cmd == "disable", actor=actor)
+                print(f"user {args.username}: {args.user_cmd}d")
+            else:
+                for u in accounts.users(db):
+                    flags = " ".join(
+                        f for f, on in (("totp", u.totp_secret), ("disabled", u.disabled)) if on
+                    )
+                    print(f"{u.username:24s} {u.role:11s} {flags}")
+        except accounts.AccountError as exc:
+            raise CannotRun(str(exc)) from None
+    return 0
+
+
+def cmd_metrics_token(args: argparse.Namespace) -> int:
+    home = _ready_home(args)
+    token = home.new_metrics_token()
+    print(token)
+    print(
+        f"(shown once; its hash is in {home.metrics_token_file}; restart the server to use it)",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def cmd_pki_revoke(args: argparse.Namespace) -> int:
@@ -258,7 +329,7 @@ def _person(args: argparse.Namespace) -> str:
     """The person behind an officer command, for the audit log (never just "officer")."""
     import getpass
 
-    who = args.person or os.environ.get("ADM_OFFICER") or ""
+    who = getattr(args, "person", None) or os.environ.get("ADM_OFFICER") or ""
     if not who:
         try:
             who = getpass.getuser()

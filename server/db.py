@@ -125,6 +125,16 @@ class Kiosk(Base):
     # ``history_at`` is older than the history interval (see server.app Settings).
     history_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     history_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The kiosk's audit chain as the server last accepted it: its record count and head.
+    # A heartbeat moves the pair only when it proves the new head extends this one
+    # (server.alerts.audit_check); a count that shrinks or a chain that does not extend
+    # it sets ``audit_alert`` (kept until a supervisor acknowledges it).
+    audit_count: Mapped[int | None] = mapped_column(Integer, default=None)
+    audit_head: Mapped[str | None] = mapped_column(String(64), default=None)
+    audit_alert: Mapped[str | None] = mapped_column(String(200), default=None)
+    audit_alert_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Where the kiosk stands, for the console's filters (free text, e.g. "Kota Bandung").
+    office: Mapped[str] = mapped_column(String(100), default="")
 
 
 class QrToken(Base):
@@ -221,6 +231,52 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CertRefusal(Base):
+    """A request whose (CA-signed) certificate the server refused: unknown to the kiosk
+    table, superseded by a re-issue, or revoked.  Repeated refusals raise an alert."""
+
+    __tablename__ = "cert_refusals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    kiosk_id: Mapped[str] = mapped_column(String(64))  # the certificate's common name
+    serial: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(20))  # unknown_kiosk | kiosk_revoked
+
+
+class ConsoleUser(Base):
+    """An account of the office's web console (server.console).
+
+    ``role``: officer (office work), supervisor (also kiosks and certificates),
+    technician (the fleet only).  The password is an Argon2id hash; ``totp_secret`` the
+    optional second factor's shared secret (RFC 6238)."""
+
+    __tablename__ = "console_users"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Sessions started before this are void (a password change logs everyone out).
+    password_changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A logged-in browser: the cookie's token (keyed hash only) and its CSRF token."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("console_users.username"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
 
 
 def make_engine(url: str = DEFAULT_URL, *, migrate: bool = True) -> Engine:

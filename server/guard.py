@@ -36,6 +36,8 @@ CAPS: tuple[tuple[str, re.Pattern[str], int], ...] = (
     ("POST", re.compile(r"^/api/v1/sessions$"), 4 * KIB),
     ("POST", re.compile(r"^/api/v1/reservations$"), 2 * KIB),
     ("POST", re.compile(r"^/api/v1/reservations/[^/]+/(confirm|release)$"), 2 * KIB),
+    # The office console's forms (the largest: an application's fields as JSON).
+    ("POST", re.compile(r"^/console/"), 64 * KIB),
 )
 DEFAULT_CAP = 1 * KIB  # GET, DELETE and anything else: no body worth the name
 

@@ -24,6 +24,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -32,7 +33,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from server.security import Issuer
+from server.security import Issuer, keyed_hash
+
+if TYPE_CHECKING:
+    from server.alerts import AlertRules
 
 KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -269,10 +273,52 @@ class ServerHome:
             raise PkiError(f"{self.official_file}: needs name, nip and title")
         return {k: data[k] for k in ("name", "nip", "title")}
 
+    # --- the office console's settings -------------------------------------------
+    config_file = property(lambda self: self.path / "server.toml")
+    metrics_token_file = property(lambda self: self.path / "metrics-token.hash")
+
+    def alert_rules(self) -> AlertRules:
+        """``[alerts]`` of ``server.toml`` (defaults without the file)."""
+        from server.alerts import AlertRules
+
+        try:
+            return AlertRules.load(self.config_file)
+        except ValueError as exc:
+            raise PkiError(str(exc)) from None
+
+    def metrics_token_hash(self) -> bytes | None:
+        """The keyed hash of the token ``/metrics`` wants (None: no token made yet)."""
+        try:
+            return bytes.fromhex(self.metrics_token_file.read_text().strip())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise PkiError(f"{self.metrics_token_file}: unreadable: {exc}") from None
+
+    def new_metrics_token(self) -> str:
+        """A new token for Prometheus (shown once; only its keyed hash is kept)."""
+        token = secrets.token_urlsafe(32)
+        _write(self.metrics_token_file, keyed_hash(self.pepper(), "metrics", token).hex().encode())
+        return token
+
     def set_official(self, *, name: str, nip: str, title: str) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"name": name, "nip": nip, "title": title}, ensure_ascii=False)
         _write(self.official_file, text.encode())
+
+
+def enrolment_bundle(kiosk_id: str, issued: IssuedCert, home: ServerHome) -> dict[str, str]:
+    """What a kiosk needs to talk to this server, in one file for ``adm-kiosk provision``:
+    its certificate and key, the deployment CA and the document-signing key."""
+    return {
+        "format": "adm-enrolment-1",
+        "kiosk_id": kiosk_id,
+        "serial": issued.serial,
+        "cert": issued.cert.read_text(),
+        "key": issued.key.read_text(),
+        "ca": home.ca_cert.read_text(),
+        "issuer_key": home.issuer_pub.read_text(),
+    }
 
 
 def cert_identity(der: bytes) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Dialect
 from server.db import (
     Attempt,
     AuditEntry,
+    CertRefusal,
     Citizen,
     Document,
     Family,
@@ -224,7 +225,24 @@ class Queries:
                 history_at=case((changed, P("at")), else_=Kiosk.history_at),
                 history_digest=P("digest"),
             )
-            .returning(Kiosk.history_at)
+            .returning(Kiosk.history_at, Kiosk.audit_count, Kiosk.audit_head)
+        )
+        # The audit chain pair moves only as server.alerts.audit_check allows, and only
+        # from the pair it was checked against (two heartbeats at once cannot both move it).
+        self.kiosk_audit = c(
+            update(Kiosk)
+            .where(Kiosk.id == P("id"), Kiosk.audit_count.is_not_distinct_from(P("was")))
+            .values(audit_count=P("count"), audit_head=P("head"))
+        )
+        self.kiosk_audit_alert = c(
+            update(Kiosk)
+            .where(Kiosk.id == P("id"), Kiosk.audit_alert.is_(None))
+            .values(audit_alert=P("what"), audit_alert_at=P("at"))
+        )
+        self.cert_refusal = c(
+            insert(CertRefusal).values(
+                at=P("at"), kiosk_id=P("kiosk_id"), serial=P("serial"), reason=P("reason")
+            )
         )
         self.heartbeat = c(
             insert(Heartbeat).values(kiosk_id=P("kiosk_id"), at=P("at"), status=P("status"))

@@ -28,7 +28,13 @@ from sim.seed import seed_demo
 
 
 def settings_for(home: ServerHome) -> Settings:
-    return Settings(issuer=home.issuer(), pepper=home.pepper())
+    return Settings(
+        issuer=home.issuer(),
+        pepper=home.pepper(),
+        home=home,
+        alert_rules=home.alert_rules(),
+        metrics_token_hash=home.metrics_token_hash(),
+    )
 
 
 def ensure_kiosk(home: ServerHome, database_url: str, kiosk_id: str) -> IssuedCert:
@@ -128,6 +134,7 @@ class EmbeddedServer:
         engine = make_engine(database_url)
         old = self._engine
         self._context.connect = connector(engine)
+        self._context.engine = engine
         self._context.kiosks.clear()  # kiosk records are per database
         self._engine, self.database_url = engine, database_url
         old.dispose()

@@ -578,8 +578,10 @@ def test_heartbeat_reports_state_devices_supplies_and_the_audit_head(
     engine.dispose()
     assert status["state"] == "attract"
     assert status["devices"]["card_reader"] == "empty"
-    assert status["devices"]["adm-a4"] == "Kertas printer sedang habis."
+    assert status["devices"]["adm-a4"] == "media_empty"  # codes, worded by the console
     assert status["devices"]["adm-card"] == "ok"
+    assert status["version"] and status["closed"] is False
+    assert status["audit_count"] == 1
     assert status["supplies"]["blank_cards"] == 10
     assert status["audit_head"] == store.audit_head() != "0" * 64
     store.close()

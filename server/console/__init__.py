@@ -1,0 +1,1 @@
+"""The office's web console (``server.console.web``) and its accounts."""
