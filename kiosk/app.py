@@ -252,6 +252,7 @@ class KioskApp:
             flow_state=lambda: self.flow.state,
             prepare=self.prepare,
             devices=self.serial_devices,
+            poll=timeouts.HEALTH_POLL,  # read now, not when the module was imported
         )
         self.health.start()
         log.info("kiosk %s starting; central server %s", cfg.kiosk.id, self.server_url)

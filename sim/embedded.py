@@ -123,6 +123,14 @@ class EmbeddedServer:
         for kiosk_id in self.kiosks:
             ensure_kiosk(self.home, database_url, kiosk_id)
 
+    @property
+    def settings(self) -> Settings:
+        """The running server's settings, live: a test or the simulator may change the
+        console's alert rules or metrics token without a restart."""
+        if self._context is None:
+            raise RuntimeError("the embedded server is not running")
+        return self._context.settings  # type: ignore[no-any-return]
+
     def use_database(self, database_url: str, *, prepare: bool = True) -> None:
         """Serve from another database from the next request on, without a restart (tests
         share one running server and give each test a fresh database).  ``prepare``:

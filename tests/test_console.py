@@ -1,0 +1,523 @@
+"""The office console over real HTTPS: logins (Argon2id, TOTP, lockout), sessions kept
+apart from the kiosk API, CSRF and roles on every form, office work with its audit,
+both languages on every page, the alerts each produced by its cause, and /metrics."""
+
+from __future__ import annotations
+
+import io
+import re
+import sqlite3
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyotp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
+
+from drivers.card.base import ReaderState
+from kiosk.health import HealthMonitor
+from kiosk.print_service import PrintService
+from kiosk.store import KioskStore, chain_hash
+from printing.card_stock import CardStock, MemoryCardLedger
+from printing.sim_spooler import SimSpooler
+from server.alerts import AlertRules, audit_check
+from server.console.i18n import LANGUAGES, TEXT
+from server.db import Application, AuditEntry, Kiosk
+from sim.embedded import EmbeddedServer
+from sim.population import DEMO_NIK
+from sim.seed import card_assertion, demo_code
+from tests.conftest import kiosk_client, wait_for
+from tests.console_helpers import PASSWORD, Console, add_user, database
+
+ASSERTION = card_assertion(0.93)
+
+
+@pytest.fixture
+def console(server: EmbeddedServer) -> Iterator[Console]:
+    c = Console(server)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def rules(server: EmbeddedServer) -> Iterator[EmbeddedServer]:
+    """The shared server's alert rules and metrics token, put back after the test."""
+    settings = server.settings
+    before = (settings.alert_rules, settings.metrics_token_hash)
+    yield server
+    settings.alert_rules, settings.metrics_token_hash = before
+
+
+def fleet_row(console: Console, kiosk: str) -> str:
+    page = console.get("/console/").text
+    start = page.index(f'id="kiosk-{kiosk}"')
+    return page[start : page.index("</tr>", start)]
+
+
+# ---------------------------------------------------------------- logins and sessions
+
+
+def test_a_page_wants_a_login_and_a_kiosk_certificate_is_not_one(server: EmbeddedServer) -> None:
+    cred = server.credentials("kiosk-test")
+    with_cert = Console(server, cert=(str(cred.cert), str(cred.key)))
+    try:
+        for path in ("/console/", "/console/documents", "/console/kiosks/kiosk-test"):
+            answer = with_cert.get(path)
+            assert answer.status_code == 303, path
+            assert answer.headers["location"].startswith("/console/login?next=")
+        assert with_cert.get("/console/alerts.json").status_code == 303
+    finally:
+        with_cert.close()
+
+
+def test_the_kiosk_api_never_takes_a_console_session(
+    server: EmbeddedServer, console: Console
+) -> None:
+    add_user(server, "siti", "supervisor")
+    assert console.login("siti").status_code == 303
+    assert console.get("/console/").status_code == 200
+    # The browser's cookie opens nothing on the kiosk API: no certificate, no entry.
+    answer = console.get("/api/v1/documents")
+    assert answer.status_code == 401
+    assert answer.json()["detail"]["code"] == "no_certificate"
+    answer = console.http.post("/api/v1/heartbeat", json={"state": "attract"})
+    assert answer.status_code == 401
+
+
+def test_the_session_cookie_is_secure_httponly_strict_and_only_a_hash_is_stored(
+    server: EmbeddedServer, console: Console
+) -> None:
+    add_user(server, "siti", "officer")
+    answer = console.login("siti")
+    cookie = next(
+        c for c in answer.headers.get_list("set-cookie") if c.startswith("__Host-adm_console=")
+    )
+    flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+    assert {"secure", "httponly", "samesite=strict", "path=/"} <= flags
+    token = cookie.split(";")[0].split("=", 1)[1]
+    raw = sqlite3.connect(server.database_url.removeprefix("sqlite:///"))
+    stored = raw.execute("SELECT token_hash, csrf FROM console_sessions").fetchall()
+    raw.close()
+    assert len(stored) == 1 and token.encode() not in stored[0][0]
+    page = console.get("/console/")
+    assert page.headers["cache-control"] == "no-store"
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+
+
+def test_wrong_passwords_lock_the_account_and_each_try_is_audited(
+    server: EmbeddedServer, console: Console
+) -> None:
+    add_user(server, "budi", "officer")
+    for _ in range(5):
+        answer = console.login("budi", "salah-salah-salah")
+        assert answer.status_code == 401 and "salah" in answer.text
+    # Locked: even the right password is refused, and says until when.
+    answer = console.login("budi")
+    assert answer.status_code == 401 and "dikunci" in answer.text
+    # An unknown name is refused the same way (no account enumeration).
+    assert console.login("nobody", "salah-salah-salah").status_code == 401
+    with database(server) as db:
+        reasons = [
+            e.detail.get("reason")
+            for e in db.scalars(select(AuditEntry).where(AuditEntry.action.like("console_%")))
+        ]
+    assert reasons.count("password") == 5 and "locked" in reasons and "unknown_user" in reasons
+
+
+def test_the_second_factor_is_required_when_enrolled(
+    server: EmbeddedServer, console: Console
+) -> None:
+    secret = add_user(server, "rina", "supervisor", totp=True)
+    assert secret
+    answer = console.login("rina")
+    assert answer.status_code == 401 and "autentikator" in answer.text
+    assert console.login("rina", otp="000000").status_code == 401
+    assert console.login("rina", otp=pyotp.TOTP(secret).now()).status_code == 303
+
+
+def test_a_new_password_or_a_disabled_account_ends_the_session(
+    server: EmbeddedServer, console: Console
+) -> None:
+    from server.console import accounts
+
+    add_user(server, "dewi", "technician")
+    console.login("dewi")
+    assert console.get("/console/").status_code == 200
+    with database(server) as db:
+        accounts.set_password(db, "dewi", "another-long-password")
+    assert console.get("/console/").status_code == 303
+    console.login("dewi", "another-long-password")
+    assert console.get("/console/").status_code == 200
+    with database(server) as db:
+        accounts.set_disabled(db, "dewi", True)
+    assert console.get("/console/").status_code == 303
+    assert console.login("dewi", "another-long-password").status_code == 401
+
+
+def test_logout_ends_the_session(server: EmbeddedServer, console: Console) -> None:
+    add_user(server, "siti", "officer")
+    console.login("siti")
+    cookie = console.http.cookies.get("__Host-adm_console")
+    assert console.post("/console/logout").status_code == 303
+    console.http.cookies.set("__Host-adm_console", cookie or "", domain="127.0.0.1")
+    assert console.get("/console/").status_code == 303
+
+
+# ---------------------------------------------------------------- CSRF and roles
+
+
+def test_a_form_without_the_sessions_csrf_token_or_from_elsewhere_is_refused(
+    server: EmbeddedServer, console: Console
+) -> None:
+    add_user(server, "siti", "officer")
+    console.login("siti")
+    before = _count_applications(server)
+    form = {"kind": "kia", "nik": DEMO_NIK, "data": ""}
+    assert console.post("/console/office/register", csrf="", **form).status_code == 403
+    assert console.post("/console/office/register", csrf="x" * 43, **form).status_code == 403
+    other = Console(server)
+    add_user(server, "rudi", "officer")
+    other.login("rudi")
+    # Another session's token is not this session's.
+    assert console.post("/console/office/register", csrf=other.csrf, **form).status_code == 403
+    other.close()
+    forged = console.http.post(
+        "/console/office/register",
+        data={"csrf": console.csrf, **form},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert forged.status_code == 403
+    assert _count_applications(server) == before
+    assert console.post("/console/office/register", **form).status_code == 200
+    assert _count_applications(server) == before + 1
+    # The login form has its own token too.
+    fresh = Console(server)
+    answer = fresh.http.post(
+        "/console/login", data={"csrf": "guess", "username": "siti", "password": PASSWORD}
+    )
+    assert answer.status_code == 403
+    fresh.close()
+
+
+def _count_applications(srv: EmbeddedServer) -> int:
+    with database(srv) as db:
+        return len(db.scalars(select(Application)).all())
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        ("technician", {"fleet"}),
+        ("officer", {"fleet", "documents", "office"}),
+        ("supervisor", {"fleet", "documents", "office", "kiosks"}),
+    ],
+)
+def test_each_role_sees_and_does_only_its_own(
+    server: EmbeddedServer, console: Console, role: str, allowed: set[str]
+) -> None:
+    add_user(server, "user1", role)
+    console.login("user1")
+    pages = {
+        "fleet": "/console/",
+        "documents": "/console/documents",
+        "office": "/console/office",
+    }
+    for what, path in pages.items():
+        expected = 200 if what in allowed else 403
+        assert console.get(path).status_code == expected, (role, path)
+    revoke = console.post("/console/office/revoke", number="no-such-document")
+    assert revoke.status_code == (400 if "office" in allowed else 403)
+    office = console.post("/console/kiosks/kiosk-b/office", office="Kota Bandung")
+    assert office.status_code == (303 if "kiosks" in allowed else 403)
+    with database(server) as db:
+        kiosk = db.get(Kiosk, "kiosk-b")
+        assert kiosk is not None
+        assert (kiosk.office == "Kota Bandung") == ("kiosks" in allowed)
+
+
+# ---------------------------------------------------------------- office work
+
+
+def test_office_work_in_the_console_reaches_the_kiosk_and_the_audit_log(
+    server: EmbeddedServer, console: Console
+) -> None:
+    add_user(server, "siti", "officer")
+    console.login("siti")
+    answer = console.post("/console/office/register", kind="kia", nik=DEMO_NIK, data='{"a": 1}')
+    assert answer.status_code == 200
+    with database(server) as db:
+        application = db.scalars(
+            select(Application).where(Application.status == "submitted")
+        ).all()[-1]
+    answer = console.post("/console/office/approve", application=str(application.id))
+    assert answer.status_code == 200
+    code = answer.text.split('id="secret">')[1].split("<")[0]
+    assert len(code) == 8 and code.isdigit()
+    # The code is shown once: the office page does not show it again.
+    assert code not in console.get("/console/office").text
+    client = kiosk_client(server)
+    session = str(client.open_session("ektp", nik=DEMO_NIK, card=ASSERTION)["session"])
+    listed = {d["number"]: d for d in client.list_documents(session)}
+    number = next(n for n in listed if n.endswith(f"-{application.id:06d}"))
+    reserved = client.reserve(session, str(uuid.uuid4()), listed[number]["id"], code)
+    assert reserved.state == "reserved"
+    client.confirm(reserved.job_id)
+    history = console.get(f"/console/documents/{number}").text
+    assert "console:siti" in history and "tercetak di kiosk-test" in history
+    # A printed document can still be revoked (its printed QR then verifies as revoked);
+    # what cannot be done is refused with the reason.
+    assert console.post("/console/office/revoke", number=number).status_code == 200
+    assert "dicabut" in console.get(f"/console/documents/{number}").text
+    answer = console.post("/console/office/supersede", old=number, new=number)
+    assert answer.status_code == 400 and "Tidak dapat dilakukan" in answer.text
+    qr = console.post("/console/office/qr-token", nik=DEMO_NIK)
+    assert qr.status_code == 200 and "<svg" in qr.text
+    with database(server) as db:
+        actions = {
+            e.action
+            for e in db.scalars(select(AuditEntry).where(AuditEntry.actor == "console:siti"))
+        }
+    assert {"application_registered", "approved", "qr_token_issued", "console_login"} <= actions
+
+
+def test_every_page_renders_in_both_languages_with_every_sentence_translated(
+    server: EmbeddedServer, console: Console
+) -> None:
+    for key, (indonesian, english) in TEXT.items():
+        assert indonesian.strip() and english.strip(), key
+    add_user(server, "siti", "supervisor")
+    console.login("siti")
+    kiosk_client(server).heartbeat(
+        "attract", {"adm-a4": "media_empty,toner_low"}, {"adm-a4:Toner": 5, "blank_cards": 3}
+    )
+    paths = ["/console/", "/console/kiosks/kiosk-test", "/console/documents", "/console/office"]
+    paths.append("/console/documents/AKM-3578-KM-30102026-0007")
+    for lang in LANGUAGES:
+        console.get(f"/console/lang/{lang}")
+        for path in paths:
+            page = console.get(path)
+            assert page.status_code == 200, (lang, path, page.text[-400:])
+            assert f'<html lang="{lang}">' in page.text
+            # No sentence left with a blank to fill, no key shown instead of a sentence.
+            assert not re.search(r"\{[a-z_]+\}", page.text), (lang, path)
+            assert not re.search(r">\s*(state|alert|cond|status|ev)_[a-z_]+\s*<", page.text)
+    english = console.get("/console/").text
+    assert "Kiosks" in english and "toner low" not in english  # the fleet shows levels
+    assert "Paper of adm-a4: empty" in english
+
+
+# ---------------------------------------------------------------- alerts
+
+
+def monitor(server: EmbeddedServer, store: KioskStore | None = None, **kw: object) -> HealthMonitor:
+    """A kiosk's health monitor on simulated parts, heartbeating to the test server."""
+    spooler = SimSpooler()
+    stock = CardStock(MemoryCardLedger())
+    printer = PrintService(kiosk_client(server), spooler, card_stock=stock, store=store)
+    health = HealthMonitor(
+        lambda *a, **k: None, lambda: ReaderState.EMPTY, printer, flow_state=lambda: "attract"
+    )
+    health.spooler, health.stock = spooler, stock  # type: ignore[attr-defined]
+    return health
+
+
+def alerts(console: Console, kind: str) -> list[dict]:
+    feed = console.get("/console/alerts.json").json()["alerts"]
+    return [a for a in feed if a["kind"] == kind]
+
+
+def test_a_cut_or_rewritten_kiosk_audit_log_raises_an_alert(
+    server: EmbeddedServer, console: Console, tmp_path: Path
+) -> None:
+    add_user(server, "siti", "supervisor")
+    console.login("siti")
+    store = KioskStore(tmp_path / "kiosk.db")
+    for n in range(6):
+        store.audit("session_started", n=n)
+    health = monitor(server, store)
+    health.heartbeat_once()
+    health.heartbeat_once()  # anchored on the first: the chain extends it
+    store.audit("session_ended")
+    health.heartbeat_once()
+    assert alerts(console, "audit_chain") == []
+    with database(server) as db:
+        kiosk = db.get(Kiosk, "kiosk-test")
+        assert kiosk is not None and kiosk.audit_count == 7
+    # Someone deletes the newest records of the kiosk's log, then the kiosk calls in.
+    store.flush()
+    raw = sqlite3.connect(tmp_path / "kiosk.db")
+    raw.execute("DELETE FROM audit_log WHERE id > 4")
+    raw.commit()
+    raw.close()
+    health.heartbeat_once()
+    (alert,) = alerts(console, "audit_chain")
+    assert alert["kiosk"] == "kiosk-test" and alert["values"]["what"] == "truncated"
+    assert "terpotong" in fleet_row(console, "kiosk-test")
+    # Cleared by a supervisor: the next heartbeat is the new baseline.
+    assert console.post("/console/kiosks/kiosk-test/acknowledge").status_code == 303
+    health.heartbeat_once()
+    health.heartbeat_once()
+    assert alerts(console, "audit_chain") == []
+    # Rewritten instead: record 2 edited and the chain recomputed from there on (by
+    # someone who knows the hash), one more record added, the kiosk calls in.
+    store.flush()
+    raw = sqlite3.connect(tmp_path / "kiosk.db")
+    rows = raw.execute("SELECT id, at, kind, detail FROM audit_log ORDER BY id").fetchall()
+    prev = raw.execute("SELECT hash FROM audit_log WHERE id = 1").fetchone()[0]
+    for row_id, at, kind, detail in rows[1:]:
+        detail = detail.replace('"n": 1', '"n": 99')
+        prev_hash = chain_hash(prev, row_id, at, kind, detail)
+        raw.execute(
+            "UPDATE audit_log SET detail = ?, prev = ?, hash = ? WHERE id = ?",
+            (detail, prev, prev_hash, row_id),
+        )
+        prev = prev_hash
+    raw.commit()
+    raw.close()
+    store.audit("session_started", n=100)
+    health.heartbeat_once()
+    (alert,) = alerts(console, "audit_chain")
+    assert alert["values"]["what"] == "rewritten"
+    store.close()
+
+
+def test_audit_check_accepts_only_a_chain_that_extends_the_known_one() -> None:
+    a, b = "a" * 64, "b" * 64
+    assert audit_check(None, 3, a, None) == ((3, a), None)
+    assert audit_check((3, a), 3, a, None) == ((3, a), None)
+    assert audit_check((3, a), 5, b, a) == ((5, b), None)
+    assert audit_check((3, a), 5, b, None) == ((3, a), None)  # proof asked for, not assumed
+    assert audit_check((3, a), 5, b, b) == ((3, a), "rewritten")
+    assert audit_check((3, a), 3, b, None) == ((3, a), "rewritten")
+    assert audit_check((3, a), 2, b, None) == ((3, a), "truncated")
+    assert audit_check((3, a), None, None, None) == ((3, a), None)
+
+
+def test_supplies_cards_and_unsettled_jobs_raise_alerts_by_the_configured_rules(
+    rules: EmbeddedServer, console: Console
+) -> None:
+    server = rules
+    add_user(server, "teknisi", "technician")
+    console.login("teknisi")
+    health = monitor(server)
+    health.stock.load("KTP2611A000001", "KTP2611A000025")  # type: ignore[attr-defined]
+    health.heartbeat_once()
+    assert alerts(console, "blank_cards_low") == []
+    server.settings.alert_rules = AlertRules(blank_cards_low=30, unsettled_minutes=0.001)
+    (cards,) = alerts(console, "blank_cards_low")
+    assert cards["values"] == {"left": 25}
+    client = kiosk_client(server)
+    session = str(client.open_session("ektp", nik=DEMO_NIK, card=ASSERTION)["session"])
+    doc = next(d for d in client.list_documents(session) if d["kind"] == "kartu_keluarga")
+    job = str(uuid.uuid4())
+    client.reserve(session, job, doc["id"], demo_code(doc["number"]))
+    wait_for(lambda: bool(alerts(console, "unsettled_job")), "the unsettled job", timeout=10)
+    (unsettled,) = alerts(console, "unsettled_job")
+    assert unsettled["values"] == {"job": job}
+    client.confirm(job)
+    assert alerts(console, "unsettled_job") == []
+
+
+def test_a_revoked_kiosk_that_keeps_calling_raises_an_alert_and_its_calls_are_refused(
+    server: EmbeddedServer, console: Console
+) -> None:
+    add_user(server, "siti", "supervisor")
+    console.login("siti")
+    client = kiosk_client(server, "kiosk-b", retries=1)
+    client.heartbeat("attract", {}, {})
+    assert console.post("/console/kiosks/kiosk-b/revoke").status_code == 303
+    from kiosk.server_client import ServerRefused
+
+    for _ in range(3):
+        with pytest.raises(ServerRefused) as refused:
+            client.heartbeat("attract", {}, {})
+        assert refused.value.code == "kiosk_revoked"
+    (alert,) = alerts(console, "refused_certificates")
+    assert alert["kiosk"] == "kiosk-b" and alert["values"]["count"] == 3
+    assert "badge-revoked" in fleet_row(console, "kiosk-b")
+
+
+def test_reissued_certificate_is_handed_over_once_and_the_old_one_is_refused(
+    server: EmbeddedServer, console: Console, tmp_path: Path
+) -> None:
+    import json
+
+    add_user(server, "siti", "supervisor")
+    console.login("siti")
+    client = kiosk_client(server, "kiosk-b", retries=1)
+    client.heartbeat("attract", {}, {})
+    answer = console.post("/console/kiosks/kiosk-b/reissue")
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    bundle = json.loads(answer.text)
+    assert bundle["format"] == "adm-enrolment-1" and "PRIVATE KEY" in bundle["key"]
+    from kiosk.server_client import ServerRefused
+
+    with pytest.raises(ServerRefused):
+        client.heartbeat("attract", {}, {})
+    from kiosk.server_client import ServerClient, Tls
+
+    (tmp_path / "k.pem").write_text(bundle["cert"])
+    (tmp_path / "k.key").write_text(bundle["key"])
+    fresh = ServerClient(
+        server.url,
+        tls=Tls(ca=server.home.ca_cert, cert=tmp_path / "k.pem", key=tmp_path / "k.key"),
+        issuer_key=server.home.issuer_pub,
+    )
+    assert "server_time" in fresh.heartbeat("attract", {}, {})
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def test_metrics_want_the_token_and_parse_as_prometheus_text(
+    rules: EmbeddedServer, console: Console
+) -> None:
+    server = rules
+    server.settings.metrics_token_hash = None
+    assert console.get("/metrics").status_code == 404  # off until a token is made
+    token = server.home.new_metrics_token()
+    server.settings.metrics_token_hash = server.home.metrics_token_hash()
+    assert console.get("/metrics").status_code == 401
+    assert console.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    health = monitor(server)
+    health.stock.load("KTP2611A000001", "KTP2611A000040")  # type: ignore[attr-defined]
+    health.heartbeat_once()
+    answer = console.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    families = {f.name: f for f in text_string_to_metric_families(answer.text)}
+    states = {s.labels["state"]: s.value for s in families["adm_kiosks"].samples}
+    assert states["serving"] >= 1
+    cards = {s.labels["kiosk"]: s.value for s in families["adm_kiosk_blank_cards"].samples}
+    assert cards["kiosk-test"] == 40
+    latency = families["adm_http_request_duration_seconds"]
+    routes = {s.labels.get("route") for s in latency.samples}
+    assert "/api/v1/heartbeat" in routes
+    assert not any(r and "kiosk-test" in r for r in routes)  # templates, not paths
+    for name in ("adm_print_jobs", "adm_lockouts_active", "adm_db_pool_connections"):
+        assert name in families
+    # The alerts feed takes the same token (a monitoring system has no console login).
+    feed = console.get("/console/alerts.json", headers={"Authorization": f"Bearer {token}"})
+    assert feed.status_code == 200 and "alerts" in feed.json()
+
+
+# ---------------------------------------------------------------- the CLI
+
+
+def test_user_cli_adds_changes_disables_and_lists(
+    server: EmbeddedServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from server.cli import main
+
+    base = ["--db", server.database_url, "--home", str(server.home.path)]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a-long-enough-password\n"))
+    assert main([*base, "user", "add", "ani", "--role", "officer", "--password-stdin"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
+    assert main([*base, "user", "passwd", "ani", "--password-stdin"]) != 0
+    assert "10 to 256" in capsys.readouterr().err
+    assert main([*base, "user", "disable", "ani", "--password-stdin"]) == 0
+    assert main([*base, "user", "list", "--password-stdin"]) == 0
+    listing = capsys.readouterr().out
+    assert "ani" in listing and "officer" in listing and "disabled" in listing
