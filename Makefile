@@ -52,7 +52,8 @@ screenshots: setup
 	@cp /tmp/adm-shots/*.png docs/screenshots/
 	@$(BIN)/python scripts/screenshot_prompts.py docs/screenshots 2>/dev/null
 	@$(BIN)/python scripts/render_documents.py >/dev/null
-	@echo "screenshots in docs/screenshots, document pages in docs/documents"
+	@rm -rf docs/screenshots/console && $(BIN)/python scripts/console_screenshots.py >/dev/null
+	@echo "screenshots in docs/screenshots (console/: the office console), document pages in docs/documents"
 
 diagram: setup
 	@$(BIN)/python -m kiosk.diagram

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -542,6 +543,13 @@ def _serve(args: argparse.Namespace, home: ServerHome, url: str) -> int:
     os.environ.update(limits.to_env())  # for the worker processes (server.tls)
     os.environ["ADM_SERVER_HOME"] = str(home.path)
     os.environ["ADM_SERVER_DB"] = url
+    if args.workers > 1:
+        # The workers' request latencies add up in /metrics (prometheus-client's files),
+        # started empty: counts from an earlier run are not this run's.
+        shared = home.path / "metrics-mp"
+        shutil.rmtree(shared, ignore_errors=True)
+        shared.mkdir(mode=0o700)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)
     if args.db_threads is not None:
         os.environ["ADM_SERVER_DB_THREADS"] = str(args.db_threads)
     _notify_when_serving(args.port, home, args.workers)

@@ -37,8 +37,11 @@ class BrowserMissing(RuntimeError):
 
 
 @contextmanager
-def chromium(width: int = 1366, height: int = 900, lang: str = "id") -> Iterator[Any]:
-    """A Selenium WebDriver on headless Chromium, closed (and its profile removed) after."""
+def chromium(
+    width: int = 1366, height: int = 900, lang: str = "id", *, javascript: bool = True
+) -> Iterator[Any]:
+    """A Selenium WebDriver on headless Chromium, closed (and its profile removed) after.
+    ``javascript`` False: pages run no script of their own (WebDriver still works)."""
     if shutil.which(CHROMIUM) is None or shutil.which(CHROMEDRIVER) is None:
         raise BrowserMissing(f"{CHROMIUM} and {CHROMEDRIVER} are needed: run scripts/setup.sh")
     from selenium import webdriver
@@ -50,6 +53,10 @@ def chromium(width: int = 1366, height: int = 900, lang: str = "id") -> Iterator
     for flag in (*FLAGS, f"--window-size={width},{height}", f"--user-data-dir={profile}"):
         options.add_argument(flag)
     options.add_argument(f"--lang={lang}")
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2}
+        )
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         yield driver
@@ -59,7 +66,13 @@ def chromium(width: int = 1366, height: int = 900, lang: str = "id") -> Iterator
 
 
 def full_page_screenshot(driver: Any, path: str, width: int) -> None:
-    """The whole page, not just the window: the window is resized to the page's height."""
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(width, max(int(height), 300))
+    """The whole page at ``width`` CSS pixels, not just the window: the viewport is made
+    as tall as the laid-out page (DevTools' device metrics), then put back."""
+    mobile = width < 600
+    metrics = {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": mobile}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    layout = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+    height = int(layout["cssContentSize"]["height"])
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": height})
     driver.save_screenshot(path)
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

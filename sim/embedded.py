@@ -129,7 +129,7 @@ class EmbeddedServer:
         console's alert rules or metrics token without a restart."""
         if self._context is None:
             raise RuntimeError("the embedded server is not running")
-        return self._context.settings  # type: ignore[no-any-return]
+        return self._context.settings
 
     def use_database(self, database_url: str, *, prepare: bool = True) -> None:
         """Serve from another database from the next request on, without a restart (tests

@@ -4,9 +4,11 @@ both languages on every page, the alerts each produced by its cause, and /metric
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import sqlite3
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -28,6 +30,7 @@ from server.console.i18n import LANGUAGES, TEXT
 from server.db import Application, AuditEntry, Kiosk
 from sim.embedded import EmbeddedServer
 from sim.population import DEMO_NIK
+from sim.rig import Rig
 from sim.seed import card_assertion, demo_code
 from tests.conftest import kiosk_client, wait_for
 from tests.console_helpers import PASSWORD, Console, add_user, database
@@ -242,7 +245,7 @@ def test_each_role_sees_and_does_only_its_own(
 
 
 def test_office_work_in_the_console_reaches_the_kiosk_and_the_audit_log(
-    server: EmbeddedServer, console: Console
+    server: EmbeddedServer, console: Console, tmp_path: Path
 ) -> None:
     add_user(server, "siti", "officer")
     console.login("siti")
@@ -273,8 +276,17 @@ def test_office_work_in_the_console_reaches_the_kiosk_and_the_audit_log(
     assert "dicabut" in console.get(f"/console/documents/{number}").text
     answer = console.post("/console/office/supersede", old=number, new=number)
     assert answer.status_code == 400 and "Tidak dapat dilakukan" in answer.text
+    # The QR token exists only in the image: decoded, it logs the citizen in at a kiosk.
     qr = console.post("/console/office/qr-token", nik=DEMO_NIK)
-    assert qr.status_code == 200 and "<svg" in qr.text
+    uri = re.search(r'id="qr-image" src="data:image/png;base64,([^"]+)"', qr.text)
+    assert uri is not None
+    image = tmp_path / "qr.png"
+    image.write_bytes(base64.b64decode(uri.group(1)))
+    decoded = subprocess.run(
+        ["zbarimg", "--raw", "-q", str(image)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    opened = client.open_session("qr", token=decoded)
+    assert opened["session"] and decoded not in qr.text.replace(uri.group(1), "")
     with database(server) as db:
         actions = {
             e.action
@@ -521,3 +533,47 @@ def test_user_cli_adds_changes_disables_and_lists(
     assert main([*base, "user", "list", "--password-stdin"]) == 0
     listing = capsys.readouterr().out
     assert "ani" in listing and "officer" in listing and "disabled" in listing
+
+
+def test_paper_emptied_on_the_rig_reaches_the_fleet_page_as_an_alert(
+    rig: Rig, server: EmbeddedServer, console: Console
+) -> None:
+    """GIVEN the card printer's tray emptied on the rig and a job waiting for it WHEN the
+    kiosk's health monitor calls in THEN the console shows the paper alert; refilled, the
+    next heartbeat clears it."""
+    from printing.cups_spooler import CupsSpooler
+    from printing.renderers import render
+    from printing.spooler import Condition, JobState
+    from printing.tracking import wait_final
+    from sim.documents import technician_test_page
+
+    queue = "adm-card"  # the printer the rig's fault tests disturb (adm-a4 stays clean)
+    add_user(server, "teknisi", "technician")
+    console.login("teknisi")
+    cups = CupsSpooler(str(rig.cups_socket))
+    cups.open()
+    stock = CardStock(MemoryCardLedger())
+    stock.load("KTP2611A000001", "KTP2611A000100")
+    printer = PrintService(kiosk_client(server), cups, card_stock=stock)
+    health = HealthMonitor(
+        lambda *a, **k: None, lambda: ReaderState.EMPTY, printer, flow_state=lambda: "attract"
+    )
+    try:
+        rig.set_paper(queue, 0)
+        job = cups.submit(queue, render(technician_test_page()), "waits for paper")
+        wait_for(
+            lambda: Condition.MEDIA_EMPTY in cups.printer_status(queue).conditions,
+            "the out-of-paper report",
+        )
+        health.heartbeat_once()
+        (paper,) = alerts(console, "paper")
+        assert paper["values"] == {"printer": queue, "condition": "media_empty"}
+        assert "Kertas adm-card: habis" in fleet_row(console, "kiosk-test")
+        cups.cancel(job)
+        assert wait_final(cups, job, 30) == JobState.CANCELED
+    finally:
+        rig.set_paper(queue, 250)
+    wait_for(lambda: cups.printer_status(queue).ready, "the refilled printer", timeout=10)
+    health.heartbeat_once()
+    assert alerts(console, "paper") == []
+    cups.close()

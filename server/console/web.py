@@ -579,8 +579,9 @@ def _office(
         return {"message": t("done_pin", nik=mask_nik(field("nik")))}
     if action == "qr-token":
         token = officer.qr_token(db, settings.pepper, field("nik"), officer=actor, sender=sender)
-        svg = segno.make(token, error="m").svg_inline(scale=6, border=2, title="QR")
-        return {"message": t("done_qr", nik=mask_nik(field("nik"))), "qr": Markup(svg)}
+        # A PNG (a data: URI) rather than SVG: an officer can save or forward the image.
+        image = segno.make(token, error="m").png_data_uri(scale=6, border=4)
+        return {"message": t("done_qr", nik=mask_nik(field("nik"))), "qr": image}
     if action == "reissue-code":
         code = officer.reissue_code(
             db, settings.pepper, field("number"), officer=actor, sender=sender

@@ -1,0 +1,154 @@
+"""The office console in a real browser: Debian's Chromium, headless, with JavaScript
+switched off (the essential actions must work without it), against the test server
+over HTTPS.  A real kiosk process heartbeats to it and is stopped; an officer approves a
+document the kiosk then lists; a supervisor revokes a kiosk whose next call is refused."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kiosk import timeouts
+from kiosk.app import KioskApp
+from kiosk.server_client import ServerRefused
+from server.alerts import AlertRules
+from server.db import Kiosk
+from sim.browser import chromium
+from sim.embedded import EmbeddedServer
+from sim.population import DEMO_NIK
+from sim.rig import Rig
+from sim.seed import card_assertion
+from tests.conftest import kiosk_client, point_at, wait_for
+from tests.console_helpers import PASSWORD, add_user, database
+from tests.rig_config import rig_config
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium(javascript=False) as driver:
+        yield driver
+
+
+def login(driver: Any, srv: EmbeddedServer, name: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(f"{srv.url}/console/login")
+    driver.find_element(By.ID, "username").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "login").click()
+    assert driver.current_url.endswith("/console/"), driver.current_url
+
+
+def fleet_state(driver: Any, kiosk: str) -> tuple[str, str, str]:
+    """(data-state, class, background colour) of the kiosk's row, after a reload."""
+    from selenium.webdriver.common.by import By
+
+    driver.refresh()
+    row = driver.find_element(By.ID, f"kiosk-{kiosk}")
+    return (
+        row.get_attribute("data-state"),
+        row.get_attribute("class"),
+        row.value_of_css_property("background-color"),
+    )
+
+
+def test_a_kiosk_that_stops_calling_in_turns_red(
+    rig: Rig, server: EmbeddedServer, browser: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drivers.fingerprint.sim import SimMatcher
+    from printing.sim_spooler import SimSpooler
+
+    settings = server.settings
+    rules_before = settings.alert_rules
+    settings.alert_rules = AlertRules(heartbeat_seconds=0.5)  # not heard after 1.5 s
+    monkeypatch.setattr(timeouts, "HEARTBEAT", 0.2)
+    monkeypatch.setattr(timeouts, "HEALTH_POLL", 0.2)
+    add_user(server, "teknisi", "technician")
+    cfg = rig_config()
+    point_at(cfg, server)
+    app = KioskApp(cfg, spooler=SimSpooler(), matcher=SimMatcher())
+    try:
+        app.start()
+        app.card_stock.load("KTP2611A000001", "KTP2611A000100")  # a kiosk with no problem
+
+        def heard() -> bool:
+            with database(server) as db:
+                kiosk = db.get(Kiosk, "kiosk-test")
+                return kiosk is not None and kiosk.last_seen is not None
+
+        wait_for(heard, "the kiosk's first heartbeat")
+        login(browser, server, "teknisi")
+        wait_for(lambda: fleet_state(browser, "kiosk-test")[0] == "serving", "a serving kiosk")
+        _, classes, white = fleet_state(browser, "kiosk-test")
+        assert "problem" not in classes.split(), browser.find_element("id", "kiosk-kiosk-test").text
+        app.stop()  # the kiosk process stops calling in
+        wait_for(lambda: fleet_state(browser, "kiosk-test")[0] == "not_heard", "the silent kiosk")
+        state, classes, colour = fleet_state(browser, "kiosk-test")
+        assert state == "not_heard" and "problem" in classes.split()
+        red, green, blue = (int(x) for x in colour[colour.index("(") + 1 :].split(",")[:3])
+        assert colour != white and red > green + 10 and red > blue + 10, colour  # red tint
+        assert "Tidak ada kabar" in browser.page_source
+    finally:
+        settings.alert_rules = rules_before
+        app.stop()
+
+
+def test_an_approved_document_reaches_the_kiosk_and_a_revoked_kiosk_is_refused(
+    server: EmbeddedServer, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    add_user(server, "siti", "supervisor")
+    login(browser, server, "siti")
+    browser.find_element(By.LINK_TEXT, "Layanan kantor").click()
+    Select(browser.find_element(By.ID, "register-kind")).select_by_value("kia")
+    browser.find_element(By.ID, "register-nik").send_keys(DEMO_NIK)
+    browser.find_element(By.ID, "register").click()
+    assert "didaftarkan" in browser.find_element(By.ID, "result").text
+    select = Select(browser.find_element(By.ID, "approve-application"))
+    application = select.options[-1].get_attribute("value")
+    select.select_by_value(application)
+    browser.find_element(By.ID, "approve").click()
+    code = browser.find_element(By.ID, "secret").text
+    assert len(code) == 8 and code.isdigit()
+
+    client = kiosk_client(server)
+    session = str(client.open_session("ektp", nik=DEMO_NIK, card=card_assertion(0.93))["session"])
+    listed = [
+        d
+        for d in client.list_documents(session)
+        if d["number"].endswith(f"-{int(application):06d}")
+    ]
+    assert len(listed) == 1 and listed[0]["kind"] == "kia"
+    assert client.reserve(session, str(uuid.uuid4()), listed[0]["id"], code).state == "reserved"
+
+    other = kiosk_client(server, "kiosk-b", retries=1)
+    other.heartbeat("attract", {}, {})
+    browser.get(f"{server.url}/console/kiosks/kiosk-b")
+    browser.find_element(By.ID, "revoke").click()
+    assert browser.find_element(By.ID, "kiosk-state").text == "Dicabut"
+    with pytest.raises(ServerRefused) as refused:
+        other.heartbeat("attract", {}, {})
+    assert refused.value.code == "kiosk_revoked"
+
+
+def test_the_language_switch_keeps_the_page_and_the_login(
+    server: EmbeddedServer, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    add_user(server, "siti", "officer")
+    login(browser, server, "siti")
+    browser.get(f"{server.url}/console/documents")
+    browser.find_element(By.LINK_TEXT, "EN").click()
+    assert browser.current_url.endswith("/console/documents")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Documents"
+    browser.find_element(By.LINK_TEXT, "ID").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Dokumen"
