@@ -577,3 +577,35 @@ def test_paper_emptied_on_the_rig_reaches_the_fleet_page_as_an_alert(
     health.heartbeat_once()
     assert alerts(console, "paper") == []
     cups.close()
+
+
+def test_the_audit_pair_moves_only_with_its_proof_on_both_databases(
+    any_server: EmbeddedServer,
+) -> None:
+    client = kiosk_client(any_server)
+    a, b, c = "a" * 64, "b" * 64, "c" * 64
+    assert client.heartbeat("attract", {}, {}, a, audit_count=3)["audit_count"] == 3
+    # Grown, without the proof: the server keeps what it knows and asks for record 3.
+    assert client.heartbeat("attract", {}, {}, b, audit_count=5)["audit_count"] == 3
+    answer = client.heartbeat("attract", {}, {}, b, audit_count=5, audit_anchor=a)
+    assert answer["audit_count"] == 5
+    # Shrunk: an alert, and the pair stays as evidence.
+    assert client.heartbeat("attract", {}, {}, c, audit_count=4)["audit_count"] == 5
+    with database(any_server) as db:
+        kiosk = db.get(Kiosk, "kiosk-test")
+        assert kiosk is not None
+        assert (kiosk.audit_count, kiosk.audit_head, kiosk.audit_alert) == (5, b, "truncated")
+        assert kiosk.audit_alert_at is not None
+
+
+def test_a_low_toner_or_ribbon_level_raises_an_alert(
+    server: EmbeddedServer, console: Console
+) -> None:
+    add_user(server, "teknisi", "technician")
+    console.login("teknisi")
+    client = kiosk_client(server)
+    client.heartbeat("attract", {}, {"adm-card:YMCKO Ribbon": 16, "adm-a4:Toner": -1})
+    assert alerts(console, "supply_low") == []  # 16 % is above 15 %, -1 is unknown
+    client.heartbeat("attract", {}, {"adm-card:YMCKO Ribbon": 15, "adm-a4:Toner": -1})
+    (low,) = alerts(console, "supply_low")
+    assert low["values"] == {"supply": "adm-card:YMCKO Ribbon", "level": 15}
