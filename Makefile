@@ -28,9 +28,10 @@ typecheck:
 contracts:
 	$(BIN)/lint-imports
 
+# The rig's tests and the others run side by side (scripts/run_tests.py).
 pytest:
 	$(BIN)/adm-sim rig up >/dev/null
-	$(BIN)/pytest --durations=15
+	$(BIN)/python scripts/run_tests.py
 
 rig-up: setup
 	$(BIN)/adm-sim rig up

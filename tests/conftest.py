@@ -201,3 +201,12 @@ def wait_for(cond: Callable[[], bool], what: str, timeout: float = 30, poll: flo
         if time.monotonic() > end:
             raise AssertionError(f"timed out waiting for {what}")
         done.wait(poll)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses the rig (directly or through a fixture) is marked ``rig``: the
+    test runner (scripts/run_tests.py) runs those one at a time in one process and the
+    rest beside them in another (they share no port, folder or device)."""
+    for item in items:
+        if "rig" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.rig)
