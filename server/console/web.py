@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 import segno
@@ -144,19 +144,16 @@ def mount(app: FastAPI, context: Any) -> None:
             raise Refused(secure(RedirectResponse(f"{PREFIX}/login?next={target}", 303)))
         for what in need:
             if browser.role not in CAN[what]:
-                raise Refused(
-                    page(
-                        request,
-                        "message.html",
-                        403,
-                        browser,
-                        title="forbidden_title",
-                        text=translate(
-                            lang_of(request), "forbidden", role=_role(lang_of(request), browser)
-                        ),
-                    )
-                )
+                role = _role(lang_of(request), browser)
+                refuse(request, browser, "forbidden_title", "forbidden", role=role)
         return browser
+
+    def refuse(
+        request: Request, browser: accounts.Browser | None, title: str, key: str, **kw: Any
+    ) -> NoReturn:
+        """Stop the request with a 403 page saying why."""
+        text = translate(lang_of(request), key, **kw)
+        raise Refused(page(request, "message.html", 403, browser, title=title, text=text))
 
     async def form_of(request: Request, browser: accounts.Browser | None) -> dict[str, str]:
         """The posted form, after its CSRF token (and origin, when the browser says)
@@ -171,16 +168,7 @@ def mount(app: FastAPI, context: Any) -> None:
                 request.url.path,
                 "origin" if not same_origin else "token" if expected else "no session token",
             )
-            raise Refused(
-                page(
-                    request,
-                    "message.html",
-                    403,
-                    browser,
-                    title="csrf_title",
-                    text=translate(lang_of(request), "csrf"),
-                )
-            )
+            refuse(request, browser, "csrf_title", "csrf")
         return form
 
     # ------------------------------------------------------------------ login
@@ -478,14 +466,7 @@ def mount(app: FastAPI, context: Any) -> None:
     def office_page(request: Request) -> Response:
         browser = current(request, "office")
         with database() as db:
-            pending = list(
-                db.scalars(
-                    select(Application)
-                    .where(Application.status == "submitted")
-                    .order_by(Application.id)
-                    .limit(200)
-                )
-            )
+            pending = _pending(db)
         return page(request, "office.html", browser=browser, pending=pending, result=None)
 
     @router.post("/office/{action}")
@@ -508,14 +489,7 @@ def mount(app: FastAPI, context: Any) -> None:
             except (officer.OfficerError, PkiError, ValueError) as exc:
                 db.rollback()
                 result = {"error": translate(lang, "office_error", message=str(exc)[:300])}
-            pending = list(
-                db.scalars(
-                    select(Application)
-                    .where(Application.status == "submitted")
-                    .order_by(Application.id)
-                    .limit(200)
-                )
-            )
+            pending = _pending(db)
         code = 400 if "error" in result else 200
         return page(request, "office.html", code, browser=browser, pending=pending, result=result)
 
@@ -528,6 +502,12 @@ def mount(app: FastAPI, context: Any) -> None:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _pending(db: Session) -> list[Application]:
+    """Applications waiting for a decision (the approve form's choices)."""
+    query = select(Application).where(Application.status == "submitted").order_by(Application.id)
+    return list(db.scalars(query.limit(200)))
 
 
 def _office(
