@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb
+.PHONY: translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb
 
 all: test
 
@@ -52,9 +52,18 @@ screenshots: setup
 	@mkdir -p docs/screenshots && rm -f docs/screenshots/*.png
 	@cp /tmp/adm-shots/*.png docs/screenshots/
 	@$(BIN)/python scripts/screenshot_prompts.py docs/screenshots 2>/dev/null
+	@rm -rf /tmp/adm-shots-en && $(BIN)/adm-kiosk simulate --headless --lang en --out /tmp/adm-shots-en >/dev/null
+	@rm -rf docs/screenshots/en && mkdir -p docs/screenshots/en && cp /tmp/adm-shots-en/*.png docs/screenshots/en/
 	@$(BIN)/python scripts/render_documents.py >/dev/null
 	@rm -rf docs/screenshots/console && $(BIN)/python scripts/console_screenshots.py >/dev/null
 	@echo "screenshots in docs/screenshots (console/: the office console), document pages in docs/documents"
+
+# Bring ui/i18n/adm_en.ts up to date with the strings marked in ui/ (then translate the
+# new entries; tests/test_translations.py fails on any unfinished one).
+translations:
+	$(BIN)/pyside6-lupdate ui/screens.py ui/texts.py -ts ui/i18n/adm_en.ts \
+	  -target-language en -source-language id -no-obsolete -locations none
+	$(BIN)/pyside6-lrelease ui/i18n/adm_en.ts -qm ui/i18n/adm_en.qm
 
 diagram: setup
 	@$(BIN)/python -m kiosk.diagram

@@ -74,7 +74,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         from sim.rig import Rig
 
         out = Path(args.out)
-        result = run_demo(out)
+        result = run_demo(out, lang=args.lang)
         env = {**os.environ, **Rig().env()}
         print()
         print("ADM kiosk simulation: one citizen session, headless")
@@ -535,6 +535,9 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--headless", action="store_true", help="scripted session, screenshots")
     sim.add_argument("--window", action="store_true", help="open the window even without $DISPLAY")
     sim.add_argument("--out", default="demo-out", help="where the headless run writes")
+    sim.add_argument(
+        "--lang", choices=("id", "en"), default="id", help="the language the citizen picks"
+    )
     sim.add_argument("--config", help="configuration file (window mode)")
     sim.set_defaults(func=cmd_simulate)
     run = sub.add_parser("run", help="run the kiosk with its configuration")

@@ -369,7 +369,7 @@ class KioskApp:
                     log.info("%s opened", part.name)
             missing = [p for p in self._parts if not p.opened]
             if missing:
-                return _MISSING.get(missing[0].name, "Perangkat anjungan belum siap.")
+                return _MISSING.get(missing[0].name, "devices_not_ready")
             if self._needs_reconcile:
                 store = self.store
                 assert store is not None
@@ -379,7 +379,7 @@ class KioskApp:
                     self.reconciled = reconcile(store, self.printer)
                 except Exception as exc:
                     log.warning("start-up reconciliation not finished: %s", exc)
-                    return "Anjungan sedang menyelesaikan pencetakan sebelumnya."
+                    return "finishing_earlier_prints"
                 self._needs_reconcile = False
             if not self._stock_loaded:
                 self._load_stock()
@@ -483,8 +483,9 @@ def _journal_fields(kiosk_id: str, flow: Flow) -> None:
             handler.addFilter(session)
 
 
+# Why the kiosk cannot serve yet, as notices (worded by the UI).
 _MISSING = {
-    "card": "Pembaca e-KTP tidak terhubung.",
-    "printer": "Printer tidak dapat dihubungi.",
-    "fingerprint": "Pemindai sidik jari tidak terhubung.",
+    "card": "reader_missing",
+    "printer": "printer_unreachable",
+    "fingerprint": "scanner_missing",
 }

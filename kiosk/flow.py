@@ -791,25 +791,34 @@ class Flow:
     def _test_print(self, event: EventData) -> None:
         d = self.services.diagnostics
         assert d is not None
-        self.session.prompt = "Mencetak halaman uji…"
+        self.session.prompt = "test_printing"
         self._action("technician_test_print")
         self._spawn(d.test_print, "test_print_done", "test_print_failed")
 
     def _test_devices(self, event: EventData) -> None:
         d = self.services.diagnostics
         assert d is not None
-        self.session.prompt = "Letakkan jari pada pemindai dan pindai sebuah kode QR…"
+        self.session.prompt = "device_test_running"
         self._action("technician_device_test")
         self._spawn(d.device_test, "devices_tested", "devices_test_failed")
 
     def _tech_note(self, event: EventData) -> None:
         error = event.kwargs.get("error")
-        self.session.prompt = f"Gagal: {error}" if error else str(event.kwargs.get("result", ""))
+        # The technician sees the raw outcome (a check's own words, an exception).
+        if error:
+            self.session.prompt = messages.notice("technician_failed", detail=str(error)[:200])
+        else:
+            result = str(event.kwargs.get("result", ""))[:300]
+            self.session.prompt = messages.notice("technician_result", detail=result)
 
     def _close(self, event: EventData) -> None:
         d = self.services.diagnostics
         assert d is not None
-        reason = str(event.kwargs.get("reason") or "Dalam perawatan oleh petugas.")
+        given = str(event.kwargs.get("reason") or "")
+        # The technician's own words travel as a value of the notice, as typed.
+        reason = (
+            messages.notice("closed_by_technician", reason=given) if given else "closed_maintenance"
+        )
         d.manual_out_of_service = reason
         self.session.error = reason
         self._action("technician_closed_kiosk", reason=reason)
@@ -823,7 +832,7 @@ class Flow:
             # reports the devices again on its next round.
             self._verdict = ("service_up", {})
         d.manual_out_of_service = ""
-        self.session.prompt = "Anjungan dibuka kembali."
+        self.session.prompt = "kiosk_reopened"
         self._action("technician_opened_kiosk")
 
     def on_enter_out_of_service(self, event: EventData) -> None:

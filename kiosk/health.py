@@ -68,16 +68,17 @@ class HealthMonitor:
         self._server_audit_count: int | None = None
 
     def verdict(self, media: dict[str, str] | None = None) -> str:
-        """ "" when the kiosk can serve; otherwise why not, in words for the screen.
+        """ "" when the kiosk can serve; otherwise why not, as a notice for the screen
+        (``kiosk.messages``).
         ``media``: each medium's unavailable reason, when the caller already asked."""
         closed = self._closed_reason()
         if closed:
             return closed
         if self._reader_state() is ReaderState.UNAVAILABLE:
-            return "Pembaca e-KTP tidak terhubung."
+            return "reader_missing"
         reasons = list((self._media_reasons() if media is None else media).values())
         if all(reasons):
-            return "Tidak ada printer yang dapat digunakan. " + reasons[0]
+            return f"no_printer|why={reasons[0]}"
         return ""
 
     def _media_reasons(self) -> dict[str, str]:

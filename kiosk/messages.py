@@ -1,9 +1,16 @@
-"""What the citizen is told when something fails: plain Indonesian, and what to do next.
+"""What the citizen is to be told, as codes: the kiosk's core speaks no language.
 
-The technical reason goes to the log; the screen gets a sentence a citizen can act on.
+A *notice* is a code with optional values, written ``code`` or ``code|key=value|...``
+(``wrong_code|left=2``, ``finger_retry|why=poor_image|left=3``).  The flow puts notices
+into its ``SessionView`` (``prompt``, ``error``) and the health check into its verdict; the
+UI (``ui/texts.py``) turns each into a sentence in the session's language through Qt's
+translation tooling, so every sentence has one home and the core stays testable without
+any.  The technical reason goes to the log.
 """
 
 from __future__ import annotations
+
+import re
 
 from drivers.card.base import (
     AuthenticationFailed,
@@ -28,63 +35,85 @@ from kiosk.store import StoreError
 from printing.spooler import SpoolerError
 from protocol.errors import ErrorCode
 
-MESSAGES: list[tuple[type[BaseException], str]] = [
-    (FingerMismatch, "Sidik jari tidak cocok dengan e-KTP. Silakan masuk dengan NIK dan PIN."),
-    (NoFinger, "Jari tidak terbaca. Tempelkan kembali e-KTP dan letakkan jari pada pemindai."),
-    (PoorImage, "Sidik jari kurang jelas. Bersihkan jari lalu letakkan dengan rata."),
-    (FingerprintError, "Pemindai sidik jari bermasalah. Silakan masuk dengan NIK dan PIN."),
-    (NotAnEktp, "Kartu ini bukan e-KTP. Tempelkan e-KTP Anda."),
-    (DataNotAuthentic, "Data pada e-KTP tidak sah. Silakan hubungi petugas Dukcapil."),
-    (AuthenticationFailed, "e-KTP tidak dapat diverifikasi. Silakan hubungi petugas Dukcapil."),
-    (CardRemoved, "e-KTP terangkat sebelum selesai dibaca. Tempelkan kembali e-KTP Anda."),
-    (ReaderUnavailable, "Pembaca kartu sedang bermasalah. Silakan hubungi petugas."),
-    (CardProtocolError, "e-KTP tidak dapat dibaca. Silakan coba lagi atau hubungi petugas."),
-    (CardError, "e-KTP tidak dapat dibaca. Silakan coba lagi."),
-    (Locked, "Terlalu banyak percobaan yang salah. Silakan coba lagi nanti atau hubungi petugas."),
-    (ForgedDocument, "Dokumen tidak lolos pemeriksaan keaslian. Silakan hubungi petugas."),
-    (ServerUnavailable, "Server Dukcapil sedang tidak dapat dihubungi. Silakan coba lagi nanti."),
-    (ServerRefused, "Permintaan ditolak oleh server Dukcapil. Silakan hubungi petugas."),
-    (ServerError, "Server Dukcapil sedang bermasalah. Silakan coba lagi nanti."),
-    (StoreError, "Anjungan sedang bermasalah. Silakan hubungi petugas."),
-    (PrintFailed, "Dokumen gagal dicetak. Dokumen tetap dapat dicetak lagi nanti."),
-    (SpoolerError, "Printer sedang bermasalah. Dokumen tetap dapat dicetak lagi nanti."),
+# Most specific first: the first class an error is an instance of names it.
+ERRORS: list[tuple[type[BaseException], str]] = [
+    (FingerMismatch, "finger_mismatch"),
+    (NoFinger, "no_finger"),
+    (PoorImage, "poor_image"),
+    (FingerprintError, "scanner_fault"),
+    (NotAnEktp, "not_an_ektp"),
+    (DataNotAuthentic, "data_not_authentic"),
+    (AuthenticationFailed, "card_not_verified"),
+    (CardRemoved, "card_removed"),
+    (ReaderUnavailable, "reader_fault"),
+    (CardProtocolError, "card_unreadable"),
+    (CardError, "card_error"),
+    (Locked, "locked"),
+    (ForgedDocument, "forged_document"),
+    (ServerUnavailable, "server_unavailable"),
+    (ServerRefused, "server_refused"),
+    (ServerError, "server_error"),
+    (StoreError, "kiosk_fault"),
+    (PrintFailed, "print_failed"),
+    (SpoolerError, "printer_fault"),
 ]
-
+CODES = frozenset(code for _, code in ERRORS) | {"unknown_error"}
 
 # A card was on the reader when the idle screen appeared (no tap was seen).
-LIFT_AND_TAP = "Angkat e-KTP dari pembaca kartu, lalu tempelkan kembali."
+LIFT_AND_TAP = "lift_and_tap"
 
 WRONG: dict[str, str] = {
-    ErrorCode.WRONG_PIN: "NIK atau PIN tidak cocok.",
-    ErrorCode.WRONG_CODE: "Kode cetak salah.",
-    ErrorCode.BAD_TOKEN: "Kode QR tidak berlaku atau sudah dipakai.",
+    ErrorCode.WRONG_PIN: "wrong_pin",
+    ErrorCode.WRONG_CODE: "wrong_code",
+    ErrorCode.BAD_TOKEN: "bad_token",
 }
+
+_NOTICE = re.compile(r"^[a-z][a-z0-9_]*(\|[a-z_]+=[^|]*)*$")
+
+
+def notice(code: str, **values: object) -> str:
+    """``code`` with ``values`` (a value's ``|`` becomes ``/``: it separates fields)."""
+    parts = [code] + [f"{k}={str(v).replace('|', '/')}" for k, v in values.items()]
+    return "|".join(parts)
+
+
+def parse(text: str) -> tuple[str, dict[str, str]]:
+    """(code, values) of a notice; ("", {}) for an empty one."""
+    if not text:
+        return "", {}
+    code, *fields = text.split("|")
+    return code, dict(f.split("=", 1) for f in fields if "=" in f)
+
+
+def is_notice(text: str) -> bool:
+    """Whether ``text`` is a notice (a test checks the core hands up nothing else)."""
+    return not text or bool(_NOTICE.match(text))
 
 
 def for_citizen(error: BaseException | None) -> str:
     if isinstance(error, WrongSecret):
-        text = WRONG.get(error.code, "Data yang dimasukkan salah.")
+        code = WRONG.get(error.code, "wrong_data")
         left = error.attempts_left
-        return f"{text} Sisa {left} kali percobaan." if left is not None else text
-    for kind, message in MESSAGES:
+        return notice(code, left=left) if left is not None else code
+    for kind, code in ERRORS:
         if isinstance(error, kind):
-            return message
-    return "Terjadi kendala. Silakan coba lagi atau hubungi petugas."
+            return code
+    return "unknown_error"
 
 
 def finger_retry(error: BaseException | None, left: int) -> str:
     """Why the finger is asked for again, and how many attempts are left."""
     if isinstance(error, PoorImage):
-        why = "Sidik jari kurang jelas; bersihkan jari dan letakkan dengan rata."
+        why = "poor_image"
     elif isinstance(error, NoFinger):
-        why = "Jari belum terbaca; letakkan jari pada pemindai."
+        why = "no_finger"
     else:
-        why = "Sidik jari belum cocok."
-    return f"{why} Coba lagi: {left} kesempatan tersisa."
+        why = "no_match"
+    return notice("finger_retry", why=why, left=left)
 
 
 def finger_fallback(error: BaseException | None) -> str:
     """The e-KTP path gave up (attempts used, or the scanner failed): NIK + PIN instead."""
     if isinstance(error, (FingerMismatch, NoFinger, PoorImage)):
-        return "Sidik jari tidak dapat dicocokkan. Silakan masuk dengan NIK dan PIN."
-    return "Pemindai sidik jari tidak tersedia. Silakan masuk dengan NIK dan PIN."
+        return notice("finger_fallback", why="no_match")
+    return notice("finger_fallback", why="scanner")

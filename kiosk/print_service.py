@@ -47,12 +47,14 @@ class PrintResult:
     card_serial: str | None = None  # the blank card used, for card documents
 
 
-UNAVAILABLE_TEXT = [
-    (Condition.MEDIA_EMPTY, "Kertas printer sedang habis."),
-    (Condition.MEDIA_JAM, "Kertas tersangkut di printer."),
-    (Condition.DOOR_OPEN, "Pintu printer terbuka."),
-    (Condition.TONER_EMPTY, "Tinta/toner printer habis."),
-    (Condition.OFFLINE, "Printer sedang tidak terhubung."),
+# Why a medium cannot be printed, as a code the UI words (the first condition that
+# applies names it).
+UNAVAILABLE = [
+    (Condition.MEDIA_EMPTY, "paper_out"),
+    (Condition.MEDIA_JAM, "paper_jam"),
+    (Condition.DOOR_OPEN, "door_open"),
+    (Condition.TONER_EMPTY, "toner_out"),
+    (Condition.OFFLINE, "printer_offline"),
 ]
 
 
@@ -143,25 +145,27 @@ class PrintService:
         self._sleep = sleep
 
     def unavailable_reason(self, medium: str) -> str:
-        """Why documents on ``medium`` cannot be printed right now ("" when they can).
+        """Why documents on ``medium`` cannot be printed right now, as a code ("" when
+        they can): ``not_here``, ``no_blank_cards``, ``printer_unavailable`` or a
+        printer condition (``paper_out``...).
 
         Asked before the citizen chooses, so a kiosk out of paper or blank cards offers
         what it can still print and says plainly what it cannot."""
         queue = self.queues.get(medium)
         if queue is None:
-            return "Jenis dokumen ini tidak dapat dicetak di anjungan ini."
+            return "not_here"
         if medium == "card" and (self.card_stock is None or self.card_stock.remaining == 0):
-            return "Blangko kartu sedang habis."
+            return "no_blank_cards"
         try:
             status = self.spooler.printer_status(queue)
         except SpoolerError:
-            return "Printer sedang tidak tersedia."
+            return "printer_unavailable"
         if status.ready:
             return ""
-        for condition, text in UNAVAILABLE_TEXT:
+        for condition, code in UNAVAILABLE:
             if condition in status.conditions:
-                return text
-        return "Printer sedang tidak tersedia."
+                return code
+        return "printer_unavailable"
 
     def condition_codes(self, medium: str) -> str:
         """What the heartbeat says of ``medium``'s printer: "ok", or codes without words

@@ -52,7 +52,11 @@ class DemoResult:
         return next(d.pdf for d in self.documents if d.title == "Kartu Keluarga")
 
 
-def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResult:
+def run_demo(
+    out: Path, nik: str = DEMO_NIK, rig: Rig | None = None, lang: str = "id"
+) -> DemoResult:
+    """One scripted session; ``lang``: the language the citizen picks on the idle screen
+    (each session starts in the default; the switch is tapped as a citizen would)."""
     use_offscreen()
     qapp = QApplication.instance() or QApplication([])
     assert isinstance(qapp, QApplication)
@@ -94,6 +98,8 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
         ui = KioskUi(app)
         ui.window.show()
         ui.on_state.append(on_state)
+        if lang != "id":
+            ui.window.language.click()
         screenshot("attract")
         person = citizen(nik)
         started_ns = time.time_ns()
@@ -125,6 +131,8 @@ def run_demo(out: Path, nik: str = DEMO_NIK, rig: Rig | None = None) -> DemoResu
         rig.remove_card()
         wait_until(qapp, lambda: app.flow.state == "attract", 15, "the idle screen")
         # The other way in, for the screenshots: NIK and PIN on the keypad.
+        if lang != "id":
+            ui.window.language.click()
         ui.window.screens["attract"].pin_button.click()  # type: ignore[attr-defined]
         wait_until(qapp, lambda: app.flow.state == "enter_pin", 10, "the PIN screen")
         for digit in person["nik"][:16] + "12":

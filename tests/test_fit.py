@@ -19,6 +19,7 @@ from kiosk.print_service import PrintResult
 from sim.cards import photo
 from ui.main import SCREEN
 from ui.screens import KioskWindow
+from ui.texts import NOTICES
 
 # 100 characters, in words as names are.
 LONG_NAME = (
@@ -39,8 +40,34 @@ DOCS = tuple(
         start=1,
     )
 )
-UNAVAILABLE = {**DOCS[1], "unavailable": "Blangko kartu habis; minta petugas mengisi."}
-LONGEST_ERROR = max((m for _, m in messages.MESSAGES), key=len)
+
+
+class English:
+    """The English sentence of an Indonesian source (from the compiled translation)."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTranslator
+
+        from ui.i18n import compiled
+
+        self.translator = QTranslator()
+        assert self.translator.load(str(compiled("en")))
+
+    def text(self, source: str) -> str:
+        for context in ("Notice", "Kiosk"):
+            found = self.translator.translate(context, source)
+            if found:
+                return found
+        return source
+
+
+UNAVAILABLE = {**DOCS[1], "unavailable": "no_blank_cards"}
+ENGLISH = English()
+# The error whose sentence is longest in either language.
+LONGEST_ERROR = max(
+    messages.CODES,
+    key=lambda c: max(len(NOTICES[c]), len(ENGLISH.text(NOTICES[c]))),
+)
 CHECKS = tuple(
     Check(name, ok, detail)
     for name, ok, detail in [
@@ -97,7 +124,7 @@ def views() -> list[tuple[str, SessionView]]:
         ),
         (
             "enter_code",
-            v("enter_code", code_doc=5, prompt="Kode cetak salah. Sisa 3 kali percobaan."),
+            v("enter_code", code_doc=5, prompt=messages.notice("wrong_code", left=3)),
         ),
         ("checking_code", v("checking_code", code_doc=5)),
         (
@@ -115,16 +142,18 @@ def views() -> list[tuple[str, SessionView]]:
             "out_of_service",
             v(
                 "out_of_service",
-                error="Printer tidak dapat dihubungi. Pembaca e-KTP tidak terhubung.",
+                error="no_printer|why=printer_unavailable",
             ),
         ),
-        ("technician_pin", v("technician_pin", prompt="PIN salah. Sisa 4 kali percobaan.")),
+        ("technician_pin", v("technician_pin", prompt=messages.notice("wrong_pin", left=4))),
         (
             "diagnostics",
             v(
                 "diagnostics",
                 checks=CHECKS,
-                prompt="Gagal: printer adm-a4 tidak menerima pekerjaan",
+                prompt=messages.notice(
+                    "technician_failed", detail="printer adm-a4 tidak menerima pekerjaan"
+                ),
             ),
         ),
     ]
@@ -145,12 +174,14 @@ def _rect(w: QWidget, window: QWidget) -> QRect:
     return QRect(w.mapTo(window, w.rect().topLeft()), w.size())
 
 
+@pytest.mark.parametrize("lang", ["id", "en"])
 @pytest.mark.parametrize("state", [s for s, _ in views()])
-def test_every_screen_fits_the_portrait_panel(qtbot: Any, state: str) -> None:
+def test_every_screen_fits_the_portrait_panel(qtbot: Any, state: str, lang: str) -> None:
     window = KioskWindow(post=lambda *_a, **_kw: None)
     qtbot.addWidget(window)
     window.setFixedSize(SCREEN["width"], SCREEN["height"])
     window.show()
+    assert window.set_language(lang)
     window.show_view(dict(views())[state])
     QApplication.processEvents()  # the new view's widgets laid out
     QApplication.processEvents()

@@ -219,7 +219,7 @@ def test_wrong_print_code_asks_again_with_attempts_left(k: Rigged) -> None:
     k.to_state("choose_documents")
     k.enter_code("kartu_keluarga", "12345678")
     assert k.flow.state == "enter_code"
-    assert k.flow.view().prompt == "Kode cetak salah. Sisa 4 kali percobaan."
+    assert k.flow.view().prompt == "wrong_code|left=4"  # a code; the UI words it
     k.flow.post("cancel")
     k.to_state("choose_documents")
     assert k.flow.view().reserved == ()
@@ -247,7 +247,7 @@ def test_nik_and_pin_path(k: Rigged) -> None:
     k.to_state("enter_pin")
     k.flow.post("pin_entered", nik=SITI, pin="000000")
     k.run_until(lambda: k.flow.state == "enter_pin" and bool(k.flow.view().prompt), "refusal")
-    assert k.flow.view().prompt == "NIK atau PIN tidak cocok. Sisa 4 kali percobaan."
+    assert k.flow.view().prompt == "wrong_pin|left=4"
     k.flow.post("pin_entered", nik=SITI, pin=demo_pin(SITI))
     k.to_state("choose_documents")
     view = k.flow.view()
@@ -268,7 +268,7 @@ def test_qr_path(k: Rigged) -> None:
     k.to_state("attract")
     k.flow.post("qr_scanned", token=DEMO_QR_TOKEN)  # single use
     k.to_state("error")
-    assert "tidak berlaku" in k.flow.view().error
+    assert k.flow.view().error.startswith("bad_token")
 
 
 def test_leaving_wipes_the_session(k: Rigged) -> None:
@@ -324,15 +324,15 @@ def test_failed_print_is_released_not_confirmed(k: Rigged) -> None:
     job_id = k.flow.session.reservations[doc_id].job_id
     k.flow.post("print_selected", doc_ids=[doc_id])
     k.to_state("error")
-    assert "gagal dicetak" in k.flow.view().error
+    assert k.flow.view().error == "print_failed"
     assert k.client.reservation(job_id)["state"] == "released"
 
 
 @pytest.mark.parametrize(
     ("result", "asked"),
     [
-        (MatchResult.NO_MATCH, "Sidik jari belum cocok."),
-        (MatchResult.NO_FINGER, "Jari belum terbaca; letakkan jari pada pemindai."),
+        (MatchResult.NO_MATCH, "no_match"),
+        (MatchResult.NO_FINGER, "no_finger"),
     ],
 )
 def test_a_finger_that_fails_is_asked_again_then_nik_and_pin_is_offered(
@@ -351,9 +351,9 @@ def test_a_finger_that_fails_is_asked_again_then_nik_and_pin_is_offered(
     k.to_state("enter_pin")
     assert k.matcher.calls == 4
     retries = [p for p in dict.fromkeys(prompts) if p]
-    assert retries == [f"{asked} Coba lagi: {n} kesempatan tersisa." for n in (3, 2, 1)]
+    assert retries == [f"finger_retry|why={asked}|left={n}" for n in (3, 2, 1)]
     view = k.flow.view()
-    assert "Silakan masuk dengan NIK dan PIN" in view.prompt
+    assert view.prompt == "finger_fallback|why=no_match"
     assert k.flow.session.card is None and view.photo == b""
     assert k.flow.session.documents == [] and k.flow.session.server_session == ""
 
@@ -382,7 +382,7 @@ def test_a_scanner_fault_offers_nik_and_pin_at_once(k: Rigged) -> None:
     k.matcher.verify = broken  # type: ignore[method-assign]
     k.reader.insert(budi())
     k.to_state("enter_pin")
-    assert "Pemindai sidik jari tidak tersedia" in k.flow.view().prompt
+    assert k.flow.view().prompt == "finger_fallback|why=scanner"
 
 
 def test_a_print_code_may_be_scanned_instead_of_typed(k: Rigged) -> None:
@@ -403,7 +403,7 @@ def test_server_down_ends_in_error_with_reason(own_server: EmbeddedServer) -> No
         own_server.stop()
         k.reader.insert(budi())
         k.to_state("error")
-        assert "tidak dapat dihubungi" in k.flow.view().error
+        assert k.flow.view().error == "server_unavailable"
     finally:
         k.close()
 
@@ -411,9 +411,9 @@ def test_server_down_ends_in_error_with_reason(own_server: EmbeddedServer) -> No
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        ({"fault": "blank"}, "bukan e-KTP"),
-        ({"fault": "foreign"}, "bukan e-KTP"),
-        ({"fault": "tampered"}, "tidak sah"),
+        ({"fault": "blank"}, "not_an_ektp"),
+        ({"fault": "foreign"}, "not_an_ektp"),
+        ({"fault": "tampered"}, "data_not_authentic"),
     ],
 )
 def test_bad_cards_end_in_error_then_idle(
@@ -423,7 +423,7 @@ def test_bad_cards_end_in_error_then_idle(
     returns the kiosk to idle."""
     k.reader.insert(budi(**fault))
     k.to_state("error")
-    assert message in k.flow.view().error
+    assert k.flow.view().error == message
     assert k.flow.session.identity is None
     k.reader.remove()
     k.to_state("attract")
@@ -441,7 +441,7 @@ def test_wrong_sam_keys(k: Rigged) -> None:
     k.card.sam.open()
     k.reader.insert(budi())
     k.to_state("error")
-    assert "tidak dapat diverifikasi" in k.flow.view().error
+    assert k.flow.view().error == "card_not_verified"
 
 
 def test_results_of_an_earlier_session_are_dropped(k: Rigged) -> None:
@@ -490,10 +490,10 @@ def test_exhausted_media_are_refused_with_a_reason(k: Rigged) -> None:
     k.to_state("choose_documents")
     reasons = {d["kind"]: d["unavailable"] for d in k.flow.view().documents}
     assert reasons == {
-        "kartu_keluarga": "Kertas printer sedang habis.",
-        "akta_kelahiran": "Kertas printer sedang habis.",
-        "ktp_el": "Blangko kartu sedang habis.",
-        "kia": "Blangko kartu sedang habis.",
+        "kartu_keluarga": "paper_out",
+        "akta_kelahiran": "paper_out",
+        "ktp_el": "no_blank_cards",
+        "kia": "no_blank_cards",
     }
     for d in k.flow.view().documents:
         k.flow.post("document_tapped", doc_id=d["id"])
@@ -534,7 +534,7 @@ def test_reader_gone_puts_the_kiosk_out_of_service_and_back(k: Rigged) -> None:
     k.run_until(lambda: k.watcher.state is ReaderState.UNAVAILABLE, "the watcher to notice")
     monitor.check_once()
     k.to_state("out_of_service")
-    assert k.flow.view().error == "Pembaca e-KTP tidak terhubung."
+    assert k.flow.view().error == "reader_missing"
     k.reader.set_available(True)
     k.run_until(lambda: k.watcher.state is ReaderState.EMPTY, "the reader to return")
     monitor.check_once()
@@ -546,7 +546,7 @@ def test_no_usable_printer_is_out_of_service(k: Rigged) -> None:
     k.run_until(lambda: k.watcher.state is ReaderState.EMPTY, "the watcher")
     health(k).check_once()
     k.to_state("out_of_service")
-    assert "Kertas tersangkut" in k.flow.view().error
+    assert k.flow.view().error == "no_printer|why=paper_jam"
 
 
 def test_a_session_is_never_cut_short_by_a_health_verdict(k: Rigged) -> None:
@@ -616,7 +616,8 @@ def test_test_print_and_the_out_of_service_switch(k: Rigged) -> None:
     k.to_state("out_of_service")
     monitor.check_once()  # devices are fine, but the technician closed it
     k.flow.process_pending()
-    assert k.flow.state == "out_of_service" and k.flow.view().error == "Ganti toner"
+    assert k.flow.state == "out_of_service"
+    assert k.flow.view().error == "closed_by_technician|reason=Ganti toner"
     k.flow.post("technician_requested")
     k.flow.post("technician_pin_entered", pin="246810")
     k.to_state("diagnostics")
@@ -642,9 +643,9 @@ def test_start_up_waits_in_starting_for_the_first_verdict(k: Rigged) -> None:
     with the reason; WHEN the devices appear THEN it serves."""
     k.flow.machine.set_state("starting")
     k.reader.insert(budi())  # a card tapped while starting is not a session
-    k.flow.post("service_down", reason="Pembaca e-KTP tidak terhubung.")
+    k.flow.post("service_down", reason="reader_missing")
     k.to_state("out_of_service")
-    assert k.flow.view().error == "Pembaca e-KTP tidak terhubung."
+    assert k.flow.view().error == "reader_missing"
     k.flow.post("service_up")
     k.to_state("attract")
     assert "reading_card" not in k.states
@@ -758,7 +759,7 @@ def test_supply_changes_are_audited_once_per_change(k: Rigged, tmp_path: Path) -
     monitor.check_once()
     store.flush()
     changes = [(e[3]["medium"], e[3]["state"]) for e in store.audit_events()]
-    assert changes == [("a4", "Kertas printer sedang habis."), ("a4", "available")]
+    assert changes == [("a4", "paper_out"), ("a4", "available")]
     assert store.verify_audit().ok
     store.close()
 
@@ -773,7 +774,7 @@ def test_wrong_codes_until_locked_end_in_error(k: Rigged) -> None:
         k.to_state("choose_documents")
     k.enter_code("kartu_keluarga", "00000000")
     assert k.flow.state == "error"
-    assert "Terlalu banyak percobaan" in k.flow.view().error
+    assert k.flow.view().error == "locked"
     k.flow.post("finish")
     k.to_state("attract")
 
@@ -797,7 +798,7 @@ def test_done_and_closed_diagnostics_paths(k: Rigged) -> None:
     k.to_state("diagnostics")
     k.flow.post("diagnostics_done")  # still closed: back out of service
     k.to_state("out_of_service")
-    assert k.flow.view().error == "Dalam perawatan oleh petugas."
+    assert k.flow.view().error == "closed_maintenance"
 
 
 # --- every transition of the table, each taken by a test of its own -------------------
@@ -1204,12 +1205,12 @@ def test_a_health_verdict_during_a_session_is_acted_on_when_it_ends(k: Rigged) -
     ignored: the citizen is served) THEN the end of the session goes out of service, not
     to an idle screen that offers a dead reader."""
     _entering_pin(k)
-    k.flow.post("service_down", reason="Pembaca e-KTP tidak terhubung.")
+    k.flow.post("service_down", reason="reader_missing")
     k.flow.process_pending()
     assert k.flow.state == "enter_pin"  # the citizen keeps being served
     k.flow.post("finish")
     k.to_state("out_of_service")
-    assert k.flow.view().error == "Pembaca e-KTP tidak terhubung."
+    assert k.flow.view().error == "reader_missing"
     k.flow.post("service_up")
     k.to_state("attract")
 

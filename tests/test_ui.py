@@ -99,9 +99,9 @@ def test_print_needs_an_accepted_code(qtbot: QtBot, window: tuple[KioskWindow, P
 
 def test_code_keypad_posts_eight_digits(qtbot: QtBot, window: tuple[KioskWindow, Posted]) -> None:
     w, posted = window
-    w.show_view(view("enter_code", reserved=(), code_doc=7, prompt="Kode cetak salah."))
+    w.show_view(view("enter_code", reserved=(), code_doc=7, prompt="wrong_code|left=2"))
     assert "KK-3201012505180001" in w.code.document.text()
-    assert w.code.prompt.text() == "Kode cetak salah."
+    assert w.code.prompt.text() == "Kode cetak salah. Sisa 2 kali percobaan."
     for key in "123456789":  # the ninth digit is ignored
         qtbot.mouseClick(w.code.keypad.buttons[key], Qt.MouseButton.LeftButton)
     assert w.code.submit.isEnabled()
@@ -125,10 +125,10 @@ def test_error_screen_shows_the_reason_and_goes_back(
     qtbot: QtBot, window: tuple[KioskWindow, Posted]
 ) -> None:
     w, posted = window
-    w.show_view(view("error", error="printer offline"))
+    w.show_view(view("error", error="printer_fault"))
     screen = w.screens["error"]
     assert isinstance(screen, ErrorScreen)
-    assert "printer offline" in screen.detail.text()
+    assert screen.detail.text().startswith("Printer sedang bermasalah.")
     qtbot.mouseClick(screen.button, Qt.MouseButton.LeftButton)
     assert posted.calls == [("finish", {})]
 
@@ -212,7 +212,7 @@ def test_unavailable_document_is_shown_but_cannot_be_chosen(
     window: tuple[KioskWindow, Posted],
 ) -> None:
     w, _ = window
-    docs = (dict(DOCS[0], unavailable="Kertas printer sedang habis."),)
+    docs = (dict(DOCS[0], unavailable="paper_out"),)
     w.show_view(view("choose_documents", documents=docs, reserved=()))
     button = w.documents.doc_buttons[7]
     assert not button.isEnabled() and not button.isChecked()
@@ -286,7 +286,6 @@ def test_attract_offers_only_the_paths_the_kiosk_has(
     w.show_view(view("attract", paths=paths))
     screen = w.screens["attract"]
     assert ("e-KTP" in screen.body.text()) is ektp  # type: ignore[attr-defined]
-    assert ("e-KTP" in screen.hint.text()) is ektp  # type: ignore[attr-defined]
     assert screen.qr_hint.isVisibleTo(w) is qr  # type: ignore[attr-defined]
 
 
@@ -381,8 +380,10 @@ def test_attract_asks_to_lift_a_card_left_on_the_reader(
     w, _posted = window
     w.show_view(view("attract", prompt=messages.LIFT_AND_TAP, paths=("ektp", "pin")))
     screen = w.screens["attract"]
-    assert screen.body.text() == messages.LIFT_AND_TAP
-    assert screen.hint.text().startswith("Lift your e-KTP")
+    assert screen.body.text() == "Angkat e-KTP dari pembaca kartu, lalu tempelkan kembali."
+    assert w.set_language("en")  # the same notice, in the other language, at once
+    assert screen.body.text().startswith("Lift your e-KTP")
+    assert w.set_language("id")
     w.show_view(view("attract", prompt="", paths=("ektp", "pin")))
     assert screen.body.text().startswith("Tempelkan e-KTP")
 

@@ -10,11 +10,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -24,8 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk import messages, timeouts
+from kiosk import timeouts
 from kiosk.flow import SessionView
+from ui.i18n import DEFAULT, NAMES, Languages
+from ui.texts import QT_TRANSLATE_NOOP, notice_text
+
+translate = QCoreApplication.translate
 
 BLUE = "#0b4f9c"
 STYLE = f"""
@@ -47,6 +52,9 @@ QPushButton:checked {{ background: #dbe8f8; }}
 QPushButton#document {{ font-size: 34px; min-height: 96px; text-align: left;
                        padding: 4px 28px; }}
 QPushButton#primary {{ background: {BLUE}; color: white; }}
+QWidget#header {{ background: {BLUE}; }}
+QPushButton#language {{ font-size: 30px; min-height: 88px; padding: 4px 24px;
+                       background: {BLUE}; color: white; border: 3px solid white; }}
 QPushButton:disabled, QPushButton#primary:disabled {{ color: #9aa3ad; border-color: #c4cad1;
                                                       background: #eceff3; }}
 QPushButton[ready="true"] {{ background: #e6f4ea; border-color: #1e7b34; color: #14532d; }}
@@ -55,40 +63,81 @@ QProgressBar {{ min-height: 48px; font-size: 28px; border: 3px solid {BLUE};
 QProgressBar::chunk {{ background: {BLUE}; }}
 """
 
+# Where no session is open: leaving a session for one of these resets the language.
+IDLE_STATES = frozenset({"starting", "attract", "out_of_service"})
 PRINT_STEPS = {"render": 25, "spool": 45, "printing": 70, "confirm": 95}
 STEP_TEXT = {
-    "render": "Menyiapkan dokumen…",
-    "spool": "Mengirim ke printer…",
-    "printing": "Printer sedang mencetak…",
-    "confirm": "Mencatat pencetakan…",
+    "render": QT_TRANSLATE_NOOP("Kiosk", "Menyiapkan dokumen…"),
+    "spool": QT_TRANSLATE_NOOP("Kiosk", "Mengirim ke printer…"),
+    "printing": QT_TRANSLATE_NOOP("Kiosk", "Printer sedang mencetak…"),
+    "confirm": QT_TRANSLATE_NOOP("Kiosk", "Mencatat pencetakan…"),
 }
 
 
 CONDITION_TEXT = {
-    "media_empty": "Printer kehabisan kertas.",
-    "media_jam": "Kertas tersangkut di printer.",
-    "door_open": "Pintu printer terbuka.",
-    "offline": "Printer tidak terhubung.",
-    "toner_empty": "Tinta/toner printer habis.",
+    "media_empty": QT_TRANSLATE_NOOP("Kiosk", "Printer kehabisan kertas."),
+    "media_jam": QT_TRANSLATE_NOOP("Kiosk", "Kertas tersangkut di printer."),
+    "door_open": QT_TRANSLATE_NOOP("Kiosk", "Pintu printer terbuka."),
+    "offline": QT_TRANSLATE_NOOP("Kiosk", "Printer tidak terhubung."),
+    "toner_empty": QT_TRANSLATE_NOOP("Kiosk", "Tinta/toner printer habis."),
 }
+# The document kinds' titles as the server sends them (Indonesian), for the translator.
+KIND_TITLES = (
+    QT_TRANSLATE_NOOP("Kind", "Kartu Keluarga"),
+    QT_TRANSLATE_NOOP("Kind", "KTP-el"),
+    QT_TRANSLATE_NOOP("Kind", "Kartu Identitas Anak"),
+    QT_TRANSLATE_NOOP("Kind", "Kutipan Akta Kelahiran"),
+    QT_TRANSLATE_NOOP("Kind", "Kutipan Akta Kematian"),
+    QT_TRANSLATE_NOOP("Kind", "Surat Keterangan Pindah WNI"),
+)
+
+
+def kind_title(title: str) -> str:
+    return translate("Kind", title)
 
 
 def step_text(progress: str) -> str:
     """What the printing screen says about the current step, including why a job waits."""
     if progress.startswith("waiting:"):
-        reasons = [CONDITION_TEXT[c] for c in progress[8:].split(",") if c in CONDITION_TEXT]
+        reasons = [
+            translate("Kiosk", CONDITION_TEXT[c])
+            for c in progress[8:].split(",")
+            if c in CONDITION_TEXT
+        ]
         if reasons:
-            return " ".join(reasons) + " Mohon hubungi petugas."
-        return STEP_TEXT["printing"]
-    return STEP_TEXT.get(progress, "")
+            return " ".join(reasons) + " " + translate("Kiosk", "Mohon hubungi petugas.")
+        return translate("Kiosk", STEP_TEXT["printing"])
+    return translate("Kiosk", STEP_TEXT[progress]) if progress in STEP_TEXT else ""
 
 
-def _label(text: str, name: str, wrap: bool = True) -> QLabel:
-    label = QLabel(text)
+def _label(source: str, name: str, wrap: bool = True) -> QLabel:
+    """A label whose ``source`` text (marked with QT_TRANSLATE_NOOP, context "Kiosk") is
+    shown in the current language, and again after a language switch (``retranslate``)."""
+    label = QLabel()
+    _keep_source(label, source)
     label.setObjectName(name)
     label.setWordWrap(wrap)
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     return label
+
+
+def _button(source: str) -> QPushButton:
+    button = QPushButton()
+    _keep_source(button, source)
+    return button
+
+
+def _keep_source(widget: QLabel | QPushButton, source: str) -> None:
+    widget.setProperty("source", source)
+    widget.setText(translate("Kiosk", source) if source else "")
+
+
+def retranslate(root: QWidget) -> None:
+    """Every label and button under ``root`` with a source text, in the current language."""
+    for widget in root.findChildren(QLabel) + root.findChildren(QPushButton):
+        source = widget.property("source")
+        if source:
+            widget.setText(translate("Kiosk", source))
 
 
 class Screen(QWidget):
@@ -123,37 +172,29 @@ class FingerScreen(MessageScreen):
 
     def __init__(self) -> None:
         super().__init__(
-            "Verifikasi sidik jari",
-            "Letakkan jari telunjuk Anda pada pemindai sidik jari.",
-            "Place your index finger on the scanner.",
+            QT_TRANSLATE_NOOP("Kiosk", "Verifikasi sidik jari"),
+            QT_TRANSLATE_NOOP("Kiosk", "Letakkan jari telunjuk Anda pada pemindai sidik jari."),
         )
         self.prompt = _label("", "error")
         self.prompt.setVisible(False)
         self.column.insertWidget(self.column.count() - 1, self.prompt)
 
     def show_view(self, view: SessionView) -> None:
-        self.prompt.setText(view.prompt)
+        self.prompt.setText(notice_text(view.prompt))
         self.prompt.setVisible(bool(view.prompt))
-
-
-# The English line under an idle-screen prompt of the flow.
-_ATTRACT_PROMPTS_EN = {
-    messages.LIFT_AND_TAP: "Lift your e-KTP off the card reader, then place it there again.",
-}
 
 
 class AttractScreen(MessageScreen):
     def __init__(self, on_pin: Callable[[], None]) -> None:
-        super().__init__(
-            "Selamat datang",
-            "Tempelkan e-KTP Anda pada pembaca kartu untuk mencetak dokumen kependudukan.",
-            "Place your e-KTP on the card reader to print your documents.",
-        )
-        self.pin_button = QPushButton("Masuk dengan NIK dan PIN")
+        super().__init__(QT_TRANSLATE_NOOP("Kiosk", "Selamat datang"), "")
+        self.pin_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Masuk dengan NIK dan PIN"))
         self.pin_button.clicked.connect(on_pin)
         self.column.insertWidget(self.column.count() - 1, self.pin_button)
         self.qr_hint = _label(
-            "Punya kode QR dari Dukcapil? Arahkan ke pemindai di bawah layar.", "hint"
+            QT_TRANSLATE_NOOP(
+                "Kiosk", "Punya kode QR dari Dukcapil? Arahkan ke pemindai di bawah layar."
+            ),
+            "hint",
         )
         self.column.insertWidget(self.column.count() - 1, self.qr_hint)
 
@@ -161,16 +202,18 @@ class AttractScreen(MessageScreen):
         """Only the ways in whose devices this kiosk has."""
         if "ektp" in view.paths:
             self.body.setText(
-                "Tempelkan e-KTP Anda pada pembaca kartu untuk mencetak dokumen kependudukan."
+                translate(
+                    "Kiosk",
+                    "Tempelkan e-KTP Anda pada pembaca kartu untuk mencetak dokumen kependudukan.",
+                )
             )
-            self.hint.setText("Place your e-KTP on the card reader to print your documents.")
         else:
-            self.body.setText("Masuk dengan NIK dan PIN untuk mencetak dokumen kependudukan.")
-            self.hint.setText("Sign in with your NIK and PIN to print your documents.")
+            self.body.setText(
+                translate("Kiosk", "Masuk dengan NIK dan PIN untuk mencetak dokumen kependudukan.")
+            )
         self.qr_hint.setVisible("qr" in view.paths)
         if view.prompt:  # e.g. a card left on the reader: lift it and tap again
-            self.body.setText(view.prompt)
-            self.hint.setText(_ATTRACT_PROMPTS_EN.get(view.prompt, ""))
+            self.body.setText(notice_text(view.prompt))
 
 
 class Keypad(QWidget):
@@ -180,10 +223,10 @@ class Keypad(QWidget):
         super().__init__()
         grid = QGridLayout(self)
         grid.setSpacing(18)
-        keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "Hapus"]
+        keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "clear"]
         self.buttons: dict[str, QPushButton] = {}
         for i, key in enumerate(keys):
-            b = QPushButton(key)
+            b = _button(QT_TRANSLATE_NOOP("Kiosk", "Hapus")) if key == "clear" else QPushButton(key)
             b.setMinimumHeight(112)
             b.clicked.connect(lambda _=False, k=key: on_key(k))
             grid.addWidget(b, i // 3, i % 3)
@@ -208,7 +251,7 @@ class DigitField(QLabel):
     def key(self, key: str) -> None:
         if key == "⌫":
             self.value = self.value[:-1]
-        elif key == "Hapus":
+        elif key == "clear":
             self.value = ""
         elif key.isdigit() and len(self.value) < self.length:
             self.value += key
@@ -236,21 +279,23 @@ class PinScreen(Screen):
 
     def __init__(self, on_submit: Callable[[str, str], None], on_cancel: Callable[[], None]):
         super().__init__()
-        self.column.addWidget(_label("Masuk dengan NIK dan PIN", "title"))
+        self.column.addWidget(
+            _label(QT_TRANSLATE_NOOP("Kiosk", "Masuk dengan NIK dan PIN"), "title")
+        )
         self.prompt = _label("", "error")
         self.column.addWidget(self.prompt)
-        self.column.addWidget(_label("NIK (16 angka)", "hint"))
+        self.column.addWidget(_label(QT_TRANSLATE_NOOP("Kiosk", "NIK (16 angka)"), "hint"))
         self.nik = DigitField(16)
         self.column.addWidget(self.nik)
-        self.column.addWidget(_label("PIN ADM (6 angka)", "hint"))
+        self.column.addWidget(_label(QT_TRANSLATE_NOOP("Kiosk", "PIN ADM (6 angka)"), "hint"))
         self.pin = DigitField(6, secret=True)
         self.column.addWidget(self.pin)
         self.keypad = Keypad(self._key)
         self.column.addWidget(self.keypad)
-        self.submit = QPushButton("Masuk")
+        self.submit = _button(QT_TRANSLATE_NOOP("Kiosk", "Masuk"))
         self.submit.setObjectName("primary")
         self.submit.clicked.connect(lambda: on_submit(self.nik.value, self.pin.value))
-        cancel = QPushButton("Batal")
+        cancel = _button(QT_TRANSLATE_NOOP("Kiosk", "Batal"))
         cancel.clicked.connect(on_cancel)
         self.column.addWidget(self.submit)
         self.column.addWidget(cancel)
@@ -268,7 +313,7 @@ class PinScreen(Screen):
         self.submit.setEnabled(self.nik.complete and self.pin.complete)
 
     def show_view(self, view: SessionView) -> None:
-        self.prompt.setText(view.prompt)
+        self.prompt.setText(notice_text(view.prompt))
         self.prompt.setVisible(bool(view.prompt))
         self.pin.clear()  # never keep a PIN on screen after an answer
         self._update()
@@ -298,10 +343,10 @@ class DigitEntryScreen(Screen):
         self.column.addWidget(self.code)
         self.keypad = Keypad(self._key)
         self.column.addWidget(self.keypad)
-        self.submit = QPushButton(submit_text)
+        self.submit = _button(submit_text)
         self.submit.setObjectName("primary")
         self.submit.clicked.connect(lambda: on_submit(self.code.value))
-        cancel = QPushButton("Batal")
+        cancel = _button(QT_TRANSLATE_NOOP("Kiosk", "Batal"))
         cancel.clicked.connect(on_cancel)
         self.column.addWidget(self.submit)
         self.column.addWidget(cancel)
@@ -313,7 +358,7 @@ class DigitEntryScreen(Screen):
         self.submit.setEnabled(self.code.complete)
 
     def show_view(self, view: SessionView) -> None:
-        self.prompt.setText(view.prompt)
+        self.prompt.setText(notice_text(view.prompt))
         self.prompt.setVisible(bool(view.prompt))
         self.code.clear()  # never keep a secret on screen after an answer
         self.submit.setEnabled(False)
@@ -324,19 +369,24 @@ class CodeScreen(DigitEntryScreen):
 
     def __init__(self, on_submit: Callable[[str], None], on_cancel: Callable[[], None]):
         self.document = _label("", "body")
-        hint = _label("Kode 8 angka dikirim oleh Dinas Dukcapil saat dokumen disetujui.", "hint")
+        hint = _label(
+            QT_TRANSLATE_NOOP(
+                "Kiosk", "Kode 8 angka dikirim oleh Dinas Dukcapil saat dokumen disetujui."
+            ),
+            "hint",
+        )
         super().__init__(
-            "Masukkan kode cetak",
+            QT_TRANSLATE_NOOP("Kiosk", "Masukkan kode cetak"),
             [self.document, hint],
             DigitField(8),
-            "Lanjut",
+            QT_TRANSLATE_NOOP("Kiosk", "Lanjut"),
             on_submit,
             on_cancel,
         )
 
     def show_view(self, view: SessionView) -> None:
         doc = next((d for d in view.documents if d["id"] == view.code_doc), None)
-        self.document.setText(f"{doc['title']}\n{doc['number']}" if doc else "")
+        self.document.setText(f"{kind_title(doc['title'])}\n{doc['number']}" if doc else "")
         super().show_view(view)
 
 
@@ -361,20 +411,27 @@ class DocumentsScreen(Screen):
         self.column.addWidget(self.greeting)
         self.column.addWidget(self.nik)
         self.column.addWidget(
-            _label("Sentuh dokumen yang akan dicetak, lalu masukkan kode cetaknya:", "body")
+            _label(
+                QT_TRANSLATE_NOOP(
+                    "Kiosk", "Sentuh dokumen yang akan dicetak, lalu masukkan kode cetaknya:"
+                ),
+                "body",
+            )
         )
         self.on_tap = on_tap
         self.reserved: tuple[int, ...] = ()
         self.list_box = QVBoxLayout()
         self.list_box.setSpacing(14)
         self.column.addLayout(self.list_box)
-        self.empty = _label("Tidak ada dokumen yang siap dicetak.", "body")
+        self.empty = _label(
+            QT_TRANSLATE_NOOP("Kiosk", "Tidak ada dokumen yang siap dicetak."), "body"
+        )
         self.column.addWidget(self.empty)
         self.column.addStretch(1)
-        self.print_button = QPushButton("Cetak")
+        self.print_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Cetak"))
         self.print_button.setObjectName("primary")
         self.print_button.clicked.connect(lambda: on_print(self.selected()))
-        self.cancel_button = QPushButton("Batal")
+        self.cancel_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Batal"))
         self.cancel_button.clicked.connect(on_cancel)
         self.column.addWidget(self.print_button)
         self.column.addWidget(self.cancel_button)
@@ -398,7 +455,7 @@ class DocumentsScreen(Screen):
         else:
             self.photo.clear()
         self.photo.setVisible(bool(view.photo))
-        self.greeting.setText(f"Halo, {view.name}")
+        self.greeting.setText(translate("Kiosk", "Halo, {name}").format(name=view.name))
         self.nik.setText(f"NIK {view.masked_nik}" if view.masked_nik else "")
         self.nik.setVisible(bool(view.masked_nik))
         self.reserved = view.reserved
@@ -419,13 +476,13 @@ class DocumentsScreen(Screen):
             reason = str(doc.get("unavailable", ""))
             ready = doc["id"] in self.reserved
             # The mark says what state a document is in without relying on colour alone.
-            if reason:
-                mark, detail = "✕  ", reason  # shown, with the reason, but not printable now
+            if reason:  # shown, with the reason, but not printable now
+                mark, detail = "✕  ", notice_text(reason)
             elif ready:
-                mark, detail = "☑  ", "Kode diterima · siap dicetak"
+                mark, detail = "☑  ", translate("Kiosk", "Kode diterima · siap dicetak")
             else:
                 mark, detail = "☐  ", doc["number"]
-            b.setText(f"{mark}{doc['title']}\n{detail}")
+            b.setText(f"{mark}{kind_title(doc['title'])}\n{detail}")
             b.setEnabled(not reason)  # a ready document stays bright; the flow ignores a tap
             if b.property("ready") != ready:
                 b.setProperty("ready", ready)
@@ -437,7 +494,11 @@ class DocumentsScreen(Screen):
 
 class PrintingScreen(MessageScreen):
     def __init__(self) -> None:
-        super().__init__("Sedang mencetak", "", "Mohon tunggu, jangan tinggalkan anjungan.")
+        super().__init__(
+            QT_TRANSLATE_NOOP("Kiosk", "Sedang mencetak"),
+            "",
+            QT_TRANSLATE_NOOP("Kiosk", "Mohon tunggu, jangan tinggalkan anjungan."),
+        )
         self.bar = QProgressBar()
         self.bar.setRange(0, 100)
         self.column.insertWidget(3, self.bar)
@@ -445,7 +506,7 @@ class PrintingScreen(MessageScreen):
     def show_view(self, view: SessionView) -> None:
         done = len(view.results)
         total = max(1, len(view.selected))
-        titles = {d["id"]: d["title"] for d in view.documents}
+        titles = {d["id"]: kind_title(d["title"]) for d in view.documents}
         current = next(
             (d for d in view.selected if d not in {r.doc_id for r in view.results}), None
         )
@@ -453,44 +514,47 @@ class PrintingScreen(MessageScreen):
         step = PRINT_STEPS.get(view.progress.split(":")[0].replace("waiting", "printing"), 5)
         self.bar.setValue(int((done + step / 100) / total * 100))
         self.body.setText(
-            f"{name} ({done + 1} dari {total})\n{step_text(view.progress)}"
+            translate("Kiosk", "{name} ({n} dari {total})").format(
+                name=name, n=done + 1, total=total
+            )
+            + f"\n{step_text(view.progress)}"
             if current is not None
-            else "Selesai mencetak."
+            else translate("Kiosk", "Selesai mencetak.")
         )
 
 
 class DoneScreen(MessageScreen):
     def __init__(self, on_finish: Callable[[], None]) -> None:
         super().__init__(
-            "Silakan ambil dokumen Anda",
+            QT_TRANSLATE_NOOP("Kiosk", "Silakan ambil dokumen Anda"),
             "",
-            "Jangan lupa mengambil kembali e-KTP Anda.",
+            QT_TRANSLATE_NOOP("Kiosk", "Jangan lupa mengambil kembali e-KTP Anda."),
         )
-        button = QPushButton("Selesai")
+        button = _button(QT_TRANSLATE_NOOP("Kiosk", "Selesai"))
         button.setObjectName("primary")
         button.clicked.connect(on_finish)
         self.column.insertWidget(self.column.count() - 1, button)
 
     def show_view(self, view: SessionView) -> None:
-        lines = [f"✓ {r.title} — {r.number}" for r in view.results]
+        lines = [f"✓ {kind_title(r.title)} — {r.number}" for r in view.results]
         self.body.setText("\n".join(lines))
 
 
 class ErrorScreen(MessageScreen):
     def __init__(self, on_finish: Callable[[], None]) -> None:
         super().__init__(
-            "Maaf, terjadi kendala",
-            "Dokumen yang belum tercetak tetap dapat dicetak nanti.",
+            QT_TRANSLATE_NOOP("Kiosk", "Maaf, terjadi kendala"),
+            QT_TRANSLATE_NOOP("Kiosk", "Dokumen yang belum tercetak tetap dapat dicetak nanti."),
             "",
         )
         self.detail = _label("", "error")
         self.column.insertWidget(3, self.detail)
-        self.button = QPushButton("Kembali ke awal")
+        self.button = _button(QT_TRANSLATE_NOOP("Kiosk", "Kembali ke awal"))
         self.button.clicked.connect(on_finish)
         self.column.insertWidget(self.column.count() - 1, self.button)
 
     def show_view(self, view: SessionView) -> None:
-        self.detail.setText(view.error)
+        self.detail.setText(notice_text(view.error))
 
 
 class TechnicianPinScreen(DigitEntryScreen):
@@ -498,10 +562,10 @@ class TechnicianPinScreen(DigitEntryScreen):
 
     def __init__(self, on_submit: Callable[[str], None], on_cancel: Callable[[], None]):
         super().__init__(
-            "Mode teknisi",
-            [_label("Masukkan PIN teknisi", "hint")],
+            QT_TRANSLATE_NOOP("Kiosk", "Mode teknisi"),
+            [_label(QT_TRANSLATE_NOOP("Kiosk", "Masukkan PIN teknisi"), "hint")],
             DigitField(6, secret=True),
-            "Masuk",
+            QT_TRANSLATE_NOOP("Kiosk", "Masuk"),
             on_submit,
             on_cancel,
         )
@@ -512,7 +576,7 @@ class DiagnosticsScreen(Screen):
 
     def __init__(self, post: Callable[..., Any]) -> None:
         super().__init__()
-        self.column.addWidget(_label("Diagnostik anjungan", "title"))
+        self.column.addWidget(_label(QT_TRANSLATE_NOOP("Kiosk", "Diagnostik anjungan"), "title"))
         self.status = _label("", "error")
         self.column.addWidget(self.status)
         self.checks = QLabel()
@@ -525,14 +589,26 @@ class DiagnosticsScreen(Screen):
         self.column.addStretch(1)
         self.buttons: dict[str, QPushButton] = {}
         for key, text, action in (
-            ("checks", "Periksa perangkat", lambda: post("run_checks")),
-            ("test", "Cetak halaman uji A4", lambda: post("test_print")),
-            ("devices", "Tes sidik jari dan QR", lambda: post("test_devices")),
-            ("close", "Nonaktifkan anjungan", lambda: post("close_kiosk")),
-            ("open", "Aktifkan anjungan", lambda: post("open_kiosk")),
-            ("done", "Selesai", lambda: post("diagnostics_done")),
+            ("checks", QT_TRANSLATE_NOOP("Kiosk", "Periksa perangkat"), lambda: post("run_checks")),
+            (
+                "test",
+                QT_TRANSLATE_NOOP("Kiosk", "Cetak halaman uji A4"),
+                lambda: post("test_print"),
+            ),
+            (
+                "devices",
+                QT_TRANSLATE_NOOP("Kiosk", "Tes sidik jari dan QR"),
+                lambda: post("test_devices"),
+            ),
+            (
+                "close",
+                QT_TRANSLATE_NOOP("Kiosk", "Nonaktifkan anjungan"),
+                lambda: post("close_kiosk"),
+            ),
+            ("open", QT_TRANSLATE_NOOP("Kiosk", "Aktifkan anjungan"), lambda: post("open_kiosk")),
+            ("done", QT_TRANSLATE_NOOP("Kiosk", "Selesai"), lambda: post("diagnostics_done")),
         ):
-            b = QPushButton(text)
+            b = _button(text)
             b.setMinimumHeight(110)
             b.clicked.connect(action)
             self.column.addWidget(b)
@@ -541,9 +617,14 @@ class DiagnosticsScreen(Screen):
 
     def show_view(self, view: SessionView) -> None:
         lines = [f"{'✓' if c.ok else '✕'}  {c.name}: {c.detail}" for c in view.checks]
-        self.checks.setText("\n".join(lines) or "Memeriksa…")
-        self.note.setText(view.prompt)
-        self.status.setText(f"Anjungan nonaktif: {view.closed}" if view.closed else "")
+        self.checks.setText("\n".join(lines) or translate("Kiosk", "Memeriksa…"))
+        self.note.setText(notice_text(view.prompt))
+        closed = notice_text(view.closed) if view.closed else ""
+        self.status.setText(
+            translate("Kiosk", "Anjungan nonaktif: {reason}").format(reason=closed)
+            if closed
+            else ""
+        )
         self.status.setVisible(bool(view.closed))
         self.buttons["close"].setVisible(not view.closed)
         self.buttons["open"].setVisible(bool(view.closed))
@@ -552,13 +633,15 @@ class DiagnosticsScreen(Screen):
 class OutOfServiceScreen(MessageScreen):
     def __init__(self) -> None:
         super().__init__(
-            "Anjungan sedang tidak dapat digunakan",
+            QT_TRANSLATE_NOOP("Kiosk", "Anjungan sedang tidak dapat digunakan"),
             "",
-            "Silakan menggunakan anjungan lain atau layanan di kantor Dinas Dukcapil.",
+            QT_TRANSLATE_NOOP(
+                "Kiosk", "Silakan menggunakan anjungan lain atau layanan di kantor Dinas Dukcapil."
+            ),
         )
 
     def show_view(self, view: SessionView) -> None:
-        self.body.setText(view.error)
+        self.body.setText(notice_text(view.error))
 
 
 class KioskWindow(QWidget):
@@ -566,13 +649,26 @@ class KioskWindow(QWidget):
 
     def __init__(self, post: Callable[..., Any]) -> None:
         super().__init__()
+        Languages().set(DEFAULT)  # a new window starts in the default language
         self.setObjectName("root")
         self.setWindowTitle("Anjungan Dukcapil Mandiri")
         self.setStyleSheet(STYLE)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.brand = _label("ANJUNGAN DUKCAPIL MANDIRI", "brand")
-        layout.addWidget(self.brand)
+        self.brand = _label(QT_TRANSLATE_NOOP("Kiosk", "ANJUNGAN DUKCAPIL MANDIRI"), "brand")
+        # The language switch, on every screen: the other language, named in itself.
+        self.languages = Languages()
+        self.language = QPushButton()
+        self.language.setObjectName("language")
+        self.language.clicked.connect(self._switch_language)
+        header = QWidget()
+        header.setObjectName("header")
+        row = QHBoxLayout(header)
+        row.setContentsMargins(0, 0, 24, 0)
+        row.addWidget(self.brand, 1)
+        row.addWidget(self.language)
+        layout.addWidget(header)
+        self._view: SessionView | None = None
         # Five taps on the header within three seconds: the technician's way in.
         self._taps: list[float] = []
         self._post = post
@@ -599,20 +695,26 @@ class KioskWindow(QWidget):
         )
         self.screens: dict[str, Screen] = {
             "starting": MessageScreen(
-                "Anjungan sedang disiapkan",
-                "Memeriksa perangkat dan menyelesaikan pencetakan sebelumnya…",
-                "Starting up…",
+                QT_TRANSLATE_NOOP("Kiosk", "Anjungan sedang disiapkan"),
+                QT_TRANSLATE_NOOP(
+                    "Kiosk", "Memeriksa perangkat dan menyelesaikan pencetakan sebelumnya…"
+                ),
             ),
             "attract": AttractScreen(on_pin=lambda: post("pin_login")),
             "enter_pin": self.pin,
             "enter_code": self.code,
-            "checking_code": MessageScreen("Memeriksa kode cetak", "Mohon tunggu sebentar…"),
+            "checking_code": MessageScreen(
+                QT_TRANSLATE_NOOP("Kiosk", "Memeriksa kode cetak"),
+                QT_TRANSLATE_NOOP("Kiosk", "Mohon tunggu sebentar…"),
+            ),
             "reading_card": MessageScreen(
-                "Membaca e-KTP", "Jangan angkat kartu Anda dari pembaca.", "Reading your card…"
+                QT_TRANSLATE_NOOP("Kiosk", "Membaca e-KTP"),
+                QT_TRANSLATE_NOOP("Kiosk", "Jangan angkat kartu Anda dari pembaca."),
             ),
             "verify_finger": FingerScreen(),
             "loading_documents": MessageScreen(
-                "Memuat dokumen", "Mengambil dokumen Anda yang telah disetujui…"
+                QT_TRANSLATE_NOOP("Kiosk", "Memuat dokumen"),
+                QT_TRANSLATE_NOOP("Kiosk", "Mengambil dokumen Anda yang telah disetujui…"),
             ),
             "choose_documents": self.documents,
             "printing": PrintingScreen(),
@@ -636,22 +738,45 @@ class KioskWindow(QWidget):
             self._post("technician_requested")
 
     def show_view(self, view: SessionView) -> None:
+        ended = (
+            self._view is not None
+            and self._view.state not in IDLE_STATES
+            and view.state in IDLE_STATES
+        )
+        if ended and self.languages.current != DEFAULT:
+            self.set_language(DEFAULT)  # the next citizen starts in the default language
+        self._view = view
         screen = self.screens[view.state]
         screen.show_view(view)
         self.stack.setCurrentWidget(screen)
         self.update_countdown(view.seconds_left)
+        self.language.setText(NAMES["en" if self.languages.current == DEFAULT else DEFAULT])
+
+    def _switch_language(self) -> None:
+        self.set_language("en" if self.languages.current == DEFAULT else DEFAULT)
+
+    def set_language(self, lang: str) -> bool:
+        """Speak ``lang`` from now on; what is on screen changes at once and the session
+        goes on where it is."""
+        if not self.languages.set(lang):
+            return False
+        retranslate(self)
+        if self._view is not None:
+            self.show_view(self._view)
+        return True
 
     def update_countdown(self, seconds_left: float | None) -> None:
         warning = seconds_left is not None and seconds_left <= timeouts.TIMEOUT_WARNING
+        seconds = int(seconds_left + 0.5) if seconds_left is not None else 0
         if seconds_left is None:
-            text = "Layanan gratis · Dinas Kependudukan dan Pencatatan Sipil"
+            text = translate("Kiosk", "Layanan gratis · Dinas Kependudukan dan Pencatatan Sipil")
         elif warning:
-            text = (
-                f"Sesi akan berakhir dalam {int(seconds_left + 0.5)} detik. "
-                "Sentuh layar untuk melanjutkan."
-            )
+            text = translate(
+                "Kiosk",
+                "Sesi akan berakhir dalam {seconds} detik. Sentuh layar untuk melanjutkan.",
+            ).format(seconds=seconds)
         else:
-            text = f"Sesi berakhir dalam {int(seconds_left + 0.5)} detik"
+            text = translate("Kiosk", "Sesi berakhir dalam {seconds} detik").format(seconds=seconds)
         self.footer.setText(text)
         if self.footer.property("warning") != warning:
             self.footer.setProperty("warning", warning)
