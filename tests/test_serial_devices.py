@@ -383,7 +383,7 @@ def test_the_kiosk_follows_its_serial_devices_and_falls_back_to_pin(
         run_until(app, lambda: app.flow.state == "verify_finger", "the finger screen", 30)
         finger(unplug=True)
         run_until(app, lambda: app.flow.state == "enter_pin", "the NIK + PIN offer", 30)
-        assert "Pemindai sidik jari tidak tersedia" in app.flow.view().prompt
+        assert app.flow.view().prompt == "finger_fallback|why=scanner"
         assert "ektp" not in app.flow.services.paths
         app.flow.post("finish")
         rig.remove_card()
