@@ -47,9 +47,14 @@ def main(extra: list[str]) -> int:
             "--durations=10",
             *extra,
         ]
-        procs.append(
-            (name, subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT), log)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=(lambda n=niceness: os.nice(n)) if niceness else None,
         )
+        procs.append((name, proc, log))
     totals: dict[str, int] = {}
     failed = False
     for name, proc, log in procs:
