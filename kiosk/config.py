@@ -203,6 +203,20 @@ class TechnicianSection(_Section):
         return value
 
 
+class UiSection(_Section):
+    voice: Literal["espeak", "none"] = Field(
+        "espeak",
+        description="voice guidance when a citizen turns it on: espeak (espeak-ng, Indonesian "
+        "and English voices) | none (no voice output on this kiosk)",
+    )
+    audio_device: str = Field(
+        "",
+        max_length=200,
+        description='where the voice goes: "" espeak-ng\'s own output, an ALSA device name '
+        "(played with aplay -D), or wav:FOLDER (files, for a headless kiosk)",
+    )
+
+
 class Config(_Section):
     kiosk: KioskSection = Field(default_factory=KioskSection)
     card: CardSection = Field(default_factory=CardSection)
@@ -211,6 +225,7 @@ class Config(_Section):
     printer: PrinterSection = Field(default_factory=PrinterSection)
     server: ServerSection = Field(default_factory=ServerSection)
     technician: TechnicianSection = Field(default_factory=TechnicianSection)
+    ui: UiSection = Field(default_factory=UiSection)
 
     @property
     def simulated(self) -> list[str]:

@@ -1,6 +1,8 @@
 """Screenshots of screen states the scripted demo does not pass through: the idle screen
 asking to lift a card left on the reader and tap it again, the finger asked for again
-with the attempts left, and NIK + PIN offered when the finger could not be matched.
+with the attempts left, NIK + PIN offered when the finger could not be matched, and the
+main path in the high-contrast mode in both languages (with the fit test's longest
+content).
 
     python scripts/screenshot_prompts.py OUT_DIR        (part of `make screenshots`)
 """
@@ -12,6 +14,7 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.test_fit's content
 
 from PySide6.QtWidgets import QApplication
 
@@ -64,6 +67,18 @@ def main(out: Path) -> int:
         window.show_view(shown)
         app.processEvents()
         window.grab().save(str(out / f"{name}.png"))
+    # The barrier-free modes: high contrast on the main path, in both languages.
+    from tests.test_fit import views
+
+    screens = dict(views())
+    for lang in ("id", "en"):
+        window.show_view(screens["attract"])  # a new session: the citizen picks the modes
+        window.set_language(lang)
+        window.set_high_contrast(True)
+        for state in ("attract", "choose_documents", "enter_code", "printing"):
+            window.show_view(screens[state])
+            app.processEvents()
+            window.grab().save(str(out / f"high-contrast-{lang}-{state}.png"))
     window.close()
     return 0
 

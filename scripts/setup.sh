@@ -24,6 +24,8 @@ APT_PACKAGES=(
   cage
   # the office console's browser tests (Selenium drives Debian's Chromium)
   chromium chromium-driver
+  # voice guidance (Indonesian and English voices) and aplay for a configured ALSA device
+  espeak-ng alsa-utils
   # the flow diagram (docs/flow.svg) from the state machine's own table
   graphviz
   # Qt (offscreen and xcb) runtime libraries

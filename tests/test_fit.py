@@ -174,14 +174,18 @@ def _rect(w: QWidget, window: QWidget) -> QRect:
     return QRect(w.mapTo(window, w.rect().topLeft()), w.size())
 
 
+@pytest.mark.parametrize("contrast", ["normal", "high"])
 @pytest.mark.parametrize("lang", ["id", "en"])
 @pytest.mark.parametrize("state", [s for s, _ in views()])
-def test_every_screen_fits_the_portrait_panel(qtbot: Any, state: str, lang: str) -> None:
+def test_every_screen_fits_the_portrait_panel(
+    qtbot: Any, state: str, lang: str, contrast: str
+) -> None:
     window = KioskWindow(post=lambda *_a, **_kw: None)
     qtbot.addWidget(window)
     window.setFixedSize(SCREEN["width"], SCREEN["height"])
     window.show()
     assert window.set_language(lang)
+    window.set_high_contrast(contrast == "high")
     window.show_view(dict(views())[state])
     QApplication.processEvents()  # the new view's widgets laid out
     QApplication.processEvents()

@@ -73,7 +73,10 @@ def test_the_compiled_translation_is_current() -> None:
     assert qm.stat().st_mtime >= TS.stat().st_mtime
 
 
-def test_every_notice_of_the_core_has_a_sentence_in_the_ui() -> None:
+def test_every_notice_of_the_core_has_a_sentence_in_the_ui(qapp: Any) -> None:
+    from ui.i18n import Languages
+
+    assert Languages().set("id")
     codes = {
         *messages.CODES,
         *messages.WRONG.values(),

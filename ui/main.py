@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import tempfile
@@ -26,6 +27,7 @@ from kiosk.app import KioskApp
 from kiosk.flow import Flow, SessionView
 from protocol.notify import Notifier
 from ui.screens import KioskWindow
+from ui.speech import EspeakSpeech, NoSpeech, Speech
 from ui.supervision import Supervision
 
 log = logging.getLogger("ui")
@@ -98,13 +100,23 @@ class TouchFilter(QObject):
         return False
 
 
+def speech_for(config: Any) -> Speech:
+    """The configured voice output (``[ui] voice``); none when espeak-ng is missing."""
+    if config is not None and config.ui.voice == "espeak" and shutil.which("espeak-ng"):
+        return EspeakSpeech(config.ui.audio_device)
+    return NoSpeech()
+
+
 class KioskUi:
     """The window plus the driver; ``on_state`` hooks let the demo take screenshots."""
 
     def __init__(self, app: KioskApp) -> None:
         self.app = app
         self.driver = FlowDriver(app.flow)
-        self.window = KioskWindow(post=self._post)
+        config = getattr(app, "config", None)
+        self.speech = speech_for(config)
+        language = config.kiosk.language if config is not None else "id"
+        self.window = KioskWindow(post=self._post, speech=self.speech, language=language)
         # The window is the panel: never larger (a screen that does not fit is a bug the
         # fit test catches, not a window that grows past the glass).
         self.window.setFixedSize(SCREEN["width"], SCREEN["height"])
@@ -131,6 +143,7 @@ class KioskUi:
             qapp.removeEventFilter(self._touches)
         self.app.flow.remove_listener(self._changed)
         self.supervision.close()
+        self.speech.close()
         self.app.flow.remove_wakeup(self.driver.wake.emit)
         self._tick.stop()
         self.on_state.clear()

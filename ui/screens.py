@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -28,40 +29,12 @@ from PySide6.QtWidgets import (
 from kiosk import timeouts
 from kiosk.flow import SessionView
 from ui.i18n import DEFAULT, NAMES, Languages
+from ui.speech import NoSpeech, Speech
 from ui.texts import QT_TRANSLATE_NOOP, notice_text
+from ui.theme import NORMAL, THEMES, stylesheet
 
 translate = QCoreApplication.translate
 
-BLUE = "#0b4f9c"
-STYLE = f"""
-QWidget#root {{ background: #f3f6fa; }}
-QLabel {{ color: #1b2430; }}
-QLabel#brand {{ background: {BLUE}; color: white; font-size: 40px; font-weight: bold;
-               padding: 36px; }}
-QLabel#title {{ font-size: 56px; font-weight: bold; color: {BLUE}; }}
-QLabel#body {{ font-size: 40px; }}
-QLabel#greeting {{ font-size: 44px; font-weight: bold; color: {BLUE}; }}
-QLabel#hint {{ font-size: 32px; color: #4a5565; }}
-QLabel#footer {{ font-size: 30px; color: #4a5565; padding: 24px; }}
-QLabel#footer[warning="true"] {{ font-size: 38px; font-weight: bold; color: white;
-                                background: #b45309; }}
-QLabel#error {{ font-size: 34px; color: #9b1c1c; }}
-QPushButton {{ font-size: 44px; min-height: 112px; border-radius: 24px; padding: 8px 32px;
-              background: white; border: 4px solid {BLUE}; color: {BLUE}; }}
-QPushButton:checked {{ background: #dbe8f8; }}
-QPushButton#document {{ font-size: 34px; min-height: 96px; text-align: left;
-                       padding: 4px 28px; }}
-QPushButton#primary {{ background: {BLUE}; color: white; }}
-QWidget#header {{ background: {BLUE}; }}
-QPushButton#language {{ font-size: 30px; min-height: 88px; padding: 4px 24px;
-                       background: {BLUE}; color: white; border: 3px solid white; }}
-QPushButton:disabled, QPushButton#primary:disabled {{ color: #9aa3ad; border-color: #c4cad1;
-                                                      background: #eceff3; }}
-QPushButton[ready="true"] {{ background: #e6f4ea; border-color: #1e7b34; color: #14532d; }}
-QProgressBar {{ min-height: 48px; font-size: 28px; border: 3px solid {BLUE};
-               border-radius: 12px; text-align: center; }}
-QProgressBar::chunk {{ background: {BLUE}; }}
-"""
 
 # Where no session is open: leaving a session for one of these resets the language.
 IDLE_STATES = frozenset({"starting", "attract", "out_of_service"})
@@ -146,8 +119,8 @@ class Screen(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.column = QVBoxLayout(self)
-        self.column.setContentsMargins(72, 36, 72, 36)
-        self.column.setSpacing(24)
+        self.column.setContentsMargins(72, 24, 72, 24)
+        self.column.setSpacing(20)
 
     def show_view(self, view: SessionView) -> None:
         pass
@@ -239,12 +212,8 @@ class DigitField(QLabel):
     def __init__(self, length: int, secret: bool = False) -> None:
         super().__init__()
         self.length, self.secret, self.value = length, secret, ""
-        self.setObjectName("body")
+        self.setObjectName("digits")  # styled by the theme (ui.theme)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setStyleSheet(
-            "font-size: 52px; letter-spacing: 6px; background: white;"
-            f" border: 4px solid {BLUE}; border-radius: 16px; padding: 10px;"
-        )
         self.set_active(False)
         self._paint()
 
@@ -262,8 +231,10 @@ class DigitField(QLabel):
         self._paint()
 
     def set_active(self, active: bool) -> None:
-        colour = BLUE if active else "#c4cad1"
-        self.setStyleSheet(self.styleSheet().replace(BLUE, colour).replace("#c4cad1", colour))
+        if self.property("active") != active:
+            self.setProperty("active", active)
+            self.style().unpolish(self)  # the theme's rule for [active="true"]
+            self.style().polish(self)
 
     @property
     def complete(self) -> bool:
@@ -404,7 +375,7 @@ class DocumentsScreen(Screen):
         self.photo = QLabel()
         self.photo.setFixedSize(135, 180)
         self.photo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.photo.setStyleSheet("border: 3px solid #c4cad1; background: white;")
+        self.photo.setObjectName("photo")
         self.column.addWidget(self.photo, 0, Qt.AlignmentFlag.AlignHCenter)
         self.greeting = _label("", "greeting")  # a name may be 100 characters long
         self.nik = _label("", "hint")
@@ -580,9 +551,8 @@ class DiagnosticsScreen(Screen):
         self.status = _label("", "error")
         self.column.addWidget(self.status)
         self.checks = QLabel()
-        self.checks.setObjectName("body")
+        self.checks.setObjectName("checks")
         self.checks.setWordWrap(True)
-        self.checks.setStyleSheet("font-size: 30px;")
         self.column.addWidget(self.checks)
         self.note = _label("", "hint")
         self.column.addWidget(self.note)
@@ -647,12 +617,19 @@ class OutOfServiceScreen(MessageScreen):
 class KioskWindow(QWidget):
     """Header, one stacked screen per flow state, and a footer with the session countdown."""
 
-    def __init__(self, post: Callable[..., Any]) -> None:
+    def __init__(
+        self, post: Callable[..., Any], speech: Speech | None = None, language: str = DEFAULT
+    ) -> None:
         super().__init__()
-        Languages().set(DEFAULT)  # a new window starts in the default language
+        self.default_language = language
+        Languages().set(language)  # a new window starts in the kiosk's language
+        self.speech: Speech = speech or NoSpeech()
+        self.voice = False
         self.setObjectName("root")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setWindowTitle("Anjungan Dukcapil Mandiri")
-        self.setStyleSheet(STYLE)
+        self.theme = NORMAL
+        self.setStyleSheet(stylesheet(NORMAL))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.brand = _label(QT_TRANSLATE_NOOP("Kiosk", "ANJUNGAN DUKCAPIL MANDIRI"), "brand")
@@ -660,6 +637,7 @@ class KioskWindow(QWidget):
         self.languages = Languages()
         self.language = QPushButton()
         self.language.setObjectName("language")
+        self.language.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.language.clicked.connect(self._switch_language)
         header = QWidget()
         header.setObjectName("header")
@@ -678,8 +656,27 @@ class KioskWindow(QWidget):
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
         layout.addWidget(line)
+        # The barrier-free switches, on every screen and low on it (in reach from a
+        # wheelchair); each stays on for the session and is off for the next citizen.
+        access = QWidget()
+        bar = QHBoxLayout(access)
+        bar.setContentsMargins(72, 0, 72, 0)
+        bar.setSpacing(24)
+        self.contrast_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Kontras tinggi"))
+        self.voice_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Panduan suara"))
+        for b, toggle in (
+            (self.contrast_button, self._toggle_contrast),
+            (self.voice_button, self._toggle_voice),
+        ):
+            b.setObjectName("access")
+            b.setCheckable(True)
+            b.clicked.connect(toggle)
+            bar.addWidget(b)
+        layout.addWidget(access)
         self.footer = _label("", "footer")
         layout.addWidget(self.footer)
+        self._spoken_screen = ""
+        QApplication.instance().focusChanged.connect(self._focus_moved)  # type: ignore[union-attr]
         self.documents = DocumentsScreen(
             on_print=lambda ids: post("print_selected", doc_ids=ids),
             on_cancel=lambda: post("finish"),
@@ -743,17 +740,98 @@ class KioskWindow(QWidget):
             and self._view.state not in IDLE_STATES
             and view.state in IDLE_STATES
         )
-        if ended and self.languages.current != DEFAULT:
-            self.set_language(DEFAULT)  # the next citizen starts in the default language
+        if ended:  # the next citizen starts with the kiosk's language and no modes on
+            self.reset_modes()
+        moved = self._view is None or self._view.state != view.state
         self._view = view
         screen = self.screens[view.state]
         screen.show_view(view)
         self.stack.setCurrentWidget(screen)
+        if moved:
+            # A new screen: the focus rests on the window (no ring on a touch screen);
+            # the keypad's first arrow brings it to the first control.
+            self.setFocus()
         self.update_countdown(view.seconds_left)
-        self.language.setText(NAMES["en" if self.languages.current == DEFAULT else DEFAULT])
+        other = "en" if self.languages.current == "id" else "id"
+        self.language.setText(NAMES[other])
+        self._speak_screen(screen)
 
     def _switch_language(self) -> None:
-        self.set_language("en" if self.languages.current == DEFAULT else DEFAULT)
+        self.set_language("en" if self.languages.current == "id" else "id")
+
+    def reset_modes(self) -> None:
+        if self.languages.current != self.default_language:
+            self.set_language(self.default_language)
+        self.set_high_contrast(False)
+        self.set_voice(False)
+
+    def _toggle_contrast(self) -> None:
+        self.set_high_contrast(self.theme is NORMAL)
+
+    def _toggle_voice(self) -> None:
+        self.set_voice(not self.voice)
+
+    def _mark_access(self) -> None:
+        """A switched-on mode says so in words too (a tick), not by colour alone."""
+        for button in (self.contrast_button, self.voice_button):
+            text = translate("Kiosk", button.property("source"))
+            button.setText(f"✓ {text}" if button.isChecked() else text)
+
+    def set_high_contrast(self, on: bool) -> None:
+        theme = THEMES["high_contrast" if on else "normal"]
+        self.contrast_button.setChecked(on)
+        self._mark_access()
+        if theme is not self.theme:
+            self.theme = theme
+            self.setStyleSheet(stylesheet(theme))
+
+    def set_voice(self, on: bool) -> None:
+        self.voice_button.setChecked(on)
+        self._mark_access()
+        if on != self.voice:
+            self.voice = on
+            self._spoken_screen = ""
+            if on and self._view is not None:
+                self._speak_screen(self.screens[self._view.state])
+
+    def _speak_screen(self, screen: QWidget) -> None:
+        """With voice on: the screen's words, top to bottom, once per change."""
+        if not self.voice:
+            return
+        words = [
+            w.text()
+            for w in screen.findChildren(QLabel)
+            if w.isVisibleTo(self) and w.text() and w.objectName() != "digits"
+        ]
+        text = " ".join(words)
+        if text and text != self._spoken_screen:
+            self._spoken_screen = text
+            self.speech.say(text, self.languages.current)
+
+    def _focus_moved(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """With voice on: where the keypad focus is now (the button's words)."""
+        if self.voice and isinstance(new, QPushButton) and self.isAncestorOf(new):
+            self.speech.say(new.text(), self.languages.current)
+
+    def keyPressEvent(self, event: Any) -> None:
+        """The tactile keypad (or a keyboard): arrows move the focus, Enter presses the
+        focused control, digits and Backspace type on the screen's number keypad."""
+        key = event.key()
+        focused = QApplication.focusWidget()
+        keypad = getattr(self.stack.currentWidget(), "keypad", None)
+        if key in (Qt.Key.Key_Down, Qt.Key.Key_Right):
+            self.focusNextChild()
+        elif key in (Qt.Key.Key_Up, Qt.Key.Key_Left):
+            self.focusPreviousChild()
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if isinstance(focused, QPushButton) and focused.isEnabled():
+                focused.click()
+        elif keypad is not None and event.text().isdigit():
+            keypad.buttons[event.text()].click()
+        elif keypad is not None and key == Qt.Key.Key_Backspace:
+            keypad.buttons["⌫"].click()
+        else:
+            super().keyPressEvent(event)
 
     def set_language(self, lang: str) -> bool:
         """Speak ``lang`` from now on; what is on screen changes at once and the session
@@ -761,6 +839,7 @@ class KioskWindow(QWidget):
         if not self.languages.set(lang):
             return False
         retranslate(self)
+        self._mark_access()
         if self._view is not None:
             self.show_view(self._view)
         return True

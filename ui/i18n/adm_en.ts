@@ -243,6 +243,14 @@
         <translation>DUKCAPIL SELF-SERVICE KIOSK</translation>
     </message>
     <message>
+        <source>Kontras tinggi</source>
+        <translation>High contrast</translation>
+    </message>
+    <message>
+        <source>Panduan suara</source>
+        <translation>Voice guidance</translation>
+    </message>
+    <message>
         <source>Anjungan sedang disiapkan</source>
         <translation>The kiosk is getting ready</translation>
     </message>

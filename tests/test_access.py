@@ -1,0 +1,161 @@
+"""Barrier-free modes: high contrast (every text/background pair of the theme at 7:1 or
+more), voice guidance in the session's language (a recording backend, and espeak-ng
+itself writing WAV files), operation from a keypad alone (focus ring, arrows, Enter,
+digits), and every mode off again for the next citizen."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QPushButton
+
+from sim.speech import RecordingSpeech
+from tests.test_fit import views
+from ui.screens import KioskWindow
+from ui.speech import EspeakSpeech
+from ui.theme import HIGH_CONTRAST, NORMAL, contrast
+
+VIEWS = dict(views())
+
+
+@pytest.mark.parametrize(("theme", "least"), [(HIGH_CONTRAST, 7.0), (NORMAL, 4.5)])
+def test_every_text_of_the_theme_has_its_contrast(theme: Any, least: float) -> None:
+    low = [
+        f"{what}: {fg} on {bg} = {contrast(fg, bg):.2f}"
+        for what, fg, bg in theme.pairs()
+        if contrast(fg, bg) < least
+    ]
+    assert low == []
+    assert contrast("#ffffff", "#000000") == pytest.approx(21.0)
+
+
+def window_with(qtbot: Any, speech: Any = None) -> tuple[KioskWindow, list[tuple[str, dict]]]:
+    posted: list[tuple[str, dict]] = []
+    w = KioskWindow(post=lambda trigger, **kw: posted.append((trigger, kw)), speech=speech)
+    qtbot.addWidget(w)
+    w.resize(1080, 1920)
+    w.show()
+    return w, posted
+
+
+def test_high_contrast_restyles_every_screen_and_ends_with_the_session(qtbot: Any) -> None:
+    w, posted = window_with(qtbot)
+    w.show_view(VIEWS["choose_documents"])
+    qtbot.mouseClick(w.contrast_button, Qt.MouseButton.LeftButton)
+    assert w.theme is HIGH_CONTRAST and w.contrast_button.isChecked() and posted == []
+    assert HIGH_CONTRAST.background in w.styleSheet()
+    w.show_view(VIEWS["done"])
+    assert w.theme is HIGH_CONTRAST  # kept through the session
+    w.show_view(VIEWS["attract"])  # the session ended
+    assert w.theme is NORMAL and not w.contrast_button.isChecked()
+
+
+def test_voice_speaks_each_screen_and_the_focus_in_the_sessions_language(qtbot: Any) -> None:
+    speech = RecordingSpeech()
+    w, _posted = window_with(qtbot, speech)
+    w.show_view(VIEWS["attract"])
+    assert speech.said == []  # off until the citizen turns it on
+    qtbot.mouseClick(w.voice_button, Qt.MouseButton.LeftButton)
+    assert speech.texts("id")[-1].startswith("Selamat datang")
+    w.show_view(VIEWS["enter_code"])
+    spoken = speech.texts("id")[-1]
+    assert "Masukkan kode cetak" in spoken and "Kode cetak salah. Sisa 3" in spoken
+    assert "________" not in spoken  # the digits typed are never read aloud
+    w.set_language("en")
+    assert speech.said[-1][0] == "en" and "Enter the print code" in speech.said[-1][1]
+    # The keypad moves the focus; the voice says where it is.
+    before = len(speech.said)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    w.code.submit.setEnabled(True)
+    w.code.submit.setFocus()
+    qtbot.waitUntil(lambda: len(speech.said) > before)
+    assert speech.said[-1] == ("en", "Continue")
+    w.show_view(VIEWS["attract"])  # the session ended: voice off, default language
+    assert not w.voice and w.languages.current == "id" and not w.voice_button.isChecked()
+    count = len(speech.said)
+    w.show_view(VIEWS["reading_card"])
+    assert len(speech.said) == count
+
+
+def test_espeak_ng_speaks_both_languages_off_the_gui_thread(tmp_path: Path) -> None:
+    speech = EspeakSpeech(device=f"wav:{tmp_path}")
+    try:
+        speech.say("Selamat datang di Anjungan Dukcapil Mandiri.", "id")
+        assert speech.wait_idle(30)
+        speech.say("Welcome to the self-service kiosk.", "en")
+        assert speech.wait_idle(30)
+    finally:
+        speech.close()
+    files = sorted(tmp_path.glob("*.wav"))
+    assert [f.name.split("-")[1] for f in files] == ["id.wav", "en.wav"]
+    for f in files:
+        with wave.open(str(f)) as audio:
+            assert audio.getnframes() / audio.getframerate() > 0.5  # seconds of speech
+    assert speech.spoken == 2
+
+
+def test_a_newer_sentence_replaces_one_not_yet_spoken(tmp_path: Path) -> None:
+    speech = EspeakSpeech(device=f"wav:{tmp_path}")
+    try:
+        for n in range(20):  # faster than speech: only the last of a burst must be said
+            speech.say(f"Layar nomor {n}.", "id")
+        assert speech.wait_idle(30)
+    finally:
+        speech.close()
+    assert 1 <= speech.spoken < 20
+
+
+def _press(qtbot: Any, w: KioskWindow, key: Any) -> None:
+    qtbot.keyClick(w, key, Qt.KeyboardModifier.NoModifier)
+
+
+def test_every_control_is_reached_and_pressed_from_a_keypad(qtbot: Any) -> None:
+    """No touch: the arrows walk the focus over the screen's controls, each shown with the
+    focus ring's colour, Enter presses the focused one, digits type on the keypad."""
+    w, posted = window_with(qtbot)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)  # key events go to the active window
+    w.show_view(VIEWS["attract"])
+    w.setFocus()
+    seen: list[str] = []
+    for _ in range(6):  # the language, the PIN button, the two modes, ...
+        _press(qtbot, w, Qt.Key.Key_Down)
+        focused = QApplication.focusWidget()
+        assert isinstance(focused, QPushButton)
+        seen.append(focused.text())
+        if focused.text() == "Masuk dengan NIK dan PIN":
+            break
+    assert "Masuk dengan NIK dan PIN" in seen
+    _press(qtbot, w, Qt.Key.Key_Return)
+    assert posted[-1][0] == "pin_login"
+    # The code screen: digits from the keypad, Enter on the submit button.
+    w.show_view(VIEWS["enter_code"])
+    for digit in "12345678":
+        qtbot.keyClick(w, digit)
+    assert w.code.code.value == "12345678" and w.code.submit.isEnabled()
+    _press(qtbot, w, Qt.Key.Key_Backspace)
+    qtbot.keyClick(w, "9")
+    w.code.submit.setFocus()
+    _press(qtbot, w, Qt.Key.Key_Enter)
+    assert posted[-1] == ("code_entered", {"code": "12345679"})
+    # The document list: a document reached with the arrows and chosen with Enter.
+    w.show_view(VIEWS["choose_documents"])
+    target = w.documents.doc_buttons[3]
+    for _ in range(12):
+        if QApplication.focusWidget() is target:
+            break
+        _press(qtbot, w, Qt.Key.Key_Down)
+    assert QApplication.focusWidget() is target
+    _press(qtbot, w, Qt.Key.Key_Return)
+    assert posted[-1] == ("document_tapped", {"doc_id": 3})
+
+
+def test_the_focus_ring_is_its_own_colour_in_both_themes() -> None:
+    for theme in (NORMAL, HIGH_CONTRAST):
+        assert contrast(theme.focus, theme.surface) >= 3.0  # WCAG non-text contrast
+        assert theme.focus not in (theme.accent, theme.surface, theme.background)
