@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb
+.PHONY: bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb
 
 all: test
 
@@ -82,6 +82,10 @@ faults: setup
 
 bench-flow: setup
 	@$(BIN)/python bench/flow_blocking.py
+
+# The citizen's UI: cold start, memory over 500 sessions, GUI stalls, touches.
+bench-ui: setup
+	@$(BIN)/python bench/ui_figures.py --sessions 500
 
 bench-server: setup
 	@$(BIN)/python bench/server_load.py --db both --workers 1,2,4 --seconds 12

@@ -452,3 +452,20 @@ def test_the_kiosk_display_hides_the_pointer_and_the_input_method(
         assert os.environ["QT_IM_MODULE"] == "none"
     finally:
         qapp.restoreOverrideCursor()
+
+
+def test_the_pin_screen_forgets_the_last_citizens_nik(
+    qtbot: QtBot, window: tuple[KioskWindow, Posted]
+) -> None:
+    """GIVEN a citizen who typed their NIK and left WHEN the next one opens the PIN
+    screen THEN the NIK field is empty; a wrong PIN keeps the NIK for the retry."""
+    w, _posted = window
+    w.show_view(view("enter_pin"))
+    for digit in "3201011203800001":
+        w.pin.keypad.buttons[digit].click()
+    w.show_view(view("enter_pin", prompt="wrong_pin|left=4"))  # the same visit: kept
+    assert w.pin.nik.value == "3201011203800001"
+    w.show_view(view("attract"))
+    w.show_view(view("enter_pin"))  # the next citizen
+    assert w.pin.nik.value == "" and w.pin.pin.value == ""
+    assert "3201" not in w.pin.nik.text()

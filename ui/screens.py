@@ -125,6 +125,10 @@ class Screen(QWidget):
     def show_view(self, view: SessionView) -> None:
         pass
 
+    def entered(self) -> None:
+        """The screen comes up anew (not re-shown with a new view): forget what an earlier
+        visit left in it."""
+
 
 class MessageScreen(Screen):
     def __init__(self, title: str, body: str, hint: str = "") -> None:
@@ -270,6 +274,12 @@ class PinScreen(Screen):
         cancel.clicked.connect(on_cancel)
         self.column.addWidget(self.submit)
         self.column.addWidget(cancel)
+        self._update()
+
+    def entered(self) -> None:
+        # The last citizen's NIK must not greet the next one.
+        self.nik.clear()
+        self.pin.clear()
         self._update()
 
     def _key(self, key: str) -> None:
@@ -745,6 +755,8 @@ class KioskWindow(QWidget):
         moved = self._view is None or self._view.state != view.state
         self._view = view
         screen = self.screens[view.state]
+        if moved:
+            screen.entered()
         screen.show_view(view)
         self.stack.setCurrentWidget(screen)
         if moved:
