@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -160,6 +161,9 @@ def main() -> int:
     cfg.server.database = f"sqlite:///{tmp}/server.db"
     cfg.server.home = str(tmp / "server-home")
     cfg.ui.voice = "none"
+    # The central server in a process of its own, as in a deployment (in the demo's own
+    # process its work would compete with the screen for the interpreter).
+    server = start_server(cfg)
     use_rig(cfg, rig)  # the emulated fingerprint module and QR scanner
     app = build(cfg)
     app.start()
@@ -171,10 +175,14 @@ def main() -> int:
     clock, late = QElapsedTimer(), [0.0]
     clock.start()
     last = [clock.elapsed()]
+    stalls: list[tuple[float, str]] = []  # (seconds late, the flow's state then)
 
     def tick() -> None:
         now = clock.elapsed()
-        late[0] = max(late[0], (now - last[0] - 10) / 1000)
+        lateness = (now - last[0] - 10) / 1000
+        late[0] = max(late[0], lateness)
+        if lateness > 0.03:
+            stalls.append((lateness, app.flow.state))
         last[0] = now
 
     timer = QTimer()
@@ -189,7 +197,11 @@ def main() -> int:
         clicks.press(ui.window.screens["done"].findChild(QPushButton))  # Selesai
         wait_until(qapp, lambda: app.flow.state == "attract", 30, "the idle screen")
         # A printed document is not offered again: approve it anew for the next session.
+        # (The bench's own database work on this thread is not the kiosk's: not timed.)
+        timer.stop()
         reissue(cfg)
+        last[0] = clock.elapsed()
+        timer.start(10)
         if n in (1, 20, 100, args.sessions):
             marks[n] = rss_mb()
     took = time.monotonic() - started
@@ -202,6 +214,19 @@ def main() -> int:
         f"{marks[args.sessions] - marks.get(20, marks[1]):.1f} MB"
     )
     print(f"longest GUI-thread stall (10 ms timer's lateness): {late[0] * 1000:.1f} ms")
+    by_state: dict[str, list[float]] = {}
+    for lateness, state in stalls:
+        by_state.setdefault(state, []).append(lateness)
+    print(
+        "stalls over 30 ms by flow state: "
+        + (
+            ", ".join(
+                f"{state} {len(v)}x (max {max(v) * 1000:.0f} ms)"
+                for state, v in sorted(by_state.items(), key=lambda kv: -max(kv[1]))
+            )
+            or "none"
+        )
+    )
 
     # Touches on the e-KTP path, card tap to a printed single document.
     card = Clicks(qapp)
@@ -218,7 +243,41 @@ def main() -> int:
     )
     ui.close()
     app.stop()
+    server.terminate()
+    server.wait(timeout=30)
     return 0
+
+
+SERVER = """
+import sys, threading
+from pathlib import Path
+from sim.embedded import EmbeddedServer
+srv = EmbeddedServer(sys.argv[1], Path(sys.argv[2]), kiosks=(sys.argv[3],))
+srv.start()
+cred = srv.credentials(sys.argv[3])
+print(srv.url, cred.cert, cred.key, flush=True)
+threading.Event().wait()
+"""
+
+
+def start_server(cfg: Any) -> subprocess.Popen[str]:
+    """The embedded server in a child process; ``cfg`` is pointed at it over mTLS."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER, cfg.server.database, cfg.server.home, cfg.kiosk.id],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    url, cert, key = proc.stdout.readline().split()
+    home = Path(cfg.server.home)
+    cfg.server.backend = "http"
+    cfg.server.url = url
+    cfg.server.ca = str(home / "ca.pem")
+    cfg.server.cert, cfg.server.key = cert, key
+    cfg.server.issuer_key = str(home / "issuer.pub")
+    return proc
 
 
 def reissue(cfg: object) -> None:

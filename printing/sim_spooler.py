@@ -1,4 +1,7 @@
-"""In-process spooler: jobs complete at once and their PDFs stay in memory (unit tests)."""
+"""In-process spooler: jobs complete at once and their PDFs stay in memory (unit tests).
+
+``keep_documents``: only the newest so many jobs keep their PDF (older ones keep their
+state, the paper has left the printer), so a long simulated run does not grow."""
 
 from __future__ import annotations
 
@@ -15,8 +18,11 @@ from printing.spooler import (
 
 
 class SimSpooler:
-    def __init__(self, queues: tuple[str, ...] = ("adm-a4", "adm-card")) -> None:
+    def __init__(
+        self, queues: tuple[str, ...] = ("adm-a4", "adm-card"), keep_documents: int | None = None
+    ) -> None:
         self.queues = set(queues)
+        self.keep_documents = keep_documents
         self.jobs: dict[int, tuple[str, bytes, JobState]] = {}
         self.titles: dict[int, str] = {}
         self.final_state = JobState.COMPLETED  # what the next job ends in
@@ -36,6 +42,10 @@ class SimSpooler:
             job_id = len(self.jobs) + 1
             self.jobs[job_id] = (queue, pdf, self.final_state)
             self.titles[job_id] = title
+            if self.keep_documents is not None and job_id > self.keep_documents:
+                old = job_id - self.keep_documents
+                q, _pdf, state = self.jobs[old]
+                self.jobs[old] = (q, b"", state)
             return job_id
 
     def find_job(self, marker: str) -> int | None:

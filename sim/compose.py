@@ -53,7 +53,7 @@ def build(config: kconfig.Config, **parts: object) -> KioskApp:
     if config.fingerprint.backend == "sim":
         kw["matcher"] = SimMatcher()
     if config.printer.backend == "sim":
-        kw["spooler"] = SimSpooler()
+        kw["spooler"] = SimSpooler(keep_documents=20)  # a demo may run for days
     kw["qr_scanner"] = config.qr.backend == "sim"
     if config.server.backend == "embedded" and "server" not in parts:
         # Imported here: the server's stack costs ~0.4 s of start-up that a demo kiosk

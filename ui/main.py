@@ -8,12 +8,14 @@ thread.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -112,6 +114,11 @@ class KioskUi:
 
     def __init__(self, app: KioskApp) -> None:
         self.app = app
+        # The GUI thread shares the interpreter with the kiosk's workers (card reads,
+        # rendering, server calls) and, in the demo, the embedded server.  With the
+        # default 5 ms switch interval a press waited up to 175 ms for the GIL while they
+        # ran (bench/ui_figures.py); 1 ms hands it back to the screen sooner.
+        sys.setswitchinterval(0.001)
         self.driver = FlowDriver(app.flow)
         config = getattr(app, "config", None)
         self.speech = speech_for(config)
@@ -133,6 +140,11 @@ class KioskUi:
         if qapp is not None:  # every press in the application, whichever widget gets it
             qapp.installEventFilter(self._touches)
         self.window.show_view(app.flow.view())
+        # Everything built so far lives as long as the kiosk: keep it out of the cyclic
+        # collector's full passes, which otherwise stop every thread (this one included)
+        # for tens of milliseconds now and then.
+        gc.collect()
+        gc.freeze()
 
     def close(self) -> None:
         """Undo everything ``__init__`` hooked into the application and the flow, and let
