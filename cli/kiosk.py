@@ -119,8 +119,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         cfg.server.database = f"sqlite:///{rig.dir / 'demo-server.db'}"
         cfg.server.home = str(rig.dir / "server-home")
         cfg.kiosk.store = str(rig.dir / "kiosk.db")
-    print("Kiosk window open. Insert a card from another terminal: adm-sim card insert NIK")
-    return run_windowed(_compose(cfg))
+    from sim.compose import build_with_server
+
+    if cfg.kiosk.mode != "demo":
+        print("adm-kiosk simulate: the configuration is not a demo", file=sys.stderr)
+        return 2
+    app, server = build_with_server(cfg)
+
+    def panel() -> Any:
+        from sim.panel import SimulatorPanel
+
+        return SimulatorPanel(rig, server)
+
+    print("Kiosk window open, with the simulator panel beside it (or: adm-sim card insert NIK)")
+    return run_windowed(app, companion=panel)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

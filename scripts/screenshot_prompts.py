@@ -80,6 +80,15 @@ def main(out: Path) -> int:
             app.processEvents()
             window.grab().save(str(out / f"high-contrast-{lang}-{state}.png"))
     window.close()
+    # The simulator panel shown beside the windowed demo.
+    from sim.panel import SimulatorPanel
+    from sim.rig import Rig
+
+    panel = SimulatorPanel(Rig(), None)
+    panel.show()
+    app.processEvents()
+    panel.grab().save(str(out / "simulator-panel.png"))
+    panel.close()
     return 0
 
 

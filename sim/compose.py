@@ -9,6 +9,7 @@ to the kiosk, the server and the drivers, never back.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from drivers.card.sam import ApduSam, SecureAccessModule
 from drivers.card.sim import SimReader
@@ -43,10 +44,17 @@ def use_rig(config: kconfig.Config, rig: Rig) -> None:
 def build(config: kconfig.Config, **parts: object) -> KioskApp:
     """The kiosk for a demo configuration: every simulated backend built here, the real
     ones left to the kiosk's own composition root; ``parts`` override either."""
+    return build_with_server(config, **parts)[0]
+
+
+def build_with_server(config: kconfig.Config, **parts: object) -> tuple[KioskApp, Any]:
+    """``build``, and the embedded central server it started (None when the kiosk talks
+    to another server): the simulator panel takes it down and up."""
     if config.kiosk.mode != "demo":
         raise NotADemo('kiosk.mode: the simulator composes only kiosk.mode = "demo"')
     kw: dict[str, object] = {}
     closers = []
+    server: Any = None
     if config.card.backend == "sim":
         reader = SimReader()
         kw.update(reader=reader, monitor=reader, sam=_sim_sam())
@@ -70,7 +78,7 @@ def build(config: kconfig.Config, **parts: object) -> KioskApp:
             server.url, Tls(server.home.ca_cert, cred.cert, cred.key), server.home.issuer_pub
         )
     kw.update(parts)
-    return KioskApp(config, closers=closers, **kw)  # type: ignore[arg-type]
+    return KioskApp(config, closers=closers, **kw), server  # type: ignore[arg-type]
 
 
 def _sim_sam() -> SecureAccessModule:

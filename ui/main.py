@@ -237,9 +237,10 @@ def kiosk_display(qapp: QApplication) -> None:
     os.environ["QT_IM_MODULE"] = "none"
 
 
-def run_windowed(app: KioskApp) -> int:
+def run_windowed(app: KioskApp, companion: Callable[[], Any] | None = None) -> int:
     """Open the kiosk fullscreen at once (the ``starting`` screen) and serve citizens
-    until the window is closed or SIGTERM arrives; then stop the kiosk in order."""
+    until the window is closed or SIGTERM arrives; then stop the kiosk in order.
+    ``companion``: makes a second window shown beside it (the demo's simulator panel)."""
     qapp = QApplication.instance() or QApplication([])
     assert isinstance(qapp, QApplication)
     quitter = QuitOnSignal(qapp)
@@ -248,6 +249,9 @@ def run_windowed(app: KioskApp) -> int:
         app.start(wait=False)  # devices and reconciliation follow on the health thread
         ui = KioskUi(app)
         ui.window.showFullScreen()
+        extra = companion() if companion is not None else None
+        if extra is not None:
+            extra.show()
         return qapp.exec()
     finally:
         app.stop()
