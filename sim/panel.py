@@ -68,6 +68,7 @@ class SimulatorPanel(QWidget):
 
         finger = QGroupBox("Fingerprint")
         grid = QGridLayout(finger)
+
         def finger_on(what: str) -> Callable[[], None]:
             return lambda: rig.serial("fingerprint", finger=what)
 
