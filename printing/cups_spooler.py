@@ -173,8 +173,11 @@ class CupsSpooler:
         uri = str(attrs.get("device-uri", ""))
         unreachable = False
         if uri.split(":", 1)[0] in DEVICE_SCHEMES:
+            # What CUPS keeps from the last job (``-warning``, and ``-report`` too: seen
+            # keeping a refilled printer "out of paper" until a job ran) may be stale
+            # while no job runs: the printer itself is asked.
             stale = state is not PrinterState.PROCESSING and any(
-                r.endswith("-warning") and not r.startswith("cups-") for r in reasons
+                _kept(r) and not r.startswith("cups-") for r in reasons
             )
             if stale or state is PrinterState.PROCESSING:
                 device = self._device_reasons(queue, uri)
@@ -182,9 +185,7 @@ class CupsSpooler:
                     unreachable = True
                 elif stale:
                     # The printer's own word replaces what CUPS kept from the last job.
-                    kept = [
-                        r for r in reasons if not r.endswith("-warning") or r.startswith("cups-")
-                    ]
+                    kept = [r for r in reasons if not _kept(r) or r.startswith("cups-")]
                     reasons = (*kept, *(r for r in device if r != "none"))
         names = attrs.get("marker-names", ()) or ()
         levels = attrs.get("marker-levels", ()) or ()
@@ -236,3 +237,8 @@ class CupsSpooler:
     def cancel(self, job_id: int) -> None:
         self._call(lambda conn: conn.cancelJob(job_id))
         log.warning("canceled job %d", job_id)
+
+
+def _kept(reason: str) -> bool:
+    """A reason CUPS may keep from an earlier job (not the printer's word right now)."""
+    return reason.endswith(("-warning", "-report"))

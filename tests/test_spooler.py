@@ -132,7 +132,17 @@ def test_a_refilled_printer_is_offered_again_without_a_probe_job(
     spooler.cancel(job)
     assert wait_final(spooler, job, 30) == JobState.CANCELED
     rig.set_paper(QUEUE, 250)
-    wait_for(lambda: spooler.printer_status(QUEUE).ready, "the refilled printer", timeout=5)
+    seen: list[object] = []
+
+    def ready() -> bool:
+        status = spooler.printer_status(QUEUE)
+        seen.append((status.state, sorted(c.value for c in status.conditions), status.reasons))
+        return status.ready
+
+    try:
+        wait_for(ready, "the refilled printer", timeout=5)
+    except AssertionError:
+        raise AssertionError(f"not ready after the refill; states seen: {seen[-3:]}") from None
     status = spooler.printer_status(QUEUE)
     assert Condition.MEDIA_EMPTY not in status.conditions
 
