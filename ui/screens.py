@@ -47,12 +47,13 @@ STEP_TEXT = {
 }
 
 
-CONDITION_TEXT = {
-    "media_empty": QT_TRANSLATE_NOOP("Kiosk", "Printer kehabisan kertas."),
-    "media_jam": QT_TRANSLATE_NOOP("Kiosk", "Kertas tersangkut di printer."),
-    "door_open": QT_TRANSLATE_NOOP("Kiosk", "Pintu printer terbuka."),
-    "offline": QT_TRANSLATE_NOOP("Kiosk", "Printer tidak terhubung."),
-    "toner_empty": QT_TRANSLATE_NOOP("Kiosk", "Tinta/toner printer habis."),
+# What a waiting print job's printer condition is called (the notices' sentences).
+CONDITION_NOTICE = {
+    "media_empty": "paper_out",
+    "media_jam": "paper_jam",
+    "door_open": "door_open",
+    "offline": "printer_offline",
+    "toner_empty": "toner_out",
 }
 # The document kinds' titles as the server sends them (Indonesian), for the translator.
 KIND_TITLES = (
@@ -73,9 +74,9 @@ def step_text(progress: str) -> str:
     """What the printing screen says about the current step, including why a job waits."""
     if progress.startswith("waiting:"):
         reasons = [
-            translate("Kiosk", CONDITION_TEXT[c])
+            notice_text(CONDITION_NOTICE[c])
             for c in progress[8:].split(",")
-            if c in CONDITION_TEXT
+            if c in CONDITION_NOTICE
         ]
         if reasons:
             return " ".join(reasons) + " " + translate("Kiosk", "Mohon hubungi petugas.")

@@ -47,26 +47,6 @@
         <translation>Recording the print…</translation>
     </message>
     <message>
-        <source>Printer kehabisan kertas.</source>
-        <translation>The printer is out of paper.</translation>
-    </message>
-    <message>
-        <source>Kertas tersangkut di printer.</source>
-        <translation>Paper is jammed in the printer.</translation>
-    </message>
-    <message>
-        <source>Pintu printer terbuka.</source>
-        <translation>The printer door is open.</translation>
-    </message>
-    <message>
-        <source>Printer tidak terhubung.</source>
-        <translation>The printer is not connected.</translation>
-    </message>
-    <message>
-        <source>Tinta/toner printer habis.</source>
-        <translation>The printer is out of ink/toner.</translation>
-    </message>
-    <message>
         <source>Mohon hubungi petugas.</source>
         <translation>Please call an officer.</translation>
     </message>
