@@ -203,7 +203,7 @@ def test_card_photo_shown_then_wiped(window: tuple[KioskWindow, Posted]) -> None
 def test_printing_screen_says_why_a_job_waits() -> None:
     from ui.screens import step_text
 
-    assert "kehabisan kertas" in step_text("waiting:media_empty")
+    assert "Kertas printer sedang habis." in step_text("waiting:media_empty")
     assert "tersangkut" in step_text("waiting:media_jam,media_empty")
     assert step_text("spool") == "Mengirim ke printer…"
 
