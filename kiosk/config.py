@@ -204,6 +204,11 @@ class TechnicianSection(_Section):
 
 
 class UiSection(_Section):
+    orientation: Literal["portrait", "landscape"] = Field(
+        "portrait",
+        description="the panel: portrait (1080x1920) | landscape (1920x1080); the window "
+        "is exactly the panel",
+    )
     voice: Literal["espeak", "none"] = Field(
         "espeak",
         description="voice guidance when a citizen turns it on: espeak (espeak-ng, Indonesian "

@@ -1,8 +1,8 @@
 """Screenshots of screen states the scripted demo does not pass through: the idle screen
 asking to lift a card left on the reader and tap it again, the finger asked for again
 with the attempts left, NIK + PIN offered when the finger could not be matched, and the
-main path in the high-contrast mode in both languages (with the fit test's longest
-content).
+main path in the high-contrast mode and on a landscape panel in both languages (with
+the fit test's longest content).
 
     python scripts/screenshot_prompts.py OUT_DIR        (part of `make screenshots`)
 """
@@ -79,6 +79,16 @@ def main(out: Path) -> int:
             window.show_view(screens[state])
             app.processEvents()
             window.grab().save(str(out / f"high-contrast-{lang}-{state}.png"))
+    # The landscape panel (ui.orientation = "landscape"), both languages.
+    window.set_orientation("landscape")
+    window.setFixedSize(1920, 1080)
+    for lang in ("id", "en"):
+        window.show_view(screens["attract"])
+        window.set_language(lang)
+        for state in ("attract", "enter_pin", "choose_documents", "enter_code", "diagnostics"):
+            window.show_view(screens[state])
+            app.processEvents()
+            window.grab().save(str(out / f"landscape-{lang}-{state}.png"))
     window.close()
     # The simulator panel shown beside the windowed demo.
     from sim.panel import SimulatorPanel

@@ -17,7 +17,7 @@ from kiosk.diagnostics import Check
 from kiosk.flow import SessionView
 from kiosk.print_service import PrintResult
 from sim.cards import photo
-from ui.main import SCREEN
+from ui.main import SCREENS
 from ui.screens import KioskWindow
 from ui.texts import NOTICES
 
@@ -174,14 +174,17 @@ def _rect(w: QWidget, window: QWidget) -> QRect:
     return QRect(w.mapTo(window, w.rect().topLeft()), w.size())
 
 
+@pytest.mark.parametrize("orientation", ["portrait", "landscape"])
 @pytest.mark.parametrize("contrast", ["normal", "high"])
 @pytest.mark.parametrize("lang", ["id", "en"])
 @pytest.mark.parametrize("state", [s for s, _ in views()])
-def test_every_screen_fits_the_portrait_panel(
-    qtbot: Any, state: str, lang: str, contrast: str
+def test_every_screen_fits_the_panel(
+    qtbot: Any, state: str, lang: str, contrast: str, orientation: str
 ) -> None:
+    SCREEN = SCREENS[orientation]
     window = KioskWindow(post=lambda *_a, **_kw: None)
     qtbot.addWidget(window)
+    window.set_orientation(orientation)
     window.setFixedSize(SCREEN["width"], SCREEN["height"])
     window.show()
     assert window.set_language(lang)

@@ -34,7 +34,12 @@ from ui.supervision import Supervision
 
 log = logging.getLogger("ui")
 
-SCREEN = {"width": 1080, "height": 1920}
+# The panels the kiosk is laid out for (``ui.orientation``); the window is exactly one.
+SCREENS = {
+    "portrait": {"width": 1080, "height": 1920},
+    "landscape": {"width": 1920, "height": 1080},
+}
+SCREEN = SCREENS["portrait"]
 
 
 def use_offscreen() -> None:
@@ -126,7 +131,10 @@ class KioskUi:
         self.window = KioskWindow(post=self._post, speech=self.speech, language=language)
         # The window is the panel: never larger (a screen that does not fit is a bug the
         # fit test catches, not a window that grows past the glass).
-        self.window.setFixedSize(SCREEN["width"], SCREEN["height"])
+        orientation = config.ui.orientation if config is not None else "portrait"
+        self.window.set_orientation(orientation)
+        panel = SCREENS[orientation]
+        self.window.setFixedSize(panel["width"], panel["height"])
         self.on_state: list[Callable[[str, SessionView], None]] = []
         # Any touch anywhere restarts the current state's inactivity timeout.
         self._touches = TouchFilter(app.flow.touch)

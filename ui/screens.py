@@ -14,6 +14,7 @@ from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QApplication,
+    QBoxLayout,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -115,13 +116,36 @@ def retranslate(root: QWidget) -> None:
 
 
 class Screen(QWidget):
-    """Base: a centred column; subclasses fill it and implement ``show_view``."""
+    """Base: two panes, ``column`` and ``second``; subclasses fill them and implement
+    ``show_view``.  Portrait stacks them (one column, as if one), landscape sets them
+    side by side: what is read on the left, what is pressed on the right."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.column = QVBoxLayout(self)
-        self.column.setContentsMargins(72, 24, 72, 24)
+        self.panes = QBoxLayout(QBoxLayout.Direction.TopToBottom, self)
+        self.panes.setContentsMargins(72, 24, 72, 24)
+        self.panes.setSpacing(20)
+        self.column = QVBoxLayout()
         self.column.setSpacing(20)
+        self.second = QVBoxLayout()
+        self.second.setSpacing(20)
+        self.panes.addLayout(self.column, 1)
+        self.panes.addLayout(self.second, 0)
+        # The submit and cancel buttons (in ``second`` where a screen has them): one above
+        # the other in portrait, side by side in landscape.
+        self.action_row = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.action_row.setSpacing(20)
+
+    def set_orientation(self, landscape: bool) -> None:
+        two = self.second.count() > 0
+        self.panes.setDirection(
+            QBoxLayout.Direction.LeftToRight if landscape else QBoxLayout.Direction.TopToBottom
+        )
+        self.panes.setSpacing(72 if landscape and two else 20)
+        self.panes.setStretch(1, 1 if landscape and two else 0)
+        self.action_row.setDirection(
+            QBoxLayout.Direction.LeftToRight if landscape else QBoxLayout.Direction.TopToBottom
+        )
 
     def show_view(self, view: SessionView) -> None:
         pass
@@ -205,7 +229,6 @@ class Keypad(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         for i, key in enumerate(keys):
             b = _button(QT_TRANSLATE_NOOP("Kiosk", "Hapus")) if key == "clear" else QPushButton(key)
-            b.setMinimumHeight(112)
             b.clicked.connect(lambda _=False, k=key: on_key(k))
             grid.addWidget(b, i // 3, i % 3)
             self.buttons[key] = b
@@ -266,15 +289,17 @@ class PinScreen(Screen):
         self.column.addWidget(_label(QT_TRANSLATE_NOOP("Kiosk", "PIN ADM (6 angka)"), "hint"))
         self.pin = DigitField(6, secret=True)
         self.column.addWidget(self.pin)
+        self.column.addStretch(1)
         self.keypad = Keypad(self._key)
-        self.column.addWidget(self.keypad)
+        self.second.addWidget(self.keypad)
         self.submit = _button(QT_TRANSLATE_NOOP("Kiosk", "Masuk"))
         self.submit.setObjectName("primary")
         self.submit.clicked.connect(lambda: on_submit(self.nik.value, self.pin.value))
         cancel = _button(QT_TRANSLATE_NOOP("Kiosk", "Batal"))
         cancel.clicked.connect(on_cancel)
-        self.column.addWidget(self.submit)
-        self.column.addWidget(cancel)
+        self.action_row.addWidget(self.submit)
+        self.action_row.addWidget(cancel)
+        self.second.addLayout(self.action_row)
         self._update()
 
     def entered(self) -> None:
@@ -323,16 +348,18 @@ class DigitEntryScreen(Screen):
         self.code = field
         self.code.set_active(True)
         self.column.addWidget(self.code)
+        self.column.addStretch(1)
         self.keypad = Keypad(self._key)
-        self.column.addWidget(self.keypad)
+        self.second.addWidget(self.keypad)
         self.submit = _button(submit_text)
         self.submit.setObjectName("primary")
         self.submit.clicked.connect(lambda: on_submit(self.code.value))
         cancel = _button(QT_TRANSLATE_NOOP("Kiosk", "Batal"))
         cancel.clicked.connect(on_cancel)
-        self.column.addWidget(self.submit)
-        self.column.addWidget(cancel)
-        self.column.addStretch(1)
+        self.action_row.addWidget(self.submit)
+        self.action_row.addWidget(cancel)
+        self.second.addLayout(self.action_row)
+        self.second.addStretch(1)
         self._key("")
 
     def _key(self, key: str) -> None:
@@ -402,21 +429,23 @@ class DocumentsScreen(Screen):
         )
         self.on_tap = on_tap
         self.reserved: tuple[int, ...] = ()
+        self.column.addStretch(1)
         self.list_box = QVBoxLayout()
         self.list_box.setSpacing(14)
-        self.column.addLayout(self.list_box)
+        self.second.addLayout(self.list_box)
         self.empty = _label(
             QT_TRANSLATE_NOOP("Kiosk", "Tidak ada dokumen yang siap dicetak."), "body"
         )
-        self.column.addWidget(self.empty)
-        self.column.addStretch(1)
+        self.second.addWidget(self.empty)
+        self.second.addStretch(1)
+        self.second.addLayout(self.action_row)
         self.print_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Cetak"))
         self.print_button.setObjectName("primary")
         self.print_button.clicked.connect(lambda: on_print(self.selected()))
         self.cancel_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Batal"))
         self.cancel_button.clicked.connect(on_cancel)
-        self.column.addWidget(self.print_button)
-        self.column.addWidget(self.cancel_button)
+        self.action_row.addWidget(self.print_button)
+        self.action_row.addWidget(self.cancel_button)
         self.doc_buttons: dict[int, QPushButton] = {}
 
     def selected(self) -> list[int]:
@@ -568,7 +597,7 @@ class DiagnosticsScreen(Screen):
         self.note = _label("", "hint")
         self.column.addWidget(self.note)
         self.column.addStretch(1)
-        self.buttons: dict[str, QPushButton] = {}
+        self.buttons: dict[str, QPushButton] = {}  # in the second pane
         for key, text, action in (
             ("checks", QT_TRANSLATE_NOOP("Kiosk", "Periksa perangkat"), lambda: post("run_checks")),
             (
@@ -590,9 +619,8 @@ class DiagnosticsScreen(Screen):
             ("done", QT_TRANSLATE_NOOP("Kiosk", "Selesai"), lambda: post("diagnostics_done")),
         ):
             b = _button(text)
-            b.setMinimumHeight(110)
             b.clicked.connect(action)
-            self.column.addWidget(b)
+            self.second.addWidget(b)
             self.buttons[key] = b
         self.buttons["done"].setObjectName("primary")
 
@@ -737,6 +765,7 @@ class KioskWindow(QWidget):
         }
         for screen in self.screens.values():
             self.stack.addWidget(screen)
+        self.set_orientation("portrait")
 
     def _brand_tapped(self, _event: Any) -> None:
         now = time.monotonic()
@@ -768,6 +797,17 @@ class KioskWindow(QWidget):
         other = "en" if self.languages.current == "id" else "id"
         self.language.setText(NAMES[other])
         self._speak_screen(screen)
+
+    def set_orientation(self, orientation: str) -> None:
+        """Lay every screen out for a portrait (1080x1920) or landscape (1920x1080)
+        panel; the window's size is the panel's (``ui.main.SCREENS``).  Landscape has
+        less height: its buttons are lower (88 px, still 22 mm at a 21.5-inch panel's
+        102 dpi, over the 15 mm a finger needs)."""
+        self.orientation = orientation
+        self.setProperty("landscape", orientation == "landscape")
+        self.setStyleSheet(stylesheet(self.theme))  # the [landscape] rules apply anew
+        for screen in self.screens.values():
+            screen.set_orientation(orientation == "landscape")
 
     def _switch_language(self) -> None:
         self.set_language("en" if self.languages.current == "id" else "id")

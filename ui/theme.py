@@ -124,6 +124,7 @@ QLabel#checks {{ font-size: 30px; }}
 QPushButton {{ font-size: 44px; min-height: 112px; border-radius: 24px; padding: 8px 32px;
               background: {t.surface}; border: 4px solid {t.accent}; color: {t.accent}; }}
 QPushButton:focus {{ border-color: {t.focus}; background: {t.surface}; }}
+QWidget#root[landscape="true"] QPushButton {{ min-height: 88px; padding: 4px 32px; }}
 QPushButton#document {{ font-size: 34px; min-height: 96px; text-align: left;
                        padding: 4px 28px; }}
 QPushButton#primary {{ background: {t.accent}; color: {t.on_accent}; }}
