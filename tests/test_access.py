@@ -159,3 +159,68 @@ def test_the_focus_ring_is_its_own_colour_in_both_themes() -> None:
     for theme in (NORMAL, HIGH_CONTRAST):
         assert contrast(theme.focus, theme.surface) >= 3.0  # WCAG non-text contrast
         assert theme.focus not in (theme.accent, theme.surface, theme.background)
+
+
+def test_a_whole_session_from_the_keypad_alone(qtbot: Any, rig: Any, pcsc_kiosk: Any) -> None:
+    """GIVEN the kiosk on the rig (real PC/SC, the test server) WHEN a citizen taps their
+    e-KTP and then uses only the keypad (arrows, Enter, digits) THEN the document is
+    chosen, its code typed, printed and the session ended, with no touch at all."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from sim.population import DEMO_NIK
+    from sim.seed import demo_code
+    from ui.main import KioskUi
+
+    class NoTouch(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.presses = 0
+
+        def eventFilter(self, _watched: QObject, event: QEvent) -> bool:
+            if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin):
+                self.presses += 1
+            return False
+
+    app = pcsc_kiosk
+    ui = KioskUi(app)
+    touches = NoTouch()
+    QApplication.instance().installEventFilter(touches)  # type: ignore[union-attr]
+    w = ui.window
+    w.show()
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    try:
+        qtbot.waitUntil(lambda: app.flow.state == "attract", timeout=30_000)
+        rig.insert_card(DEMO_NIK)  # the tap: a card, not a touch
+        qtbot.waitUntil(lambda: app.flow.state == "choose_documents", timeout=60_000)
+        kk = next(d for d in app.flow.session.documents if d["kind"] == "kartu_keluarga")
+
+        def focus_on(target: QPushButton) -> None:
+            for _ in range(40):
+                if QApplication.focusWidget() is target:
+                    return
+                qtbot.keyClick(w, Qt.Key.Key_Down)
+            raise AssertionError(f"the keypad never reached {target.text()!r}")
+
+        focus_on(w.documents.doc_buttons[kk["id"]])
+        qtbot.keyClick(w, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: app.flow.state == "enter_code", timeout=10_000)
+        for digit in demo_code(kk["number"]):
+            qtbot.keyClick(w, digit)
+        focus_on(w.code.submit)
+        qtbot.keyClick(w, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: app.flow.state == "choose_documents", timeout=30_000)
+        assert kk["id"] in app.flow.session.reservations
+        focus_on(w.documents.print_button)
+        qtbot.keyClick(w, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: app.flow.state == "done", timeout=60_000)
+        assert [r.number for r in app.flow.session.results] == [kk["number"]]
+        done = w.screens["done"].findChild(QPushButton)
+        focus_on(done)
+        qtbot.keyClick(w, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: app.flow.state == "attract", timeout=30_000)
+        assert touches.presses == 0
+    finally:
+        QApplication.instance().removeEventFilter(touches)  # type: ignore[union-attr]
+        rig.remove_card()
+        ui.close()
