@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -32,8 +33,14 @@ LOCK_FOR = dt.timedelta(minutes=15)
 # Argon2id with RFC 9106's second recommended profile scaled to a small server: 64 MiB,
 # 3 passes (~0.1 s here), so a stolen table costs an attacker that per guess.
 _HASHER = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=2)
-# A hash to verify against when the user does not exist: the answer takes as long.
-_DUMMY = _HASHER.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy() -> str:
+    """A hash to verify against when the user does not exist: the answer takes as long.
+    Made at the first such login, not at import (64 MiB and ~0.1 s every worker and the
+    demo kiosk would pay at start)."""
+    return _HASHER.hash("not a password of anyone")
 
 
 class AccountError(Exception):
@@ -130,7 +137,7 @@ def authenticate(
     user = db.get(ConsoleUser, username) if USERNAME.match(username) else None
     if user is None:
         with contextlib.suppress(VerificationError):
-            _HASHER.verify(_DUMMY, password[:MAX_PASSWORD] or "-")
+            _HASHER.verify(_dummy(), password[:MAX_PASSWORD] or "-")
         _audit(db, "public", "console_login_failed", username[:64], reason="unknown_user")
         db.commit()
         return Login(None, "bad_credentials")
