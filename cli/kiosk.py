@@ -515,9 +515,12 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
     diagnostics = Diagnostics(printer, None, cfg.kiosk.id, devices=devices.checks)
     ok = True
     try:
+        from ui.texts import check_text
+
         for check in diagnostics.run_checks():
             ok = ok and check.ok
-            print(f"{'✓' if check.ok else '✕'}  {check.name}: {check.detail}")
+            name, detail = check_text(check.name, check.detail)
+            print(f"{'✓' if check.ok else '✕'}  {name}: {detail}")
         if args.test_print:
             try:
                 print(diagnostics.test_print())

@@ -13,21 +13,21 @@ from typing import Any
 
 from drivers.card.base import ReaderState
 from kiosk import timeouts
+from kiosk.messages import notice
 from kiosk.print_service import PrintService
 from kiosk.server_client import ServerError
 from printing import renderers
 from printing.spooler import JobState, SpoolerError
 from printing.tracking import JobDeadline, follow_job
 
-READER_TEXT = {
-    "unavailable": "tidak terhubung",
-    "empty": "siap, tidak ada kartu",
-    "present": "ada kartu di pembaca",
-}
-
 
 @dataclass(frozen=True)
 class Check:
+    """One device check, language-free: ``name`` and ``detail`` are notices
+    (``kiosk.messages``: ``printer|queue=adm-a4``, ``cards_left|left=249``) that the
+    screen and the diagnostics command word; a device's own error text travels as a
+    value."""
+
     name: str
     ok: bool
     detail: str
@@ -38,22 +38,30 @@ def finger_check(matcher: Any) -> Check:
     port = getattr(matcher, "port", "")
     params = getattr(matcher, "parameters", None)
     if getattr(matcher, "available", False) and params is not None:
-        detail = (
-            f"{port}: {params.baud} baud, paket {params.packet_size} B, "
-            f"tingkat keamanan {params.security_level}"
+        detail = notice(
+            "finger_ready",
+            port=port,
+            baud=params.baud,
+            packet=params.packet_size,
+            security=params.security_level,
         )
-        return Check("Pemindai sidik jari", True, detail)
+        return Check("fingerprint", True, detail)
     if getattr(matcher, "available", False):
-        return Check("Pemindai sidik jari", True, "siap")
-    error = getattr(matcher, "last_error", "") or "tidak terhubung"
-    return Check("Pemindai sidik jari", False, f"{port}: {error}")
+        return Check("fingerprint", True, "ready")
+    return Check("fingerprint", False, _port_error(port, getattr(matcher, "last_error", "")))
+
+
+def _port_error(port: str, error: str) -> str:
+    return (
+        notice("port_error", port=port, error=error) if error else notice("port_missing", port=port)
+    )
 
 
 def qr_check(scanner: Any) -> Check:
     port = getattr(scanner, "port", "")
     if scanner.available:
-        return Check("Pemindai QR", True, f"{port}: siap")
-    return Check("Pemindai QR", False, f"{port}: {scanner.last_error or 'tidak terhubung'}")
+        return Check("qr", True, notice("port_ready", port=port))
+    return Check("qr", False, _port_error(port, scanner.last_error))
 
 
 class Diagnostics:
@@ -85,33 +93,35 @@ class Diagnostics:
         checks: list[Check] = []
         if self.reader_state is not None:
             state = self.reader_state().value
-            checks.append(Check("Pembaca e-KTP", state != "unavailable", READER_TEXT[state]))
+            checks.append(Check("reader", state != "unavailable", f"reader_{state}"))
         for queue in self.printer.queues.values():
+            name = notice("printer", queue=queue)
             try:
                 status = self.printer.spooler.printer_status(queue)
                 supplies = ", ".join(f"{s.name} {s.level}%" for s in status.supplies)
-                conditions = ", ".join(sorted(c.value for c in status.conditions)) or "siap"
-                checks.append(Check(f"Printer {queue}", status.ready, f"{conditions}; {supplies}"))
+                conditions = ",".join(sorted(c.value for c in status.conditions))
+                detail = notice("printer_state", conditions=conditions, supplies=supplies)
+                checks.append(Check(name, status.ready, detail))
             except SpoolerError as exc:
-                checks.append(Check(f"Printer {queue}", False, str(exc)))
+                checks.append(Check(name, False, notice("raw", text=exc)))
         checks.extend(self.devices())
         stock = self.printer.card_stock
         left = stock.remaining if stock is not None else 0
-        checks.append(Check("Blangko kartu", left > 0, f"{left} tersisa"))
+        checks.append(Check("blank_cards", left > 0, notice("cards_left", left=left)))
         try:
             ok = self.printer.server.health()
-            checks.append(Check("Server Dukcapil", ok, "terhubung" if ok else "tidak sehat"))
+            checks.append(Check("server", ok, "server_ok" if ok else "server_unhealthy"))
         except ServerError as exc:
-            checks.append(Check("Server Dukcapil", False, str(exc)))
+            checks.append(Check("server", False, notice("raw", text=exc)))
         store = self.printer.store
         if store is not None:
             pending = len(store.outbox_pending())
             unfinished = len(store.jobs())
             checks.append(
                 Check(
-                    "Transaksi cetak",
+                    "print_jobs",
                     pending == 0 and unfinished == 0,
-                    f"{unfinished} belum selesai, {pending} menunggu server",
+                    notice("jobs", unfinished=unfinished, pending=pending),
                 )
             )
         return checks

@@ -71,18 +71,30 @@ LONGEST_ERROR = max(
 CHECKS = tuple(
     Check(name, ok, detail)
     for name, ok, detail in [
-        ("Pembaca e-KTP", True, "siap, tidak ada kartu"),
-        ("Printer adm-a4", True, "siap; Black Toner 80%"),
-        ("Printer adm-card", False, "media-empty, door-open; YMCKO Ribbon 5%"),
+        ("reader", True, "reader_empty"),
+        ("printer|queue=adm-a4", True, "printer_state|conditions=|supplies=Black Toner 80%"),
         (
-            "Pemindai sidik jari",
-            True,
-            "/dev/adm-fingerprint: 57600 baud, paket 128 B, tingkat keamanan 3",
+            "printer|queue=adm-card",
+            False,
+            "printer_state|conditions=door_open,media_empty|supplies=YMCKO Ribbon 5%",
         ),
-        ("Pemindai QR", False, "/dev/adm-qr: [Errno 2] No such file or directory: '/dev/adm-qr'"),
-        ("Blangko kartu", True, "249 tersisa"),
-        ("Server Dukcapil", False, "central server unreachable: [Errno 111] Connection refused"),
-        ("Transaksi cetak", False, "2 belum selesai, 1 menunggu server"),
+        (
+            "fingerprint",
+            True,
+            "finger_ready|port=/dev/adm-fingerprint|baud=57600|packet=128|security=3",
+        ),
+        (
+            "qr",
+            False,
+            "port_error|port=/dev/adm-qr|error=[Errno 2] No such file or directory: '/dev/adm-qr'",
+        ),
+        ("blank_cards", True, "cards_left|left=249"),
+        (
+            "server",
+            False,
+            "raw|text=central server unreachable: [Errno 111] Connection refused",
+        ),
+        ("print_jobs", False, "jobs|unfinished=2|pending=1"),
     ]
 )
 RESULTS = tuple(

@@ -597,8 +597,8 @@ def test_technician_pin_opens_diagnostics_and_a_wrong_one_does_not(k: Rigged) ->
     k.to_state("diagnostics")
     k.run_until(lambda: bool(k.flow.view().checks), "the device checks")
     checks = {c.name: c for c in k.flow.view().checks}
-    assert checks["Server Dukcapil"].ok and checks["Printer adm-a4"].ok
-    assert not checks["Blangko kartu"].ok  # none loaded in this rig
+    assert checks["server"].ok and checks["printer|queue=adm-a4"].ok  # codes, worded by ui/
+    assert not checks["blank_cards"].ok  # none loaded in this rig
     assert k.actions == ["technician_pin_refused", "technician_login"]
 
 

@@ -263,7 +263,10 @@ def test_diagnostics_screen_lists_checks_and_the_switch(
     from kiosk.diagnostics import Check
 
     w, posted = window
-    checks = (Check("Printer adm-a4", True, "siap"), Check("Blangko kartu", False, "0 tersisa"))
+    checks = (
+        Check("printer|queue=adm-a4", True, "ready"),
+        Check("blank_cards", False, "cards_left|left=0"),
+    )
     w.show_view(view("diagnostics", checks=checks, closed="Ganti toner"))
     screen = w.screens["diagnostics"]
     assert "✓  Printer adm-a4: siap" in screen.checks.text()  # type: ignore[attr-defined]

@@ -31,7 +31,7 @@ from kiosk import timeouts
 from kiosk.flow import SessionView
 from ui.i18n import DEFAULT, NAMES, Languages
 from ui.speech import NoSpeech, Speech
-from ui.texts import QT_TRANSLATE_NOOP, notice_text
+from ui.texts import QT_TRANSLATE_NOOP, check_text, notice_text
 from ui.theme import NORMAL, THEMES, stylesheet
 
 translate = QCoreApplication.translate
@@ -625,7 +625,10 @@ class DiagnosticsScreen(Screen):
         self.buttons["done"].setObjectName("primary")
 
     def show_view(self, view: SessionView) -> None:
-        lines = [f"{'✓' if c.ok else '✕'}  {c.name}: {c.detail}" for c in view.checks]
+        lines = []
+        for c in view.checks:
+            name, detail = check_text(c.name, c.detail)
+            lines.append(f"{'✓' if c.ok else '✕'}  {name}: {detail}")
         self.checks.setText("\n".join(lines) or translate("Kiosk", "Memeriksa…"))
         self.note.setText(notice_text(view.prompt))
         closed = notice_text(view.closed) if view.closed else ""

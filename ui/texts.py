@@ -138,6 +138,51 @@ NOTICES: dict[str, str] = {
 }
 
 
+# The technician's device checks (``kiosk.diagnostics.Check``): names and details.
+CHECK_NAMES: dict[str, str] = {
+    "reader": QT_TRANSLATE_NOOP("Check", "Pembaca e-KTP"),
+    "printer": QT_TRANSLATE_NOOP("Check", "Printer {queue}"),
+    "fingerprint": QT_TRANSLATE_NOOP("Check", "Pemindai sidik jari"),
+    "qr": QT_TRANSLATE_NOOP("Check", "Pemindai QR"),
+    "blank_cards": QT_TRANSLATE_NOOP("Check", "Blangko kartu"),
+    "server": QT_TRANSLATE_NOOP("Check", "Server Dukcapil"),
+    "print_jobs": QT_TRANSLATE_NOOP("Check", "Transaksi cetak"),
+}
+CHECK_DETAILS: dict[str, str] = {
+    "reader_unavailable": QT_TRANSLATE_NOOP("Check", "tidak terhubung"),
+    "reader_empty": QT_TRANSLATE_NOOP("Check", "siap, tidak ada kartu"),
+    "reader_present": QT_TRANSLATE_NOOP("Check", "ada kartu di pembaca"),
+    "ready": QT_TRANSLATE_NOOP("Check", "siap"),
+    "printer_state": QT_TRANSLATE_NOOP("Check", "{conditions}; {supplies}"),
+    "finger_ready": QT_TRANSLATE_NOOP(
+        "Check", "{port}: {baud} baud, paket {packet} B, tingkat keamanan {security}"
+    ),
+    "port_ready": QT_TRANSLATE_NOOP("Check", "{port}: siap"),
+    "port_error": QT_TRANSLATE_NOOP("Check", "{port}: {error}"),
+    "port_missing": QT_TRANSLATE_NOOP("Check", "{port}: tidak terhubung"),
+    "cards_left": QT_TRANSLATE_NOOP("Check", "{left} tersisa"),
+    "server_ok": QT_TRANSLATE_NOOP("Check", "terhubung"),
+    "server_unhealthy": QT_TRANSLATE_NOOP("Check", "tidak sehat"),
+    "jobs": QT_TRANSLATE_NOOP("Check", "{unfinished} belum selesai, {pending} menunggu server"),
+    "raw": QT_TRANSLATE_NOOP("Check", "{text}"),
+}
+
+
+def _worded(table: dict[str, str], text: str) -> str:
+    code, values = messages.parse(text)
+    if code not in table:
+        return text  # not a code: shown as it came (a device's own words)
+    if code == "printer_state" and not values.get("conditions"):
+        values["conditions"] = translate("Check", CHECK_DETAILS["ready"])
+    sentence = translate("Check", table[code])
+    return sentence.format(**values) if values else sentence
+
+
+def check_text(name: str, detail: str) -> tuple[str, str]:
+    """A device check's name and detail in the current language."""
+    return _worded(CHECK_NAMES, name), _worded(CHECK_DETAILS, detail)
+
+
 def _t(key: str) -> str:
     return translate(CONTEXT, NOTICES[key])
 

@@ -2,6 +2,93 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="id">
 <context>
+    <name>Check</name>
+    <message>
+        <source>Pembaca e-KTP</source>
+        <translation>e-KTP reader</translation>
+    </message>
+    <message>
+        <source>Printer {queue}</source>
+        <translation>Printer {queue}</translation>
+    </message>
+    <message>
+        <source>Pemindai sidik jari</source>
+        <translation>Fingerprint scanner</translation>
+    </message>
+    <message>
+        <source>Pemindai QR</source>
+        <translation>QR scanner</translation>
+    </message>
+    <message>
+        <source>Blangko kartu</source>
+        <translation>Blank cards</translation>
+    </message>
+    <message>
+        <source>Server Dukcapil</source>
+        <translation>Dukcapil server</translation>
+    </message>
+    <message>
+        <source>Transaksi cetak</source>
+        <translation>Print jobs</translation>
+    </message>
+    <message>
+        <source>tidak terhubung</source>
+        <translation>not connected</translation>
+    </message>
+    <message>
+        <source>siap, tidak ada kartu</source>
+        <translation>ready, no card</translation>
+    </message>
+    <message>
+        <source>ada kartu di pembaca</source>
+        <translation>a card is on the reader</translation>
+    </message>
+    <message>
+        <source>siap</source>
+        <translation>ready</translation>
+    </message>
+    <message>
+        <source>{conditions}; {supplies}</source>
+        <translation>{conditions}; {supplies}</translation>
+    </message>
+    <message>
+        <source>{port}: {baud} baud, paket {packet} B, tingkat keamanan {security}</source>
+        <translation>{port}: {baud} baud, {packet} B packets, security level {security}</translation>
+    </message>
+    <message>
+        <source>{port}: siap</source>
+        <translation>{port}: ready</translation>
+    </message>
+    <message>
+        <source>{port}: {error}</source>
+        <translation>{port}: {error}</translation>
+    </message>
+    <message>
+        <source>{port}: tidak terhubung</source>
+        <translation>{port}: not connected</translation>
+    </message>
+    <message>
+        <source>{left} tersisa</source>
+        <translation>{left} left</translation>
+    </message>
+    <message>
+        <source>terhubung</source>
+        <translation>connected</translation>
+    </message>
+    <message>
+        <source>tidak sehat</source>
+        <translation>not healthy</translation>
+    </message>
+    <message>
+        <source>{unfinished} belum selesai, {pending} menunggu server</source>
+        <translation>{unfinished} unfinished, {pending} waiting for the server</translation>
+    </message>
+    <message>
+        <source>{text}</source>
+        <translation>{text}</translation>
+    </message>
+</context>
+<context>
     <name>Kind</name>
     <message>
         <source>Kartu Keluarga</source>
