@@ -102,7 +102,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return 0
 
     from sim.rig import Rig
-    from ui.main import run_windowed
 
     rig = Rig()
     rig.up()
@@ -111,20 +110,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except kconfig.ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    from sim.compose import use_rig
-
-    use_rig(cfg, rig)
     if cfg.server.backend == "embedded" and not args.config:
         # The demo server's database and keys live with the rig, not in the working folder.
         cfg.server.database = f"sqlite:///{rig.dir / 'demo-server.db'}"
         cfg.server.home = str(rig.dir / "server-home")
         cfg.kiosk.store = str(rig.dir / "kiosk.db")
-    from sim.compose import build_with_server
-
     if cfg.kiosk.mode != "demo":
         print("adm-kiosk simulate: the configuration is not a demo", file=sys.stderr)
         return 2
-    app, server = build_with_server(cfg)
+    process = None
+    if cfg.server.backend == "embedded":
+        # First: the server starts on the other core while the kiosk imports its stack.
+        from sim.server_process import ServerProcess
+
+        process = ServerProcess(cfg.server.database, Path(cfg.server.home), cfg.kiosk.id)
+        process.spawn()
+    from sim.compose import build_with_server, use_rig
+    from ui.main import run_windowed
+
+    use_rig(cfg, rig)
+    app, server = build_with_server(cfg, server_process=process)
 
     def panel() -> Any:
         from sim.panel import SimulatorPanel

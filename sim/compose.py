@@ -47,9 +47,13 @@ def build(config: kconfig.Config, **parts: object) -> KioskApp:
     return build_with_server(config, **parts)[0]
 
 
-def build_with_server(config: kconfig.Config, **parts: object) -> tuple[KioskApp, Any]:
+def build_with_server(
+    config: kconfig.Config, server_process: Any = None, **parts: object
+) -> tuple[KioskApp, Any]:
     """``build``, and the embedded central server it started (None when the kiosk talks
-    to another server): the simulator panel takes it down and up."""
+    to another server): the simulator panel takes it down and up.  ``server_process``:
+    a ``sim.server_process.ServerProcess`` already spawned (the windowed demo starts it
+    first, so it comes up while the kiosk imports); the kiosk is pointed at it."""
     if config.kiosk.mode != "demo":
         raise NotADemo('kiosk.mode: the simulator composes only kiosk.mode = "demo"')
     kw: dict[str, object] = {}
@@ -63,7 +67,17 @@ def build_with_server(config: kconfig.Config, **parts: object) -> tuple[KioskApp
     if config.printer.backend == "sim":
         kw["spooler"] = SimSpooler(keep_documents=20)  # a demo may run for days
     kw["qr_scanner"] = config.qr.backend == "sim"
-    if config.server.backend == "embedded" and "server" not in parts:
+    if config.server.backend == "embedded" and server_process is not None:
+        server_process.wait_ready()
+        server = server_process
+        closers.append(server.stop)
+        home = Path(config.server.home)
+        kw["server"] = ServerLink(
+            server.url,
+            Tls(home / "ca.pem", Path(server.cert), Path(server.key)),
+            home / "issuer.pub",
+        )
+    elif config.server.backend == "embedded" and "server" not in parts:
         # Imported here: the server's stack costs ~0.4 s of start-up that a demo kiosk
         # talking to a real server (and every crash-test kiosk process) never needs.
         from sim.embedded import EmbeddedServer

@@ -87,3 +87,31 @@ def test_a_failing_action_is_reported_and_the_panel_goes_on(qtbot: Any, rig: Rig
     qtbot.waitUntil(lambda: panel.pending == 0)
     assert panel.status.text() == "Stop printer: failed (no such printer)."
     panel.close()
+
+
+def test_the_demo_server_in_its_own_process_goes_down_and_comes_back_on_its_port(
+    tmp_path: Any,
+) -> None:
+    from sim.server_process import ServerProcess
+
+    proc = ServerProcess(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "home", "adm-sim-001")
+    proc.spawn()  # returns at once: the kiosk imports meanwhile
+    proc.wait_ready()
+    try:
+        ctx = ssl.create_default_context(cafile=str(tmp_path / "home" / "ca.pem"))
+        ctx.load_cert_chain(proc.cert, proc.key)
+
+        def answers() -> bool:
+            try:
+                return httpx.get(f"{proc.url}/api/v1/health", verify=ctx, timeout=2).is_success
+            except httpx.HTTPError:
+                return False
+
+        url = proc.url
+        assert answers()
+        proc.stop()
+        assert not answers()
+        proc.start()
+        assert proc.url == url and answers()
+    finally:
+        proc.stop()
