@@ -79,6 +79,17 @@ def main(out: Path) -> int:
             window.show_view(screens[state])
             app.processEvents()
             window.grab().save(str(out / f"high-contrast-{lang}-{state}.png"))
+    # The low-reach mode (portrait): every control in the lower part of the panel.
+    window.show_view(screens["attract"])
+    window.set_language("id")
+    window.set_high_contrast(False)
+    window.set_low_reach(True)
+    for state in ("attract", "enter_code", "choose_documents"):
+        window.show_view(screens[state])
+        app.processEvents()
+        window.grab().save(str(out / f"low-reach-{state}.png"))
+    window.show_view(screens["attract"])
+    window.set_low_reach(False)
     # The landscape panel (ui.orientation = "landscape"), both languages.
     window.set_orientation("landscape")
     window.setFixedSize(1920, 1080)

@@ -224,3 +224,24 @@ def test_a_whole_session_from_the_keypad_alone(qtbot: Any, rig: Any, pcsc_kiosk:
         QApplication.instance().removeEventFilter(touches)  # type: ignore[union-attr]
         rig.remove_card()
         ui.close()
+
+
+def test_low_reach_brings_every_control_down_and_ends_with_the_session(qtbot: Any) -> None:
+    from ui.main import LOW_REACH_TOP
+
+    w, posted = window_with(qtbot)
+    w.setFixedSize(1080, 1920)
+    w.show_view(VIEWS["enter_code"])
+    QApplication.processEvents()
+    header_before = w.header.mapTo(w, w.header.rect().topLeft()).y()
+    qtbot.mouseClick(w.reach_button, Qt.MouseButton.LeftButton)
+    QApplication.processEvents()
+    assert w.low_reach and w.reach_button.text().startswith("✓") and posted == []
+    top = LOW_REACH_TOP["portrait"] * 1920
+    for b in w.findChildren(QPushButton):
+        if b.isVisibleTo(w):
+            assert b.mapTo(w, b.rect().topLeft()).y() >= top, b.text()
+    assert w.header.mapTo(w, w.header.rect().topLeft()).y() > header_before  # moved down
+    w.show_view(VIEWS["attract"])  # the session ended
+    QApplication.processEvents()
+    assert not w.low_reach and w.header.mapTo(w, w.header.rect().topLeft()).y() == 0

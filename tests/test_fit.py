@@ -17,7 +17,7 @@ from kiosk.diagnostics import Check
 from kiosk.flow import SessionView
 from kiosk.print_service import PrintResult
 from sim.cards import photo
-from ui.main import SCREENS
+from ui.main import LOW_REACH_TOP, SCREENS
 from ui.screens import KioskWindow
 from ui.texts import NOTICES
 
@@ -186,12 +186,13 @@ def _rect(w: QWidget, window: QWidget) -> QRect:
     return QRect(w.mapTo(window, w.rect().topLeft()), w.size())
 
 
+@pytest.mark.parametrize("reach", ["normal", "low"])
 @pytest.mark.parametrize("orientation", ["portrait", "landscape"])
 @pytest.mark.parametrize("contrast", ["normal", "high"])
 @pytest.mark.parametrize("lang", ["id", "en"])
 @pytest.mark.parametrize("state", [s for s, _ in views()])
 def test_every_screen_fits_the_panel(
-    qtbot: Any, state: str, lang: str, contrast: str, orientation: str
+    qtbot: Any, state: str, lang: str, contrast: str, orientation: str, reach: str
 ) -> None:
     SCREEN = SCREENS[orientation]
     window = KioskWindow(post=lambda *_a, **_kw: None)
@@ -201,6 +202,7 @@ def test_every_screen_fits_the_panel(
     window.show()
     assert window.set_language(lang)
     window.set_high_contrast(contrast == "high")
+    window.set_low_reach(reach == "low")
     window.show_view(dict(views())[state])
     QApplication.processEvents()  # the new view's widgets laid out
     QApplication.processEvents()
@@ -231,4 +233,9 @@ def test_every_screen_fits_the_panel(
             continue
         if _rect(a, window).intersects(_rect(b, window)):
             problems.append(f"{a.text()[:20]!r} {_rect(a, window)} overlaps {b.text()[:20]!r}")
+    if reach == "low":  # every control in the lower part of the panel
+        top = LOW_REACH_TOP[orientation] * SCREEN["height"]
+        for w in controls:
+            if isinstance(w, QPushButton) and _rect(w, window).top() < top:
+                problems.append(f"{w.text()[:30]!r} at {_rect(w, window).top()} < {top:.0f}")
     assert not problems, "\n".join(problems)

@@ -40,6 +40,12 @@ SCREENS = {
     "landscape": {"width": 1920, "height": 1080},
 }
 SCREEN = SCREENS["portrait"]
+# In the low-reach mode no control is above this fraction of the panel's height, by
+# orientation (the fit test checks it).  A 21.5-inch portrait panel (47.7 cm
+# tall) mounted with its bottom edge at 90 cm has its top at 137.7 cm; the upper forward
+# reach from a wheelchair is ~120 cm, 37 % of the panel down from its top.  The same
+# panel in landscape (26.8 cm tall) ends at 116.8 cm: all of it is in reach.
+LOW_REACH_TOP = {"portrait": 0.4, "landscape": 0.0}
 
 
 def use_offscreen() -> None:

@@ -136,6 +136,26 @@ class Screen(QWidget):
         self.action_row = QBoxLayout(QBoxLayout.Direction.TopToBottom)
         self.action_row.setSpacing(20)
 
+    def set_low_reach(self, on: bool) -> None:
+        """Low reach: each pane's free space goes above its content instead of below, so
+        the controls sit at the bottom of the screen (in reach from a wheelchair)."""
+        self._low = on
+        self._arrange_actions()
+        for pane in (self.column, self.second):
+            if pane.count() == 0:
+                continue
+            if pane.property("lead") is None:
+                pane.insertStretch(0, 0)  # the leading free space, used in low reach only
+                pane.setProperty("lead", True)
+            last = pane.count() - 1
+            item = pane.itemAt(last)
+            trailing = last > 0 and item is not None and item.spacerItem() is not None
+            if trailing:
+                if pane.property("tail") is None:
+                    pane.setProperty("tail", pane.stretch(last))
+                pane.setStretch(last, 0 if on else int(pane.property("tail")))
+            pane.setStretch(0, 1 if on else 0)
+
     def set_orientation(self, landscape: bool) -> None:
         two = self.second.count() > 0
         self.panes.setDirection(
@@ -143,8 +163,14 @@ class Screen(QWidget):
         )
         self.panes.setSpacing(72 if landscape and two else 20)
         self.panes.setStretch(1, 1 if landscape and two else 0)
+        self._landscape = landscape
+        self._arrange_actions()
+
+    def _arrange_actions(self) -> None:
+        """Submit and cancel side by side where height is short: landscape, low reach."""
+        side = getattr(self, "_landscape", False) or getattr(self, "_low", False)
         self.action_row.setDirection(
-            QBoxLayout.Direction.LeftToRight if landscape else QBoxLayout.Direction.TopToBottom
+            QBoxLayout.Direction.LeftToRight if side else QBoxLayout.Direction.TopToBottom
         )
 
     def show_view(self, view: SessionView) -> None:
@@ -681,7 +707,7 @@ class KioskWindow(QWidget):
         self.language.setObjectName("language")
         self.language.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.language.clicked.connect(self._switch_language)
-        header = QWidget()
+        header = self.header = QWidget()
         header.setObjectName("header")
         row = QHBoxLayout(header)
         row.setContentsMargins(0, 0, 24, 0)
@@ -706,9 +732,12 @@ class KioskWindow(QWidget):
         bar.setSpacing(24)
         self.contrast_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Kontras tinggi"))
         self.voice_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Panduan suara"))
+        self.reach_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Posisi rendah"))
+        self.low_reach = False
         for b, toggle in (
             (self.contrast_button, self._toggle_contrast),
             (self.voice_button, self._toggle_voice),
+            (self.reach_button, lambda: self.set_low_reach(not self.low_reach)),
         ):
             b.setObjectName("access")
             b.setCheckable(True)
@@ -820,6 +849,7 @@ class KioskWindow(QWidget):
             self.set_language(self.default_language)
         self.set_high_contrast(False)
         self.set_voice(False)
+        self.set_low_reach(False)
 
     def _toggle_contrast(self) -> None:
         self.set_high_contrast(self.theme is NORMAL)
@@ -827,9 +857,24 @@ class KioskWindow(QWidget):
     def _toggle_voice(self) -> None:
         self.set_voice(not self.voice)
 
+    def set_low_reach(self, on: bool) -> None:
+        """Every control low on the screen: the header (with the language switch) moves
+        below the content, and each screen gives its free space above its controls."""
+        self.reach_button.setChecked(on)
+        self._mark_access()
+        if on == self.low_reach:
+            return
+        self.low_reach = on
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.removeWidget(self.header)
+        layout.insertWidget(layout.indexOf(self.stack) + 1 if on else 0, self.header)
+        for screen in self.screens.values():
+            screen.set_low_reach(on)
+
     def _mark_access(self) -> None:
         """A switched-on mode says so in words too (a tick), not by colour alone."""
-        for button in (self.contrast_button, self.voice_button):
+        for button in (self.contrast_button, self.voice_button, self.reach_button):
             text = translate("Kiosk", button.property("source"))
             button.setText(f"✓ {text}" if button.isChecked() else text)
 

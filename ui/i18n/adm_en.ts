@@ -318,6 +318,10 @@
         <translation>Voice guidance</translation>
     </message>
     <message>
+        <source>Posisi rendah</source>
+        <translation>Low reach</translation>
+    </message>
+    <message>
         <source>Anjungan sedang disiapkan</source>
         <translation>The kiosk is getting ready</translation>
     </message>
