@@ -204,6 +204,12 @@ class TechnicianSection(_Section):
 
 
 class UiSection(_Section):
+    office_notice: str = Field(
+        "",
+        max_length=200,
+        description="a notice of the office shown on the idle screen as written (opening "
+        'hours, a closure); "" for none',
+    )
     orientation: Literal["portrait", "landscape"] = Field(
         "portrait",
         description="the panel: portrait (1080x1920) | landscape (1920x1080); the window "

@@ -49,6 +49,15 @@ def main(out: Path) -> int:
 
     from drivers.fingerprint.base import FingerMismatch
 
+    from ui.screens import AttractScreen
+
+    attract = window.screens["attract"]
+    assert isinstance(attract, AttractScreen)
+    attract.set_notice("Mulai 1 Desember 2026 anjungan ini melayani pukul 07.30-15.00 WIB.")
+    window.show_view(replace(view, prompt=""))
+    app.processEvents()
+    window.grab().save(str(out / "attract-office-notice.png"))
+    attract.set_notice("")
     for name, shown in (
         ("attract-lift-and-tap", view),
         (

@@ -18,7 +18,7 @@ from kiosk.flow import SessionView
 from kiosk.print_service import PrintResult
 from sim.cards import photo
 from ui.main import LOW_REACH_TOP, SCREENS
-from ui.screens import KioskWindow
+from ui.screens import AttractScreen, KioskWindow
 from ui.texts import NOTICES
 
 # 100 characters, in words as names are.
@@ -63,6 +63,10 @@ class English:
 
 UNAVAILABLE = {**DOCS[1], "unavailable": "no_blank_cards"}
 ENGLISH = English()
+OFFICE_NOTICE = (
+    "Mulai 1 Desember 2026 anjungan ini melayani pukul 07.30-15.00 WIB. Untuk "
+    "perekaman sidik jari dan foto silakan datang ke loket 3 di lantai dua gedung ini."
+)[:200]
 # The error whose sentence is longest in either language.
 LONGEST_ERROR = max(
     messages.CODES,
@@ -203,6 +207,9 @@ def test_every_screen_fits_the_panel(
     assert window.set_language(lang)
     window.set_high_contrast(contrast == "high")
     window.set_low_reach(reach == "low")
+    attract = window.screens["attract"]
+    assert isinstance(attract, AttractScreen)
+    attract.set_notice(OFFICE_NOTICE)  # the longest an office may write
     window.show_view(dict(views())[state])
     QApplication.processEvents()  # the new view's widgets laid out
     QApplication.processEvents()

@@ -472,3 +472,20 @@ def test_the_pin_screen_forgets_the_last_citizens_nik(
     w.show_view(view("enter_pin"))  # the next citizen
     assert w.pin.nik.value == "" and w.pin.pin.value == ""
     assert "3201" not in w.pin.nik.text()
+
+
+def test_the_office_notice_is_shown_on_the_idle_screen_as_written(
+    window: tuple[KioskWindow, Posted],
+) -> None:
+    from ui.screens import AttractScreen
+
+    w, _ = window
+    attract = w.screens["attract"]
+    assert isinstance(attract, AttractScreen)
+    w.show_view(view("attract"))
+    assert not attract.notice.isVisibleTo(w)  # none configured
+    attract.set_notice("Loket tutup pukul 15.00 WIB.")
+    assert attract.notice.isVisibleTo(w) and attract.notice.text() == "Loket tutup pukul 15.00 WIB."
+    assert w.set_language("en")  # the office's words are not translated
+    assert attract.notice.text() == "Loket tutup pukul 15.00 WIB."
+    assert w.set_language("id")

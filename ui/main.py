@@ -28,7 +28,7 @@ from PySide6.QtWidgets import QApplication
 from kiosk.app import KioskApp
 from kiosk.flow import Flow, SessionView
 from protocol.notify import Notifier
-from ui.screens import KioskWindow
+from ui.screens import AttractScreen, KioskWindow
 from ui.speech import EspeakSpeech, NoSpeech, Speech
 from ui.supervision import Supervision
 
@@ -137,6 +137,10 @@ class KioskUi:
         self.window = KioskWindow(post=self._post, speech=self.speech, language=language)
         # The window is the panel: never larger (a screen that does not fit is a bug the
         # fit test catches, not a window that grows past the glass).
+        if config is not None:
+            attract = self.window.screens["attract"]
+            assert isinstance(attract, AttractScreen)
+            attract.set_notice(config.ui.office_notice)
         orientation = config.ui.orientation if config is not None else "portrait"
         self.window.set_orientation(orientation)
         panel = SCREENS[orientation]

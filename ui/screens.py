@@ -225,6 +225,15 @@ class AttractScreen(MessageScreen):
             "hint",
         )
         self.column.insertWidget(self.column.count() - 1, self.qr_hint)
+        # The office's own notice (``[ui] office_notice``: opening hours, a closure), as
+        # the office wrote it.
+        self.notice = _label("", "notice")
+        self.notice.setVisible(False)
+        self.column.insertWidget(1, self.notice)
+
+    def set_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
 
     def show_view(self, view: SessionView) -> None:
         """Only the ways in whose devices this kiosk has."""

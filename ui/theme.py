@@ -115,6 +115,8 @@ QLabel#footer {{ font-size: 30px; color: {t.muted}; padding: 16px; }}
 QLabel#footer[warning="true"] {{ font-size: 38px; font-weight: bold; color: {t.on_warning};
                                 background: {t.warning}; }}
 QLabel#error {{ font-size: 34px; color: {t.error}; }}
+QLabel#notice {{ font-size: 34px; color: {t.on_warning}; background: {t.warning};
+                border-radius: 16px; padding: 16px 24px; }}
 QLabel#digits {{ font-size: 52px; letter-spacing: 6px; background: {t.surface};
                 color: {t.text}; border: 4px solid {t.on_disabled}; border-radius: 16px;
                 padding: 10px; }}
