@@ -48,7 +48,6 @@ def main(out: Path) -> int:
     from dataclasses import replace
 
     from drivers.fingerprint.base import FingerMismatch
-
     from ui.screens import AttractScreen
 
     attract = window.screens["attract"]
