@@ -204,6 +204,13 @@ class TechnicianSection(_Section):
 
 
 class UiSection(_Section):
+    dpi: int = Field(
+        102,
+        ge=50,
+        le=400,
+        description="the panel's pixels per inch (a 21.5-inch 1920x1080 panel: 102); every "
+        "touch target is at least 15 mm at it",
+    )
     office_notice: str = Field(
         "",
         max_length=200,

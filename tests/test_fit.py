@@ -13,11 +13,12 @@ from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 
 from kiosk import messages
+from kiosk.config import UiSection
 from kiosk.diagnostics import Check
 from kiosk.flow import SessionView
 from kiosk.print_service import PrintResult
 from sim.cards import photo
-from ui.main import LOW_REACH_TOP, SCREENS
+from ui.main import LOW_REACH_TOP, SCREENS, min_target_px
 from ui.screens import AttractScreen, KioskWindow
 from ui.texts import NOTICES
 
@@ -63,6 +64,8 @@ class English:
 
 UNAVAILABLE = {**DOCS[1], "unavailable": "no_blank_cards"}
 ENGLISH = English()
+DPI = UiSection().dpi  # the configured default panel
+TARGET = min_target_px(DPI)
 OFFICE_NOTICE = (
     "Mulai 1 Desember 2026 anjungan ini melayani pukul 07.30-15.00 WIB. Untuk "
     "perekaman sidik jari dan foto silakan datang ke loket 3 di lantai dua gedung ini."
@@ -226,6 +229,8 @@ def test_every_screen_fits_the_panel(
         if not panel.contains(r):
             problems.append(f"{name} outside the panel: {r}")
         if isinstance(w, QPushButton):
+            if min(w.width(), w.height()) < TARGET:
+                problems.append(f"{name} is {w.size()}: under 15 mm at {DPI} dpi")
             need = w.sizeHint()
             if need.width() > w.width() or need.height() > w.height() + 1:
                 problems.append(f"{name} text {need} in {w.size()}")

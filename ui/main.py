@@ -40,6 +40,14 @@ SCREENS = {
     "landscape": {"width": 1920, "height": 1080},
 }
 SCREEN = SCREENS["portrait"]
+# The smallest touch target a finger is given, and the pixels it takes at ``dpi``.
+MIN_TARGET_MM = 15.0
+
+
+def min_target_px(dpi: int) -> float:
+    return MIN_TARGET_MM * dpi / 25.4
+
+
 # In the low-reach mode no control is above this fraction of the panel's height, by
 # orientation (the fit test checks it).  A 21.5-inch portrait panel (47.7 cm
 # tall) mounted with its bottom edge at 90 cm has its top at 137.7 cm; the upper forward
@@ -145,6 +153,17 @@ class KioskUi:
         self.window.set_orientation(orientation)
         panel = SCREENS[orientation]
         self.window.setFixedSize(panel["width"], panel["height"])
+        if config is not None:
+            # The layout's smallest control is 88 px high (landscape); on a denser panel
+            # that may be under a fingertip: said at start, for the installer.
+            smallest_mm = 88 * 25.4 / config.ui.dpi
+            if smallest_mm < MIN_TARGET_MM:
+                log.warning(
+                    "panel at %d dpi: the smallest control is %.1f mm, under %.0f mm",
+                    config.ui.dpi,
+                    smallest_mm,
+                    MIN_TARGET_MM,
+                )
         self.on_state: list[Callable[[str, SessionView], None]] = []
         # Any touch anywhere restarts the current state's inactivity timeout.
         self._touches = TouchFilter(app.flow.touch)
