@@ -55,8 +55,8 @@ screenshots: setup
 	@rm -rf /tmp/adm-shots-en && $(BIN)/adm-kiosk simulate --headless --lang en --out /tmp/adm-shots-en >/dev/null
 	@rm -rf docs/screenshots/en && mkdir -p docs/screenshots/en && cp /tmp/adm-shots-en/*.png docs/screenshots/en/
 	@$(BIN)/python scripts/render_documents.py >/dev/null
-	@rm -rf docs/screenshots/console && $(BIN)/python scripts/console_screenshots.py >/dev/null
-	@echo "screenshots in docs/screenshots (console/: the office console), document pages in docs/documents"
+	@rm -rf docs/console-screenshots && $(BIN)/python scripts/console_screenshots.py >/dev/null
+	@echo "kiosk panels in docs/screenshots, the office console in docs/console-screenshots, document pages in docs/documents"
 
 # Bring ui/i18n/adm_en.ts up to date with the strings marked in ui/ (then translate the
 # new entries; tests/test_translations.py fails on any unfinished one).

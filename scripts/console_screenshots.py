@@ -1,4 +1,4 @@
-"""Screenshots of the office console's main pages (docs/screenshots/console/), taken in
+"""Screenshots of the office console's main pages (docs/console-screenshots/), taken in
 Debian's Chromium against an embedded server whose fleet is in every state the fleet
 page knows: serving, in a session, out of paper, closed by a technician, silent, revoked.
 
@@ -93,7 +93,7 @@ def populate(srv: EmbeddedServer) -> None:
 
 
 def main() -> int:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots/console")
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/console-screenshots")
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="adm-console-shots-"))
     srv = EmbeddedServer(f"sqlite:///{work / 'server.db'}", work / "home", kiosks=tuple(KIOSKS))

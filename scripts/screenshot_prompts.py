@@ -109,14 +109,15 @@ def main(out: Path) -> int:
             app.processEvents()
             window.grab().save(str(out / f"landscape-{lang}-{state}.png"))
     window.close()
-    # The simulator panel shown beside the windowed demo.
+    # The simulator panel shown beside the windowed demo: a window of its own, not a
+    # kiosk panel, so beside the panels' folder (docs/simulator-panel.png).
     from sim.panel import SimulatorPanel
     from sim.rig import Rig
 
     panel = SimulatorPanel(Rig(), None)
     panel.show()
     app.processEvents()
-    panel.grab().save(str(out / "simulator-panel.png"))
+    panel.grab().save(str(out.parent / "simulator-panel.png"))
     panel.close()
     return 0
 

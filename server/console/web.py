@@ -155,6 +155,10 @@ def mount(app: FastAPI, context: Any) -> None:
         text = translate(lang_of(request), key, **kw)
         raise Refused(page(request, "message.html", 403, browser, title=title, text=text))
 
+    def not_found(request: Request, browser: accounts.Browser | None, what: str) -> Response:
+        text = translate(lang_of(request), "not_found", what=what[:64])
+        return page(request, "message.html", 404, browser, title="not_found_title", text=text)
+
     async def form_of(request: Request, browser: accounts.Browser | None) -> dict[str, str]:
         """The posted form, after its CSRF token (and origin, when the browser says)
         matched the session's; Refused with 403 otherwise."""
@@ -283,7 +287,7 @@ def mount(app: FastAPI, context: Any) -> None:
         with database() as db:
             kiosk = db.get(Kiosk, kiosk_id[:64])
             if kiosk is None:
-                return _not_found(page, request, browser, kiosk_id)
+                return not_found(request, browser, kiosk_id)
             view = next(v for v in fleet(db, settings.alert_rules, now) if v.id == kiosk.id)
             beats = list(
                 db.scalars(
@@ -361,7 +365,7 @@ def mount(app: FastAPI, context: Any) -> None:
         with database() as db:
             kiosk = db.get(Kiosk, kiosk_id[:64])
             if kiosk is None:
-                return _not_found(page, request, browser, kiosk_id)
+                return not_found(request, browser, kiosk_id)
             if action == "revoke":
                 officer.revoke_kiosk(db, kiosk.id, officer=actor)
                 done = "kiosk_revoked_done"
@@ -388,7 +392,7 @@ def mount(app: FastAPI, context: Any) -> None:
             elif action == "reissue":
                 return _reissue(db, settings, kiosk.id, actor)
             else:
-                return _not_found(page, request, browser, action)
+                return not_found(request, browser, action)
         return secure(RedirectResponse(f"{PREFIX}/kiosks/{quote(kiosk.id)}?done={done}", 303))
 
     # ------------------------------------------------------------------ documents
@@ -440,7 +444,7 @@ def mount(app: FastAPI, context: Any) -> None:
         with database() as db:
             doc = db.scalar(select(Document).where(Document.number == number[:60]))
             if doc is None:
-                return _not_found(page, request, browser, number)
+                return not_found(request, browser, number)
             entries = list(
                 db.scalars(
                     select(AuditEntry)
@@ -608,13 +612,6 @@ def metrics_token_ok(settings: Any, authorization: str | None) -> bool:
         return False
     given = keyed_hash(settings.pepper, "metrics", authorization[7:].strip()[:100])
     return hmac.compare_digest(given, expected)
-
-
-def _not_found(page: Any, request: Request, browser: Any, what: str) -> Response:
-    lang = request.cookies.get(LANG_COOKIE, "id")
-    lang = lang if lang in LANGUAGES else "id"
-    text = translate(lang, "not_found", what=what[:64])
-    return page(request, "message.html", 404, browser, title="not_found_title", text=text)
 
 
 def _safe_next(target: str) -> str:
