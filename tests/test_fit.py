@@ -9,7 +9,7 @@ import itertools
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QRect, QSize
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 
 from kiosk import messages
@@ -193,36 +193,21 @@ def _rect(w: QWidget, window: QWidget) -> QRect:
     return QRect(w.mapTo(window, w.rect().topLeft()), w.size())
 
 
-@pytest.mark.parametrize("reach", ["normal", "low"])
-@pytest.mark.parametrize("orientation", ["portrait", "landscape"])
-@pytest.mark.parametrize("contrast", ["normal", "high"])
-@pytest.mark.parametrize("lang", ["id", "en"])
-@pytest.mark.parametrize("state", [s for s, _ in views()])
-def test_every_screen_fits_the_panel(
-    qtbot: Any, state: str, lang: str, contrast: str, orientation: str, reach: str
-) -> None:
+def fit_problems(window: KioskWindow, orientation: str, reach: str) -> list[str]:
+    """What does not fit on ``window`` as it is shown now: a window larger than the
+    panel, a control outside it, under 15 mm or too small for its text, two controls
+    overlapping, and in low reach a control above the reach line."""
     SCREEN = SCREENS[orientation]
-    window = KioskWindow(post=lambda *_a, **_kw: None)
-    qtbot.addWidget(window)
-    window.set_orientation(orientation)
-    window.setFixedSize(SCREEN["width"], SCREEN["height"])
-    window.show()
-    assert window.set_language(lang)
-    window.set_high_contrast(contrast == "high")
-    window.set_low_reach(reach == "low")
-    attract = window.screens["attract"]
-    assert isinstance(attract, AttractScreen)
-    attract.set_notice(OFFICE_NOTICE)  # the longest an office may write
-    window.show_view(dict(views())[state])
-    QApplication.processEvents()  # the new view's widgets laid out
-    QApplication.processEvents()
     panel = QRect(0, 0, SCREEN["width"], SCREEN["height"])
-    assert window.size().width() == SCREEN["width"] and window.height() == SCREEN["height"]
-    hint = window.minimumSizeHint()
-    assert hint.width() <= SCREEN["width"] and hint.height() <= SCREEN["height"], hint
-    controls = _controls(window)
-    assert controls
     problems = []
+    if window.size().width() != SCREEN["width"] or window.height() != SCREEN["height"]:
+        problems.append(f"window {window.size()}")
+    hint = window.minimumSizeHint()
+    if hint.width() > SCREEN["width"] or hint.height() > SCREEN["height"]:
+        problems.append(f"minimum size {hint}")
+    controls = _controls(window)
+    if not controls:
+        problems.append("nothing shown")
     for w in controls:
         r = _rect(w, window)
         name = f"{type(w).__name__} {getattr(w, 'text', lambda: '')()[:40]!r}"
@@ -231,13 +216,18 @@ def test_every_screen_fits_the_panel(
         if isinstance(w, QPushButton):
             if min(w.width(), w.height()) < TARGET:
                 problems.append(f"{name} is {w.size()}: under 15 mm at {DPI} dpi")
-            need = w.sizeHint()
+            if w.hasHeightForWidth():  # words that wrap: as high as they need at its width
+                need = QSize(w.minimumSizeHint().width(), w.heightForWidth(w.width()))
+            else:
+                need = w.sizeHint()
             if need.width() > w.width() or need.height() > w.height() + 1:
                 problems.append(f"{name} text {need} in {w.size()}")
         elif isinstance(w, QLabel) and w.text():
             if w.wordWrap():
                 if w.heightForWidth(w.width()) > w.height() + 1:
                     problems.append(f"{name} wraps to {w.heightForWidth(w.width())} > {w.height()}")
+                if _longest_word(w) > w.contentsRect().width():
+                    problems.append(f"{name} has a word wider than {w.contentsRect().width()}")
             elif w.sizeHint().width() > w.width():
                 problems.append(f"{name} {w.sizeHint().width()} wide in {w.width()}")
     for a, b in itertools.combinations(controls, 2):
@@ -250,4 +240,50 @@ def test_every_screen_fits_the_panel(
         for w in controls:
             if isinstance(w, QPushButton) and _rect(w, window).top() < top:
                 problems.append(f"{w.text()[:30]!r} at {_rect(w, window).top()} < {top:.0f}")
+    return problems
+
+
+def _longest_word(label: QLabel) -> int:
+    """The widest unbreakable run of the label's text, in its font: a word wider than the
+    label is cut at its edge, which ``heightForWidth`` does not show."""
+    metrics = label.fontMetrics()
+    words = label.text().replace("\u200b", " ").split()
+    return max((metrics.horizontalAdvance(w) for w in words if w), default=0)
+
+
+def show(
+    qtbot: Any, state: str, lang: str, contrast: str, orientation: str, reach: str, text: str
+) -> KioskWindow:
+    """A window on the panel of ``orientation`` in the given modes, showing ``state``
+    with the longest content."""
+    SCREEN = SCREENS[orientation]
+    window = KioskWindow(post=lambda *_a, **_kw: None)
+    qtbot.addWidget(window)
+    window.set_orientation(orientation)
+    window.setFixedSize(SCREEN["width"], SCREEN["height"])
+    window.show()
+    assert window.set_language(lang)
+    window.set_high_contrast(contrast == "high")
+    window.set_low_reach(reach == "low")
+    window.set_large_text(text == "large")
+    attract = window.screens["attract"]
+    assert isinstance(attract, AttractScreen)
+    attract.set_notice(OFFICE_NOTICE)  # the longest an office may write
+    window.show_view(dict(views())[state])
+    QApplication.processEvents()  # the new view's widgets laid out
+    QApplication.processEvents()
+    return window
+
+
+@pytest.mark.parametrize("text", ["normal", "large"])
+@pytest.mark.parametrize("reach", ["normal", "low"])
+@pytest.mark.parametrize("orientation", ["portrait", "landscape"])
+@pytest.mark.parametrize("contrast", ["normal", "high"])
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("state", [s for s, _ in views()])
+def test_every_screen_fits_the_panel(
+    qtbot: Any, state: str, lang: str, contrast: str, orientation: str, reach: str, text: str
+) -> None:
+    window = show(qtbot, state, lang, contrast, orientation, reach, text)
+    problems = fit_problems(window, orientation, reach)
     assert not problems, "\n".join(problems)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QApplication,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QProgressBar,
     QPushButton,
     QSizePolicy,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from kiosk import timeouts
 from kiosk.flow import SessionView
+from ui import icons
 from ui.i18n import DEFAULT, NAMES, Languages
 from ui.speech import NoSpeech, Speech
 from ui.texts import QT_TRANSLATE_NOOP, check_text, notice_text
@@ -37,6 +39,16 @@ from ui.theme import NORMAL, THEMES, stylesheet
 translate = QCoreApplication.translate
 
 
+# The large-text mode's scale: every type size twice its normal size (200 %).
+LARGE_TEXT = 2.0
+# Large text: the document list's page holds this many documents.
+LARGE_PAGE = 2
+MEDIUM_TEXT = {
+    "a4": QT_TRANSLATE_NOOP("Kiosk", "A4"),
+    "card": QT_TRANSLATE_NOOP("Kiosk", "kartu"),
+}
+# The technician's screens (not enlarged by the large-text mode).
+TECHNICIAN_STATES = ("technician_pin", "diagnostics")
 # Where no session is open: leaving a session for one of these resets the language.
 IDLE_STATES = frozenset({"starting", "attract", "out_of_service"})
 PRINT_STEPS = {"render": 25, "spool": 45, "printing": 70, "confirm": 95}
@@ -65,6 +77,12 @@ KIND_TITLES = (
     QT_TRANSLATE_NOOP("Kind", "Kutipan Akta Kematian"),
     QT_TRANSLATE_NOOP("Kind", "Surat Keterangan Pindah WNI"),
 )
+
+
+def breakable(number: str) -> str:
+    """A document number that may break onto the next line after its hyphens (large
+    text): a zero-width space after each, which Qt's line breaking takes."""
+    return number.replace("-", "-\u200b")
 
 
 def kind_title(title: str) -> str:
@@ -96,8 +114,141 @@ def _label(source: str, name: str, wrap: bool = True) -> QLabel:
     return label
 
 
-def _button(source: str) -> QPushButton:
-    button = QPushButton()
+class TextButton(QPushButton):
+    """A push button whose words wrap onto more lines when they do not fit its width
+    (large text, long translations), where a plain QPushButton would cut them.
+
+    The words are shown by a child label (transparent to presses, so the button gets
+    them), an optional icon before them; ``text()`` answers the words, as a
+    QPushButton's would.  No layout inside: the button places both itself, so the
+    layout around it asks the button (``heightForWidth``), not a layout of its own."""
+
+    MARGIN_X, MARGIN_Y, GAP = 30, 10, 12  # inside the theme's border and padding
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self.words = QLabel(self)
+        self.words.setObjectName("words")
+        self.words.setWordWrap(True)
+        self.words.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.words.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.words.installEventFilter(self)
+        self.glyph = QLabel(self)  # an icon before the words (``set_glyph``)
+        self.glyph.setObjectName("glyph")
+        self.glyph.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.glyph.setVisible(False)
+        self._left = False
+        # As wide as there is room (down to its longest word), as high as the words
+        # need at that width.
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        self.words.setText(text)
+        self.setAccessibleName(text)
+        self.updateGeometry()
+        self._place()
+
+    def text(self) -> str:
+        return self.words.text()
+
+    def setAlignment(self, alignment: Qt.AlignmentFlag) -> None:  # noqa: N802
+        self._left = bool(alignment & Qt.AlignmentFlag.AlignLeft)
+        self.words.setAlignment(alignment | Qt.AlignmentFlag.AlignVCenter)
+        self._place()
+
+    def set_glyph(self, name: str, colour: str, size: int) -> None:
+        """The icon ``name`` (ui.icons) before the words, or none for ""."""
+        self.setProperty("glyph", name)
+        if name:
+            self.glyph.setPixmap(icons.pixmap(name, colour, size))
+            self.glyph.setFixedSize(size, size)
+        self.glyph.setVisible(bool(name))
+        self.updateGeometry()
+        self._place()
+
+    def restyle(self) -> None:
+        """Apply the theme's rules anew after a property they select on changed."""
+        for w in (self, self.words):
+            w.style().unpolish(w)
+            w.style().polish(w)
+        self.updateGeometry()
+        self._place()
+
+    def _glyph_width(self) -> int:
+        return self.glyph.width() + self.GAP if self.glyph.isVisibleTo(self) else 0
+
+    def _room(self, width: int) -> int:
+        """The width the words have in a button ``width`` wide."""
+        return max(1, width - 2 * self.MARGIN_X - self._glyph_width())
+
+    def _least_height(self) -> int:
+        """The style's height for a button (the theme's min-height)."""
+        return int(QPushButton.sizeHint(self).height())
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802
+        words = self.words.heightForWidth(self._room(width))
+        glyph = self.glyph.height() if self.glyph.isVisibleTo(self) else 0
+        return max(max(words, glyph) + 2 * self.MARGIN_Y, self._least_height())
+
+    def _natural_width(self) -> int:
+        """The words' width unwrapped (each line as written on one line)."""
+        metrics = self.words.fontMetrics()
+        lines = self.words.text().replace("\u200b", "").split("\n")
+        return max((metrics.horizontalAdvance(line) for line in lines), default=0) + 2
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        width = self._natural_width() + 2 * self.MARGIN_X + self._glyph_width()
+        return QSize(width, self.heightForWidth(width))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        metrics = self.words.fontMetrics()
+        longest = max(
+            (metrics.horizontalAdvance(w) for w in self.words.text().split()), default=0
+        )
+        return QSize(longest + 2 * self.MARGIN_X + self._glyph_width(), self._least_height())
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._place()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            self._place()
+        return super().event(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        """The words' font comes from the stylesheet when they are polished, after the
+        layout may have asked the button's height: ask again."""
+        if watched is self.words and event.type() in (
+            QEvent.Type.FontChange,
+            QEvent.Type.StyleChange,
+            QEvent.Type.Polish,
+        ):
+            self.updateGeometry()
+            self._place()
+        return False
+
+    def _place(self) -> None:
+        """The icon and the words inside the button: left-aligned, or centred together."""
+        room = self._room(self.width())
+        words_w = room if self._left else min(room, self._natural_width())
+        words_h = min(self.words.heightForWidth(words_w), self.height())
+        used = self._glyph_width() + words_w
+        x = self.MARGIN_X if self._left else max(self.MARGIN_X, (self.width() - used) // 2)
+        if self.glyph.isVisibleTo(self):
+            self.glyph.move(x, (self.height() - self.glyph.height()) // 2)
+            x += self._glyph_width()
+        self.words.setGeometry(x, (self.height() - words_h) // 2, words_w, words_h)
+
+
+def _button(source: str) -> TextButton:
+    button = TextButton()
     _keep_source(button, source)
     return button
 
@@ -131,16 +282,16 @@ class Screen(QWidget):
         self.second.setSpacing(20)
         self.panes.addLayout(self.column, 1)
         self.panes.addLayout(self.second, 0)
-        # The submit and cancel buttons (in ``second`` where a screen has them): one above
-        # the other in portrait, side by side in landscape.
-        self.action_row = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        # The submit and cancel buttons (in ``second`` where a screen has them), side by
+        # side: short words, and the height goes to the content.
+        self.action_row = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.action_row.setSpacing(20)
+        self.large = False
 
     def set_low_reach(self, on: bool) -> None:
         """Low reach: each pane's free space goes above its content instead of below, so
         the controls sit at the bottom of the screen (in reach from a wheelchair)."""
         self._low = on
-        self._arrange_actions()
         for pane in (self.column, self.second):
             if pane.count() == 0:
                 continue
@@ -164,14 +315,11 @@ class Screen(QWidget):
         self.panes.setSpacing(72 if landscape and two else 20)
         self.panes.setStretch(1, 1 if landscape and two else 0)
         self._landscape = landscape
-        self._arrange_actions()
 
-    def _arrange_actions(self) -> None:
-        """Submit and cancel side by side where height is short: landscape, low reach."""
-        side = getattr(self, "_landscape", False) or getattr(self, "_low", False)
-        self.action_row.setDirection(
-            QBoxLayout.Direction.LeftToRight if side else QBoxLayout.Direction.TopToBottom
-        )
+    def set_large_text(self, on: bool) -> None:
+        """Large text: a screen whose content would not fit at twice the size shows it
+        in parts (the document list in pages, the NIK and the PIN one at a time)."""
+        self.large = on
 
     def show_view(self, view: SessionView) -> None:
         pass
@@ -472,6 +620,22 @@ class DocumentsScreen(Screen):
             QT_TRANSLATE_NOOP("Kiosk", "Tidak ada dokumen yang siap dicetak."), "body"
         )
         self.second.addWidget(self.empty)
+        # Turning the pages of the list (large text only).
+        self.pager = QWidget()
+        pager = QHBoxLayout(self.pager)
+        pager.setContentsMargins(0, 0, 0, 0)
+        self.previous = _button(QT_TRANSLATE_NOOP("Kiosk", "‹ Sebelumnya"))
+        self.next = _button(QT_TRANSLATE_NOOP("Kiosk", "Berikutnya ›"))
+        self.page_label = _label("", "hint")
+        self.previous.clicked.connect(lambda: self._turn(-1))
+        self.next.clicked.connect(lambda: self._turn(1))
+        pager.addWidget(self.previous, 1)
+        pager.addWidget(self.next, 1)
+        self.second.addWidget(self.page_label)
+        self.second.addWidget(self.pager)
+        self.pager.setVisible(False)
+        self.page_label.setVisible(False)
+        self.page = 0
         self.second.addStretch(1)
         self.second.addLayout(self.action_row)
         self.print_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Cetak"))
@@ -500,7 +664,8 @@ class DocumentsScreen(Screen):
             )
         else:
             self.photo.clear()
-        self.photo.setVisible(bool(view.photo))
+        # Large text needs the room more than the citizen needs their picture.
+        self.photo.setVisible(bool(view.photo) and not self.large)
         self.greeting.setText(translate("Kiosk", "Halo, {name}").format(name=view.name))
         self.nik.setText(f"NIK {view.masked_nik}" if view.masked_nik else "")
         self.nik.setVisible(bool(view.masked_nik))
@@ -511,31 +676,67 @@ class DocumentsScreen(Screen):
                 b.deleteLater()
             self.doc_buttons = {}
             for doc in view.documents:
-                b = QPushButton()
+                b = TextButton()
                 b.setObjectName("document")
-                b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+                b.setAlignment(Qt.AlignmentFlag.AlignLeft)
                 b.clicked.connect(lambda _=False, d=doc["id"]: self.on_tap(d))
                 self.list_box.addWidget(b)
                 self.doc_buttons[doc["id"]] = b
+            self.page = 0
+        self._view = view
+        theme = THEMES[str(self.window().property("theme") or "normal")]
+        size = round(40 * (LARGE_TEXT if self.large else 1.0))
         for doc in view.documents:
             b = self.doc_buttons[doc["id"]]
             reason = str(doc.get("unavailable", ""))
             ready = doc["id"] in self.reserved
+            medium = translate("Kiosk", MEDIUM_TEXT.get(str(doc.get("medium")), ""))
             # The mark says what state a document is in without relying on colour alone.
             if reason:  # shown, with the reason, but not printable now
                 mark, detail = "✕  ", notice_text(reason)
             elif ready:
                 mark, detail = "☑  ", translate("Kiosk", "Kode diterima · siap dicetak")
             else:
-                mark, detail = "☐  ", doc["number"]
+                mark, detail = "☐  ", f"{breakable(doc['number'])} · {medium}"
             b.setText(f"{mark}{kind_title(doc['title'])}\n{detail}")
             b.setEnabled(not reason)  # a ready document stays bright; the flow ignores a tap
+            colour = theme.on_disabled if reason else theme.on_ready if ready else theme.accent
+            b.set_glyph("card" if doc.get("medium") == "card" else "a4", colour, size)
             if b.property("ready") != ready:
                 b.setProperty("ready", ready)
-                b.style().unpolish(b)
-                b.style().polish(b)
+                b.restyle()
         self.empty.setVisible(not view.documents)
         self.print_button.setEnabled(bool(self.selected()))
+        self._show_page()
+
+    def set_large_text(self, on: bool) -> None:
+        super().set_large_text(on)
+        self.page = 0
+        self.photo.setVisible(not on and not self.photo.pixmap().isNull())
+
+    def _pages(self) -> int:
+        per = LARGE_PAGE if self.large else len(self.doc_buttons) or 1
+        return max(1, -(-len(self.doc_buttons) // per))
+
+    def _turn(self, step: int) -> None:
+        self.page = min(max(0, self.page + step), self._pages() - 1)
+        self._show_page()
+
+    def _show_page(self) -> None:
+        """Large text: the documents a page at a time (``LARGE_PAGE``), with buttons to
+        turn; otherwise all of them."""
+        pages = self._pages()
+        self.page = min(self.page, pages - 1)
+        per = LARGE_PAGE if self.large else len(self.doc_buttons) or 1
+        for i, b in enumerate(self.doc_buttons.values()):
+            b.setVisible(i // per == self.page)
+        self.pager.setVisible(pages > 1)
+        self.page_label.setVisible(pages > 1)
+        self.page_label.setText(
+            translate("Kiosk", "Halaman {n} dari {total}").format(n=self.page + 1, total=pages)
+        )
+        self.previous.setEnabled(self.page > 0)
+        self.next.setEnabled(self.page < pages - 1)
 
 
 class PrintingScreen(MessageScreen):
@@ -582,7 +783,7 @@ class DoneScreen(MessageScreen):
         self.column.insertWidget(self.column.count() - 1, button)
 
     def show_view(self, view: SessionView) -> None:
-        lines = [f"✓ {kind_title(r.title)} — {r.number}" for r in view.results]
+        lines = [f"✓ {kind_title(r.title)} — {breakable(r.number)}" for r in view.results]
         self.body.setText("\n".join(lines))
 
 
@@ -691,6 +892,30 @@ class OutOfServiceScreen(MessageScreen):
         self.body.setText(notice_text(view.error))
 
 
+class ScreenStack(QStackedWidget):
+    """The screens, one shown at a time, asking for the room of the one shown: a plain
+    stack asks for the largest of all, so one crowded screen would squeeze every other."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layout = self.layout()
+        assert layout is not None
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        shown = self.currentWidget()
+        return shown.sizeHint() if shown is not None else super().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        shown = self.currentWidget()
+        return shown.minimumSizeHint() if shown is not None else super().minimumSizeHint()
+
+    def show_screen(self, screen: QWidget) -> None:
+        if screen is not self.currentWidget():
+            self.setCurrentWidget(screen)
+        self.updateGeometry()
+
+
 class KioskWindow(QWidget):
     """Header, one stacked screen per flow state, and a footer with the session countdown."""
 
@@ -706,6 +931,8 @@ class KioskWindow(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setWindowTitle("Anjungan Dukcapil Mandiri")
         self.theme = NORMAL
+        self.orientation = "portrait"
+        self.large_text = False
         self.setStyleSheet(stylesheet(NORMAL))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -728,7 +955,7 @@ class KioskWindow(QWidget):
         self._taps: list[float] = []
         self._post = post
         self.brand.mousePressEvent = self._brand_tapped  # type: ignore[method-assign]
-        self.stack = QStackedWidget()
+        self.stack = ScreenStack()
         layout.addWidget(self.stack, 1)
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
@@ -736,22 +963,38 @@ class KioskWindow(QWidget):
         # The barrier-free switches, on every screen and low on it (in reach from a
         # wheelchair); each stays on for the session and is off for the next citizen.
         access = QWidget()
-        bar = QHBoxLayout(access)
-        bar.setContentsMargins(72, 0, 72, 0)
-        bar.setSpacing(24)
-        self.contrast_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Kontras tinggi"))
-        self.voice_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Panduan suara"))
+        self.access_bar = QGridLayout(access)
+        self.access_bar.setContentsMargins(24, 0, 24, 0)
+        self.access_bar.setSpacing(16)
+        self.contrast_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Kontras"))
+        self.voice_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Suara"))
         self.reach_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Posisi rendah"))
+        self.text_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Teks besar"))
+        self.contrast_button.setProperty("mode_icon", "contrast")
+        self.voice_button.setProperty("mode_icon", "voice")
+        self.reach_button.setProperty("mode_icon", "reach")
+        self.text_button.setProperty("mode_icon", "text")
         self.low_reach = False
-        for b, toggle in (
-            (self.contrast_button, self._toggle_contrast),
-            (self.voice_button, self._toggle_voice),
-            (self.reach_button, lambda: self.set_low_reach(not self.low_reach)),
+        self.large_text = False
+        self.access_buttons = (
+            self.contrast_button,
+            self.text_button,
+            self.voice_button,
+            self.reach_button,
+        )
+        for b, toggle in zip(
+            self.access_buttons,
+            (
+                self._toggle_contrast,
+                lambda: self.set_large_text(not self.large_text),
+                self._toggle_voice,
+                lambda: self.set_low_reach(not self.low_reach),
+            ),
+            strict=True,
         ):
             b.setObjectName("access")
             b.setCheckable(True)
             b.clicked.connect(toggle)
-            bar.addWidget(b)
         layout.addWidget(access)
         self.footer = _label("", "footer")
         layout.addWidget(self.footer)
@@ -807,6 +1050,7 @@ class KioskWindow(QWidget):
         for screen in self.screens.values():
             self.stack.addWidget(screen)
         self.set_orientation("portrait")
+        self._mark_access()
 
     def _brand_tapped(self, _event: Any) -> None:
         now = time.monotonic()
@@ -829,7 +1073,7 @@ class KioskWindow(QWidget):
         if moved:
             screen.entered()
         screen.show_view(view)
-        self.stack.setCurrentWidget(screen)
+        self.stack.show_screen(screen)
         if moved:
             # A new screen: the focus rests on the window (no ring on a touch screen);
             # the keypad's first arrow brings it to the first control.
@@ -846,9 +1090,25 @@ class KioskWindow(QWidget):
         102 dpi, over the 15 mm a finger needs)."""
         self.orientation = orientation
         self.setProperty("landscape", orientation == "landscape")
-        self.setStyleSheet(stylesheet(self.theme))  # the [landscape] rules apply anew
+        self._restyle()  # the [landscape] rules apply anew
+        self._arrange_access()
         for screen in self.screens.values():
             screen.set_orientation(orientation == "landscape")
+
+    def _restyle(self) -> None:
+        self.setProperty("theme", self.theme.name)
+        self.setStyleSheet(stylesheet(self.theme, LARGE_TEXT if self.large_text else 1.0))
+        # The technician's screens keep their size in the large-text mode (a citizen's
+        # mode, reset with the session): eight device checks at 200 % would not fit.
+        for state in TECHNICIAN_STATES:
+            screen = self.screens.get(state) if hasattr(self, "screens") else None
+            if screen is not None:
+                screen.setStyleSheet(stylesheet(self.theme) if self.large_text else "")
+
+    def _arrange_access(self) -> None:
+        """The four switches in one row."""
+        for i, b in enumerate(self.access_buttons):
+            self.access_bar.addWidget(b, 0, i)
 
     def _switch_language(self) -> None:
         self.set_language("en" if self.languages.current == "id" else "id")
@@ -857,6 +1117,7 @@ class KioskWindow(QWidget):
         if self.languages.current != self.default_language:
             self.set_language(self.default_language)
         self.set_high_contrast(False)
+        self.set_large_text(False)
         self.set_voice(False)
         self.set_low_reach(False)
 
@@ -881,11 +1142,34 @@ class KioskWindow(QWidget):
         for screen in self.screens.values():
             screen.set_low_reach(on)
 
+    def set_large_text(self, on: bool) -> None:
+        """Every text at twice its size (``LARGE_TEXT``); screens whose content would not
+        fit then show it in parts (``Screen.set_large_text``)."""
+        self.text_button.setChecked(on)
+        changed = on != self.large_text
+        self.large_text = on
+        self._mark_access()
+        if not changed:
+            return
+        self._restyle()
+        self._arrange_access()
+        for screen in self.screens.values():
+            screen.set_large_text(on)
+        if self._view is not None:
+            self.show_view(self._view)
+
     def _mark_access(self) -> None:
-        """A switched-on mode says so in words too (a tick), not by colour alone."""
-        for button in (self.contrast_button, self.voice_button, self.reach_button):
-            text = translate("Kiosk", button.property("source"))
-            button.setText(f"✓ {text}" if button.isChecked() else text)
+        """A switched-on mode says so by a tick in place of its icon, not by colour
+        alone; the voice says "on" as well (``_focus_moved``)."""
+        size = 32
+        for button in self.access_buttons:
+            on = button.isChecked()
+            mark = "tick" if on else str(button.property("mode_icon"))
+            colour = self.theme.on_accent if on else self.theme.accent
+            button.set_glyph(mark, colour, size)
+            if button.property("on") != on:
+                button.setProperty("on", on)
+                button.restyle()
 
     def set_high_contrast(self, on: bool) -> None:
         theme = THEMES["high_contrast" if on else "normal"]
@@ -893,7 +1177,10 @@ class KioskWindow(QWidget):
         self._mark_access()
         if theme is not self.theme:
             self.theme = theme
-            self.setStyleSheet(stylesheet(theme))
+            self._restyle()
+            self._mark_access()  # the icons in the new theme's colours
+            if self._view is not None:
+                self.show_view(self._view)
 
     def set_voice(self, on: bool) -> None:
         self.voice_button.setChecked(on)
@@ -921,7 +1208,13 @@ class KioskWindow(QWidget):
     def _focus_moved(self, _old: QWidget | None, new: QWidget | None) -> None:
         """With voice on: where the keypad focus is now (the button's words)."""
         if self.voice and isinstance(new, QPushButton) and self.isAncestorOf(new):
-            self.speech.say(new.text(), self.languages.current)
+            words = new.text() or str(new.property("spoken") or "")
+            if new.isCheckable():
+                state = translate("Kiosk", "aktif") if new.isChecked() else translate(
+                    "Kiosk", "tidak aktif"
+                )
+                words = f"{words}, {state}"
+            self.speech.say(words, self.languages.current)
 
     def keyPressEvent(self, event: Any) -> None:
         """The tactile keypad (or a keyboard): arrows move the focus, Enter presses the

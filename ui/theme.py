@@ -82,6 +82,8 @@ HIGH_CONTRAST = Theme(
 )
 
 THEMES = {t.name: t for t in (NORMAL, HIGH_CONTRAST)}
+# The largest type size of the large-text mode (px): twice the body text.
+LARGEST = 80
 
 
 def luminance(colour: str) -> float:
@@ -100,42 +102,59 @@ def contrast(a: str, b: str) -> float:
     return (la + 0.05) / (lb + 0.05)
 
 
-def stylesheet(t: Theme) -> str:
-    """The application's stylesheet in theme ``t``."""
+def stylesheet(t: Theme, text_scale: float = 1.0) -> str:
+    """The application's stylesheet in theme ``t``, every type size times
+    ``text_scale`` (2.0: the large-text mode, 200 %).  Control heights are minimums: a
+    larger text makes its control grow, it is never cut."""
+
+    # The language and barrier-free switches keep their size (and place): the switch that
+    # turns large text off is where, and as large as, the one that turned it on.
+    def px(size: int) -> int:
+        # Nothing grows past LARGEST: titles, already display-sized, grow to the body
+        # text's large size and stay there (the panel's width holds ~18 characters).
+        return size if text_scale == 1.0 else min(round(size * text_scale), max(size, LARGEST))
+
     return f"""
 QWidget#root {{ background: {t.background}; }}
 QLabel {{ color: {t.text}; }}
 QLabel#brand {{ background: {t.accent}; color: {t.on_accent}; font-size: 40px;
                font-weight: bold; padding: 20px; }}
-QLabel#title {{ font-size: 56px; font-weight: bold; color: {t.accent}; }}
-QLabel#body {{ font-size: 40px; }}
-QLabel#greeting {{ font-size: 44px; font-weight: bold; color: {t.accent}; }}
-QLabel#hint {{ font-size: 32px; color: {t.muted}; }}
-QLabel#footer {{ font-size: 30px; color: {t.muted}; padding: 16px; }}
-QLabel#footer[warning="true"] {{ font-size: 38px; font-weight: bold; color: {t.on_warning};
+QLabel#title {{ font-size: {px(56)}px; font-weight: bold; color: {t.accent}; }}
+QLabel#body {{ font-size: {px(40)}px; }}
+QLabel#greeting {{ font-size: {px(44)}px; font-weight: bold; color: {t.accent}; }}
+QLabel#hint {{ font-size: {px(32)}px; color: {t.muted}; }}
+QLabel#footer {{ font-size: {px(30)}px; color: {t.muted}; padding: 16px; }}
+QLabel#footer[warning="true"] {{ font-size: {px(38)}px; font-weight: bold; color: {t.on_warning};
                                 background: {t.warning}; }}
-QLabel#error {{ font-size: 34px; color: {t.error}; }}
-QLabel#notice {{ font-size: 34px; color: {t.on_warning}; background: {t.warning};
+QLabel#error {{ font-size: {px(34)}px; color: {t.error}; }}
+QLabel#notice {{ font-size: {px(34)}px; color: {t.on_warning}; background: {t.warning};
                 border-radius: 16px; padding: 16px 24px; }}
-QLabel#digits {{ font-size: 52px; letter-spacing: 6px; background: {t.surface};
+QLabel#digits {{ font-size: {px(52)}px; letter-spacing: 6px; background: {t.surface};
                 color: {t.text}; border: 4px solid {t.on_disabled}; border-radius: 16px;
                 padding: 10px; }}
 QLabel#digits[active="true"] {{ border-color: {t.accent}; }}
 QLabel#photo {{ border: 3px solid {t.on_disabled}; background: {t.surface}; }}
-QLabel#checks {{ font-size: 30px; }}
-QPushButton {{ font-size: 44px; min-height: 112px; border-radius: 24px; padding: 8px 32px;
+QLabel#checks {{ font-size: {px(30)}px; }}
+QPushButton {{ font-size: {px(44)}px; min-height: 112px; border-radius: 24px; padding: 8px 32px;
               background: {t.surface}; border: 4px solid {t.accent}; color: {t.accent}; }}
 QPushButton:focus {{ border-color: {t.focus}; background: {t.surface}; }}
 QWidget#root[landscape="true"] QPushButton {{ min-height: 88px; padding: 4px 32px; }}
-QPushButton#document {{ font-size: 34px; min-height: 96px; text-align: left;
+QPushButton#document {{ font-size: {px(34)}px; min-height: 96px; text-align: left;
                        padding: 4px 28px; }}
 QPushButton#primary {{ background: {t.accent}; color: {t.on_accent}; }}
+QLabel#words {{ font-size: {px(44)}px; color: {t.accent}; background: transparent; }}
+QPushButton#document QLabel#words {{ font-size: {px(34)}px; }}
+QPushButton#access QLabel#words {{ font-size: 30px; }}
+QPushButton#primary QLabel#words, QPushButton[on="true"] QLabel#words {{
+    color: {t.on_accent}; }}
+QPushButton[ready="true"] QLabel#words {{ color: {t.on_ready}; }}
+QLabel#words:disabled, QPushButton#primary QLabel#words:disabled {{ color: {t.on_disabled}; }}
 QPushButton#primary:focus {{ border-color: {t.focus}; background: {t.accent}; }}
 QWidget#header {{ background: {t.accent}; }}
 QPushButton#language {{ font-size: 30px; min-height: 72px; padding: 4px 20px;
     background: {t.accent}; color: {t.on_accent}; border: 4px solid {t.on_accent};
     border-radius: 18px; }}
-QPushButton#access {{ font-size: 30px; min-height: 72px; padding: 4px 20px;
+QPushButton#access {{ font-size: 30px; min-height: 64px; padding: 4px 12px;
     border-radius: 18px; }}
 QPushButton#access:checked {{ background: {t.accent}; color: {t.on_accent}; }}
 QPushButton#language:focus, QPushButton#access:focus {{ border-color: {t.focus}; }}
@@ -143,7 +162,7 @@ QPushButton:disabled, QPushButton#primary:disabled {{ color: {t.on_disabled};
     border-color: {t.on_disabled}; background: {t.disabled}; }}
 QPushButton[ready="true"] {{ background: {t.ready}; border-color: {t.on_ready};
                             color: {t.on_ready}; }}
-QProgressBar {{ min-height: 48px; font-size: 28px; border: 3px solid {t.accent};
+QProgressBar {{ min-height: 48px; font-size: {px(28)}px; border: 3px solid {t.accent};
                border-radius: 12px; text-align: center; color: {t.text};
                background: {t.surface}; }}
 QProgressBar::chunk {{ background: {t.accent}; }}
