@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEvent, QObject, QSize, Qt, QTimer
+from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QBoxLayout,
@@ -360,7 +360,70 @@ class FingerScreen(MessageScreen):
         self.prompt.setVisible(bool(view.prompt))
 
 
+class TapAnimation(QWidget):
+    """Where the e-KTP goes: a card coming down onto the reader below the screen, again
+    and again, with an arrow pointing down to it.  Drawn from the theme's colours
+    (ui.icons, in memory); its timer runs only while it is on screen."""
+
+    PERIOD_MS = 1800
+    FRAME_MS = 40
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setMinimumHeight(150)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._timer = QTimer(self)
+        self._timer.setInterval(self.FRAME_MS)
+        self._timer.timeout.connect(self.update)
+        self._clock = QElapsedTimer()
+        self._clock.start()
+        self.frames = 0  # drawn so far (tests: it moves while shown, stops when hidden)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        self._timer.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event: Any) -> None:  # noqa: N802
+        self._timer.stop()
+        super().hideEvent(event)
+
+    @property
+    def running(self) -> bool:
+        return self._timer.isActive()
+
+    def phase(self) -> float:
+        """0 → 1 over a period: the card comes down (0-0.45), rests on the reader
+        (0.45-0.75), and goes back up."""
+        return (self._clock.elapsed() % self.PERIOD_MS) / self.PERIOD_MS
+
+    def paintEvent(self, _event: Any) -> None:  # noqa: N802
+        self.frames += 1
+        window = self.window()
+        theme = THEMES[str(window.property("theme") or "normal")]
+        side = max(40, min(self.height() - 8, self.width() // 4, 220))
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        t = self.phase()
+        # ease in, rest, back up
+        down = min(1.0, t / 0.45) if t < 0.75 else max(0.0, 1.0 - (t - 0.75) / 0.25)
+        down = down * down * (3 - 2 * down)
+        reader = icons.pixmap("reader", theme.accent, side)
+        card = icons.pixmap("card", theme.accent, int(side * 0.8))
+        arrow = icons.pixmap("arrow_down", theme.muted, int(side * 0.6))
+        cx = self.width() // 2
+        reader_y = self.height() - side
+        painter.drawPixmap(cx - side // 2, reader_y, reader)
+        top = reader_y - card.height() // 2
+        card_y = int(top - (1.0 - down) * max(0, top))
+        painter.drawPixmap(cx - card.width() // 2, card_y, card)
+        painter.drawPixmap(cx + side // 2 + side // 6, reader_y + side // 5, arrow)
+        painter.end()
+
+
 class AttractScreen(MessageScreen):
+    """The idle screen: welcome, where to tap the e-KTP (animated), the other ways in,
+    and the office's notice.  Landscape: the notice and the animation on the right."""
+
     def __init__(self, on_pin: Callable[[], None]) -> None:
         super().__init__(QT_TRANSLATE_NOOP("Kiosk", "Selamat datang"), "")
         self.pin_button = _button(QT_TRANSLATE_NOOP("Kiosk", "Masuk dengan NIK dan PIN"))
@@ -377,7 +440,20 @@ class AttractScreen(MessageScreen):
         # the office wrote it.
         self.notice = _label("", "notice")
         self.notice.setVisible(False)
-        self.column.insertWidget(1, self.notice)
+        self.second.addWidget(self.notice)
+        self.tap = TapAnimation()
+        self.second.addWidget(self.tap, 1)
+
+    def set_orientation(self, landscape: bool) -> None:
+        """Landscape: the QR hint goes right, under the notice, so the left pane holds
+        what is read first and the button."""
+        for pane in (self.column, self.second):
+            pane.removeWidget(self.qr_hint)
+        if landscape:
+            self.second.insertWidget(self.second.indexOf(self.notice) + 1, self.qr_hint)
+        else:
+            self.column.insertWidget(self.column.indexOf(self.pin_button) + 1, self.qr_hint)
+        super().set_orientation(landscape)
 
     def set_notice(self, text: str) -> None:
         self.notice.setText(text)
@@ -397,6 +473,7 @@ class AttractScreen(MessageScreen):
                 translate("Kiosk", "Masuk dengan NIK dan PIN untuk mencetak dokumen kependudukan.")
             )
         self.qr_hint.setVisible("qr" in view.paths)
+        self.tap.setVisible("ektp" in view.paths)
         if view.prompt:  # e.g. a card left on the reader: lift it and tap again
             self.body.setText(notice_text(view.prompt))
 

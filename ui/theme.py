@@ -108,7 +108,8 @@ def stylesheet(t: Theme, text_scale: float = 1.0) -> str:
     larger text makes its control grow, it is never cut."""
 
     # The language and barrier-free switches keep their size (and place): the switch that
-    # turns large text off is where, and as large as, the one that turned it on.
+    # turns large text off is where, and as large as, the one that turned it on.  The
+    # office's notice (up to 200 characters of its own words) keeps its size too.
     def px(size: int) -> int:
         # Nothing grows past LARGEST: titles, already display-sized, grow to the body
         # text's large size and stay there (the panel's width holds ~18 characters).
@@ -127,7 +128,7 @@ QLabel#footer {{ font-size: {px(30)}px; color: {t.muted}; padding: 16px; }}
 QLabel#footer[warning="true"] {{ font-size: {px(38)}px; font-weight: bold; color: {t.on_warning};
                                 background: {t.warning}; }}
 QLabel#error {{ font-size: {px(34)}px; color: {t.error}; }}
-QLabel#notice {{ font-size: {px(34)}px; color: {t.on_warning}; background: {t.warning};
+QLabel#notice {{ font-size: 34px; color: {t.on_warning}; background: {t.warning};
                 border-radius: 16px; padding: 16px 24px; }}
 QLabel#digits {{ font-size: {px(52)}px; letter-spacing: 6px; background: {t.surface};
                 color: {t.text}; border: 4px solid {t.on_disabled}; border-radius: 16px;
