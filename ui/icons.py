@@ -28,7 +28,9 @@ SOURCES: dict[str, str] = {
         '<path d="M5 18 H13 L24 9 V39 L13 30 H5 Z" fill="{c}"/>'
         f'<path d="M30 18 Q34 24 30 30 M35 12 Q43 24 35 36" {_STROKE}/>'
     ),
-    "reach": (f'<path d="M24 5 V31 M13 21 L24 32 L35 21" {_STROKE}/><path d="M8 42 H40" {_STROKE}/>'),
+    "reach": (
+        f'<path d="M24 5 V31 M13 21 L24 32 L35 21" {_STROKE}/><path d="M8 42 H40" {_STROKE}/>'
+    ),
     "tick": '<path d="M8 25 L19 36 L40 12" fill="none" stroke="{c}" stroke-width="6" '
     'stroke-linecap="round" stroke-linejoin="round"/>',
     "a4": (

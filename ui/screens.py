@@ -208,9 +208,7 @@ class TextButton(QPushButton):
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
         metrics = self.words.fontMetrics()
-        longest = max(
-            (metrics.horizontalAdvance(w) for w in self.words.text().split()), default=0
-        )
+        longest = max((metrics.horizontalAdvance(w) for w in self.words.text().split()), default=0)
         return QSize(longest + 2 * self.MARGIN_X + self._glyph_width(), self._least_height())
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802
@@ -1287,8 +1285,10 @@ class KioskWindow(QWidget):
         if self.voice and isinstance(new, QPushButton) and self.isAncestorOf(new):
             words = new.text() or str(new.property("spoken") or "")
             if new.isCheckable():
-                state = translate("Kiosk", "aktif") if new.isChecked() else translate(
-                    "Kiosk", "tidak aktif"
+                state = (
+                    translate("Kiosk", "aktif")
+                    if new.isChecked()
+                    else translate("Kiosk", "tidak aktif")
                 )
                 words = f"{words}, {state}"
             self.speech.say(words, self.languages.current)

@@ -118,6 +118,14 @@
 <context>
     <name>Kiosk</name>
     <message>
+        <source>A4</source>
+        <translation>A4</translation>
+    </message>
+    <message>
+        <source>kartu</source>
+        <translation>card</translation>
+    </message>
+    <message>
         <source>Menyiapkan dokumen…</source>
         <translation>Preparing the document…</translation>
     </message>
@@ -206,6 +214,14 @@
         <translation>No documents are ready to print.</translation>
     </message>
     <message>
+        <source>‹ Sebelumnya</source>
+        <translation>‹ Previous</translation>
+    </message>
+    <message>
+        <source>Berikutnya ›</source>
+        <translation>Next ›</translation>
+    </message>
+    <message>
         <source>Cetak</source>
         <translation>Print</translation>
     </message>
@@ -216,6 +232,10 @@
     <message>
         <source>Kode diterima · siap dicetak</source>
         <translation>Code accepted · ready to print</translation>
+    </message>
+    <message>
+        <source>Halaman {n} dari {total}</source>
+        <translation>Page {n} of {total}</translation>
     </message>
     <message>
         <source>Sedang mencetak</source>
@@ -310,16 +330,20 @@
         <translation>DUKCAPIL SELF-SERVICE KIOSK</translation>
     </message>
     <message>
-        <source>Kontras tinggi</source>
-        <translation>High contrast</translation>
+        <source>Kontras</source>
+        <translation>Contrast</translation>
     </message>
     <message>
-        <source>Panduan suara</source>
-        <translation>Voice guidance</translation>
+        <source>Suara</source>
+        <translation>Voice</translation>
     </message>
     <message>
         <source>Posisi rendah</source>
         <translation>Low reach</translation>
+    </message>
+    <message>
+        <source>Teks besar</source>
+        <translation>Large text</translation>
     </message>
     <message>
         <source>Anjungan sedang disiapkan</source>
@@ -352,6 +376,14 @@
     <message>
         <source>Mengambil dokumen Anda yang telah disetujui…</source>
         <translation>Fetching your approved documents…</translation>
+    </message>
+    <message>
+        <source>aktif</source>
+        <translation>on</translation>
+    </message>
+    <message>
+        <source>tidak aktif</source>
+        <translation>off</translation>
     </message>
     <message>
         <source>Layanan gratis · Dinas Kependudukan dan Pencatatan Sipil</source>
