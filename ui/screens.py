@@ -145,7 +145,7 @@ class TextButton(QPushButton):
         self.setSizePolicy(policy)
         self.setText(text)
 
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+    def setText(self, text: str) -> None:
         self.words.setText(text)
         self.setAccessibleName(text)
         self.updateGeometry()
@@ -154,7 +154,7 @@ class TextButton(QPushButton):
     def text(self) -> str:
         return self.words.text()
 
-    def setAlignment(self, alignment: Qt.AlignmentFlag) -> None:  # noqa: N802
+    def setAlignment(self, alignment: Qt.AlignmentFlag) -> None:
         self._left = bool(alignment & Qt.AlignmentFlag.AlignLeft)
         self.words.setAlignment(alignment | Qt.AlignmentFlag.AlignVCenter)
         self._place()
@@ -188,10 +188,10 @@ class TextButton(QPushButton):
         """The style's height for a button (the theme's min-height)."""
         return int(QPushButton.sizeHint(self).height())
 
-    def hasHeightForWidth(self) -> bool:  # noqa: N802
+    def hasHeightForWidth(self) -> bool:
         return True
 
-    def heightForWidth(self, width: int) -> int:  # noqa: N802
+    def heightForWidth(self, width: int) -> int:
         words = self.words.heightForWidth(self._room(width))
         glyph = self.glyph.height() if self.glyph.isVisibleTo(self) else 0
         return max(max(words, glyph) + 2 * self.MARGIN_Y, self._least_height())
@@ -202,16 +202,16 @@ class TextButton(QPushButton):
         lines = self.words.text().replace("\u200b", "").split("\n")
         return max((metrics.horizontalAdvance(line) for line in lines), default=0) + 2
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         width = self._natural_width() + 2 * self.MARGIN_X + self._glyph_width()
         return QSize(width, self.heightForWidth(width))
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
+    def minimumSizeHint(self) -> QSize:
         metrics = self.words.fontMetrics()
         longest = max((metrics.horizontalAdvance(w) for w in self.words.text().split()), default=0)
         return QSize(longest + 2 * self.MARGIN_X + self._glyph_width(), self._least_height())
 
-    def resizeEvent(self, event: Any) -> None:  # noqa: N802
+    def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         self._place()
 
@@ -220,7 +220,7 @@ class TextButton(QPushButton):
             self._place()
         return super().event(event)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """The words' font comes from the stylesheet when they are polished, after the
         layout may have asked the button's height: ask again."""
         if watched is self.words and event.type() in (
@@ -377,11 +377,11 @@ class TapAnimation(QWidget):
         self._clock.start()
         self.frames = 0  # drawn so far (tests: it moves while shown, stops when hidden)
 
-    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+    def showEvent(self, event: Any) -> None:
         self._timer.start()
         super().showEvent(event)
 
-    def hideEvent(self, event: Any) -> None:  # noqa: N802
+    def hideEvent(self, event: Any) -> None:
         self._timer.stop()
         super().hideEvent(event)
 
@@ -394,7 +394,7 @@ class TapAnimation(QWidget):
         (0.45-0.75), and goes back up."""
         return (self._clock.elapsed() % self.PERIOD_MS) / self.PERIOD_MS
 
-    def paintEvent(self, _event: Any) -> None:  # noqa: N802
+    def paintEvent(self, _event: Any) -> None:
         self.frames += 1
         window = self.window()
         theme = THEMES[str(window.property("theme") or "normal")]
@@ -720,7 +720,7 @@ class DocumentsScreen(Screen):
         self.cancel_button.clicked.connect(on_cancel)
         self.action_row.addWidget(self.print_button)
         self.action_row.addWidget(self.cancel_button)
-        self.doc_buttons: dict[int, QPushButton] = {}
+        self.doc_buttons: dict[int, TextButton] = {}
 
     def selected(self) -> list[int]:
         return [doc_id for doc_id in self.doc_buttons if doc_id in self.reserved]
@@ -977,11 +977,11 @@ class ScreenStack(QStackedWidget):
         assert layout is not None
         layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+    def sizeHint(self) -> QSize:
         shown = self.currentWidget()
         return shown.sizeHint() if shown is not None else super().sizeHint()
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
+    def minimumSizeHint(self) -> QSize:
         shown = self.currentWidget()
         return shown.minimumSizeHint() if shown is not None else super().minimumSizeHint()
 
