@@ -1070,6 +1070,8 @@ class KioskWindow(QWidget):
             b.setObjectName("access")
             b.setCheckable(True)
             b.clicked.connect(toggle)
+        for i, b in enumerate(self.access_buttons):  # one row, on every screen
+            self.access_bar.addWidget(b, 0, i)
         layout.addWidget(access)
         self.footer = _label("", "footer")
         layout.addWidget(self.footer)
@@ -1166,7 +1168,6 @@ class KioskWindow(QWidget):
         self.orientation = orientation
         self.setProperty("landscape", orientation == "landscape")
         self._restyle()  # the [landscape] rules apply anew
-        self._arrange_access()
         for screen in self.screens.values():
             screen.set_orientation(orientation == "landscape")
 
@@ -1179,11 +1180,6 @@ class KioskWindow(QWidget):
             screen = self.screens.get(state) if hasattr(self, "screens") else None
             if screen is not None:
                 screen.setStyleSheet(stylesheet(self.theme) if self.large_text else "")
-
-    def _arrange_access(self) -> None:
-        """The four switches in one row."""
-        for i, b in enumerate(self.access_buttons):
-            self.access_bar.addWidget(b, 0, i)
 
     def _switch_language(self) -> None:
         self.set_language("en" if self.languages.current == "id" else "id")
@@ -1227,7 +1223,6 @@ class KioskWindow(QWidget):
         if not changed:
             return
         self._restyle()
-        self._arrange_access()
         for screen in self.screens.values():
             screen.set_large_text(on)
         if self._view is not None:
