@@ -245,3 +245,77 @@ def test_low_reach_brings_every_control_down_and_ends_with_the_session(qtbot: An
     w.show_view(VIEWS["attract"])  # the session ended
     QApplication.processEvents()
     assert not w.low_reach and w.header.mapTo(w, w.header.rect().topLeft()).y() == 0
+
+
+def test_large_text_shows_long_screens_in_parts_and_ends_with_the_session(qtbot: Any) -> None:
+    """200 %: the document list turns pages (arrows the voice names), the PIN screen
+    shows one field at a time, the done screen counts what a list would not fit; the
+    next citizen starts at the normal size."""
+    speech = RecordingSpeech()
+    w, posted = window_with(qtbot, speech)
+    w.setFixedSize(1080, 1920)
+    view = VIEWS["choose_documents"]
+    w.show_view(view)
+    docs = w.documents
+    assert not docs.pager.isVisibleTo(w)  # every document on one screen
+    assert all(b.isVisibleTo(w) for b in docs.doc_buttons.values())
+    qtbot.mouseClick(w.text_button, Qt.MouseButton.LeftButton)
+    assert w.large_text and w.text_button.property("glyph") == "tick" and posted == []
+    shown = [i for i, b in docs.doc_buttons.items() if b.isVisibleTo(w)]
+    assert len(shown) == 2 and docs.pager.isVisibleTo(w)
+    assert docs.page_label.text() == f"Halaman 1 dari {-(-len(view.documents) // 2)}"
+    assert len(docs.greeting.text()) <= len("Halo, ") + 22  # the first names only
+    qtbot.mouseClick(docs.next, Qt.MouseButton.LeftButton)
+    following = [i for i, b in docs.doc_buttons.items() if b.isVisibleTo(w)]
+    assert following and not set(following) & set(shown)
+    assert docs.previous.isEnabled()
+    w.set_voice(True)
+    w.set_language("en")
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    before = len(speech.said)
+    docs.previous.setFocus()  # the click left the focus on the other arrow
+    qtbot.waitUntil(lambda: len(speech.said) > before)
+    assert speech.said[-1] == ("en", "Previous page")
+    w.set_language("id")
+
+    w.show_view(VIEWS["enter_pin"])
+    pin = w.pin
+    assert pin.nik.isVisibleTo(w) and not pin.pin.isVisibleTo(w) and not pin.title.isVisibleTo(w)
+    for digit in "3201011203800001":
+        pin.keypad.buttons[digit].click()
+    assert pin.nik.text() == "3201 0112 0380 0001"  # grouped as on the card
+    assert pin.pin.isVisibleTo(w) and not pin.nik.isVisibleTo(w)
+    pin.keypad.buttons["⌫"].click()  # back into the NIK
+    assert pin.nik.isVisibleTo(w) and not pin.pin.isVisibleTo(w)
+
+    done = VIEWS["done"]
+    w.show_view(done)
+    assert w.screens["done"].body.text() == f"✓ {len(done.results)} dokumen telah dicetak."
+    qtbot.mouseClick(w.text_button, Qt.MouseButton.LeftButton)  # back to normal size
+    assert all(r.number.split("-")[0] in w.screens["done"].body.text() for r in done.results)
+    qtbot.mouseClick(w.text_button, Qt.MouseButton.LeftButton)
+    w.show_view(VIEWS["attract"])  # the session ended
+    assert not w.large_text and not w.text_button.isChecked()
+    assert "80px" not in w.styleSheet()
+
+
+def test_first_names_stay_within_their_limit() -> None:
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from ui.screens import first_names
+
+    assert first_names("MUHAMMAD RIZKY PRATAMA SAPUTRA", 22) == "MUHAMMAD RIZKY PRATAMA"
+    assert first_names("Siti", 22) == "Siti"
+    assert first_names("A" * 30, 22) == "A" * 21 + "…"
+    assert first_names("  ", 22) == ""
+
+    @given(st.text(), st.integers(min_value=2, max_value=60))
+    def within(name: str, limit: int) -> None:
+        shown = first_names(name, limit)
+        assert len(shown) <= limit
+        assert bool(shown) == bool(name.split())  # a name is never greeted as nothing
+        assert " ".join(name.split()).startswith(shown.removesuffix("…"))
+
+    within()

@@ -100,7 +100,8 @@ def test_print_needs_an_accepted_code(qtbot: QtBot, window: tuple[KioskWindow, P
 def test_code_keypad_posts_eight_digits(qtbot: QtBot, window: tuple[KioskWindow, Posted]) -> None:
     w, posted = window
     w.show_view(view("enter_code", reserved=(), code_doc=7, prompt="wrong_code|left=2"))
-    assert "KK-3201012505180001" in w.code.document.text()
+    shown = w.code.document.text().replace("\u200b", "")  # numbers may break after hyphens
+    assert "KK-3201012505180001" in shown
     assert w.code.prompt.text() == "Kode cetak salah. Sisa 2 kali percobaan."
     for key in "123456789":  # the ninth digit is ignored
         qtbot.mouseClick(w.code.keypad.buttons[key], Qt.MouseButton.LeftButton)

@@ -42,7 +42,15 @@ translate = QCoreApplication.translate
 # The large-text mode's scale: every type size twice its normal size (200 %).
 LARGE_TEXT = 2.0
 # Large text: the document list's page holds this many documents.
+# Documents on one page of the list in large text: portrait has the height for two,
+# landscape and low reach for one (a document's words take three or four lines at 200 %).
 LARGE_PAGE = 2
+# Large text greets with the first names up to this many characters (the whole of a
+# 100-character name at 200 % would take the screen).
+LARGE_GREETING = 22
+# Large text lists this many printed documents by kind on the done screen; more are
+# counted (five kinds at 200 % do not fit a landscape panel's half).
+LARGE_DONE = 2
 MEDIUM_TEXT = {
     "a4": QT_TRANSLATE_NOOP("Kiosk", "A4"),
     "card": QT_TRANSLATE_NOOP("Kiosk", "kartu"),
@@ -83,6 +91,20 @@ def breakable(number: str) -> str:
     """A document number that may break onto the next line after its hyphens (large
     text): a zero-width space after each, which Qt's line breaking takes."""
     return number.replace("-", "-\u200b")
+
+
+def first_names(name: str, limit: int) -> str:
+    """The leading words of ``name`` within ``limit`` characters (at least the first
+    word, cut with an ellipsis if it alone is longer): a greeting in large text."""
+    words = name.split()
+    if not words:
+        return ""
+    shown = words[0]
+    for word in words[1:]:
+        if len(shown) + 1 + len(word) > limit:
+            break
+        shown += " " + word
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def kind_title(title: str) -> str:
@@ -285,6 +307,11 @@ class Screen(QWidget):
         self.action_row = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.action_row.setSpacing(20)
         self.large = False
+        self._landscape = False
+        self._low = False
+        # Landscape: the shares of the width the two panes take (a keypad needs less
+        # width than the words beside it).
+        self.shares = (1, 1)
 
     def set_low_reach(self, on: bool) -> None:
         """Low reach: each pane's free space goes above its content instead of below, so
@@ -311,7 +338,8 @@ class Screen(QWidget):
             QBoxLayout.Direction.LeftToRight if landscape else QBoxLayout.Direction.TopToBottom
         )
         self.panes.setSpacing(72 if landscape and two else 20)
-        self.panes.setStretch(1, 1 if landscape and two else 0)
+        self.panes.setStretch(0, self.shares[0] if landscape and two else 1)
+        self.panes.setStretch(1, self.shares[1] if landscape and two else 0)
         self._landscape = landscape
 
     def set_large_text(self, on: bool) -> None:
@@ -443,15 +471,33 @@ class AttractScreen(MessageScreen):
         self.second.addWidget(self.tap, 1)
 
     def set_orientation(self, landscape: bool) -> None:
+        self._landscape = landscape
+        self._arrange()
+        super().set_orientation(landscape)
+
+    def set_low_reach(self, on: bool) -> None:
+        self._low = on
+        self._arrange()
+        super().set_low_reach(on)
+
+    def _arrange(self) -> None:
         """Landscape: the QR hint goes right, under the notice, so the left pane holds
-        what is read first and the button."""
+        what is read first and the button.  Low reach in portrait: the button goes
+        last, under the animation, the lowest thing on the screen."""
+        low = self._low and not self._landscape
         for pane in (self.column, self.second):
             pane.removeWidget(self.qr_hint)
-        if landscape:
+            pane.removeWidget(self.pin_button)
+        at = self.column.indexOf(self.body) + 1
+        if not low:
+            self.column.insertWidget(at, self.pin_button)
+            at += 1
+        if self._landscape:
             self.second.insertWidget(self.second.indexOf(self.notice) + 1, self.qr_hint)
         else:
-            self.column.insertWidget(self.column.indexOf(self.pin_button) + 1, self.qr_hint)
-        super().set_orientation(landscape)
+            self.column.insertWidget(at, self.qr_hint)
+        if low:
+            self.second.addWidget(self.pin_button)
 
     def set_notice(self, text: str) -> None:
         self.notice.setText(text)
@@ -474,6 +520,8 @@ class AttractScreen(MessageScreen):
         self.tap.setVisible("ektp" in view.paths)
         if view.prompt:  # e.g. a card left on the reader: lift it and tap again
             self.body.setText(notice_text(view.prompt))
+        # Large text: what to do now needs the room more than the welcome does.
+        self.title.setVisible(not (self.large and view.prompt))
 
 
 class Keypad(QWidget):
@@ -481,6 +529,7 @@ class Keypad(QWidget):
 
     def __init__(self, on_key: Callable[[str], None]) -> None:
         super().__init__()
+        self.setObjectName("keypad")  # its keys' type size (ui.theme)
         grid = QGridLayout(self)
         grid.setSpacing(18)
         keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "clear"]
@@ -490,14 +539,17 @@ class Keypad(QWidget):
             b.clicked.connect(lambda _=False, k=key: on_key(k))
             grid.addWidget(b, i // 3, i % 3)
             self.buttons[key] = b
+        for column in range(3):  # equal keys, whatever the width of "Hapus"
+            grid.setColumnStretch(column, 1)
 
 
 class DigitField(QLabel):
-    """A fixed-length digit entry shown in large type; ``secret`` shows dots."""
+    """A fixed-length digit entry shown in large type; ``secret`` shows dots, ``group``
+    spaces the digits in groups (a NIK reads 3201 0125 0518 0001, as on the card)."""
 
-    def __init__(self, length: int, secret: bool = False) -> None:
+    def __init__(self, length: int, secret: bool = False, group: int = 0) -> None:
         super().__init__()
-        self.length, self.secret, self.value = length, secret, ""
+        self.length, self.secret, self.value, self.group = length, secret, "", group
         self.setObjectName("digits")  # styled by the theme (ui.theme)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.set_active(False)
@@ -528,23 +580,30 @@ class DigitField(QLabel):
 
     def _paint(self) -> None:
         shown = "•" * len(self.value) if self.secret else self.value
-        self.setText(shown + "_" * (self.length - len(self.value)))
+        shown += "_" * (self.length - len(self.value))
+        if self.group:
+            shown = " ".join(shown[i : i + self.group] for i in range(0, len(shown), self.group))
+        self.setText(shown)
 
 
 class PinScreen(Screen):
-    """NIK (16 digits) and the kiosk PIN (6 digits, hidden) on one keypad."""
+    """NIK (16 digits, grouped 4-4-4-4) and the kiosk PIN (6 digits, hidden) on one
+    keypad.  Large text shows one field at a time, under its own label as the title:
+    the NIK until it is complete, then the PIN."""
 
     def __init__(self, on_submit: Callable[[str, str], None], on_cancel: Callable[[], None]):
         super().__init__()
-        self.column.addWidget(
-            _label(QT_TRANSLATE_NOOP("Kiosk", "Masuk dengan NIK dan PIN"), "title")
-        )
+        self.shares = (3, 2)
+        self.title = _label(QT_TRANSLATE_NOOP("Kiosk", "Masuk dengan NIK dan PIN"), "title")
+        self.column.addWidget(self.title)
         self.prompt = _label("", "error")
         self.column.addWidget(self.prompt)
-        self.column.addWidget(_label(QT_TRANSLATE_NOOP("Kiosk", "NIK (16 angka)"), "hint"))
-        self.nik = DigitField(16)
+        self.nik_label = _label(QT_TRANSLATE_NOOP("Kiosk", "NIK (16 angka)"), "hint")
+        self.column.addWidget(self.nik_label)
+        self.nik = DigitField(16, group=4)
         self.column.addWidget(self.nik)
-        self.column.addWidget(_label(QT_TRANSLATE_NOOP("Kiosk", "PIN ADM (6 angka)"), "hint"))
+        self.pin_label = _label(QT_TRANSLATE_NOOP("Kiosk", "PIN ADM (6 angka)"), "hint")
+        self.column.addWidget(self.pin_label)
         self.pin = DigitField(6, secret=True)
         self.column.addWidget(self.pin)
         self.column.addStretch(1)
@@ -576,6 +635,20 @@ class PinScreen(Screen):
         self.nik.set_active(not self.nik.complete)
         self.pin.set_active(self.nik.complete)
         self.submit.setEnabled(self.nik.complete and self.pin.complete)
+        self.title.setVisible(not self.large)
+        for label, field, shown in (
+            (self.nik_label, self.nik, not self.nik.complete),
+            (self.pin_label, self.pin, self.nik.complete),
+        ):
+            label.setObjectName("title" if self.large else "hint")
+            label.style().unpolish(label)
+            label.style().polish(label)
+            label.setVisible(shown or not self.large)
+            field.setVisible(shown or not self.large)
+
+    def set_large_text(self, on: bool) -> None:
+        super().set_large_text(on)
+        self._update()
 
     def show_view(self, view: SessionView) -> None:
         self.prompt.setText(notice_text(view.prompt))
@@ -598,7 +671,9 @@ class DigitEntryScreen(Screen):
         on_cancel: Callable[[], None],
     ):
         super().__init__()
+        self.shares = (3, 2)
         self.column.addWidget(_label(title, "title"))
+        self.hints = hints
         for hint in hints:
             self.column.addWidget(hint)
         self.prompt = _label("", "error")
@@ -623,6 +698,13 @@ class DigitEntryScreen(Screen):
     def _key(self, key: str) -> None:
         self.code.key(key)
         self.submit.setEnabled(self.code.complete)
+
+    def set_large_text(self, on: bool) -> None:
+        """Large text drops the secondary hints (what the body already makes clear)."""
+        super().set_large_text(on)
+        for hint in self.hints:
+            if hint.objectName() == "hint":
+                hint.setVisible(not on)
 
     def show_view(self, view: SessionView) -> None:
         self.prompt.setText(notice_text(view.prompt))
@@ -653,7 +735,14 @@ class CodeScreen(DigitEntryScreen):
 
     def show_view(self, view: SessionView) -> None:
         doc = next((d for d in view.documents if d["id"] == view.code_doc), None)
-        self.document.setText(f"{kind_title(doc['title'])}\n{doc['number']}" if doc else "")
+        # Large text: the kind only (the number, four more lines at 200 %, is on the
+        # list the citizen just tapped).
+        if doc is None:
+            self.document.setText("")
+        elif self.large:
+            self.document.setText(kind_title(doc["title"]))
+        else:
+            self.document.setText(f"{kind_title(doc['title'])}\n{breakable(doc['number'])}")
         super().show_view(view)
 
 
@@ -695,21 +784,23 @@ class DocumentsScreen(Screen):
             QT_TRANSLATE_NOOP("Kiosk", "Tidak ada dokumen yang siap dicetak."), "body"
         )
         self.second.addWidget(self.empty)
-        # Turning the pages of the list (large text only).
+        # Turning the pages of the list (large text only): arrows either side of
+        # "page n of m"; the voice names the arrows (their "spoken" words).
         self.pager = QWidget()
         pager = QHBoxLayout(self.pager)
         pager.setContentsMargins(0, 0, 0, 0)
-        self.previous = _button(QT_TRANSLATE_NOOP("Kiosk", "‹ Sebelumnya"))
-        self.next = _button(QT_TRANSLATE_NOOP("Kiosk", "Berikutnya ›"))
+        self.previous = QPushButton("◀")
+        self.previous.setProperty("spoken", QT_TRANSLATE_NOOP("Kiosk", "Halaman sebelumnya"))
+        self.next = QPushButton("▶")
+        self.next.setProperty("spoken", QT_TRANSLATE_NOOP("Kiosk", "Halaman berikutnya"))
         self.page_label = _label("", "hint")
         self.previous.clicked.connect(lambda: self._turn(-1))
         self.next.clicked.connect(lambda: self._turn(1))
-        pager.addWidget(self.previous, 1)
-        pager.addWidget(self.next, 1)
-        self.second.addWidget(self.page_label)
+        pager.addWidget(self.previous, 0)
+        pager.addWidget(self.page_label, 1)
+        pager.addWidget(self.next, 0)
         self.second.addWidget(self.pager)
         self.pager.setVisible(False)
-        self.page_label.setVisible(False)
         self.page = 0
         self.second.addStretch(1)
         self.second.addLayout(self.action_row)
@@ -741,9 +832,10 @@ class DocumentsScreen(Screen):
             self.photo.clear()
         # Large text needs the room more than the citizen needs their picture.
         self.photo.setVisible(bool(view.photo) and not self.large)
-        self.greeting.setText(translate("Kiosk", "Halo, {name}").format(name=view.name))
+        name = first_names(view.name, LARGE_GREETING) if self.large else view.name
+        self.greeting.setText(translate("Kiosk", "Halo, {name}").format(name=name))
         self.nik.setText(f"NIK {view.masked_nik}" if view.masked_nik else "")
-        self.nik.setVisible(bool(view.masked_nik))
+        self.nik.setVisible(bool(view.masked_nik) and not self.large)
         self.reserved = view.reserved
         ids = [d["id"] for d in view.documents]
         if ids != list(self.doc_buttons):
@@ -790,23 +882,26 @@ class DocumentsScreen(Screen):
         self.photo.setVisible(not on and not self.photo.pixmap().isNull())
 
     def _pages(self) -> int:
-        per = LARGE_PAGE if self.large else len(self.doc_buttons) or 1
-        return max(1, -(-len(self.doc_buttons) // per))
+        return max(1, -(-len(self.doc_buttons) // self._per_page()))
+
+    def _per_page(self) -> int:
+        if not self.large:
+            return len(self.doc_buttons) or 1
+        return 1 if self._landscape or self._low else LARGE_PAGE
 
     def _turn(self, step: int) -> None:
         self.page = min(max(0, self.page + step), self._pages() - 1)
         self._show_page()
 
     def _show_page(self) -> None:
-        """Large text: the documents a page at a time (``LARGE_PAGE``), with buttons to
+        """Large text: the documents a page at a time (``LARGE_PAGE``), with arrows to
         turn; otherwise all of them."""
         pages = self._pages()
         self.page = min(self.page, pages - 1)
-        per = LARGE_PAGE if self.large else len(self.doc_buttons) or 1
+        per = self._per_page()
         for i, b in enumerate(self.doc_buttons.values()):
             b.setVisible(i // per == self.page)
         self.pager.setVisible(pages > 1)
-        self.page_label.setVisible(pages > 1)
         self.page_label.setText(
             translate("Kiosk", "Halaman {n} dari {total}").format(n=self.page + 1, total=pages)
         )
@@ -855,10 +950,26 @@ class DoneScreen(MessageScreen):
         button = _button(QT_TRANSLATE_NOOP("Kiosk", "Selesai"))
         button.setObjectName("primary")
         button.clicked.connect(on_finish)
-        self.column.insertWidget(self.column.count() - 1, button)
+        # What is done on the left (landscape), what to do and the button on the right.
+        self.column.removeWidget(self.hint)
+        self.second.addWidget(self.hint)
+        self.second.addWidget(button)
+        self.second.addStretch(1)
 
     def show_view(self, view: SessionView) -> None:
-        lines = [f"✓ {kind_title(r.title)} — {breakable(r.number)}" for r in view.results]
+        # Large text: the kinds only (five numbers at 200 % do not fit; the paper in
+        # the citizen's hand carries them).
+        if self.large and len(view.results) > LARGE_DONE:
+            self.body.setText(
+                "✓ " + translate("Kiosk", "{n} dokumen telah dicetak.").format(n=len(view.results))
+            )
+            return
+        lines = [
+            f"✓ {kind_title(r.title)}"
+            if self.large
+            else f"✓ {kind_title(r.title)} — {breakable(r.number)}"
+            for r in view.results
+        ]
         self.body.setText("\n".join(lines))
 
 
@@ -1223,8 +1334,9 @@ class KioskWindow(QWidget):
         if not changed:
             return
         self._restyle()
-        for screen in self.screens.values():
-            screen.set_large_text(on)
+        for state, screen in self.screens.items():
+            if state not in TECHNICIAN_STATES:  # they keep their size (``_restyle``)
+                screen.set_large_text(on)
         if self._view is not None:
             self.show_view(self._view)
 
@@ -1278,7 +1390,8 @@ class KioskWindow(QWidget):
     def _focus_moved(self, _old: QWidget | None, new: QWidget | None) -> None:
         """With voice on: where the keypad focus is now (the button's words)."""
         if self.voice and isinstance(new, QPushButton) and self.isAncestorOf(new):
-            words = new.text() or str(new.property("spoken") or "")
+            spoken = new.property("spoken")  # a source text, as with ``_keep_source``
+            words = new.text() if not spoken else translate("Kiosk", str(spoken))
             if new.isCheckable():
                 state = (
                     translate("Kiosk", "aktif")

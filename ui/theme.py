@@ -115,6 +115,9 @@ def stylesheet(t: Theme, text_scale: float = 1.0) -> str:
         # text's large size and stay there (the panel's width holds ~18 characters).
         return size if text_scale == 1.0 else min(round(size * text_scale), max(size, LARGEST))
 
+    # The keypad's keys grow to 64 px, not 88: three keys of "Hapus" at 88 px are wider
+    # than the keypad's half of a landscape panel, and 64 px digits are 16 mm tall.
+    keys = min(px(44), 64)
     return f"""
 QWidget#root {{ background: {t.background}; }}
 QLabel {{ color: {t.text}; }}
@@ -143,6 +146,8 @@ QWidget#root[landscape="true"] QPushButton {{ min-height: 88px; padding: 4px 32p
 QPushButton#document {{ font-size: {px(34)}px; min-height: 96px; text-align: left;
                        padding: 4px 28px; }}
 QPushButton#primary {{ background: {t.accent}; color: {t.on_accent}; }}
+QWidget#root QWidget#keypad QPushButton {{ font-size: {keys}px; padding: 4px 8px; }}
+QWidget#root QWidget#keypad QLabel#words {{ font-size: {keys}px; }}
 QLabel#words {{ font-size: {px(44)}px; color: {t.accent}; background: transparent; }}
 QPushButton#document QLabel#words {{ font-size: {px(34)}px; }}
 QPushButton#access QLabel#words {{ font-size: 30px; }}

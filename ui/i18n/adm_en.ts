@@ -214,12 +214,12 @@
         <translation>No documents are ready to print.</translation>
     </message>
     <message>
-        <source>‹ Sebelumnya</source>
-        <translation>‹ Previous</translation>
+        <source>Halaman sebelumnya</source>
+        <translation>Previous page</translation>
     </message>
     <message>
-        <source>Berikutnya ›</source>
-        <translation>Next ›</translation>
+        <source>Halaman berikutnya</source>
+        <translation>Next page</translation>
     </message>
     <message>
         <source>Cetak</source>
@@ -264,6 +264,10 @@
     <message>
         <source>Selesai</source>
         <translation>Done</translation>
+    </message>
+    <message>
+        <source>{n} dokumen telah dicetak.</source>
+        <translation>{n} documents printed.</translation>
     </message>
     <message>
         <source>Maaf, terjadi kendala</source>
