@@ -27,9 +27,9 @@ from pathlib import Path
 
 from drivers.card.base import CardReader, ReaderState
 from drivers.card.sam import SecureAccessModule
-from drivers.fingerprint.base import FingerprintMatcher
+from drivers.fingerprint.base import FingerprintMatcher, NoFinger, PoorImage
 from drivers.qr.base import QrScanner
-from kiosk import timeouts
+from kiosk import messages, timeouts
 from kiosk.card_service import CardService, make_card_service, make_reader, make_sam
 from kiosk.card_watch import CardWatcher
 from kiosk.config import Config, ConfigError, simulated_backend
@@ -290,20 +290,31 @@ class KioskApp:
 
     def live_device_test(self, seconds: float = 10.0) -> str:
         """The technician's test: a finger captured and a code scanned within ``seconds``
-        (the code itself is not shown: it may be a citizen's token)."""
-        parts = []
+        (the code itself is not shown: it may be a citizen's token).  The outcome is a
+        notice, ``device_test|finger=..|qr=..|seconds=..`` (the UI words it):
+        finger ``ok``, ``no_finger``, ``poor_image`` or ``fault`` (with ``detail``);
+        qr ``read`` or ``none``; a device the kiosk lacks is left out."""
+        values: dict[str, object] = {}
         m = self.matcher
         if m is not None and hasattr(m, "capture_test"):
             try:
-                parts.append(f"Sidik jari: {m.capture_test(seconds)}")
-            except Exception as exc:
-                parts.append(f"Sidik jari: gagal ({exc})")
+                m.capture_test(seconds)
+                values["finger"] = "ok"
+            except NoFinger:
+                values["finger"] = "no_finger"
+            except PoorImage:
+                values["finger"] = "poor_image"
+            except Exception as exc:  # the technician sees the module's own words
+                values["finger"] = "fault"
+                values["detail"] = str(exc)[:120]
         if self.qr is not None:
             with self._qr_seen:
                 before = self._qr_count
                 read = self._qr_seen.wait_for(lambda: self._qr_count > before, seconds)
-            parts.append("QR: kode terbaca" if read else f"QR: tidak ada kode dalam {seconds:g} s")
-        return "; ".join(parts) or "Tidak ada pemindai serial pada anjungan ini."
+            values["qr"] = "read" if read else "none"
+        if not values:
+            return "no_serial_devices"
+        return messages.notice("device_test", seconds=f"{seconds:g}", **values)
 
     def device_checks(self) -> list[Check]:
         """The serial devices for the technician's checks (port, parameters, error)."""

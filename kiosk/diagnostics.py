@@ -84,9 +84,10 @@ class Diagnostics:
         self.manual_out_of_service = ""
 
     def device_test(self) -> str:
-        """The serial devices tested live (a finger captured, a code scanned)."""
+        """The serial devices tested live (a finger captured, a code scanned): a notice
+        (``device_test|...``, ``no_serial_devices``) the UI words."""
         if self.live_test is None:
-            return "Tidak ada pemindai serial pada anjungan ini."
+            return "no_serial_devices"
         return self.live_test()
 
     def run_checks(self) -> list[Check]:

@@ -809,7 +809,11 @@ class Flow:
             self.session.prompt = messages.notice("technician_failed", detail=str(error)[:200])
         else:
             result = str(event.kwargs.get("result", ""))[:300]
-            self.session.prompt = messages.notice("technician_result", detail=result)
+            code, _values = messages.parse(result)
+            if code in ("device_test", "no_serial_devices"):  # a notice of its own
+                self.session.prompt = result
+            else:
+                self.session.prompt = messages.notice("technician_result", detail=result)
 
     def _close(self, event: EventData) -> None:
         d = self.services.diagnostics

@@ -1,8 +1,8 @@
 """Screenshots of screen states the scripted demo does not pass through: the idle screen
 asking to lift a card left on the reader and tap it again, the finger asked for again
 with the attempts left, NIK + PIN offered when the finger could not be matched, and the
-main path in the high-contrast mode and on a landscape panel in both languages (with
-the fit test's longest content).
+main path in the high-contrast, low-reach and large-text modes and on a landscape panel
+in both languages (with the fit test's longest content).
 
     python scripts/screenshot_prompts.py OUT_DIR        (part of `make screenshots`)
 """
@@ -98,6 +98,13 @@ def main(out: Path) -> int:
         window.grab().save(str(out / f"low-reach-{state}.png"))
     window.show_view(screens["attract"])
     window.set_low_reach(False)
+    # The large-text mode (200 %), portrait: the main path, the list a page at a time.
+    window.set_large_text(True)
+    for state in ("attract", "enter_pin", "choose_documents", "enter_code", "printing", "done"):
+        window.show_view(screens[state])
+        app.processEvents()
+        window.grab().save(str(out / f"large-text-{state}.png"))
+    window.show_view(screens["attract"])  # the session ended: normal size again
     # The landscape panel (ui.orientation = "landscape"), both languages.
     window.set_orientation("landscape")
     window.setFixedSize(1920, 1080)
@@ -108,6 +115,13 @@ def main(out: Path) -> int:
             window.show_view(screens[state])
             app.processEvents()
             window.grab().save(str(out / f"landscape-{lang}-{state}.png"))
+    window.show_view(screens["attract"])
+    window.set_language("en")
+    window.set_large_text(True)
+    for state in ("choose_documents", "enter_pin"):
+        window.show_view(screens[state])
+        app.processEvents()
+        window.grab().save(str(out / f"landscape-large-text-en-{state}.png"))
     window.close()
     # The simulator panel shown beside the windowed demo: a window of its own, not a
     # kiosk panel, so beside the panels' folder (docs/simulator-panel.png).

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QPushButton
 
 from sim.speech import RecordingSpeech
 from tests.test_fit import views
-from ui.screens import KioskWindow
+from ui.screens import LARGE_GREETING, KioskWindow
 from ui.speech import EspeakSpeech
 from ui.theme import HIGH_CONTRAST, NORMAL, contrast
 
@@ -264,7 +264,7 @@ def test_large_text_shows_long_screens_in_parts_and_ends_with_the_session(qtbot:
     shown = [i for i, b in docs.doc_buttons.items() if b.isVisibleTo(w)]
     assert len(shown) == 2 and docs.pager.isVisibleTo(w)
     assert docs.page_label.text() == f"Halaman 1 dari {-(-len(view.documents) // 2)}"
-    assert len(docs.greeting.text()) <= len("Halo, ") + 22  # the first names only
+    assert len(docs.greeting.text()) <= len("Halo, ") + LARGE_GREETING  # first names only
     qtbot.mouseClick(docs.next, Qt.MouseButton.LeftButton)
     following = [i for i, b in docs.doc_buttons.items() if b.isVisibleTo(w)]
     assert following and not set(following) & set(shown)
@@ -319,3 +319,32 @@ def test_first_names_stay_within_their_limit() -> None:
         assert " ".join(name.split()).startswith(shown.removesuffix("…"))
 
     within()
+
+
+def test_the_step_indicator_follows_the_main_path(qtbot: Any) -> None:
+    """Five steps; the current one is marked, those behind ticked, none off the main
+    path; the voice says which step a screen is."""
+    speech = RecordingSpeech()
+    w, _posted = window_with(qtbot, speech)
+    w.show_view(VIEWS["attract"])
+    assert not w.steps.isVisibleTo(w)
+    path = ["reading_card", "choose_documents", "enter_code", "printing", "done"]
+    for n, state in enumerate(path):
+        w.show_view(VIEWS[state])
+        assert w.steps.isVisibleTo(w)
+        marks = [label.property("step") for label in w.steps.labels]
+        assert marks == ["done"] * n + ["current"] + ["next"] * (4 - n)
+        assert all(label.text().startswith("✓") for label in w.steps.labels[:n])
+        assert w.steps.labels[n].text().startswith(str(n + 1))
+    w.show_view(VIEWS["enter_code"])
+    w.set_voice(True)
+    assert speech.texts("id")[-1].endswith("Langkah 3 dari 5: Kode")
+    w.set_language("en")
+    assert speech.texts("en")[-1].endswith("Step 3 of 5: Code")
+    w.set_large_text(True)  # the current step named, the others by their mark
+    assert [label.text() for label in w.steps.labels] == ["✓", "✓", "3  Code", "4", "5"]
+    w.show_view(VIEWS["error"])
+    assert not w.steps.isVisibleTo(w)
+    w.set_orientation("landscape")  # the indicator moves into the header
+    w.show_view(VIEWS["enter_code"])
+    assert w.header.isAncestorOf(w.steps) and w.steps.isVisibleTo(w)

@@ -408,7 +408,7 @@ def test_the_kiosk_follows_its_serial_devices_and_falls_back_to_pin(
         while tester.is_alive():
             qr(scan="TEST-CODE")
             tester.join(0.2)
-        assert result == ["Sidik jari: finger imaged, features extracted; QR: kode terbaca"]
+        assert result == ["device_test|seconds=5|finger=ok|qr=read"]  # a notice, worded by ui/
     finally:
         app.stop()
         rig.remove_card()

@@ -93,6 +93,7 @@ def test_every_notice_of_the_core_has_a_sentence_in_the_ui(qapp: Any) -> None:
         "closed_maintenance",
         "test_printing",
         "device_test_running",
+        "no_serial_devices",
         "kiosk_reopened",
     }
     missing = sorted(c for c in codes if c not in NOTICES)
@@ -106,6 +107,14 @@ def test_every_notice_of_the_core_has_a_sentence_in_the_ui(qapp: Any) -> None:
         assert "{" not in notice_text(messages.notice("finger_retry", why=why, left=2))
     for why in ("no_match", "scanner"):
         assert notice_text(messages.notice("finger_fallback", why=why)) != generic
+    # The live device test: one sentence per device the kiosk has, its values filled in.
+    for finger in ("ok", "no_finger", "poor_image", "fault"):
+        for qr in ("read", "none"):
+            test = messages.notice("device_test", seconds=5, finger=finger, detail="x", qr=qr)
+            sentence = notice_text(test)
+            assert sentence.startswith("Sidik jari:") and " QR: " in sentence, sentence
+            assert "{" not in sentence and sentence != generic
+    assert notice_text("device_test|seconds=5|qr=none") == "QR: tidak ada kode dalam 5 detik."
     # A code the UI does not know is shown as the generic sentence, never raw.
     assert notice_text("no_such_code") == generic
 

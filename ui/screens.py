@@ -47,7 +47,7 @@ LARGE_TEXT = 2.0
 LARGE_PAGE = 2
 # Large text greets with the first names up to this many characters (the whole of a
 # 100-character name at 200 % would take the screen).
-LARGE_GREETING = 22
+LARGE_GREETING = 12
 # Large text lists this many printed documents by kind on the done screen; more are
 # counted (five kinds at 200 % do not fit a landscape panel's half).
 LARGE_DONE = 2
@@ -1078,6 +1078,65 @@ class OutOfServiceScreen(MessageScreen):
         self.body.setText(notice_text(view.error))
 
 
+# The main path's steps and the session states each covers: the step indicator.
+STEPS = (
+    (QT_TRANSLATE_NOOP("Kiosk", "Identitas"), ("reading_card", "verify_finger", "enter_pin")),
+    (QT_TRANSLATE_NOOP("Kiosk", "Dokumen"), ("loading_documents", "choose_documents")),
+    (QT_TRANSLATE_NOOP("Kiosk", "Kode"), ("enter_code", "checking_code")),
+    (QT_TRANSLATE_NOOP("Kiosk", "Cetak"), ("printing",)),
+    (QT_TRANSLATE_NOOP("Kiosk", "Selesai"), ("done",)),
+)
+
+
+class StepBar(QWidget):
+    """Where the citizen is on the way from identity to paper: the five steps, the
+    current one marked by a filled pill and its number, those behind by a tick (not by
+    colour alone).  Hidden off the main path (idle, errors, technician).  Large text
+    names the current step only; the others keep their number or tick."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("steps")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(24, 8, 24, 0)
+        row.setSpacing(8)
+        row.addStretch(1)
+        self.labels: list[QLabel] = []
+        for _ in STEPS:
+            label = QLabel()
+            label.setObjectName("step")
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            row.addWidget(label)
+            self.labels.append(label)
+        row.addStretch(1)
+        self.current = -1
+        self.large = False
+
+    def show_state(self, state: str) -> None:
+        self.current = next((i for i, (_, states) in enumerate(STEPS) if state in states), -1)
+        self.setVisible(self.current >= 0)
+        if self.current < 0:
+            return
+        for i, label in enumerate(self.labels):
+            name = translate("Kiosk", STEPS[i][0])
+            mark = "✓" if i < self.current else str(i + 1)
+            named = i == self.current or not self.large
+            label.setText(f"{mark}  {name}" if named else mark)
+            step = "done" if i < self.current else "current" if i == self.current else "next"
+            if label.property("step") != step:
+                label.setProperty("step", step)
+                label.style().unpolish(label)
+                label.style().polish(label)
+
+    def spoken(self) -> str:
+        """What the voice says of it: "Step 3 of 5: Code"."""
+        if self.current < 0:
+            return ""
+        return translate("Kiosk", "Langkah {n} dari {total}: {name}").format(
+            n=self.current + 1, total=len(STEPS), name=translate("Kiosk", STEPS[self.current][0])
+        )
+
+
 class ScreenStack(QStackedWidget):
     """The screens, one shown at a time, asking for the room of the one shown: a plain
     stack asks for the largest of all, so one crowded screen would squeeze every other."""
@@ -1131,7 +1190,7 @@ class KioskWindow(QWidget):
         self.language.clicked.connect(self._switch_language)
         header = self.header = QWidget()
         header.setObjectName("header")
-        row = QHBoxLayout(header)
+        row = self.header_row = QHBoxLayout(header)
         row.setContentsMargins(0, 0, 24, 0)
         row.addWidget(self.brand, 1)
         row.addWidget(self.language)
@@ -1141,6 +1200,8 @@ class KioskWindow(QWidget):
         self._taps: list[float] = []
         self._post = post
         self.brand.mousePressEvent = self._brand_tapped  # type: ignore[method-assign]
+        self.steps = StepBar()
+        layout.addWidget(self.steps)
         self.stack = ScreenStack()
         layout.addWidget(self.stack, 1)
         line = QFrame()
@@ -1261,6 +1322,8 @@ class KioskWindow(QWidget):
         if moved:
             screen.entered()
         screen.show_view(view)
+        self.steps.large = self.large_text
+        self.steps.show_state(view.state)
         self.stack.show_screen(screen)
         if moved:
             # A new screen: the focus rests on the window (no ring on a touch screen);
@@ -1278,6 +1341,16 @@ class KioskWindow(QWidget):
         102 dpi, over the 15 mm a finger needs)."""
         self.orientation = orientation
         self.setProperty("landscape", orientation == "landscape")
+        # The step indicator: its own row under the header in portrait; in landscape,
+        # which has width to spare and no height, inside the header beside the brand.
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        layout.removeWidget(self.steps)
+        self.header_row.removeWidget(self.steps)
+        if orientation == "landscape":
+            self.header_row.insertWidget(1, self.steps)
+        else:
+            layout.insertWidget(layout.indexOf(self.stack), self.steps)
         self._restyle()  # the [landscape] rules apply anew
         for screen in self.screens.values():
             screen.set_orientation(orientation == "landscape")
@@ -1382,6 +1455,8 @@ class KioskWindow(QWidget):
             for w in screen.findChildren(QLabel)
             if w.isVisibleTo(self) and w.text() and w.objectName() != "digits"
         ]
+        if self.steps.spoken():  # after the screen's own words: where it is on the way
+            words.append(self.steps.spoken())
         text = " ".join(words)
         if text and text != self._spoken_screen:
             self._spoken_screen = text

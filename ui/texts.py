@@ -132,6 +132,22 @@ NOTICES: dict[str, str] = {
     "device_test_running": QT_TRANSLATE_NOOP(
         "Notice", "Letakkan jari pada pemindai dan pindai sebuah kode QR…"
     ),
+    "no_serial_devices": QT_TRANSLATE_NOOP(
+        "Notice", "Tidak ada pemindai serial pada anjungan ini."
+    ),
+    # the live device test (``device_test|finger=..|qr=..``), one sentence per device
+    "device_test_finger_ok": QT_TRANSLATE_NOOP(
+        "Notice", "Sidik jari: jari terbaca, ciri-cirinya terekstraksi."
+    ),
+    "device_test_finger_no_finger": QT_TRANSLATE_NOOP(
+        "Notice", "Sidik jari: tidak ada jari dalam {seconds} detik."
+    ),
+    "device_test_finger_poor_image": QT_TRANSLATE_NOOP(
+        "Notice", "Sidik jari: gambar jari kurang jelas."
+    ),
+    "device_test_finger_fault": QT_TRANSLATE_NOOP("Notice", "Sidik jari: gagal ({detail})."),
+    "device_test_qr_read": QT_TRANSLATE_NOOP("Notice", "QR: kode terbaca."),
+    "device_test_qr_none": QT_TRANSLATE_NOOP("Notice", "QR: tidak ada kode dalam {seconds} detik."),
     "technician_failed": QT_TRANSLATE_NOOP("Notice", "Gagal: {detail}"),
     "technician_result": QT_TRANSLATE_NOOP("Notice", "{detail}"),
     "kiosk_reopened": QT_TRANSLATE_NOOP("Notice", "Anjungan dibuka kembali."),
@@ -199,6 +215,14 @@ def notice_text(text: str) -> str:
         ).format(left=values.get("left", "?"))
     if code == "finger_fallback":
         return _t("finger_fallback_" + values.get("why", "scanner"))
+    if code == "device_test":
+        values.setdefault("seconds", "?")
+        values.setdefault("detail", "")
+        return " ".join(
+            _t(f"device_test_{device}_{values[device]}").format(**values)
+            for device in ("finger", "qr")
+            if f"device_test_{device}_{values.get(device)}" in NOTICES
+        )
     if code == "no_printer":
         why = values.get("why", "")
         first = _t("no_printer")

@@ -118,6 +118,8 @@ def stylesheet(t: Theme, text_scale: float = 1.0) -> str:
     # The keypad's keys grow to 64 px, not 88: three keys of "Hapus" at 88 px are wider
     # than the keypad's half of a landscape panel, and 64 px digits are 16 mm tall.
     keys = min(px(44), 64)
+    # The step indicator: 26 px, 44 in large text (where it names the current step only).
+    step = min(px(26), 44)
     return f"""
 QWidget#root {{ background: {t.background}; }}
 QLabel {{ color: {t.text}; }}
@@ -137,6 +139,13 @@ QLabel#digits {{ font-size: {px(52)}px; letter-spacing: 6px; background: {t.surf
                 color: {t.text}; border: 4px solid {t.on_disabled}; border-radius: 16px;
                 padding: 10px; }}
 QLabel#digits[active="true"] {{ border-color: {t.accent}; }}
+QLabel#step {{ font-size: {step}px; color: {t.muted}; padding: 4px 18px;
+               border: 3px solid transparent; border-radius: 20px; }}
+QLabel#step[step="done"] {{ color: {t.text}; }}
+QLabel#step[step="current"] {{ background: {t.accent}; color: {t.on_accent};
+                              font-weight: bold; }}
+QWidget#header QLabel#step {{ color: {t.on_accent}; }}
+QWidget#header QLabel#step[step="current"] {{ background: {t.surface}; color: {t.accent}; }}
 QLabel#photo {{ border: 3px solid {t.on_disabled}; background: {t.surface}; }}
 QLabel#checks {{ font-size: {px(30)}px; }}
 QPushButton {{ font-size: {px(44)}px; min-height: 112px; border-radius: 24px; padding: 8px 32px;

@@ -330,6 +330,22 @@
         <translation>Please use another kiosk or the service desk at the Dukcapil office.</translation>
     </message>
     <message>
+        <source>Identitas</source>
+        <translation>Identity</translation>
+    </message>
+    <message>
+        <source>Dokumen</source>
+        <translation>Documents</translation>
+    </message>
+    <message>
+        <source>Kode</source>
+        <translation>Code</translation>
+    </message>
+    <message>
+        <source>Langkah {n} dari {total}: {name}</source>
+        <translation>Step {n} of {total}: {name}</translation>
+    </message>
+    <message>
         <source>ANJUNGAN DUKCAPIL MANDIRI</source>
         <translation>DUKCAPIL SELF-SERVICE KIOSK</translation>
     </message>
@@ -603,6 +619,34 @@
     <message>
         <source>Letakkan jari pada pemindai dan pindai sebuah kode QR…</source>
         <translation>Place a finger on the scanner and scan a QR code…</translation>
+    </message>
+    <message>
+        <source>Tidak ada pemindai serial pada anjungan ini.</source>
+        <translation>This kiosk has no serial scanners.</translation>
+    </message>
+    <message>
+        <source>Sidik jari: jari terbaca, ciri-cirinya terekstraksi.</source>
+        <translation>Fingerprint: finger imaged, features extracted.</translation>
+    </message>
+    <message>
+        <source>Sidik jari: tidak ada jari dalam {seconds} detik.</source>
+        <translation>Fingerprint: no finger within {seconds} seconds.</translation>
+    </message>
+    <message>
+        <source>Sidik jari: gambar jari kurang jelas.</source>
+        <translation>Fingerprint: the finger&apos;s image is unclear.</translation>
+    </message>
+    <message>
+        <source>Sidik jari: gagal ({detail}).</source>
+        <translation>Fingerprint: failed ({detail}).</translation>
+    </message>
+    <message>
+        <source>QR: kode terbaca.</source>
+        <translation>QR: code read.</translation>
+    </message>
+    <message>
+        <source>QR: tidak ada kode dalam {seconds} detik.</source>
+        <translation>QR: no code within {seconds} seconds.</translation>
     </message>
     <message>
         <source>Gagal: {detail}</source>
