@@ -547,7 +547,16 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _without_trio() -> None:
+    """The kiosk speaks HTTP synchronously (httpx).  httpcore imports trio where it is
+    installed (a browser-test tool pulls it in) only to serve trio event loops, which no
+    kiosk runs: 0.2 s of every start.  The kiosk's process treats it as absent."""
+    if "trio" not in sys.modules:
+        sys.modules["trio"] = None  # type: ignore[assignment]
+
+
 def main(argv: list[str] | None = None) -> int:
+    _without_trio()
     parser = argparse.ArgumentParser(prog="adm-kiosk", description="Anjungan Dukcapil Mandiri")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="cmd", required=True)

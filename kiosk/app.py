@@ -41,6 +41,7 @@ from kiosk.reconcile import Reconciled, reconcile
 from kiosk.server_client import ServerClient, Tls
 from kiosk.store import KioskStore
 from kiosk.technician import PIN_EVENTS, Attempt, PinGuard, attempts_from_audit
+from printing import renderers
 from printing.card_stock import CardStock, MemoryCardLedger
 from printing.spooler import Spooler
 from protocol.journal import JournalHandler
@@ -287,6 +288,11 @@ class KioskApp:
             self._qr_count += 1
             self._qr_seen.notify_all()
         self.flow.post("qr_scanned", token=text)
+
+    def warm_up(self) -> None:
+        """Once the kiosk is up: import the document renderers on a worker thread, so the
+        idle screen did not wait for them and the first print does not either."""
+        threading.Thread(target=renderers.warm, name="warm-renderers", daemon=True).start()
 
     def live_device_test(self, seconds: float = 10.0) -> str:
         """The technician's test: a finger captured and a code scanned within ``seconds``

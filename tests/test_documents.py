@@ -257,3 +257,22 @@ def test_card_without_photo_says_so(tmp_path: Path) -> None:
 def test_card_with_a_broken_photo_is_refused() -> None:
     with pytest.raises(DocumentDataError, match=r"data\.photo"):
         cards.render_ktp(documents.ktp_el(photo=b"not a jpeg"))
+
+
+def test_renderers_load_at_first_use_or_when_warmed() -> None:
+    """The kiosk starts without reportlab: the renderers come in at the first render or
+    from ``warm`` on a worker thread once the kiosk is up."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, kiosk.app, printing.renderers as r;"
+        "print('reportlab' in sys.modules);"
+        "r.warm(); print('reportlab' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["False", "True"]
+    with pytest.raises(UnknownDocumentKind):
+        render({"kind": "no_such_kind"})

@@ -278,3 +278,37 @@ def test_a_read_only_store_is_a_clear_error(small_disk: Path) -> None:
     again = KioskStore(small_disk / "kiosk.db")
     assert [j.job_id for j in again.jobs()] == ["job-0"]
     again.close()
+
+
+def test_the_schema_head_is_alembics_and_a_current_store_skips_the_migrations(
+    tmp_path: Path,
+) -> None:
+    """``SCHEMA_HEAD`` names Alembic's newest revision (a new migration must move it),
+    and opening a store already there does not import Alembic (a start-up cost)."""
+    import subprocess
+    import sys
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from kiosk.store import MIGRATIONS, SCHEMA_HEAD
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_heads() == [SCHEMA_HEAD]
+    path = tmp_path / "kiosk.db"
+    KioskStore(path).close()  # created and migrated
+    probe = (
+        "import sys; from pathlib import Path; from kiosk.store import KioskStore;"
+        f"KioskStore(Path({str(path)!r})).close(); print('alembic' in sys.modules)"
+    )
+    again = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert again.stdout.split() == ["False"], again.stderr
+    with sqlite3.connect(path) as db:  # an older store: migrated as before
+        db.execute("UPDATE alembic_version SET version_num = '0001'")
+        db.execute("DROP TABLE print_jobs")
+        db.execute("DROP TABLE outbox")
+    older = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert older.stdout.split() == ["True"], older.stderr
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchone()[0] == SCHEMA_HEAD

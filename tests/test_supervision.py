@@ -130,7 +130,7 @@ def _ui(systemd: FakeSystemd, monkeypatch: pytest.MonkeyPatch, server: Any, qtbo
     sam = ApduSam(SimReader(VirtualSam(keys.SAM_MASTER_KEY)))
     card = CardService(SimReader(), sam, keys.issuer_private_key().public_key())
     flow = Flow(Services(card, None, client, PrintService(client, SimSpooler(), poll=0.001)))
-    ui = KioskUi(SimpleNamespace(flow=flow))  # type: ignore[arg-type]
+    ui = KioskUi(SimpleNamespace(flow=flow, warm_up=lambda: None))  # type: ignore[arg-type]
     return ui
 
 

@@ -169,7 +169,9 @@ class KioskUi:
         self._touches = TouchFilter(app.flow.touch)
         app.flow.add_listener(self._changed)
         # After the window's own listener: READY=1 waits for the screen to be painted.
-        self.supervision = Supervision(app.flow, Notifier(), paint=self.window.repaint)
+        self.supervision = Supervision(
+            app.flow, Notifier(), paint=self.window.repaint, after_ready=app.warm_up
+        )
         self._tick = QTimer(self.window)
         self._tick.timeout.connect(lambda: self.window.update_countdown(app.flow.seconds_left()))
         self._tick.start(1000)

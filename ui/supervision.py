@@ -37,10 +37,13 @@ class Supervision(QObject):
         flow: Flow,
         notifier: Notifier,
         paint: Callable[[], None] = lambda: None,
+        after_ready: Callable[[], None] = lambda: None,
     ) -> None:
-        """``paint``: draws the window now (called before READY=1 is sent)."""
+        """``paint``: draws the window now (called before READY=1 is sent);
+        ``after_ready``: what waits until the kiosk is up (work off the start's path)."""
         super().__init__()
         self.flow, self.notifier, self._paint = flow, notifier, paint
+        self._after_ready = after_ready
         self.ready = False
         self._status = ""
         self._pings = QTimer(self)
@@ -55,6 +58,7 @@ class Supervision(QObject):
             self._paint()  # the screen the citizen sees is on the glass first
             self.ready = self.notifier.ready(line) or not self.notifier.enabled
             self._status = line
+            self._after_ready()
             return
         if line != self._status:
             self._status = line
