@@ -18,12 +18,14 @@ longest stall of the GUI thread, and the touches a citizen needs.
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -139,6 +141,11 @@ def print_one(ui: KioskUi, app: KioskApp, qapp: QApplication, clicks: Clicks) ->
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=500)
+    parser.add_argument(
+        "--why",
+        action="store_true",
+        help="sample the other threads' stacks and print what ran during the stalls",
+    )
     parser.add_argument("--cold-runs", type=int, default=5)
     args = parser.parse_args()
     print(header())
@@ -170,12 +177,15 @@ def main() -> int:
     ui = KioskUi(app)
     ui.window.show()
     wait_until(qapp, lambda: app.flow.state == "attract", 30, "the idle screen")
+    # As on a kiosk: the renderers come in at idle, after READY, before the first citizen.
+    wait_until(qapp, app.warmed.is_set, 30, "the renderers warmed")
 
     # The GUI thread's lateness: a 10 ms timer that measures how late it fires.
     clock, late = QElapsedTimer(), [0.0]
     clock.start()
     last = [clock.elapsed()]
     stalls: list[tuple[float, str]] = []  # (seconds late, the flow's state then)
+    stall_ends: list[tuple[float, float]] = []  # (monotonic time noticed, seconds late)
 
     def tick() -> None:
         now = clock.elapsed()
@@ -183,11 +193,15 @@ def main() -> int:
         late[0] = max(late[0], lateness)
         if lateness > 0.03:
             stalls.append((lateness, app.flow.state))
+            stall_ends.append((time.monotonic(), lateness))
         last[0] = now
 
     timer = QTimer()
     timer.timeout.connect(tick)
     timer.start(10)
+    samples: collections.deque[tuple[float, str]] = collections.deque(maxlen=20000)
+    if args.why:
+        start_sampler(samples)
 
     clicks = Clicks(qapp)
     marks: dict[int, float] = {}
@@ -214,6 +228,8 @@ def main() -> int:
         f"{marks[args.sessions] - marks.get(20, marks[1]):.1f} MB"
     )
     print(f"longest GUI-thread stall (10 ms timer's lateness): {late[0] * 1000:.1f} ms")
+    if args.why:
+        print_stall_causes(samples, stall_ends)
     by_state: dict[str, list[float]] = {}
     for lateness, state in stalls:
         by_state.setdefault(state, []).append(lateness)
@@ -246,6 +262,41 @@ def main() -> int:
     server.terminate()
     server.wait(timeout=30)
     return 0
+
+
+def start_sampler(samples: collections.deque[tuple[float, str]]) -> None:
+    """Every 2 ms, where each other thread is (its innermost three frames in the
+    project or a library): what held the interpreter while the screen waited."""
+    gui = threading.main_thread().ident
+
+    def run() -> None:
+        me = threading.get_ident()
+        while True:
+            now = time.monotonic()
+            for ident, frame in sys._current_frames().items():
+                if ident in (gui, me):
+                    continue
+                where = []
+                f: Any = frame
+                while f is not None and len(where) < 3:
+                    where.append(f"{Path(f.f_code.co_filename).name}:{f.f_code.co_name}")
+                    f = f.f_back
+                samples.append((now, " < ".join(where)))
+            time.sleep(0.002)
+
+    threading.Thread(target=run, name="stall-sampler", daemon=True).start()
+
+
+def print_stall_causes(
+    samples: collections.deque[tuple[float, str]], ends: list[tuple[float, float]]
+) -> None:
+    seen: collections.Counter[str] = collections.Counter()
+    for end, lateness in ends:
+        for at, where in list(samples):
+            if end - lateness - 0.01 <= at <= end:
+                seen[where] += 1
+    for where, n in seen.most_common(15):
+        print(f"  {n:5d}  {where}")
 
 
 SERVER = """

@@ -150,6 +150,8 @@ class KioskApp:
     _stopped: bool = field(init=False, default=False)
     _finger_error: str = field(init=False, default="")
     _qr_seen: threading.Condition = field(init=False, default_factory=threading.Condition)
+    # Set once ``warm_up`` is done (the renderers imported).
+    warmed: threading.Event = field(init=False, default_factory=threading.Event)
     _qr_count: int = field(init=False, default=0)
 
     # --- start -------------------------------------------------------------------------
@@ -289,10 +291,17 @@ class KioskApp:
             self._qr_seen.notify_all()
         self.flow.post("qr_scanned", token=text)
 
-    def warm_up(self) -> None:
+    def warm_up(self, then: Callable[[], None] = lambda: None) -> None:
         """Once the kiosk is up: import the document renderers on a worker thread, so the
-        idle screen did not wait for them and the first print does not either."""
-        threading.Thread(target=renderers.warm, name="warm-renderers", daemon=True).start()
+        idle screen did not wait for them and the first print does not either; ``then``
+        runs on that thread after them."""
+
+        def warm() -> None:
+            renderers.warm()
+            then()
+            self.warmed.set()
+
+        threading.Thread(target=warm, name="warm-renderers", daemon=True).start()
 
     def live_device_test(self, seconds: float = 10.0) -> str:
         """The technician's test: a finger captured and a code scanned within ``seconds``

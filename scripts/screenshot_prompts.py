@@ -27,7 +27,7 @@ from ui.screens import KioskWindow
 def main(out: Path) -> int:
     app = QApplication.instance() or QApplication([])
     window = KioskWindow(post=lambda *_a, **_kw: None)
-    window.resize(SCREEN["width"], SCREEN["height"])
+    window.setFixedSize(SCREEN["width"], SCREEN["height"])  # as the kiosk does (ui.main)
     view = SessionView(
         state="attract",
         name="",

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from protocol.notify import Notifier
-from ui.supervision import status_line
+from ui.supervision import Supervision, status_line
 
 
 class FakeSystemd:
@@ -130,7 +130,7 @@ def _ui(systemd: FakeSystemd, monkeypatch: pytest.MonkeyPatch, server: Any, qtbo
     sam = ApduSam(SimReader(VirtualSam(keys.SAM_MASTER_KEY)))
     card = CardService(SimReader(), sam, keys.issuer_private_key().public_key())
     flow = Flow(Services(card, None, client, PrintService(client, SimSpooler(), poll=0.001)))
-    ui = KioskUi(SimpleNamespace(flow=flow, warm_up=lambda: None))  # type: ignore[arg-type]
+    ui = KioskUi(SimpleNamespace(flow=flow, warm_up=lambda then=None: None))  # type: ignore[arg-type]
     return ui
 
 
@@ -196,7 +196,9 @@ from protocol.notify import Notifier
 from ui.supervision import Supervision
 from types import SimpleNamespace
 app = QApplication([])
-flow = SimpleNamespace(add_listener=lambda f: None, remove_listener=lambda f: None)
+flow = SimpleNamespace(
+    state="starting", add_listener=lambda f: None, remove_listener=lambda f: None
+)
 sup = Supervision(flow, Notifier())
 print("up", flush=True)
 app.exec()
@@ -227,3 +229,32 @@ def test_no_pings_after_a_crash(systemd: FakeSystemd) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_attached_to_a_kiosk_already_up_it_is_ready_at_once_and_warms_after(
+    systemd: FakeSystemd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A screen attached after the kiosk left ``starting`` sends READY=1 at once (it
+    would otherwise wait for a change that may not come), and what waits for READY runs
+    after it, not before."""
+    monkeypatch.setenv("NOTIFY_SOCKET", str(systemd.path))
+    monkeypatch.delenv("WATCHDOG_USEC", raising=False)
+    order: list[str] = []
+    flow = SimpleNamespace(
+        state="attract",
+        view=lambda: SimpleNamespace(error=""),
+        add_listener=lambda f: None,
+        remove_listener=lambda f: None,
+    )
+    notifier = Notifier()
+    send = notifier.send
+    notifier.send = lambda *lines: (order.append(lines[0]), send(*lines))[1]  # type: ignore[method-assign]
+    sup = Supervision(
+        flow,  # type: ignore[arg-type]
+        notifier,
+        paint=lambda: order.append("painted"),
+        after_ready=lambda: order.append("warm"),
+    )
+    assert sup.ready and order == ["painted", "READY=1", "warm"]
+    assert systemd.wait(lambda: any("READY=1" in m for m in systemd.messages()), 5)
+    sup.close()

@@ -426,7 +426,7 @@ def test_the_kiosk_ui_opens_and_closes_without_leaving_anything_behind(
     before = windows()
     try:
         for _ in range(5):
-            ui = KioskUi(SimpleNamespace(flow=flow, warm_up=lambda: None))  # type: ignore[arg-type]
+            ui = KioskUi(SimpleNamespace(flow=flow, warm_up=lambda then=None: None))  # type: ignore[arg-type]
             ui.close()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         assert flow._listeners == listeners and flow._wakeups == wakeups

@@ -137,7 +137,7 @@ class KioskUi:
         # rendering, server calls) and, in the demo, the embedded server.  With the
         # default 5 ms switch interval a press waited up to 175 ms for the GIL while they
         # ran (bench/ui_figures.py); 1 ms hands it back to the screen sooner.
-        sys.setswitchinterval(0.001)
+        sys.setswitchinterval(0.0002)
         self.driver = FlowDriver(app.flow)
         config = getattr(app, "config", None)
         self.speech = speech_for(config)
@@ -170,7 +170,7 @@ class KioskUi:
         app.flow.add_listener(self._changed)
         # After the window's own listener: READY=1 waits for the screen to be painted.
         self.supervision = Supervision(
-            app.flow, Notifier(), paint=self.window.repaint, after_ready=app.warm_up
+            app.flow, Notifier(), paint=self.window.repaint, after_ready=self._warm_up
         )
         self._tick = QTimer(self.window)
         self._tick.timeout.connect(lambda: self.window.update_countdown(app.flow.seconds_left()))
@@ -184,6 +184,12 @@ class KioskUi:
         # for tens of milliseconds now and then.
         gc.collect()
         gc.freeze()
+
+    def _warm_up(self) -> None:
+        # The renderers (reportlab) come in after READY; frozen with the rest once they
+        # are in, so full collections do not walk them.  No collection first: on this
+        # worker it would stop the screen for a full pass (124 ms measured).
+        self.app.warm_up(then=gc.freeze)
 
     def close(self) -> None:
         """Undo everything ``__init__`` hooked into the application and the flow, and let

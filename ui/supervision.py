@@ -51,6 +51,8 @@ class Supervision(QObject):
         if notifier.watchdog_seconds:
             self._pings.start(max(50, int(notifier.watchdog_seconds * 1000 / 2)))
         flow.add_listener(self._changed)
+        if flow.state != "starting":  # attached to a kiosk already up: ready now
+            self._changed(flow.state, flow.view())
 
     def _changed(self, state: str, view: SessionView) -> None:
         line = status_line(state, view.error)

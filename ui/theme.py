@@ -144,7 +144,7 @@ QLabel#step {{ font-size: {step}px; color: {t.muted}; padding: 4px 18px;
 QLabel#step[step="done"] {{ color: {t.text}; }}
 QLabel#step[step="current"] {{ background: {t.accent}; color: {t.on_accent};
                               font-weight: bold; }}
-QWidget#header QLabel#step {{ color: {t.on_accent}; }}
+QWidget#header QLabel#step {{ color: {t.on_accent}; font-size: 26px; padding: 2px 14px; }}
 QWidget#header QLabel#step[step="current"] {{ background: {t.surface}; color: {t.accent}; }}
 QLabel#photo {{ border: 3px solid {t.on_disabled}; background: {t.surface}; }}
 QLabel#checks {{ font-size: {px(30)}px; }}
