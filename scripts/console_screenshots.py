@@ -117,7 +117,7 @@ def main() -> int:
 
 def shoot(srv: EmbeddedServer, out: Path) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     with chromium(1366, 900) as d:
         d.get(f"{srv.url}/console/login")
@@ -134,6 +134,8 @@ def shoot(srv: EmbeddedServer, out: Path) -> None:
         Select(d.find_element(By.ID, "register-kind")).select_by_value("kia")
         d.find_element(By.ID, "register-nik").send_keys(DEMO_NIK)
         d.find_element(By.ID, "register").click()
+        # The registration's answer is a new page: wait for it, not for a fixed time.
+        WebDriverWait(d, 15).until(lambda drv: drv.find_elements(By.ID, "approve"))
         d.find_element(By.ID, "approve").click()
         full_page_screenshot(d, str(out / "05-office-approved.png"), 1366)
         d.find_element(By.ID, "qr-nik").send_keys(DEMO_NIK)

@@ -137,7 +137,7 @@ class KioskUi:
         # rendering, server calls) and, in the demo, the embedded server.  With the
         # default 5 ms switch interval a press waited up to 175 ms for the GIL while they
         # ran (bench/ui_figures.py); 1 ms hands it back to the screen sooner.
-        sys.setswitchinterval(0.0002)
+        sys.setswitchinterval(0.001)
         self.driver = FlowDriver(app.flow)
         config = getattr(app, "config", None)
         self.speech = speech_for(config)
@@ -190,6 +190,11 @@ class KioskUi:
         # are in, so full collections do not walk them.  No collection first: on this
         # worker it would stop the screen for a full pass (124 ms measured).
         self.app.warm_up(then=gc.freeze)
+        # Serving citizens: 0.2 ms.  A render's QR encoding (pure Python on a worker)
+        # made the screen wait up to 62 ms at 1 ms; at 0.2 ms 41 (bench/ui_figures.py).
+        # Not before: during the start the finer switching slows every thread (cold
+        # start 1.7 -> 2.2 s).
+        sys.setswitchinterval(0.0002)
 
     def close(self) -> None:
         """Undo everything ``__init__`` hooked into the application and the flow, and let
