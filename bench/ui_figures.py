@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import os
 import socket
 import statistics
@@ -181,7 +182,7 @@ def main() -> int:
     wait_until(qapp, app.warmed.is_set, 30, "the renderers warmed")
 
     # The GUI thread's lateness: a 10 ms timer that measures how late it fires.
-    clock, late = QElapsedTimer(), [0.0]
+    clock, late, session_late = QElapsedTimer(), [0.0], [0.0]
     clock.start()
     last = [clock.elapsed()]
     stalls: list[tuple[float, str]] = []  # (seconds late, the flow's state then)
@@ -191,6 +192,7 @@ def main() -> int:
         now = clock.elapsed()
         lateness = (now - last[0] - 10) / 1000
         late[0] = max(late[0], lateness)
+        session_late[0] = max(session_late[0], lateness)
         if lateness > 0.03:
             stalls.append((lateness, app.flow.state))
             stall_ends.append((time.monotonic(), lateness))
@@ -200,19 +202,32 @@ def main() -> int:
     timer.timeout.connect(tick)
     timer.start(10)
     samples: collections.deque[tuple[float, str]] = collections.deque(maxlen=20000)
+    collections_seen: list[tuple[int, float]] = []  # (generation, seconds)
     if args.why:
         start_sampler(samples)
+        began = [0.0]
+
+        def on_gc(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                began[0] = time.perf_counter()
+            else:
+                collections_seen.append((info["generation"], time.perf_counter() - began[0]))
+
+        gc.callbacks.append(on_gc)
 
     clicks = Clicks(qapp)
     marks: dict[int, float] = {}
     started = time.monotonic()
+    per_session: list[float] = []  # each session's longest stall
     for n in range(1, args.sessions + 1):
+        session_late[0] = 0.0
         pin_session(ui, app, qapp, clicks)
         clicks.press(ui.window.screens["done"].findChild(QPushButton))  # Selesai
         wait_until(qapp, lambda: app.flow.state == "attract", 30, "the idle screen")
         # A printed document is not offered again: approve it anew for the next session.
         # (The bench's own database work on this thread is not the kiosk's: not timed.)
         timer.stop()
+        per_session.append(session_late[0])
         reissue(cfg)
         last[0] = clock.elapsed()
         timer.start(10)
@@ -228,8 +243,23 @@ def main() -> int:
         f"{marks[args.sessions] - marks.get(20, marks[1]):.1f} MB"
     )
     print(f"longest GUI-thread stall (10 ms timer's lateness): {late[0] * 1000:.1f} ms")
+    ranked = sorted(per_session)
+    print(
+        "each session's longest stall: median "
+        f"{statistics.median(ranked) * 1000:.0f} ms, 95th percentile "
+        f"{ranked[int(len(ranked) * 0.95) - 1] * 1000:.0f} ms, 99th "
+        f"{ranked[max(0, int(len(ranked) * 0.99) - 1)] * 1000:.0f} ms; sessions over 50 ms: "
+        f"{sum(1 for t in ranked if t > 0.05)} of {len(ranked)}"
+    )
     if args.why:
         print_stall_causes(samples, stall_ends)
+        for generation in (0, 1, 2):
+            took = [t for g, t in collections_seen if g == generation]
+            if took:
+                print(
+                    f"  gc generation {generation}: {len(took)} collections, "
+                    f"longest {max(took) * 1000:.1f} ms"
+                )
     by_state: dict[str, list[float]] = {}
     for lateness, state in stalls:
         by_state.setdefault(state, []).append(lateness)
