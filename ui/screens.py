@@ -41,7 +41,6 @@ translate = QCoreApplication.translate
 
 # The large-text mode's scale: every type size twice its normal size (200 %).
 LARGE_TEXT = 2.0
-# Large text: the document list's page holds this many documents.
 # Documents on one page of the list in large text: portrait has the height for two,
 # landscape and low reach for one (a document's words take three or four lines at 200 %).
 LARGE_PAGE = 2
@@ -194,8 +193,7 @@ class TextButton(QPushButton):
     def restyle(self) -> None:
         """Apply the theme's rules anew after a property they select on changed."""
         for w in (self, self.words):
-            w.style().unpolish(w)
-            w.style().polish(w)
+            _repolish(w)
         self.updateGeometry()
         self._place()
 
@@ -265,6 +263,19 @@ class TextButton(QPushButton):
             self.glyph.move(x, (self.height() - self.glyph.height()) // 2)
             x += self._glyph_width()
         self.words.setGeometry(x, (self.height() - words_h) // 2, words_w, words_h)
+
+
+def _mark(widget: QWidget, name: str, value: object) -> None:
+    """Set the property the theme's rules select on (``[name="value"]``) and have them
+    apply anew; nothing is done when the widget already has that value."""
+    if widget.property(name) != value:
+        widget.setProperty(name, value)
+        _repolish(widget)
+
+
+def _repolish(widget: QWidget) -> None:
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
 
 
 def _button(source: str) -> TextButton:
@@ -569,10 +580,7 @@ class DigitField(QLabel):
         self._paint()
 
     def set_active(self, active: bool) -> None:
-        if self.property("active") != active:
-            self.setProperty("active", active)
-            self.style().unpolish(self)  # the theme's rule for [active="true"]
-            self.style().polish(self)
+        _mark(self, "active", active)  # the theme's rule for [active="true"]
 
     @property
     def complete(self) -> bool:
@@ -640,14 +648,14 @@ class PinScreen(Screen):
             (self.nik_label, self.nik, not self.nik.complete),
             (self.pin_label, self.pin, self.nik.complete),
         ):
-            label.setObjectName("title" if self.large else "hint")
-            label.style().unpolish(label)
-            label.style().polish(label)
             label.setVisible(shown or not self.large)
             field.setVisible(shown or not self.large)
 
     def set_large_text(self, on: bool) -> None:
         super().set_large_text(on)
+        for label in (self.nik_label, self.pin_label):  # the field's label is the title
+            label.setObjectName("title" if on else "hint")
+            _repolish(label)
         self._update()
 
     def show_view(self, view: SessionView) -> None:
@@ -1110,9 +1118,8 @@ class StepBar(QWidget):
             self.labels.append(label)
         row.addStretch(1)
         self.current = -1
-        self.large = False
 
-    def show_state(self, state: str) -> None:
+    def show_state(self, state: str, large: bool) -> None:
         self.current = next((i for i, (_, states) in enumerate(STEPS) if state in states), -1)
         self.setVisible(self.current >= 0)
         if self.current < 0:
@@ -1120,13 +1127,13 @@ class StepBar(QWidget):
         for i, label in enumerate(self.labels):
             name = translate("Kiosk", STEPS[i][0])
             mark = "✓" if i < self.current else str(i + 1)
-            named = i == self.current or not self.large
+            named = i == self.current or not large
             label.setText(f"{mark}  {name}" if named else mark)
-            step = "done" if i < self.current else "current" if i == self.current else "next"
-            if label.property("step") != step:
-                label.setProperty("step", step)
-                label.style().unpolish(label)
-                label.style().polish(label)
+            _mark(
+                label,
+                "step",
+                "done" if i < self.current else "current" if i == self.current else "next",
+            )
 
     def spoken(self) -> str:
         """What the voice says of it: "Step 3 of 5: Code"."""
@@ -1322,8 +1329,7 @@ class KioskWindow(QWidget):
         if moved:
             screen.entered()
         screen.show_view(view)
-        self.steps.large = self.large_text
-        self.steps.show_state(view.state)
+        self.steps.show_state(view.state, self.large_text)
         self.stack.show_screen(screen)
         if moved:
             # A new screen: the focus rests on the window (no ring on a touch screen);
@@ -1520,7 +1526,4 @@ class KioskWindow(QWidget):
         else:
             text = translate("Kiosk", "Sesi berakhir dalam {seconds} detik").format(seconds=seconds)
         self.footer.setText(text)
-        if self.footer.property("warning") != warning:
-            self.footer.setProperty("warning", warning)
-            self.footer.style().unpolish(self.footer)  # re-apply the stylesheet
-            self.footer.style().polish(self.footer)
+        _mark(self.footer, "warning", warning)
