@@ -10,6 +10,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+from printing import qrmatrix
+
 Renderer = Callable[[dict[str, Any]], bytes]
 
 # kind -> (module in ``printing``, its function)
@@ -41,7 +43,9 @@ def renderer(kind: str) -> Renderer:
 
 def warm() -> None:
     """Import every renderer now (a worker thread after start-up): the first citizen's
-    print does not wait for reportlab."""
+    print does not wait for reportlab.  A missing QR library is reported here, at start-up,
+    rather than at the first print."""
+    qrmatrix.check()
     for kind in RENDERERS:
         renderer(kind)
 

@@ -58,6 +58,9 @@ DEPENDS = (
     "libegl1",
     "libxkbcommon0",
     "libfontconfig1",
+    # the documents' fonts and their verification QR code (printing.fonts, printing.qrmatrix)
+    "fonts-dejavu-core",
+    "libqrencode4",
 )
 
 # What lintian reports about a self-contained virtualenv under /opt, and why it stays.

@@ -16,6 +16,8 @@ APT_PACKAGES=(
   dbus-daemon socat
   # reading printed PDFs (pdftotext/pdftoppm), decoding QR codes, fonts for documents
   poppler-utils zbar-tools fonts-dejavu-core
+  # the verification QR code on every document is encoded by libqrencode (in C)
+  libqrencode4
   # a throwaway PostgreSQL cluster for the server tests and benchmark, and HAProxy in
   # front of two server nodes (tests/test_cluster.py, bench/server_load.py --nodes)
   postgresql haproxy
