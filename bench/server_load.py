@@ -63,6 +63,7 @@ CODE = "13572468"
 class Stats:
     requests: dict[str, list[float]] = field(default_factory=dict)
     transactions: list[float] = field(default_factory=list)
+    started: list[float] = field(default_factory=list)  # each transaction's start (perf_counter)
     errors: dict[str, int] = field(default_factory=dict)
     scheduled: int = 0
     finished_at: float = 0.0  # perf_counter of the last completed transaction
@@ -227,6 +228,7 @@ async def kiosk(
             continue
         stats.finished_at = time.perf_counter()
         stats.transactions.append(stats.finished_at - t0)
+        stats.started.append(t0)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -262,6 +264,7 @@ async def load(
         await asyncio.gather(
             *(kiosk(conns[k], niks[k][1:], stop_at, stats, interval) for k in range(len(niks)))
         )
+        stats.started = [t - started for t in stats.started]
         return stats, stats.finished_at - started
     finally:
         for conn in conns:
@@ -289,6 +292,15 @@ def report(db: str, workers: int, mode: str, stats: Stats, elapsed: float) -> No
     for name, values in stats.requests.items():
         median, p99 = statistics.median(values) * 1000, pct(values, 0.99)
         print(f"    {name:8s} p50 {median:6.1f} ms  p99 {p99:6.1f} ms", flush=True)
+    # When the slow transactions started: a burst in one second (a checkpoint, the
+    # start-up) reads differently from a tail spread over the whole run.
+    slow: dict[int, int] = {}
+    for t, v in zip(stats.started, stats.transactions, strict=True):
+        if v > 0.1:
+            slow[int(t)] = slow.get(int(t), 0) + 1
+    if slow and mode != "back to back":  # there every transaction waits in the queue
+        spread = ", ".join(f"{sec}s: {count}" for sec, count in sorted(slow.items()))
+        print(f"    transactions over 100 ms by second of the run: {spread}", flush=True)
 
 
 def run(

@@ -91,11 +91,9 @@ class Settings:
     # or re-issue takes effect within this time (saves one query per request).
     kiosk_cache_seconds: float = 2.0
     limits: lim.Limits = field(default_factory=lim.Limits)
-    # Threads per worker for database work.  0: inline on the event loop, best measured
-    # with the database on the same machine (PostgreSQL too: 156 vs 127 tx/s with 4
-    # threads, the threads fight over the GIL); a database across a network, where every
-    # round trip waits, wants a few.
-    db_threads: int = 0
+    # Threads per worker for database work.  None: the measured default for the database
+    # (:func:`db_threads_for`); 0: inline on the event loop.
+    db_threads: int | None = None
     # Heartbeat history kept per kiosk (the latest is always on the kiosk's record).
     heartbeat_retention: dt.timedelta = dt.timedelta(days=30)
     # The history is compact: a row when the status changes, else one per interval.
@@ -174,6 +172,22 @@ class OpenCitizenSession:
     nik: str
 
 
+def db_threads_for(configured: int | None, dialect: str) -> int:
+    """Threads per worker for database work, unless configured.
+
+    SQLite (a local file, one writer at a time): inline on the event loop; threads would
+    only queue on its write lock and the GIL.  PostgreSQL: two, so that while one request
+    waits for its commit to reach the disk (a WAL flush) the worker's event loop and a
+    second request go on.  Measured with the database on the same 2-core machine, paced
+    at 250 tx/s (docs/benchmarks.md, 2026-12-04): transaction p99 53-74 ms with two
+    threads against 42-148 ms inline, capacity 333-383 against 292-379 tx/s.  A database
+    across a network, where every round trip waits, may want more (``--db-threads``).
+    """
+    if configured is not None:
+        return configured
+    return 2 if dialect == "postgresql" else 0
+
+
 class Context:
     """What every handler needs: settings, statements, connections, the kiosk cache.
 
@@ -189,7 +203,7 @@ class Context:
         self.q = Queries(engine.dialect)
         self.connect = connector(engine)
         self.kiosks: dict[str, tuple[float, str, str]] = {}
-        threads = settings.db_threads
+        threads = db_threads_for(settings.db_threads, engine.dialect.name)
         self.pool = ThreadPoolExecutor(threads, "adm-db") if threads else None
 
     async def run(self, work: Callable[[], T]) -> T:

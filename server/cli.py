@@ -53,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--db-threads",
         type=int,
         default=None,
-        help="threads per worker for database work (default 0: inline; a few for a "
-        "database across a network)",
+        help="threads per worker for database work (default: 0, inline, on SQLite; 2 on "
+        "PostgreSQL; a few more for a database across a network)",
     )
     serve.add_argument(
         "--max-connections",
