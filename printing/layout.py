@@ -188,7 +188,7 @@ def qr(c: Canvas, text: str, x: float, y: float, size: float, border: int = 2) -
     """Draw a QR code (error correction M) as one filled path of horizontal runs.
 
     The matrix comes from libqrencode (:mod:`printing.qrmatrix`): C, and the interpreter
-    lock released while it runs, where reportlab's pure-Python encoder held it for 25-30 ms
+    lock released while it runs, where reportlab's pure-Python encoder held it for 14-30 ms
     per code.  One path of runs is several times faster than reportlab's widget, which
     builds a shape object per run."""
     rows = qrmatrix.matrix(text)

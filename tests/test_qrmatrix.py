@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageOps
 
 from printing import qrmatrix
 from printing.qrmatrix import QrError
@@ -19,15 +19,11 @@ from printing.qrmatrix import QrError
 def decode(rows: list[list[bool]], scale: int = 4, border: int = 4) -> str:
     """Draw the matrix as a PNG with a quiet zone and read it back with zbarimg."""
     n = len(rows)
-    img = Image.new("L", ((n + 2 * border) * scale,) * 2, 255)
-    px = img.load()
-    assert px is not None
-    for r, row in enumerate(rows):
-        for c, dark in enumerate(row):
-            if dark:
-                for dy in range(scale):
-                    for dx in range(scale):
-                        px[(c + border) * scale + dx, (r + border) * scale + dy] = 0
+    img = Image.new("L", (n, n))
+    img.putdata([0 if dark else 255 for row in rows for dark in row])
+    img = ImageOps.expand(
+        img.resize((n * scale, n * scale), Image.Resampling.NEAREST), border * scale, fill=255
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "qr.png"
         img.save(path)
