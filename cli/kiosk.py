@@ -491,7 +491,12 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
     if cfg is None:
         return 2
     try:  # each refuses a simulated backend, naming the key
-        link = ServerLink.from_config(cfg)
+        if cfg.kiosk.mode == "demo":  # the simulator's server, already running
+            from sim.compose import running_server_link
+
+            link = running_server_link(cfg)
+        else:
+            link = ServerLink.from_config(cfg)
         spooler = make_spooler(cfg)
         matcher = make_matcher(cfg)
         scanner = make_qr(cfg)

@@ -32,7 +32,7 @@ from drivers.qr.base import QrScanner
 from kiosk import messages, timeouts
 from kiosk.card_service import CardService, make_card_service, make_reader, make_sam
 from kiosk.card_watch import CardWatcher
-from kiosk.config import Config, ConfigError, simulated_backend
+from kiosk.config import Config, ConfigError, demo_against_real_server, simulated_backend
 from kiosk.diagnostics import Check, Diagnostics, finger_check, qr_check
 from kiosk.flow import Flow, Services, SessionView
 from kiosk.health import HealthMonitor
@@ -178,8 +178,27 @@ class KioskApp:
                 raise TimeoutError("kiosk did not finish starting")
             self.flow.run_once(0.1)
 
+    def build_report(self) -> dict[str, object]:
+        """What this kiosk is made of, as the server is told (``protocol.api.KioskBuild``):
+        its mode and every part that is not a real backend this composition root built
+        from the configuration (a simulator named in it, or a part handed in by the
+        simulator or a test).  The kiosk vouches only for what it built itself."""
+        handed = {
+            "card": self.reader is not None or self.monitor is not None,
+            "sam": self.sam is not None,
+            "printer": self.spooler is not None,
+            "fingerprint": self.matcher is not None,
+            "server": self.server is not None,
+            "qr": self.qr is not None or self.qr_scanner,
+        }
+        named = {key.split(".")[0] for key in self.config.simulated}
+        simulated = sorted({part for part, given in handed.items() if given} | named)
+        return {"mode": self.config.kiosk.mode, "simulated": simulated}
+
     def _build(self) -> None:
         cfg = self.config
+        demo_against_real_server(cfg)
+        report = self.build_report()  # before anything is built here
         link = self.server or ServerLink.from_config(cfg)
         self.server_url = link.url
         self.reader = self.reader or make_reader(cfg)
@@ -193,7 +212,9 @@ class KioskApp:
         if self.qr is None and not self.qr_scanner:
             self.qr = make_qr(cfg)
         self.card = make_card_service(cfg, self.reader, self.sam)
-        self._client = ServerClient(link.url, tls=link.tls, issuer_key=link.issuer_key)
+        self._client = ServerClient(
+            link.url, tls=link.tls, issuer_key=link.issuer_key, build=report
+        )
         # Blank-card accounting; the durable ledger lives in the kiosk store.
         self.card_ledger = (
             KioskStore(Path(cfg.kiosk.store)) if cfg.kiosk.store else MemoryCardLedger()
@@ -356,6 +377,8 @@ class KioskApp:
         m = self.matcher
         if m is None or not hasattr(m, "is_open"):
             return
+        if getattr(m, "busy", False):
+            return  # a citizen's finger or the technician's test: the next round looks
         before = m.available  # type: ignore[attr-defined]
         if m.is_open and not m.present():  # type: ignore[attr-defined]
             m.close()

@@ -174,7 +174,9 @@ class ServerSection(_Section):
     key: str = Field("", description="its private key")
     issuer_key: str = Field("", description="pinned Ed25519 key that signs documents (PEM)")
     database: str = Field(
-        "sqlite:///adm-server.db", description='with "embedded": the demo server\'s database'
+        "sqlite:///adm-server.db",
+        description='with "embedded": the demo server\'s database (with cert set: the '
+        "simulator's server already running at url, not started here)",
     )
     home: str = Field(
         "adm-server-home", description='with "embedded": its key folder (CA, certificates)'
@@ -332,6 +334,17 @@ def _same_file_as_test_key(key: Path) -> bool:
     return False
 
 
+def demo_against_real_server(config: Config) -> None:
+    """A demo composes simulators whose answers the central server must not believe (a
+    simulated matcher says MATCH for any finger): it runs only against the embedded
+    server the simulator starts, never a real one."""
+    if config.kiosk.mode == "demo" and config.server.backend != "embedded":
+        raise ConfigError(
+            f"server.backend: {config.server.backend!r} is refused with kiosk.mode = "
+            '"demo" (a demo kiosk talks only to the embedded server, backend = "embedded")'
+        )
+
+
 def load(path: Path | None = None) -> Config:
     """Read and validate ``path`` (the production template when None); relative file
     names in it are resolved against its folder."""
@@ -354,17 +367,23 @@ def load(path: Path | None = None) -> Config:
     config.card.issuer_key = str(key)
     if config.kiosk.mode == "production":
         _production(config, data)
-    if config.server.backend == "http":
+    # "embedded" with credentials: the simulator's server already running (a test's, a
+    # second demo kiosk's), reached over the same mTLS.
+    if config.server.backend == "http" or config.server.cert:
         for name in ("ca", "cert", "key", "issuer_key"):
             value = getattr(config.server, name)
             if not value:
-                raise ConfigError(f'server.{name}: required with server.backend = "http"')
+                raise ConfigError(
+                    f"server.{name}: required with server.backend = {config.server.backend!r}"
+                    + (" and server.cert" if config.server.backend == "embedded" else "")
+                )
             file = _resolve(base, value)
             if not file.is_file():
                 raise ConfigError(f"server.{name}: {file} does not exist")
             setattr(config.server, name, str(file))
         if not config.server.url.startswith("https://"):
             raise ConfigError("server.url: must be an https:// URL (the kiosk API is mTLS only)")
+    demo_against_real_server(config)
     return config
 
 

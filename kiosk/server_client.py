@@ -117,8 +117,12 @@ class ServerClient:
         backoff: float = 0.25,
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = timeouts.SERVER_READ,
+        build: dict[str, Any] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # What the kiosk is made of (protocol.api.KioskBuild), sent with every session
+        # opening and heartbeat so the server can refuse to believe a simulated kiosk.
+        self.build = build
         self._issuer = load_public_key(issuer_key.read_bytes()) if issuer_key else None
         self.retries = retries
         self.backoff = backoff
@@ -186,9 +190,10 @@ class ServerClient:
 
     def open_session(self, method: str, **fields: Any) -> dict[str, Any]:
         """``method`` ektp (nik, card=assertion) | pin (nik, pin) | qr (token)."""
-        data = self._request(
-            "POST", "/api/v1/sessions", retry=False, json={"method": method, **fields}
-        )
+        body = {"method": method, **fields}
+        if self.build is not None:
+            body["build"] = self.build
+        data = self._request("POST", "/api/v1/sessions", retry=False, json=body)
         if not isinstance(data, dict) or not isinstance(data.get("session"), str):
             raise MalformedAnswer("session answer has the wrong shape")
         return data
@@ -268,6 +273,7 @@ class ServerClient:
                 "devices": devices,
                 "supplies": supplies,
                 "audit_head": audit_head,
+                **({"build": self.build} if self.build is not None else {}),
                 **{k: v for k, v in more.items() if v is not None},
             },
         )

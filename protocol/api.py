@@ -38,6 +38,33 @@ class Request(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
+# The parts a kiosk can name as not its own real device (kiosk.app.KioskApp.build).
+PART_NAMES = ("card", "sam", "fingerprint", "qr", "printer", "server")
+
+
+class KioskBuild(Request):
+    """What the kiosk is made of, reported with every session opening and heartbeat: its
+    configured mode and the parts that are simulators (or were handed in rather than
+    built from a production configuration).  A server trusts an e-KTP session only from
+    a kiosk reporting ``production`` and none."""
+
+    mode: Literal["production", "demo"]
+    simulated: list[Literal["card", "sam", "fingerprint", "qr", "printer", "server"]] = Field(
+        default_factory=list, max_length=len(PART_NAMES)
+    )
+
+    @property
+    def trusted(self) -> bool:
+        return self.mode == "production" and not self.simulated
+
+    @property
+    def label(self) -> str:
+        """The compact form the server's alert and audit keep ("demo", "simulated:card")."""
+        if self.simulated:
+            return "simulated:" + ",".join(sorted(set(self.simulated)))
+        return self.mode
+
+
 class CardAssertion(Request):
     """What the kiosk asserts after reading an e-KTP: chip authenticated, finger matched,
     and the evidence of the chip read (recorded by the server's audit, so a session from
@@ -56,17 +83,20 @@ class EktpLogin(Request):
     method: Literal["ektp"]
     nik: str = Field(pattern=NIK_PATTERN)
     card: CardAssertion
+    build: KioskBuild | None = None
 
 
 class PinLogin(Request):
     method: Literal["pin"]
     nik: str = Field(pattern=NIK_PATTERN)
     pin: str = Field(pattern=r"^[0-9]{6}$")
+    build: KioskBuild | None = None
 
 
 class QrLogin(Request):
     method: Literal["qr"]
     token: str = Field(min_length=8, max_length=64)
+    build: KioskBuild | None = None
 
 
 # One shape per way in: what each needs is required, so the schema says exactly what the
@@ -135,6 +165,7 @@ class HeartbeatRequest(Request):
     reason: str = Field(default="", max_length=200)
     closed: bool = False
     version: str = Field(default="", max_length=40)
+    build: KioskBuild | None = None
 
 
 class HeartbeatAnswer(BaseModel):

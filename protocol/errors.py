@@ -31,6 +31,9 @@ class ErrorCode(enum.StrEnum):
     DATABASE_UNAVAILABLE = "database_unavailable"
     CONFLICT = "conflict"
     TOO_LARGE = "too_large"
+    # The kiosk reports a simulated part or the demo mode (or, after the cut-over, reports
+    # nothing): the server does not believe its e-KTP assertion.
+    UNTRUSTED_KIOSK = "untrusted_kiosk"
 
 
 # A wrong guess of a secret: the citizen may try again (attempts_left says how often).

@@ -66,7 +66,7 @@ class AlertRules:
 @dataclass(frozen=True)
 class Alert:
     kind: str  # not_heard | supply_low | blank_cards_low | unsettled_job | audit_chain |
-    #            refused_certificates | printer
+    #            refused_certificates | printer | untrusted
     kiosk: str
     since: dt.datetime | None = None
     values: dict[str, Any] = field(default_factory=dict)
@@ -91,6 +91,9 @@ class KioskView:
     unsettled: int
     version: str
     alerts: tuple[Alert, ...]
+    # What the kiosk reports it is made of ("production", "demo", "simulated:card"), or
+    # "" when it reports nothing (a kiosk from before the report).
+    build: str = ""
 
     @property
     def problem(self) -> bool:
@@ -172,6 +175,15 @@ def _supply_alerts(kiosk: Kiosk, rules: AlertRules) -> list[Alert]:
     return out
 
 
+def _build_label(build: Any) -> str:
+    if not isinstance(build, dict):
+        return ""
+    simulated = build.get("simulated") or []
+    if simulated:
+        return "simulated:" + ",".join(sorted(str(p) for p in simulated))
+    return str(build.get("mode") or "")
+
+
 def fleet(db: Session, rules: AlertRules, now: dt.datetime) -> list[KioskView]:
     """Every kiosk with its state and alerts, problems first."""
     kiosks = list(db.scalars(select(Kiosk)))
@@ -208,6 +220,10 @@ def fleet(db: Session, rules: AlertRules, now: dt.datetime) -> list[KioskView]:
             alerts.append(
                 Alert("audit_chain", kiosk.id, kiosk.audit_alert_at, {"what": kiosk.audit_alert})
             )
+        if kiosk.trust_alert:
+            alerts.append(
+                Alert("untrusted", kiosk.id, kiosk.trust_alert_at, {"what": kiosk.trust_alert})
+            )
         if refused.get(kiosk.id, 0) >= rules.refusals:
             alerts.append(
                 Alert("refused_certificates", kiosk.id, None, {"count": refused[kiosk.id]})
@@ -226,6 +242,7 @@ def fleet(db: Session, rules: AlertRules, now: dt.datetime) -> list[KioskView]:
                 unsettled=open_jobs.get(kiosk.id, 0),
                 version=str(status.get("version") or ""),
                 alerts=tuple(alerts),
+                build=_build_label(status.get("build")),
             )
         )
     views.sort(key=lambda v: v.rank)

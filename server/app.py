@@ -50,6 +50,7 @@ from protocol.api import (
     HeartbeatAnswer,
     HeartbeatRequest,
     IssuerKey,
+    KioskBuild,
     OpenSession,
     PinLogin,
     Problem,
@@ -70,6 +71,7 @@ from server.console.web import metrics_token_ok
 from server.console.web import mount as mount_console
 from server.db import utcnow
 from server.guard import RequestGuard
+from server.logthrottle import LogThrottle
 from server.metrics import LatencyMiddleware, exposition, registry_for
 from server.pki import cert_identity
 from server.prepared import Db, Pending, broken_errors, connector
@@ -79,6 +81,8 @@ from server.security import Issuer, keyed_hash, new_token
 API = "/api/v1"
 AUDIT_FIELDS = frozenset({"audit_head", "audit_count"})
 log = logging.getLogger("adm.server")
+AUDIT_LOG = LogThrottle(log, logging.ERROR)
+TRUST_LOG = LogThrottle(log, logging.WARNING)
 T = TypeVar("T")
 
 
@@ -107,6 +111,14 @@ class Settings:
     metrics_token_hash: bytes | None = None
     # How long a console login lasts without a new login.
     console_session: dt.timedelta = dt.timedelta(hours=8)
+    # Whether e-KTP sessions are opened for kiosks that report simulated parts or the demo
+    # mode.  Only the simulator's embedded server (sim.embedded) sets it: a real server
+    # never believes a simulated fingerprint matcher.
+    accept_simulated: bool = False
+    # From this moment on a kiosk that reports nothing of what it is made of (a kiosk
+    # version from before the report) is refused e-KTP sessions too.  Until then it is
+    # served, and the console shows it as unreported.
+    unreported_refused_from: dt.datetime = dt.datetime(2027, 3, 1)
     # The key folder (server.pki.ServerHome): the console re-issues kiosk certificates
     # and approves with the signing official from it.  None: those actions are off.
     home: Any = None
@@ -561,9 +573,15 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                         head=pair[1],
                     )
                 if alert is not None:
-                    log.error("kiosk %s: audit chain %s", kiosk, alert)
-                    db.send(q.kiosk_audit_alert, id=kiosk, what=alert, at=now)
-                    ctx.audit(db, kiosk, "audit_chain_" + alert, kiosk, stored=stored)
+                    # The console's alert is raised (it stays until acknowledged) and
+                    # audited when it is new; the log says it once per kiosk and period
+                    # with a count, so one stolen certificate cannot flood it.
+                    AUDIT_LOG.emit(f"{kiosk}|{alert}", "kiosk %s: audit chain %s", kiosk, alert)
+                    raised = db.send(q.kiosk_audit_alert, id=kiosk, what=alert, at=now)
+                    if raised.count() == 1:
+                        ctx.audit(db, kiosk, "audit_chain_" + alert, kiosk, stored=stored)
+                if req.build is not None and untrusted(settings, req.build, now) is not None:
+                    db.send(q.kiosk_trust_alert, id=kiosk, what=req.build.label, at=now)
                 db.commit()
             return HeartbeatAnswer(server_time=now, audit_count=pair[0] if pair else None)
 
@@ -655,6 +673,7 @@ def _authenticate(
     """(NIK, name) the session is for, or an error that does not tell whether it exists."""
     q, cfg = ctx.q, ctx.settings
     if isinstance(req, EktpLogin):
+        _believe_ektp(ctx, db, req, kiosk, now)
         limit = cfg.limits.ektp_sessions
         again = lim.take_one(db, q, cfg.limits, kiosk, "ektp", limit, now)
         if again is not None:
@@ -695,6 +714,39 @@ def _authenticate(
     nik = db.scalar(q.qr_nik, token_hash=token_hash)
     assert nik is not None
     return nik, db.scalar(q.citizen_name, nik=nik)
+
+
+def untrusted(settings: Settings, build: KioskBuild | None, now: dt.datetime) -> str | None:
+    """Why an e-KTP assertion from a kiosk reporting ``build`` is not believed (the trust
+    alert's text), or None.  A simulated matcher says MATCH for any finger, so a session
+    opened on its word would be one no finger ever checked."""
+    if build is None:
+        return "unreported" if now >= settings.unreported_refused_from else None
+    if build.trusted or settings.accept_simulated:
+        return None
+    return build.label
+
+
+def _believe_ektp(ctx: Context, db: Db, req: EktpLogin, kiosk: str, now: dt.datetime) -> None:
+    """Refuse (403 ``untrusted_kiosk``) an e-KTP session from a kiosk that reports a
+    simulated part or the demo mode, or nothing after the cut-over: audited, and the
+    console's alert raised for the kiosk."""
+    why = untrusted(ctx.settings, req.build, now)
+    if why is None:
+        return
+    db.rollback()
+    ctx.audit(db, kiosk, "ektp_refused_untrusted", mask_nik(req.nik), build=why)
+    db.send(ctx.q.kiosk_trust_alert, id=kiosk, what=why, at=now)
+    db.commit()
+    TRUST_LOG.emit(
+        f"{kiosk}|{why}", "kiosk %s: e-KTP session refused, the kiosk reports %s", kiosk, why
+    )
+    raise ApiError(
+        403,
+        ErrorCode.UNTRUSTED_KIOSK,
+        "this kiosk reports simulated parts or no build; e-KTP sessions are refused",
+        build=why,
+    )
 
 
 GUESSES = {

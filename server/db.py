@@ -135,6 +135,10 @@ class Kiosk(Base):
     audit_alert_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     # Where the kiosk stands, for the console's filters (free text, e.g. "Kota Bandung").
     office: Mapped[str] = mapped_column(String(100), default="")
+    # Why the server stopped believing this kiosk's e-KTP sessions ("simulated:card,
+    # fingerprint", "demo", "unreported"), kept until a supervisor acknowledges it.
+    trust_alert: Mapped[str | None] = mapped_column(String(200), default=None)
+    trust_alert_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class QrToken(Base):
@@ -265,6 +269,9 @@ class ConsoleUser(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # Sessions started before this are void (a password change logs everyone out).
     password_changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The RFC 6238 time step of the last code accepted: a code (or an earlier one) is
+    # accepted once, so a code read over a shoulder is worth nothing after its use.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class ConsoleSession(Base):
@@ -277,6 +284,24 @@ class ConsoleSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
+    # The last request of the browser: idle longer than the console's idle limit ends it.
+    active_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class ConsoleLoginFailure(Base):
+    """A failed console login, by source address: a source that fails too often is
+    throttled before any account counts its guesses (server.console.accounts)."""
+
+    __tablename__ = "console_login_failures"
+    __table_args__ = (
+        Index("ix_console_login_failures_source", "source", "at"),
+        Index("ix_console_login_failures_username", "username", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    source: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(64))
 
 
 def make_engine(url: str = DEFAULT_URL, *, migrate: bool = True) -> Engine:

@@ -239,6 +239,12 @@ class Queries:
             .where(Kiosk.id == P("id"), Kiosk.audit_alert.is_(None))
             .values(audit_alert=P("what"), audit_alert_at=P("at"))
         )
+        # The first reason to distrust a kiosk stays until a supervisor acknowledges it.
+        self.kiosk_trust_alert = c(
+            update(Kiosk)
+            .where(Kiosk.id == P("id"), Kiosk.trust_alert.is_(None))
+            .values(trust_alert=P("what"), trust_alert_at=P("at"))
+        )
         self.cert_refusal = c(
             insert(CertRefusal).values(
                 at=P("at"), kiosk_id=P("kiosk_id"), serial=P("serial"), reason=P("reason")

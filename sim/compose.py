@@ -77,6 +77,8 @@ def build_with_server(
             Tls(home / "ca.pem", Path(server.cert), Path(server.key)),
             home / "issuer.pub",
         )
+    elif config.server.backend == "embedded" and config.server.cert and "server" not in parts:
+        kw["server"] = running_server_link(config)
     elif config.server.backend == "embedded" and "server" not in parts:
         # Imported here: the server's stack costs ~0.4 s of start-up that a demo kiosk
         # talking to a real server (and every crash-test kiosk process) never needs.
@@ -93,6 +95,18 @@ def build_with_server(
         )
     kw.update(parts)
     return KioskApp(config, closers=closers, **kw), server  # type: ignore[arg-type]
+
+
+def running_server_link(config: kconfig.Config) -> ServerLink:
+    """The simulator's server already running (a test's, another demo kiosk's), named by
+    an ``embedded`` configuration with its credentials (``server.cert``)."""
+    s = config.server
+    if config.kiosk.mode != "demo" or s.backend != "embedded" or not s.cert:
+        raise NotADemo(
+            "server.cert: a demo kiosk reaches a running simulator's server only with "
+            'server.backend = "embedded" and its credentials'
+        )
+    return ServerLink(s.url, Tls(Path(s.ca), Path(s.cert), Path(s.key)), Path(s.issuer_key))
 
 
 def _sim_sam() -> SecureAccessModule:

@@ -34,6 +34,9 @@ def settings_for(home: ServerHome) -> Settings:
         home=home,
         alert_rules=home.alert_rules(),
         metrics_token_hash=home.metrics_token_hash(),
+        # The simulator's own server serves the simulated kiosks it was started for
+        # (the demo, the tests); a real server (``adm-server serve``) never does.
+        accept_simulated=True,
     )
 
 

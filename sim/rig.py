@@ -583,6 +583,9 @@ Sandboxing Relaxed
         self.remove_card()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         image = issue(nik, fault=fault, pull_after=pull_after, delay_ms=delay_ms)
+        if self.serial_control("fingerprint").exists():
+            # The finger "holder" on the emulated module is this card's holder's.
+            self.serial("fingerprint", holder=nik)
         image.t0 = t0
         path = self.run_dir / "card.json"
         path.write_text(image.to_json())

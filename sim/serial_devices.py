@@ -2,7 +2,13 @@
 
 - ``fingerprint``: an optical fingerprint module of the R30x / ZFM / AS608 family,
   answering the packet protocol byte for byte (``drivers.fingerprint.packets``) with the
-  module's nominal timings and the wire time of the configured baud rate;
+  module's nominal timings and the wire time of the configured baud rate.  Each scripted
+  finger is somebody's: ``holder`` is the finger of the citizen named by ``holder`` (the
+  rig names the holder of the card it puts on the reader), ``other`` a stranger's.  A
+  ``Match`` compares the downloaded template with the templates of the finger on the
+  sensor, so another card's templates fail where the holder's pass.  The emulator counts
+  what a driver must never send (a packet that does not frame or check, a command cut
+  into a download): ``{"report": true}`` answers the counts as JSON;
 - ``qr``: a serial QR scanner that sends each code as one line.
 
 The emulator opens a pty pair itself, keeps the master, and links the slave's path at a
@@ -52,8 +58,12 @@ NO_FINGER = 0.05
 EXTRACT = 0.20
 MATCH = 0.10
 FINGERS = ("holder", "other", "none", "poor", "worn")
-# Scores the module reports for the live finger against the holder's templates.
-SCORES = {"holder": 182, "other": 17, "worn": 38}
+# Scores the module reports for the live finger against a template of that same finger
+# (a worn finger scores low even against its own), and against anybody else's.
+SCORES = {"holder": 182, "other": 176, "worn": 38}
+NOT_ITS_TEMPLATE = 12
+# Whose finger "other" is: a stranger to every demo card.
+STRANGER = "3201019999990009"
 FINGER_FAULTS = ("none", "silent", "checksum", "address", "slow")
 
 
@@ -140,12 +150,37 @@ class FingerprintEmulator:
         self.live = ""  # the finger whose features are in buffer 1
         self.template = b""  # buffer 2
         self.download: bytearray | None = None  # a DownChar in progress
+        self.holder = ""  # the NIK whose finger "holder" (and "worn") is
+        self.packets = 0
+        self.violations = 0  # packets a driver must never send (see the module docstring)
+
+    def enrolled(self, finger: str) -> set[bytes]:
+        """The character files of the finger on the sensor, as a module holds them after
+        a download (the chip's record, zero-padded to the buffer): both index fingers of
+        its owner."""
+        from sim.cards import FINGER_LEFT_INDEX, FINGER_RIGHT_INDEX, minutiae_template
+
+        owner = STRANGER if finger == "other" else self.holder
+        if not owner:
+            return set()
+        return {
+            minutiae_template(owner, f).ljust(TEMPLATE_SIZE, b"\0")
+            for f in (FINGER_RIGHT_INDEX, FINGER_LEFT_INDEX)
+        }
+
+    def report(self) -> dict[str, int]:
+        return {"packets": self.packets, "violations": self.violations}
 
     @property
     def baud(self) -> int:
         return self.params.baud
 
     def control(self, cmd: dict[str, Any]) -> None:
+        if "holder" in cmd:
+            holder = str(cmd["holder"])
+            if holder and not (len(holder) == 16 and holder.isdigit()):
+                raise ValueError("holder is a NIK of 16 digits")
+            self.holder = holder
         if "finger" in cmd:
             if cmd["finger"] not in FINGERS:
                 raise ValueError(f"finger is one of {', '.join(FINGERS)}")
@@ -166,6 +201,7 @@ class FingerprintEmulator:
         while len(self.buffer) >= 9:
             if self.buffer[:2] != b"\xef\x01":
                 self.buffer = self.buffer[1:]  # resynchronise on the next header
+                self.violations += 1
                 continue
             length = struct.unpack(">H", self.buffer[7:9])[0]
             if len(self.buffer) < 9 + length:
@@ -176,8 +212,10 @@ class FingerprintEmulator:
                 packet = read_packet(_Reader(raw).read, self.params.address)
             except FingerprintProtocolError:
                 self.download = None
+                self.violations += 1
                 self.answer(Code.PACKET_ERROR)
                 continue
+            self.packets += 1
             self.handle(packet.pid, packet.payload)
 
     def answer(self, code: int, extra: bytes = b"") -> None:
@@ -196,6 +234,7 @@ class FingerprintEmulator:
         if self.download is not None:
             if pid not in (Pid.DATA, Pid.END):
                 self.download = None
+                self.violations += 1
                 self.answer(Code.DOWNLOAD_FAILED)
                 return
             self.download += payload
@@ -231,8 +270,10 @@ class FingerprintEmulator:
             self.answer(Code.OK)
         elif instruction == Instruction.MATCH:
             time.sleep(MATCH)
-            valid = len(self.template) == TEMPLATE_SIZE and self.template.startswith(b"FMR\0")
-            score = SCORES.get(self.live, 0) if valid else 0
+            # The live finger's score against a template of that finger; another
+            # finger's template (another card's) scores as a stranger's does.
+            own = self.template in self.enrolled(self.live)
+            score = SCORES.get(self.live, 0) if own else NOT_ITS_TEMPLATE
             if score >= 50:
                 self.answer(Code.OK, struct.pack(">H", score))
             else:
@@ -299,6 +340,8 @@ def serve(kind: str, link: Path, control: Path, baud: int, packet_size: int) -> 
                 try:
                     emulator.control(cmd)
                     reply = b"ok\n"
+                    if cmd.get("report") and isinstance(emulator, FingerprintEmulator):
+                        reply = json.dumps(emulator.report()).encode() + b"\n"
                 except (ValueError, TypeError) as exc:
                     reply = f"error: {exc}\n".encode()
                 with contextlib.suppress(OSError):

@@ -152,19 +152,27 @@ def point_at(cfg: Config, srv: EmbeddedServer, kiosk_id: str = "kiosk-test") -> 
     cfg.server.issuer_key = str(srv.home.issuer_pub)
 
 
-def server_section(srv: EmbeddedServer, kiosk_id: str = "kiosk-test") -> str:
-    """The ``[server]`` section of a kiosk configuration file for ``srv``."""
+def server_section(srv: EmbeddedServer, kiosk_id: str = "kiosk-test", backend: str = "http") -> str:
+    """The ``[server]`` section of a kiosk configuration file for ``srv``.  A demo kiosk
+    names it ``embedded`` (a demo talks to no other server); its credentials say which
+    running simulator's server it is."""
     cred = srv.credentials(kiosk_id)
     return (
-        f'[server]\nbackend = "http"\nurl = "{srv.url}"\nca = "{srv.home.ca_cert}"\n'
+        f'[server]\nbackend = "{backend}"\nurl = "{srv.url}"\nca = "{srv.home.ca_cert}"\n'
         f'cert = "{cred.cert}"\nkey = "{cred.key}"\nissuer_key = "{srv.home.issuer_pub}"\n'
     )
+
+
+# What the tests' own kiosk clients are made of: their e-KTP assertions come from the
+# simulator (sim.seed.card_assertion), and they say so.
+SIMULATED_BUILD = {"mode": "demo", "simulated": ["card", "fingerprint"]}
 
 
 def kiosk_client(srv: EmbeddedServer, kiosk_id: str = "kiosk-test", **kw: Any) -> ServerClient:
     """The kiosk's HTTP client with its own certificate and the pinned issuer key."""
     cred = srv.credentials(kiosk_id)
     tls = Tls(ca=srv.home.ca_cert, cert=cred.cert, key=cred.key)
+    kw.setdefault("build", SIMULATED_BUILD)
     return ServerClient(srv.url, tls=tls, issuer_key=srv.home.issuer_pub, **kw)
 
 

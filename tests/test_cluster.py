@@ -52,7 +52,16 @@ def client(c: ServerCluster, kiosk: str = "kiosk-test") -> ServerClient:
     cred = ensure_kiosk(c.home, c.database_url, kiosk)
     tls = Tls(ca=c.home.ca_cert, cert=cred.cert, key=cred.key)
     # Retries as a kiosk makes them, with room for HAProxy to take a dead node out.
-    return ServerClient(c.url, tls=tls, issuer_key=c.home.issuer_pub, retries=5, backoff=0.2)
+    # The nodes are real ``adm-server serve`` processes, which believe e-KTP sessions only
+    # from a kiosk reporting real parts: this client stands for one of the fleet.
+    return ServerClient(
+        c.url,
+        tls=tls,
+        issuer_key=c.home.issuer_pub,
+        retries=5,
+        backoff=0.2,
+        build={"mode": "production", "simulated": []},
+    )
 
 
 def open_session(kiosk: ServerClient, nik: str) -> str:

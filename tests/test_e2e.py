@@ -179,7 +179,7 @@ issuer_key = "{DEFAULT_FILE.parent / "keys" / "ektp-issuer-test.pem"}"
 [printer]
 server = "{rig.cups_socket}"
 card_serials = "KTP2611D000001..KTP2611D000005"
-{server_section(server)}"""
+{server_section(server, backend="embedded")}"""
     )
     started = time.time_ns()
     out = subprocess.run(

@@ -99,7 +99,7 @@ issuer_key = "{keys / "ektp-issuer-test.pem"}"
 backend = "sim"
 [printer]
 backend = "sim"
-{server_section(server)}"""
+{server_section(server, backend="embedded")}"""
     )
     return path
 

@@ -4,6 +4,7 @@ reader fuzzed, and the kiosk's flow on the emulated module."""
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -55,6 +56,10 @@ class Emulator:
     def __call__(self, **command: Any) -> None:
         assert send_control(self.ctl, command) == "ok"
 
+    def report(self) -> dict[str, int]:
+        """What the emulated module counted: packets, and packets no driver may send."""
+        return dict(json.loads(send_control(self.ctl, {"report": True})))
+
 
 def _start(kind: str, tmp: Path, baud: int) -> Iterator[Emulator]:
     link, ctl = tmp / "dev" / kind, tmp / "dev" / f"{kind}.ctl"
@@ -71,7 +76,9 @@ def _start(kind: str, tmp: Path, baud: int) -> Iterator[Emulator]:
 
 @pytest.fixture
 def finger(tmp_path: Path) -> Iterator[Emulator]:
-    yield from _start("fingerprint", tmp_path, 57600)
+    for e in _start("fingerprint", tmp_path, 57600):
+        e(holder=DEMO_NIK)  # the finger "holder" is the demo citizen's (TEMPLATES)
+        yield e
 
 
 @pytest.fixture
@@ -201,6 +208,72 @@ def test_verification_against_the_chip_templates(
     assert match.result is result
     assert (match.score >= 50 / 300) == (result is MatchResult.MATCH)
     m.close()
+
+
+def test_another_cards_templates_fail_where_the_holders_pass(finger: Emulator) -> None:
+    """The emulator compares the downloaded templates with the finger on the sensor: the
+    holder's finger against another citizen's card fails, against its own card passes;
+    and the stranger's finger passes only against the stranger's templates."""
+    from sim.serial_devices import STRANGER
+
+    other_card = (
+        minutiae_template("3578011207080005", 2),
+        minutiae_template("3578011207080005", 7),
+    )
+    m = module(finger)
+    m.open()
+    finger(finger="holder")
+    assert m.verify(other_card, 2.0).result is MatchResult.NO_MATCH
+    assert m.verify(TEMPLATES, 2.0).result is MatchResult.MATCH
+    assert m.verify((other_card[0], TEMPLATES[1]), 2.0).result is MatchResult.MATCH
+    finger(finger="other")
+    stranger = (minutiae_template(STRANGER, 2),)
+    assert m.verify(TEMPLATES, 2.0).result is MatchResult.NO_MATCH
+    assert m.verify(stranger, 2.0).result is MatchResult.MATCH
+    finger(finger="holder", holder="3578011207080005")  # now the other card's holder
+    assert m.verify(other_card, 2.0).result is MatchResult.MATCH
+    assert m.verify(TEMPLATES, 2.0).result is MatchResult.NO_MATCH
+    m.close()
+    assert finger.report()["violations"] == 0
+
+
+def test_health_verification_and_the_technicians_test_never_interleave(
+    finger: Emulator,
+) -> None:
+    """Three owners at once, as on a kiosk: the health thread opening the module again,
+    a citizen's verification, the technician's capture test.  The emulated module sees
+    only whole, well-formed exchanges, and every verification matches."""
+    m = module(finger)
+    m.open()
+    finger(finger="holder")
+    errors: list[BaseException] = []
+    results: list[MatchResult] = []
+    start = threading.Barrier(3)
+
+    def run(work: Any, times: int) -> None:
+        start.wait()
+        try:
+            for _ in range(times):
+                work()
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(
+            target=run, args=(lambda: results.append(m.verify(TEMPLATES, 2.0).result), 6)
+        ),
+        threading.Thread(target=run, args=(m.open, 8)),  # what a health round does
+        threading.Thread(target=run, args=(lambda: m.capture_test(2.0), 6)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    m.close()
+    assert not errors, errors
+    assert results == [MatchResult.MATCH] * 6
+    report = finger.report()
+    assert report["violations"] == 0 and report["packets"] > 6 * 6, report
 
 
 def test_no_finger_and_a_poor_image(finger: Emulator) -> None:
@@ -445,7 +518,7 @@ port = "{qr.link}"
 [printer]
 server = "{rig.cups_socket}"
 card_serials = "KTP2611F000001..KTP2611F000005"
-{server_section(server)}"""
+{server_section(server, backend="embedded")}"""
     )
     finger(finger="holder")
     cmd = [sys.executable, "-m", "cli.kiosk", "diagnostics", "--config", str(config)]

@@ -18,6 +18,13 @@ IEC 19794-2 finger minutiae records (what the e-KTP stores), downloaded into its
 character buffer, zero-padded (:func:`to_module`).  A module family with a proprietary
 character format needs a converter, and :func:`to_module` is where it goes.
 
+**One owner.** The kiosk's health thread (opening the module again), a citizen's
+verification (on a flow worker) and the technician's capture test can all reach the
+module; each conversation with it is a sequence of packets that must not be cut into by
+another, so every public operation holds the module's lock for its whole exchange.
+:attr:`FingerprintModule.busy` lets the health thread skip its round rather than wait a
+citizen's finger out.
+
 Transport is a pair of calls (``read(n)`` that returns fewer bytes at its timeout, and
 ``write``), so this file has no serial code; ``serial_backend`` gives it a port.
 Templates and images never leave memory: nothing here writes or logs them.
@@ -27,10 +34,11 @@ from __future__ import annotations
 
 import logging
 import struct
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from drivers.fingerprint.base import FingerMatch, FingerprintError, MatchResult, NoFinger
 from drivers.fingerprint.base import PoorImage as BasePoorImage
@@ -49,6 +57,7 @@ from drivers.fingerprint.packets import (
 )
 
 log = logging.getLogger("drivers.fingerprint")
+_T = TypeVar("_T")
 
 # Scores of this family run from 0 to about 300; the kiosk reports a 0..1 score.
 SCORE_SCALE = 300.0
@@ -145,11 +154,22 @@ class FingerprintModule:
         self._port: Transport | None = None
         self.parameters: SystemParameters | None = None
         self.last_error = ""
+        # Held for every exchange with the module (see the module docstring).
+        self._lock = threading.Lock()
+
+    @property
+    def busy(self) -> bool:
+        """Another thread is talking to the module right now."""
+        return self._lock.locked()
 
     # ---------------------------------------------------------------- lifecycle
     def open(self) -> None:
         """Open the port, check the password and that the module is set as configured."""
-        self.close()
+        with self._lock:
+            self._open()
+
+    def _open(self) -> None:
+        self._close()
         try:
             self._port = self._connect(self.settings)
             self._expect_ok(
@@ -159,15 +179,15 @@ class FingerprintModule:
             params = SystemParameters.parse(ack[1:])
         except FingerprintError as exc:
             self.last_error = str(exc)
-            self.close()
+            self._close()
             raise
         except FingerprintProtocolError as exc:
             self.last_error = str(exc)
-            self.close()
+            self._close()
             raise ProtocolFault(str(exc)) from None
         s = self.settings
         if (params.baud, params.packet_size) != (s.baud, s.packet_size):
-            self.close()
+            self._close()
             self.last_error = (
                 f"module runs at {params.baud} baud with {params.packet_size}-byte packets; "
                 f"configured {s.baud} baud, {s.packet_size}-byte packets"
@@ -176,6 +196,10 @@ class FingerprintModule:
         self.parameters = params
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         if self._port is not None:
             try:
                 self._port.close()
@@ -194,27 +218,33 @@ class FingerprintModule:
     # ---------------------------------------------------------------- verification
     def verify(self, templates: tuple[bytes, ...], timeout: float) -> FingerMatch:
         """Capture a finger within ``timeout`` s and match it against ``templates``."""
+        with self._lock:
+            return self._guarded(lambda: self._verify(templates, timeout))
+
+    def _guarded(self, work: Callable[[], _T]) -> _T:
+        """``work`` with the module's errors sorted: a module that stopped answering is
+        closed (the health round reopens it when it answers again)."""
         try:
-            return self._verify(templates, timeout)
+            return work()
         except (ScannerUnplugged, ScannerTimeout, ProtocolFault) as exc:
             self.last_error = str(exc)
-            self.close()  # reopened by the kiosk's health round when it answers again
+            self._close()
             raise
         except FingerprintError as exc:
             self.last_error = str(exc)
             raise
         except FingerprintProtocolError as exc:
             self.last_error = str(exc)
-            self.close()
+            self._close()
             raise ProtocolFault(str(exc)) from None
 
     def _verify(self, templates: tuple[bytes, ...], timeout: float) -> FingerMatch:
         if self._port is None:
-            self.open()
+            self._open()
         files = [to_module(t) for t in templates]
         if not files:
             raise FingerprintError("no templates to match against")
-        if not self.capture(timeout):
+        if not self._capture(timeout):
             return FingerMatch(MatchResult.NO_FINGER, 0.0)
         code = self._call(Instruction.IMG2TZ, b"\x01", "features")[0]
         if code in (Code.DISORDERLY, Code.TOO_FEW_FEATURES, Code.INVALID_IMAGE):
@@ -222,7 +252,7 @@ class FingerprintModule:
         self._check(code, "features")
         best = 0
         for file in files:
-            self.download(2, file)
+            self._download(2, file)
             ack = self._call(Instruction.MATCH, b"", "match")
             if ack[0] == Code.OK and len(ack) >= 3:
                 best = max(best, struct.unpack(">H", ack[1:3])[0])
@@ -234,9 +264,13 @@ class FingerprintModule:
     def capture_test(self, timeout: float) -> str:
         """The technician's live test: image a finger and extract its features (no
         template involved).  Raises :class:`NoFinger` or :class:`PoorImage`."""
+        with self._lock:
+            return self._guarded(lambda: self._capture_test(timeout))
+
+    def _capture_test(self, timeout: float) -> str:
         if self._port is None:
-            self.open()
-        if not self.capture(timeout):
+            self._open()
+        if not self._capture(timeout):
             raise NoFinger(f"no finger on the sensor within {timeout:g} s")
         code = self._call(Instruction.IMG2TZ, b"\x01", "features")[0]
         if code in (Code.DISORDERLY, Code.TOO_FEW_FEATURES, Code.INVALID_IMAGE):
@@ -244,7 +278,7 @@ class FingerprintModule:
         self._check(code, "features")
         return "finger imaged, features extracted"
 
-    def capture(self, timeout: float) -> bool:
+    def _capture(self, timeout: float) -> bool:
         """Image the finger; False if none was placed within ``timeout`` s."""
         deadline = self._clock() + timeout
         while True:
@@ -256,7 +290,7 @@ class FingerprintModule:
             if self._clock() >= deadline:
                 return False
 
-    def download(self, buffer: int, file: bytes) -> None:
+    def _download(self, buffer: int, file: bytes) -> None:
         """A character file into ``buffer`` (1 or 2) in data packets."""
         self._expect_ok(Instruction.DOWN_CHAR, bytes([buffer]), "download")
         port = self._open_port()

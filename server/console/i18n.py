@@ -113,6 +113,12 @@ TEXT: dict[str, tuple[str, str]] = {
         "Log audit anjungan {what} (sejak {since}).",
         "The kiosk's audit log was {what} (since {since}).",
     ),
+    "alert_untrusted": (
+        "Anjungan melaporkan bagian simulasi atau tidak melaporkan susunannya ({what}); "
+        "sesi e-KTP ditolak (sejak {since}).",
+        "The kiosk reports simulated parts or no build ({what}); e-KTP sessions are "
+        "refused (since {since}).",
+    ),
     "alert_refused_certificates": (
         "{count} sertifikat ditolak dalam satu jam terakhir.",
         "{count} certificates refused in the last hour.",
@@ -166,6 +172,12 @@ TEXT: dict[str, tuple[str, str]] = {
         "stops working.",
     ),
     "acknowledge_audit": ("Tandai log audit sudah diperiksa", "Mark the audit log checked"),
+    "acknowledge_trust": (
+        "Tandai susunan anjungan sudah diperiksa",
+        "Mark the kiosk's build checked",
+    ),
+    "trust_acknowledged": ("Peringatan susunan anjungan dihapus.", "Kiosk build alert cleared."),
+    "col_build": ("Susunan", "Build"),
     "set_office": ("Simpan kantor", "Save office"),
     "kiosk_revoked_done": ("Anjungan {id} dicabut.", "Kiosk {id} revoked."),
     "office_saved": ("Kantor disimpan.", "Office saved."),

@@ -389,6 +389,19 @@ def mount(app: FastAPI, context: Any) -> None:
                 )
                 db.commit()
                 done = "audit_acknowledged"
+            elif action == "acknowledge-trust":
+                was = kiosk.trust_alert
+                kiosk.trust_alert = kiosk.trust_alert_at = None
+                db.add(
+                    AuditEntry(
+                        actor=actor,
+                        action="trust_alert_cleared",
+                        subject=kiosk.id,
+                        detail={"was": was},
+                    )
+                )
+                db.commit()
+                done = "trust_acknowledged"
             elif action == "reissue":
                 return _reissue(db, settings, kiosk.id, actor)
             else:
