@@ -632,15 +632,46 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                     {"detail": {"code": ErrorCode.NO_SESSION, "message": "session token required"}},
                     401,
                 )
+        names = schema_names()
         detail = [
             {
-                "loc": [p if isinstance(p, int) else str(p) for p in error.get("loc", ())],
-                "msg": str(error.get("msg", "")),
+                "loc": [_position(p, names) for p in error.get("loc", ())],
+                "msg": _message(error),
                 "type": str(error.get("type", "")),
             }
             for error in errors
         ]
         return JSONResponse({"detail": detail}, 422)
+
+    @functools.cache
+    def schema_names() -> frozenset[str]:
+        """Every name the spec itself gives a position (fields, tags, where a value goes):
+        a 422 names a position only in these words, never in the client's own."""
+        names = {"body", "query", "path", "header", "cookie"}
+        tags: set[str] = set()
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                names.update(
+                    node.get("properties", {}) if isinstance(node.get("properties"), dict) else ()
+                )
+                if isinstance(node.get("discriminator"), dict):
+                    tags.add(str(node["discriminator"].get("propertyName")))
+                    names.update(node["discriminator"].get("mapping", {}))
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for value in node:
+                    walk(value)
+
+        spec = app.openapi()
+        walk(spec)
+        # The discriminator's values name the branch a position is in ("ektp").
+        for schema in spec.get("components", {}).get("schemas", {}).values():
+            for tag in tags:
+                prop = schema.get("properties", {}).get(tag, {})
+                names.update(v for v in [prop.get("const"), *prop.get("enum", [])] if v)
+        return frozenset(names)
 
     def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
@@ -656,6 +687,28 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
     app.add_exception_handler(IntegrityError, _conflict)
     app.add_exception_handler(engine.dialect.dbapi.IntegrityError, _conflict)  # type: ignore[union-attr]
     return app
+
+
+def _position(part: Any, names: frozenset[str]) -> int | str:
+    """One step of an error's ``loc`` as the schema names it: a list index, a field or
+    tag the spec declares, or ``*`` for anything the client named (a key of a map, an
+    unknown field): those are the client's words and may carry a NIK or a name."""
+    if isinstance(part, int) and not isinstance(part, bool):
+        return part
+    return part if isinstance(part, str) and part in names else "*"
+
+
+def _message(error: Any) -> str:
+    """pydantic's message, unless it quotes the input (a wrong tag is quoted back): then
+    the error's type, which says as much about the schema and nothing of the input."""
+    msg = str(error.get("msg", ""))
+    given = error.get("input")
+    quoted = [str(v) for v in (given, (error.get("ctx") or {}).get("tag")) if v is not None]
+    if error.get("type") == "union_tag_invalid" or any(
+        len(q) >= 2 and q in msg for q in quoted if not isinstance(q, dict)
+    ):
+        return str(error.get("type", "invalid"))
+    return msg
 
 
 def _locked(until: dt.datetime) -> ApiError:

@@ -410,12 +410,32 @@ def _officer(args: argparse.Namespace, db: Any, home: ServerHome) -> int:
     return 0
 
 
+def _https_only(address: str) -> None:
+    """The online status is believed only from a server that proved itself with the
+    deployment's CA: an address that is not https could be answered by anyone on the
+    path, so it is refused before anything is sent."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(address)
+        ok = parts.scheme == "https" and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise CannotRun(
+            f"--online {address!r}: not an https:// address; the status is believed only "
+            "over TLS checked against the deployment CA"
+        )
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """Offline: the signature with the issuer key.  Online: the document's status from the
     server, over TLS checked against the deployment CA (an impostor answering "active" for
     a revoked document must not be believed)."""
     from protocol.signing import SignatureError, load_public_key, verify_qr
 
+    if args.online:
+        _https_only(args.online)
     home = _home(args)
     key_file = Path(args.key or home.issuer_pub)
     try:

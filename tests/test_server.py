@@ -432,6 +432,55 @@ def test_verify_online_believes_only_a_server_of_the_deployment_ca(
     assert noise.returncode == 1 and b"Traceback" not in noise.stderr
 
 
+def test_verify_online_refuses_an_address_that_is_not_https(server: EmbeddedServer) -> None:
+    """GIVEN a fake status server on plain http that answers "active" to anything WHEN
+    `verify --online http://...` is asked THEN it refuses in one line, exits 2, and the
+    fake server is never asked."""
+    import http.server
+    import threading
+
+    asked: list[str] = []
+
+    class Fake(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            body = b'{"status": "active"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    fake = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Fake)
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    _kk, qr = _printed_kk(server)
+    cli = [sys.executable, "-m", "server.cli", "--home", str(server.home.path), "verify", qr]
+    try:
+        assert httpx.get(f"http://127.0.0.1:{fake.server_port}/verify/x").json() == {
+            "status": "active"
+        }  # the fake would have said so
+        asked.clear()
+        for address in (
+            f"http://127.0.0.1:{fake.server_port}",
+            f"HTTP://127.0.0.1:{fake.server_port}",
+            f"127.0.0.1:{fake.server_port}",
+            "https://",
+            f"ftp://127.0.0.1:{fake.server_port}",
+        ):
+            res = subprocess.run(
+                [*cli, "--online", address], capture_output=True, text=True, timeout=60
+            )
+            assert res.returncode == 2, (address, res.stdout, res.stderr)
+            assert res.stdout == "" and len(res.stderr.strip().splitlines()) == 1
+            assert "not an https:// address" in res.stderr
+    finally:
+        fake.shutdown()
+    assert asked == []
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=200) | st.builds(lambda t: "ADM1." + t, st.text(max_size=200)))
 def test_verify_qr_of_any_text_is_fields_or_a_signature_error(text: str) -> None:

@@ -216,6 +216,49 @@ def test_out_of_range_and_loosely_typed_input_is_refused(
     assert resp.status_code == 422, resp.text[:300]
 
 
+SECRET = "3201011203800001 BUDI SANTOSO"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        # A map's key made of a NIK and a name, with a value too long.
+        (
+            "/api/v1/heartbeat",
+            {"state": "attract", "devices": {SECRET: "x" * 65}},
+            ["body", "devices", "*"],
+        ),
+        # A key too long: pydantic names the key twice ("[key]").
+        ("/api/v1/heartbeat", {"state": "attract", "supplies": {SECRET * 3: 1}}, None),
+        # An unknown field named by the client.
+        ("/api/v1/heartbeat", {"state": "attract", SECRET: 1}, ["body", "*"]),
+        ("/api/v1/sessions", {"method": SECRET}, None),
+        ("/api/v1/sessions", {"method": "pin", "nik": DEMO_NIK, "pin": SECRET}, None),
+        (
+            "/api/v1/sessions",
+            {"method": "ektp", "nik": DEMO_NIK, "card": {**CARD, SECRET: True}},
+            ["body", "ektp", "card", "*"],
+        ),
+    ],
+    ids=["map-key", "long-key", "unknown-field", "tag", "pin", "nested-unknown"],
+)
+def test_a_422_names_positions_by_schema_never_the_clients_words(
+    api: Any, path: str, body: dict[str, Any], loc: list[Any] | None
+) -> None:
+    """GIVEN invalid input whose keys or values hold a NIK and a name THEN the 422 says
+    where by the schema's own names (``*`` for a key the client chose) and quotes none of
+    it back."""
+    call, _spec, session = api
+    resp = call("POST", path, json=body, headers={"Authorization": f"Bearer {session}"})
+    assert resp.status_code == 422, resp.text[:300]
+    for word in ("3201011203800001", "BUDI", "SANTOSO", "3201", "budi"):
+        assert word not in resp.text, resp.text
+    errors = resp.json()["detail"]
+    assert errors and all(set(e) == {"loc", "msg", "type"} for e in errors)
+    if loc is not None:
+        assert loc in [e["loc"] for e in errors], errors
+
+
 def test_moments_in_answers_carry_their_utc_offset(api: Any) -> None:
     call, _spec, _session = api
     opened = call(
