@@ -149,6 +149,8 @@ class KioskApp:
     _prepare_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _stopped: bool = field(init=False, default=False)
     _finger_error: str = field(init=False, default="")
+    _render_error: str = field(init=False, default="")
+    _render_logged: str = field(init=False, default="")
     _qr_seen: threading.Condition = field(init=False, default_factory=threading.Condition)
     # Set once ``warm_up`` is done (the renderers imported).
     warmed: threading.Event = field(init=False, default_factory=threading.Event)
@@ -312,13 +314,34 @@ class KioskApp:
             self._qr_seen.notify_all()
         self.flow.post("qr_scanned", token=text)
 
+    def _renderers_missing(self) -> str:
+        """Why no document can be rendered here ("" when they can): a library or font
+        missing (checked every health round, cheaply), or the renderers' import failed.
+        The kiosk does not serve then: a citizen would have a document reserved that
+        cannot come out."""
+        try:
+            renderers.check()
+        except renderers.RendererUnavailable as exc:
+            error = str(exc)
+        else:
+            error = self._render_error
+        if error and error != self._render_logged:
+            log.error("documents cannot be rendered: %s", error)
+            self._audit("device_unavailable", device="renderers", error=error)
+        self._render_logged = error
+        return error
+
     def warm_up(self, then: Callable[[], None] = lambda: None) -> None:
         """Once the kiosk is up: import the document renderers on a worker thread, so the
         idle screen did not wait for them and the first print does not either; ``then``
         runs on that thread after them."""
 
         def warm() -> None:
-            renderers.warm()
+            try:
+                renderers.ready()
+            except renderers.RendererUnavailable as exc:
+                # Out of service from the next health round (prepare), with the reason.
+                self._render_error = str(exc)
             then()
             self.warmed.set()
 
@@ -419,6 +442,9 @@ class KioskApp:
             missing = [p for p in self._parts if not p.opened]
             if missing:
                 return _MISSING.get(missing[0].name, "devices_not_ready")
+            render_error = self._renderers_missing()
+            if render_error:
+                return "renderer_missing"
             if self._needs_reconcile:
                 store = self.store
                 assert store is not None

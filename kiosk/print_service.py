@@ -203,6 +203,10 @@ class PrintService:
 
         The job is recorded before the server is asked, so whatever happens next (crash,
         timeout, forged answer) the job is settled: released at the server if in doubt."""
+        try:  # nothing is reserved that this kiosk could not render
+            renderers.ready()
+        except renderers.RendererUnavailable as exc:
+            raise PrintFailed(f"renderer_missing: {exc}") from None
         job_id, doc_id = str(uuid.uuid4()), int(doc["id"])
         store = self.store
         if store is not None:

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"),)
 REGULAR = "DejaVuSans"
 BOLD = "DejaVuSans-Bold"
@@ -22,8 +19,20 @@ class FontMissing(RuntimeError):
     """A document font is not installed (install fonts-dejavu-core)."""
 
 
+def missing() -> list[str]:
+    """The document fonts not installed (a start-up check: reportlab is not imported)."""
+    return [
+        f"{name}.ttf"
+        for name in (REGULAR, BOLD, SERIF, SERIF_BOLD)
+        if not any((d / f"{name}.ttf").is_file() for d in FONT_DIRS)
+    ]
+
+
 def register() -> None:
     """Register the document fonts once per process."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
     if REGULAR in pdfmetrics.getRegisteredFontNames():
         return
     for name in (REGULAR, BOLD, SERIF, SERIF_BOLD):

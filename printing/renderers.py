@@ -7,10 +7,11 @@ does not wait for them."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 
-from printing import qrmatrix
+from printing import fonts, qrmatrix
 
 Renderer = Callable[[dict[str, Any]], bytes]
 
@@ -32,6 +33,28 @@ class UnknownDocumentKind(ValueError):
     pass
 
 
+class RendererUnavailable(RuntimeError):
+    """Something every document needs is missing on this machine (a library, a font):
+    no document can be printed, so none may be reserved."""
+
+
+def check() -> None:
+    """What every render needs is installed: libqrencode, reportlab, the fonts.  Cheap
+    (nothing is imported), so it runs before the kiosk first serves."""
+    try:
+        qrmatrix.check()
+    except qrmatrix.QrError as exc:
+        raise RendererUnavailable(str(exc)) from None
+    if importlib.util.find_spec("reportlab") is None:
+        raise RendererUnavailable("reportlab is not installed")
+    gone = fonts.missing()
+    if gone:
+        raise RendererUnavailable(
+            f"fonts {', '.join(gone)} not found in {', '.join(map(str, fonts.FONT_DIRS))}: "
+            "install the Debian package fonts-dejavu-core"
+        )
+
+
 def renderer(kind: str) -> Renderer:
     try:
         module, function = RENDERERS[kind]
@@ -43,11 +66,27 @@ def renderer(kind: str) -> Renderer:
 
 def warm() -> None:
     """Import every renderer now (a worker thread after start-up): the first citizen's
-    print does not wait for reportlab.  A missing QR library is reported here, at start-up,
-    rather than at the first print."""
-    qrmatrix.check()
-    for kind in RENDERERS:
-        renderer(kind)
+    print does not wait for reportlab.  Raises :class:`RendererUnavailable` for anything
+    missing; a kiosk reserves nothing until this has passed."""
+    check()
+    try:
+        for kind in RENDERERS:
+            renderer(kind)
+        fonts.register()
+    except (ImportError, OSError, fonts.FontMissing) as exc:
+        raise RendererUnavailable(f"document renderers: {exc}") from None
+
+
+_warmed = False
+
+
+def ready() -> None:
+    """:func:`warm` once (cheap afterwards): what a print job calls before the document is
+    reserved, so a missing dependency refuses the job before the server holds anything."""
+    global _warmed
+    if not _warmed:
+        warm()
+        _warmed = True
 
 
 def render(payload: dict[str, Any]) -> bytes:

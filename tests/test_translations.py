@@ -88,6 +88,7 @@ def test_every_notice_of_the_core_has_a_sentence_in_the_ui(qapp: Any) -> None:
         "printer_unavailable",
         *_MISSING.values(),
         "devices_not_ready",
+        "renderer_missing",
         "finishing_earlier_prints",
         "reader_missing",
         "closed_maintenance",

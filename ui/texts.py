@@ -111,6 +111,9 @@ NOTICES: dict[str, str] = {
     "printer_unreachable": QT_TRANSLATE_NOOP("Notice", "Printer tidak dapat dihubungi."),
     "scanner_missing": QT_TRANSLATE_NOOP("Notice", "Pemindai sidik jari tidak terhubung."),
     "devices_not_ready": QT_TRANSLATE_NOOP("Notice", "Perangkat anjungan belum siap."),
+    "renderer_missing": QT_TRANSLATE_NOOP(
+        "Notice", "Komponen pencetak dokumen tidak terpasang. Hubungi petugas."
+    ),
     "finishing_earlier_prints": QT_TRANSLATE_NOOP(
         "Notice", "Anjungan sedang menyelesaikan pencetakan sebelumnya."
     ),

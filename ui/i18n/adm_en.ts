@@ -565,6 +565,10 @@
         <translation>The kiosk&apos;s devices are not ready.</translation>
     </message>
     <message>
+        <source>Komponen pencetak dokumen tidak terpasang. Hubungi petugas.</source>
+        <translation>A part the kiosk needs to print documents is not installed. Please ask the staff.</translation>
+    </message>
+    <message>
         <source>Anjungan sedang menyelesaikan pencetakan sebelumnya.</source>
         <translation>The kiosk is finishing earlier prints.</translation>
     </message>
