@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   # PC/SC: the daemon, the vsmartcard virtual reader driver, headers for pyscard
   pcscd libpcsclite-dev vsmartcard-vpcd
+  # OpenSC's opensc-tool: the virtual e-KTP's ISO 7816-4 answers checked by another stack
+  opensc
   # CUPS: a private cupsd, clients, filters, ippeveprinter, headers for pycups
   cups-daemon cups-client cups-filters cups-ipp-utils libcups2-dev
   # the private D-Bus ippeveprinter needs, serial pty pairs

@@ -155,7 +155,8 @@ def test_status_words_become_errors_that_say_what_they_mean() -> None:
 
 
 def _selected(p1: int, p2: int, fid: int, card: VirtualEktp) -> bytes:
-    return card.process(apdu.encode(0x00, 0xA4, p1, p2, fid.to_bytes(2, "big")))
+    le = None if p2 == 0x0C else 0x100
+    return card.process(apdu.encode(0x00, 0xA4, p1, p2, fid.to_bytes(2, "big"), le))
 
 
 def test_select_by_file_identifier_with_p1_00_and_its_control_information() -> None:
@@ -167,12 +168,80 @@ def test_select_by_file_identifier_with_p1_00_and_its_control_information() -> N
     assert _selected(0x00, 0x0C, ektp.DF_EKTP, card) == b"\x90\x00"
     reply = _selected(0x00, 0x00, ektp.EF_CAPABILITY, card)
     assert reply[-2:] == b"\x90\x00"
-    fci = tlv.fields(tlv.parse_single(reply[:-2], 0x62))
+    fci = tlv.fields(tlv.parse_single(reply[:-2], 0x6F))  # P2=00: the FCI template
     assert fci[0x83] == ektp.EF_CAPABILITY.to_bytes(2, "big")
     assert int.from_bytes(fci[0x80], "big") == len(image.files[ektp.EF_CAPABILITY])
+    assert fci[0x82] == b"\x01"  # a transparent EF
     capability = card.process(ektp.read_binary_apdu(0, 0xE0))
     assert capability[:-2] == image.files[ektp.EF_CAPABILITY]
-    assert _selected(0x04, 0x0C, ektp.DF_EKTP, card)[-2:] == b"\x6b\x00"  # by name: no
+
+
+def _sent(card: VirtualEktp, hexapdu: str) -> tuple[bytes, str]:
+    reply = card.process(bytes.fromhex(hexapdu.replace(" ", "")))
+    return reply[:-2], reply[-2:].hex().upper()
+
+
+@pytest.mark.parametrize(
+    ("apdus", "sw"),
+    [
+        (["00 A4 00 0C 02 3F00"], "9000"),  # the MF by its identifier
+        (["00 A4 00 0C"], "9000"),  # the MF: P1=00, no data
+        (["00 A4 00 04 02 3F00"], "9000"),  # with its FCP
+        (["00 A4 04 0C 09 F0 41 44 4D 2D 45 4B 54 50"], "9000"),  # the DF by its name
+        (["00 A4 04 0C 04 F0 41 44 4D"], "9000"),  # by a leading part of the name
+        (["00 A4 04 0C 09 F0 41 44 4D 2D 45 4B 54 51"], "6A82"),  # another name
+        (["00 A4 04 0E 09 F0 41 44 4D 2D 45 4B 54 50"], "6A82"),  # "next": there is none
+        (["00 A4 04 0C"], "6A87"),  # by name with no name
+        (["00 A4 05 0C 02 7F0A"], "6A86"),  # P1 checked before the length ...
+        (["00 A4 05 0C"], "6A86"),  # ... whatever the length
+        (["00 A4 00 08 02 3F00"], "6A86"),  # FMD is not kept
+        (["00 A4 01 0C 01 7F"], "6A87"),  # a DF's identifier has two bytes
+        (["00 A4 02 0C 02 6FF0"], "6A82"),  # no EF outside the DF
+        (["00 A4 01 0C 02 7F0A", "00 A4 02 0C 02 6FF0", "00 A4 03 0C"], "9000"),  # parent
+        (["00 B0 00 00 10"], "6986"),  # READ BINARY with no current EF
+        (["80 A4 00 0C 02 3F00"], "6E00"),  # proprietary class: not this chip's
+        (["01 A4 00 0C 02 3F00"], "6881"),  # logical channel 1
+        (["0C A4 00 0C 02 3F00"], "6882"),  # secure messaging
+        (["10 A4 00 0C 02 3F00"], "6884"),  # command chaining
+        (["FF A4 00 0C 02 3F00"], "6E00"),  # invalid class
+        (["00 A6 00 0C 02 3F00"], "6D00"),  # the instruction before P1-P2
+    ],
+)
+def test_the_virtual_chip_answers_select_as_iso_7816_4_orders_it(apdus: list[str], sw: str) -> None:
+    card = VirtualEktp(issue(DEMO_NIK))
+    for command in apdus[:-1]:
+        assert _sent(card, command)[1] == "9000", command
+    assert _sent(card, apdus[-1])[1] == sw
+
+
+def test_select_answers_fcp_or_fci_as_p2_asks() -> None:
+    card = VirtualEktp(issue(DEMO_NIK))
+    fcp, sw = _sent(card, "00 A4 04 04 09 F0 41 44 4D 2D 45 4B 54 50 00")
+    assert sw == "9000"
+    fields = tlv.fields(tlv.parse_single(fcp, 0x62))
+    assert fields[0x82] == b"\x38" and fields[0x83] == b"\x7f\x0a"
+    assert fields[0x84] == ektp.DF_EKTP_NAME and fields[0x8A] == b"\x05"
+    fci, _ = _sent(card, "00 A4 00 00 02 3F00 00")
+    assert tlv.fields(tlv.parse_single(fci, 0x6F))[0x83] == b"\x3f\x00"
+    assert _sent(card, "00 A4 00 00 02 3F00") == (b"", "9000")  # no Le: no room (Ne=0)
+    assert _sent(card, "00 A4 00 0C 02 3F00") == (b"", "9000")
+
+
+def test_get_response_keeps_the_class_of_a_proprietary_command() -> None:
+    """A T=0 SAM's answer to its class-80 command is fetched with a class-80 GET RESPONSE;
+    the class-00 fetch the kiosk once sent is refused, and the kiosk now sends 80."""
+    sam = VirtualSam(keys.SAM_MASTER_KEY, t0=True)
+    first = sam.process(apdu.encode(0x80, 0xF0, 0, 0, bytes(16), 24))
+    assert first[-2:] == b"\x61\x18"
+    assert sam.process(apdu.encode(0x00, 0xC0, 0, 0, le=24))[-2:] == b"\x6e\x00"
+    assert sam.process(apdu.encode(0x80, 0xC0, 0, 0, le=24))[-2:] == b"\x90\x00"
+    assert sam.process(apdu.encode(0x00, 0xF2, 0, 0, le=8))[-2:] == b"\x6e\x00"
+    assert apdu.get_response_class(0x80) == 0x80
+    assert apdu.get_response_class(0x01) == 0x01  # its logical channel
+    assert apdu.get_response_class(0x10) == 0x00  # not the chaining bit
+    reader = Recording(SimReader(VirtualSam(keys.SAM_MASTER_KEY, t0=True)).connect())
+    out = apdu.send_apdu(reader, 0x80, 0xF0, 0, 0, bytes(16), 24, what="SAM BEGIN")
+    assert len(out.data) == 24 and (apdu.INS_GET_RESPONSE, 0x9000) in reader.seen
 
 
 class Recording:
@@ -218,7 +287,7 @@ class Interloper:
         self.order: list[str] = []
 
     def run(self) -> None:
-        self.conn.transmit(apdu.encode(0, INS_CHALLENGE, 0, 0, le=8))
+        self.conn.transmit(apdu.encode(0x80, INS_CHALLENGE, 0, 0, le=8))
         self.order.append("interloper")
         self.done.set()
 

@@ -240,6 +240,61 @@ def test_a_t0_chip_and_sam_are_read_through_pcscd(
     assert any(a.startswith("< 61") for a in answers), answers[:20]
     assert any(a.startswith("< 6C") for a in answers), answers[:20]
     assert any(a.startswith("> 00 c0") for a in answers)  # GET RESPONSE sent
+    # ... and the SAM's answers to its class-80 commands fetched in class 80.
+    assert any(a.startswith("> 80 c0") for a in answers), answers[:40]
+
+
+# (APDU, status word, tag of the data expected or None) sent by opensc-tool in order.
+ISO_SELECTS = [
+    ("00 A4 00 0C 02 3F 00", "90 00", None),  # the MF by identifier
+    ("00 A4 00 00 00", "90 00", 0x6F),  # the MF, P1=00 with no data, its FCI
+    ("00 A4 04 04 09 F0 41 44 4D 2D 45 4B 54 50 00", "90 00", 0x62),  # DF by name, FCP
+    ("00 A4 02 04 02 6F F0 00", "90 00", 0x62),  # an EF of the DF, its FCP
+    # Its content, shorter than the 256 asked for: a T=1 chip says so (6282), a T=0 chip
+    # answers 6Cxx with the length and OpenSC asks again with it.
+    ("00 B0 00 00 00", "62 82|90 00", 0x66),
+    ("00 A4 03 0C", "90 00", None),  # back to the DF
+    ("00 A4 05 0C 02 7F 0A", "6A 86", None),  # P1 is checked before the length
+    ("00 A4 04 0C", "6A 87", None),  # by name without a name
+    ("00 A4 02 0C 02 6F F9", "6A 82", None),  # no such EF
+    ("80 A4 00 0C 02 3F 00", "6E 00", None),  # a proprietary class is not the chip's
+]
+
+
+def _reader_number(name: str) -> str:
+    listed = subprocess.run(["opensc-tool", "-l"], capture_output=True, text=True, timeout=30)
+    for line in listed.stdout.splitlines():
+        if line.rstrip().endswith(name):
+            return line.split()[0]
+    raise AssertionError(f"opensc-tool does not list {name}: {listed.stdout}")
+
+
+@pytest.mark.parametrize("t0", [False, True], ids=["T=1", "T=0"])
+def test_opensc_tool_gets_iso_7816_4_answers_and_the_kiosk_reads_the_card(
+    rig: Rig, service: CardService, t0: bool
+) -> None:
+    """GIVEN the virtual e-KTP behind the real pcscd, answering as a T=1 or a T=0 chip
+    WHEN OpenSC's opensc-tool sends SELECT MF, SELECT by DF name, FCP/FCI requests and
+    wrong class and P1 bytes THEN each answer is ISO/IEC 7816-4's; and the kiosk's own
+    read of the same card succeeds."""
+    person = HOLDERS[4]
+    rig.insert_card(person["nik"], t0=t0)
+    argv = ["opensc-tool", "-r", _reader_number("Virtual PCD 00 00")]
+    for command, _, _ in ISO_SELECTS:
+        argv += ["-s", command]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    answers = out.stdout.split("Sending: ")[1:]
+    assert len(answers) == len(ISO_SELECTS), out.stdout
+    for (command, sw, tag), answer in zip(ISO_SELECTS, answers, strict=True):
+        sw1, sw2 = sw.split("|")[-1 if t0 else 0].split()
+        assert f"Received (SW1=0x{sw1}, SW2=0x{sw2})" in answer, (command, answer)
+        data = answer.split("):", 1)[1].strip() if "):" in answer else ""
+        if tag is None:
+            assert data == "", (command, answer)
+        else:
+            assert data.startswith(f"{tag:02X} "), (command, answer)
+    assert service.read().biodata.nik == person["nik"]
 
 
 def test_sam_authentication_is_one_pcsc_transaction(rig: Rig, service: CardService) -> None:
@@ -258,7 +313,7 @@ def test_sam_authentication_is_one_pcsc_transaction(rig: Rig, service: CardServi
     done = threading.Event()
 
     def interlope() -> None:
-        other_conn.transmit(encode(0, INS_CHALLENGE, 0, 0, le=8))
+        other_conn.transmit(encode(0x80, INS_CHALLENGE, 0, 0, le=8))
         order.append("interloper")
         done.set()
 

@@ -149,6 +149,13 @@ class Response:
     sw: int
 
 
+def get_response_class(cla: int) -> int:
+    """The class of the GET RESPONSE that fetches a command's answer: the command's own
+    (its logical channel, its secure messaging, a proprietary class such as a SAM's 80),
+    without the command-chaining bit, which belongs to the command, not to the fetch."""
+    return cla & 0xEF
+
+
 def send_apdu(
     conn: CardConnection,
     cla: int,
@@ -180,11 +187,11 @@ def send_apdu(
         if rounds > MAX_GET_RESPONSE or len(out) > MAX_CHAINED:
             raise CardProtocolError(f"{what}: the card keeps answering 61xx")
         more = sw & 0xFF or 0x100
-        get = encode(cla & 0x03, INS_GET_RESPONSE, 0, 0, le=more)
+        get = encode(get_response_class(cla), INS_GET_RESPONSE, 0, 0, le=more)
         part, sw = conn.transmit(get)
         if sw >> 8 == 0x6C:  # the card miscounted what it holds: ask for what it says
             part, sw = conn.transmit(
-                encode(cla & 0x03, INS_GET_RESPONSE, 0, 0, le=sw & 0xFF or 0x100)
+                encode(get_response_class(cla), INS_GET_RESPONSE, 0, 0, le=sw & 0xFF or 0x100)
             )
         out += part
     if sw not in set(accept):

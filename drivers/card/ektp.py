@@ -45,6 +45,11 @@ from protocol.nik import mask_nik
 log = logging.getLogger("drivers.card")
 
 DF_EKTP = 0x7F0A
+# The application's DF name (ISO/IEC 7816-4 tag 84).  The real chip's name is not
+# published; this one is the simulator's own, in the proprietary (F) range of ISO/IEC
+# 7816-5 so it can collide with no registered application.  The kiosk selects by file
+# identifier and never depends on it.
+DF_EKTP_NAME = bytes.fromhex("F0") + b"ADM-EKTP"
 EF_CAPABILITY = 0x6FF0
 EF_BIODATA = 0x6FF1
 EF_PHOTO = 0x6FF2

@@ -1,7 +1,8 @@
 """The secure access module (SAM): the only holder of the keys that open an e-KTP chip.
 
 The e-KTP protocol asks a :class:`SecureAccessModule` for cryptograms; it never sees a
-key.  :class:`ApduSam` speaks the SAM's card protocol (class 00, INS F0..FA) over any
+key.  :class:`ApduSam` speaks the SAM's card protocol (the proprietary class 80, INS
+F0..FA, as SAM command sets are) over any
 :class:`CardConnection`: the contact SAM slot of a PC/SC reader, or the in-process
 virtual SAM.  A licensed vendor SAM with another command set is another implementation of
 the same interface.
@@ -41,6 +42,9 @@ INS_BEGIN = 0xF0
 INS_CHALLENGE = 0xF2
 INS_VERIFY = 0xF4
 INS_INFO = 0xFA
+# ISO/IEC 7816-4: a class byte with b8 set is proprietary; its commands (and the GET
+# RESPONSE that fetches their answers) keep that class.
+CLA_SAM = 0x80
 
 
 class SecureAccessModule(Protocol):
@@ -136,7 +140,7 @@ class ApduSam:
                 try:
                     return send_apdu(
                         self._connection(),
-                        0x00,
+                        CLA_SAM,
                         ins,
                         0,
                         0,

@@ -15,8 +15,8 @@ from typing import Protocol
 
 from drivers.card import apdu, crypto, tlv
 from drivers.card.base import SW
-from drivers.card.ektp import DF_EKTP, EF_CAPABILITY
-from drivers.card.sam import INS_BEGIN, INS_CHALLENGE, INS_INFO, INS_VERIFY
+from drivers.card.ektp import DF_EKTP, DF_EKTP_NAME, EF_CAPABILITY
+from drivers.card.sam import CLA_SAM, INS_BEGIN, INS_CHALLENGE, INS_INFO, INS_VERIFY
 
 
 def make_atr(historical: bytes) -> bytes:
@@ -54,6 +54,39 @@ def _sw(sw: int, data: bytes = b"") -> bytes:
     return data + sw.to_bytes(2, "big")
 
 
+# Status words of ISO/IEC 7816-4 the virtual chips answer beyond drivers.card.base.SW.
+INCORRECT_P1P2 = 0x6A86
+LC_INCONSISTENT = 0x6A87  # Nc inconsistent with P1-P2
+LOGICAL_CHANNEL = 0x6881
+SECURE_MESSAGING = 0x6882
+CHAINING = 0x6884
+NO_CURRENT_EF = 0x6986
+MF = 0x3F00
+
+
+def class_refusal(cla: int, *, proprietary: bool) -> int | None:
+    """The status word for a class byte this chip does not take, or None.
+
+    ISO/IEC 7816-4 5.4.1: 0x0X/0x1X is the first interindustry class (b5 chaining, b4-b3
+    secure messaging, b2-b1 the logical channel), 0x4X-0x7X the further one (logical
+    channels 4-19), 0x8X-0xFE proprietary, 0xFF invalid, the rest reserved.  These chips
+    have one logical channel, no secure messaging and no command chaining; ``proprietary``
+    chips (a SAM) take 0x80 for their own commands."""
+    if cla == 0xFF or 0x20 <= cla <= 0x3F:
+        return SW.CLA_NOT_SUPPORTED
+    if cla & 0x80:
+        return None if proprietary and cla & 0x7F == 0 else SW.CLA_NOT_SUPPORTED
+    if cla & 0x40:
+        return LOGICAL_CHANNEL
+    if cla & 0x10:
+        return CHAINING
+    if cla & 0x0C:
+        return SECURE_MESSAGING
+    if cla & 0x03:
+        return LOGICAL_CHANNEL
+    return None
+
+
 class _T0Answers:
     """How a T=0 chip (and most SAMs) hands out answers: a case 4 or extended answer is
     announced with ``61xx`` and fetched with GET RESPONSE; a case 2 command whose Le does
@@ -63,14 +96,21 @@ class _T0Answers:
 
     def __init__(self) -> None:
         self._pending = b""
+        self._cla = 0x00  # the class of the command whose answer waits
 
     def reset(self) -> None:
         self._pending = b""
 
-    def get_response(self, le: int | None) -> bytes:
+    def get_response(self, command: apdu.Command) -> bytes:
+        """GET RESPONSE in the class of the command whose answer waits (ISO/IEC 7816-4:
+        a proprietary command's answer is fetched in its proprietary class)."""
+        if command.cla != self._cla:
+            return _sw(SW.CLA_NOT_SUPPORTED)
+        if command.p1 or command.p2:
+            return _sw(INCORRECT_P1P2)
         if not self._pending:
             return _sw(SW.CONDITIONS_NOT_SATISFIED)
-        n = le or 0x100
+        n = command.le or 0x100
         part, self._pending = self._pending[:n], self._pending[n:]
         return _sw(self._more() if self._pending else SW.OK, part)
 
@@ -80,6 +120,7 @@ class _T0Answers:
     def shape(self, command: apdu.Command, reply: bytes) -> bytes:
         """Turn a direct answer into the T=0 form of the same answer."""
         self._pending = b""
+        self._cla = command.cla
         data, sw = reply[:-2], int.from_bytes(reply[-2:], "big")
         if not data or sw not in (SW.OK, SW.END_OF_FILE):
             return reply
@@ -173,10 +214,13 @@ class VirtualEktp:
             command = apdu.decode(raw)
         except ValueError:
             return _sw(SW.WRONG_LENGTH)
-        if command.cla != 0x00:
-            return _sw(SW.CLA_NOT_SUPPORTED)
+        # ISO/IEC 7816-4 order: the class, then the instruction, then P1-P2, then the
+        # data and its length; the file system and security state last.
+        refused = class_refusal(command.cla, proprietary=False)
+        if refused is not None:
+            return _sw(refused)
         if command.ins == apdu.INS_GET_RESPONSE and self.image.t0:
-            return self._t0.get_response(command.le)
+            return self._t0.get_response(command)
         handler = {
             0xA4: self._select,
             0xB0: self._read,
@@ -189,34 +233,77 @@ class VirtualEktp:
         reply = handler(command)
         return self._t0.shape(command, reply) if self.image.t0 else reply
 
-    def _fci(self, fid: int) -> bytes:
-        """The control information a SELECT with P2=00 returns: identifier and size."""
-        fields = [(0x83, fid.to_bytes(2, "big"))]
-        if fid in self.image.files:
+    def _control(self, fid: int, template: int) -> bytes:
+        """The file's control parameters (FCP, template 62) or control information (FCI,
+        template 6F) as ISO/IEC 7816-4 codes them: descriptor (82: 38 a DF, 01 a
+        transparent EF), identifier (83), the DF's name (84), size (80), life cycle (8A:
+        05 operational, activated)."""
+        if fid in (MF, DF_EKTP):
+            fields = [(0x82, b"\x38"), (0x83, fid.to_bytes(2, "big"))]
+            if fid == DF_EKTP:
+                fields.append((0x84, DF_EKTP_NAME))
+        else:
+            fields = [(0x82, b"\x01"), (0x83, fid.to_bytes(2, "big"))]
             fields.append((0x80, len(self.image.files[fid]).to_bytes(2, "big")))
-        return tlv.encode_all(0x62, fields)
+        fields.append((0x8A, b"\x05"))
+        return tlv.encode_all(template, fields)
 
     def _select(self, c: apdu.Command) -> bytes:
-        """SELECT by file identifier: P1=00 (any file), 01 (a DF), 02 (an EF under the
-        current DF); P2=0C answers no data, P2=00 the file's control information."""
-        if len(c.data) != 2 or c.p2 not in (0x00, 0x0C):
-            return _sw(SW.WRONG_LENGTH if len(c.data) != 2 else SW.WRONG_P1P2)
-        fid = int.from_bytes(c.data, "big")
-        is_df = fid == DF_EKTP and self.image.fault != "blank"
-        if c.p1 not in (0x00, 0x01, 0x02):
-            return _sw(SW.WRONG_P1P2)
-        if is_df and c.p1 in (0x00, 0x01):
-            self._df, self._ef = True, None
-            self._authenticated = self._reader_ok = False
-        elif c.p1 in (0x00, 0x02) and self._df and fid in self.image.files:
-            self._ef = fid
+        """SELECT (ISO/IEC 7816-4 11.2.2).  P1: 00 the MF (no data, or 3F00) or any file
+        by identifier, 01 a DF, 02 an EF under the current DF, 03 the parent DF, 04 a DF
+        by name (the e-KTP application's name, or a leading part of it).  P2: b4-b3 the
+        answer (00 FCI, 04 FCP, 0C none; 08 FMD is not kept), b2-b1 the occurrence (by
+        name only: 00 first, 02 next).  Checked in ISO's order: P1-P2 (6A86), then the
+        data's length for that P1 (6A87), then whether the file exists (6A82)."""
+        answer, occurrence = c.p2 & 0x0C, c.p2 & 0x03
+        if (
+            c.p1 not in (0x00, 0x01, 0x02, 0x03, 0x04)
+            or c.p2 & 0xF0
+            or answer == 0x08
+            or (occurrence and c.p1 != 0x04)
+        ):
+            return _sw(INCORRECT_P1P2)
+        data = c.data
+        if c.p1 in (0x01, 0x02) and len(data) != 2:
+            return _sw(LC_INCONSISTENT)
+        if (c.p1 == 0x00 and len(data) not in (0, 2)) or (c.p1 == 0x03 and data):
+            return _sw(LC_INCONSISTENT)
+        if c.p1 == 0x04 and not 1 <= len(data) <= 16:
+            return _sw(LC_INCONSISTENT)
+        has_df = self.image.fault != "blank"
+        fid: int
+        if c.p1 == 0x04:
+            if not (has_df and DF_EKTP_NAME.startswith(data)) or occurrence == 0x02:
+                return _sw(SW.FILE_NOT_FOUND)
+            fid = DF_EKTP
+        elif c.p1 == 0x03:
+            fid = DF_EKTP if self._ef is not None else MF
+        elif c.p1 == 0x00 and (not data or int.from_bytes(data, "big") == MF):
+            fid = MF
         else:
-            return _sw(SW.FILE_NOT_FOUND)
-        return _sw(SW.OK, self._fci(fid) if c.p2 == 0x00 else b"")
+            fid = int.from_bytes(data, "big")
+            is_df = fid == DF_EKTP and has_df and c.p1 in (0x00, 0x01)
+            is_ef = c.p1 in (0x00, 0x02) and self._df and fid in self.image.files
+            if not (is_df or is_ef):
+                return _sw(SW.FILE_NOT_FOUND)
+        if fid == MF:
+            self._df, self._ef = False, None
+            self._authenticated = self._reader_ok = False
+        elif fid == DF_EKTP:
+            if not (self._df and c.p1 == 0x03):  # back to the DF keeps its session
+                self._authenticated = self._reader_ok = False
+            self._df, self._ef = True, None
+        else:
+            self._ef = fid
+        if answer == 0x0C or c.le is None:  # no answer asked for, or no room for one (Ne=0)
+            return _sw(SW.OK)
+        return _sw(SW.OK, self._control(fid, 0x62 if answer == 0x04 else 0x6F))
 
     def _read(self, c: apdu.Command) -> bytes:
+        if c.p1 & 0x80:  # a short EF identifier in P1: not kept by this chip
+            return _sw(INCORRECT_P1P2)
         if self._ef is None:
-            return _sw(SW.CONDITIONS_NOT_SATISFIED)
+            return _sw(NO_CURRENT_EF)
         if self._ef != EF_CAPABILITY and not self._authenticated:
             return _sw(SW.SECURITY_STATUS)
         if c.le is None or c.data:
@@ -293,10 +380,16 @@ class VirtualSam:
             command = apdu.decode(raw)
         except ValueError:
             return _sw(SW.WRONG_LENGTH)
-        if command.cla != 0x00:
-            return _sw(SW.CLA_NOT_SUPPORTED)
+        refused = class_refusal(command.cla, proprietary=True)
+        if refused is not None:
+            return _sw(refused)
         if command.ins == apdu.INS_GET_RESPONSE and self.t0:
-            return self._t0.get_response(command.le)
+            return self._t0.get_response(command)
+        if (
+            command.ins in (INS_BEGIN, INS_CHALLENGE, INS_VERIFY, INS_INFO)
+            and command.cla != CLA_SAM
+        ):
+            return _sw(SW.CLA_NOT_SUPPORTED)  # the SAM's own commands are proprietary-class
         reply = self._answer(command)
         return self._t0.shape(command, reply) if self.t0 else reply
 
