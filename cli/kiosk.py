@@ -619,7 +619,17 @@ def main(argv: list[str] | None = None) -> int:
     pin.set_defaults(func=cmd_pin_hash)
     args = parser.parse_args(argv)
     _logging(args.verbose)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except ModuleNotFoundError as exc:
+        if exc.name != "sim" and not str(exc.name).startswith("sim."):
+            raise
+        print(
+            "adm-kiosk: this installation carries no simulator (the production package leaves "
+            "it out, with its test keys); a demo runs from a source clone: make demo",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

@@ -28,9 +28,16 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_FILE = CONFIG_DIR / "kiosk.toml"  # the production template
 DEMO_FILE = CONFIG_DIR / "demo.toml"  # what `adm-kiosk simulate` runs
 SYSTEM_FILE = Path("/etc/adm/kiosk.toml")  # where a provisioned kiosk keeps its own
-# The e-KTP issuer test key shipped for the simulator (config/keys/): pinned on a
-# production kiosk it would accept cards signed by anyone holding the test key.
+# The e-KTP issuer test key of the simulator (config/keys/ in the source tree): pinned on
+# a production kiosk it would accept cards signed by anyone holding the test key, whose
+# private half is public in this repository.  Refused by its name and, wherever the file
+# was copied and however it was re-encoded, by the SHA-256 of its SubjectPublicKeyInfo:
+# the installed package carries no copy of the key to compare with, so the fingerprint
+# lives here (a test ties it to the simulator's key).
 TEST_ISSUER_KEYS = frozenset({"ektp-issuer-test.pem"})
+TEST_ISSUER_KEY_SHA256 = frozenset(
+    {"b0d8419a4b355a76f327e23c58281f17b788e376111939fef22444e80df86789"}
+)
 
 # Backend names that are simulators: only the sim layer can build them.
 SIMULATED = {
@@ -323,15 +330,30 @@ def _production(config: Config, data: dict[str, Any]) -> None:
 
 
 def _same_file_as_test_key(key: Path) -> bool:
+    """Whether ``key`` holds the simulator's test issuer key, in any PEM or DER form."""
+    return public_key_sha256(key) in TEST_ISSUER_KEY_SHA256
+
+
+def public_key_sha256(key: Path) -> str:
+    """The SHA-256 of the SubjectPublicKeyInfo in ``key`` (PEM or DER; "" when it holds
+    none): the same key gives the same value however the file is encoded."""
+    from cryptography.hazmat.primitives import serialization
+
     try:
-        digest = hashlib.sha256(key.read_bytes()).digest()
+        data = key.read_bytes()
     except OSError:
-        return False
-    for name in TEST_ISSUER_KEYS:
-        test = CONFIG_DIR / "keys" / name
-        if test.is_file() and hashlib.sha256(test.read_bytes()).digest() == digest:
-            return True
-    return False
+        return ""
+    try:
+        if b"-----BEGIN" in data:
+            public = serialization.load_pem_public_key(data)
+        else:
+            public = serialization.load_der_public_key(data)
+    except (ValueError, TypeError):
+        return ""
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).hexdigest()
 
 
 def demo_against_real_server(config: Config) -> None:

@@ -153,6 +153,7 @@ def build(version: str, out: Path, compression: str, also: tuple[str, ...] = ())
         run("/usr/bin/python3", "-m", "venv", str(venv))
         env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
         run(str(venv / "bin/pip"), "install", "-q", "--no-compile", str(ROOT), env=env)
+        _without_simulator(venv)
         _relocate(venv)
         _tidy_binaries(venv)
         for junk in venv.rglob("__pycache__"):
@@ -200,6 +201,26 @@ def build(version: str, out: Path, compression: str, also: tuple[str, ...] = ())
         return deb
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _without_simulator(venv: Path) -> None:
+    """The production package carries no simulator: ``sim/`` holds the test issuer's
+    private scalar and the SAM master key, and builds simulated backends a real server
+    must never meet.  A demo runs from a source clone (``make demo``); a second, demo
+    package would only be one more way for the test keys to reach a kiosk."""
+    for site in venv.glob("lib/python3*/site-packages"):
+        shutil.rmtree(site / "sim", ignore_errors=True)
+        for info in site.glob("adm_kiosk*.dist-info"):
+            entry = info / "entry_points.txt"
+            if entry.is_file():
+                lines = entry.read_text().splitlines()
+                entry.write_text("\n".join(x for x in lines if not x.startswith("adm-sim")) + "\n")
+            record = info / "RECORD"
+            if record.is_file():
+                rows = record.read_text().splitlines()
+                keep = [r for r in rows if not r.startswith(("sim/", "../../../bin/adm-sim"))]
+                record.write_text("\n".join(keep) + "\n")
+    (venv / "bin/adm-sim").unlink(missing_ok=True)
 
 
 def _relocate(venv: Path) -> None:

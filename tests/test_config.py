@@ -123,6 +123,39 @@ def test_production_refuses_a_copy_of_the_test_key_under_another_name(tmp_path: 
         load(production(tmp_path, tmp_path, f'[card]\nissuer_key = "{copy}"'))
 
 
+@pytest.mark.parametrize("form", ["pem-rewrapped", "der"])
+def test_the_test_key_is_refused_by_its_fingerprint_without_the_source_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    """As in the installed package, where no config/keys folder is beside the code: the
+    test key, re-encoded under another name, is still refused (its fingerprint is in
+    the code), and the fingerprint is that of the simulator's own key."""
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    from kiosk import config as kconfig
+    from sim.keys import issuer_public_pem
+
+    monkeypatch.setattr(kconfig, "CONFIG_DIR", tmp_path / "no-source-tree")
+    der = serialization.load_pem_public_key(issuer_public_pem()).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert hashlib.sha256(der).hexdigest() in kconfig.TEST_ISSUER_KEY_SHA256
+    copy = tmp_path / "dukcapil-issuer.key"
+    if form == "der":
+        copy.write_bytes(der)
+    else:
+        b64 = base64.b64encode(der).decode()
+        lines = [b64[i : i + 40] for i in range(0, len(b64), 40)]  # not the usual 64
+        copy.write_text(
+            "\n".join(["-----BEGIN PUBLIC KEY-----", *lines, "-----END PUBLIC KEY-----"])
+        )
+    with pytest.raises(ConfigError, match=r"card\.issuer_key: is the simulator's test key"):
+        load(production(tmp_path, tmp_path, f'[card]\nissuer_key = "{copy}"'))
+
+
 @pytest.mark.parametrize("table", ["server", "technician"])
 def test_production_requires_the_server_and_technician_tables(tmp_path: Path, table: str) -> None:
     path = production(tmp_path, tmp_path)

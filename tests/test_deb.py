@@ -60,6 +60,61 @@ def _mode(path: str) -> tuple[int, str, str]:
     )
 
 
+def _secrets() -> dict[str, bytes]:
+    """Every test secret of the simulator, in each form it could be stored in."""
+    from cryptography.hazmat.primitives import serialization
+
+    from sim import keys
+
+    scalar = keys._ISSUER_SCALAR.to_bytes(32, "big")
+    public = serialization.load_pem_public_key(keys.issuer_public_pem())
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    body = b"".join(keys.issuer_public_pem().splitlines()[1:-1])
+    found = {
+        "SAM master key": keys.SAM_MASTER_KEY,
+        "SAM master key (hex)": keys.SAM_MASTER_KEY.hex().encode(),
+        "wrong SAM key": keys.WRONG_MASTER_KEY,
+        "wrong SAM key (hex)": keys.WRONG_MASTER_KEY.hex().encode(),
+        "issuer scalar": scalar,
+        "issuer scalar (hex)": scalar.hex().encode(),
+        "test issuer key (DER)": der,
+        "test issuer key (PEM body)": body[:64],
+    }
+    return found
+
+
+def test_the_package_carries_no_simulator_and_no_secret(
+    debs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """GIVEN the production package WHEN its files are read THEN no module of ``sim``, no
+    ``adm-sim``, no private key material, no SAM key and no test issuer key is in it."""
+    import re
+
+    first, _ = debs
+    tree = tmp_path / "tree"
+    sh("dpkg-deb", "-x", str(first), str(tree))
+    site = next(tree.glob("opt/adm-kiosk/venv/lib/python3*/site-packages"))
+    assert not (site / "sim").exists()
+    assert not (tree / "opt/adm-kiosk/venv/bin/adm-sim").exists()
+    for info in site.glob("adm_kiosk*.dist-info"):
+        assert "adm-sim" not in (info / "entry_points.txt").read_text()
+        assert "sim/" not in (info / "RECORD").read_text()
+    assert list(tree.rglob("ektp-issuer*")) == []  # (the CA bundles are certificates)
+    private = re.compile(rb"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----\s*[A-Za-z0-9+/=\r\n]{60}")
+    secrets = _secrets()
+    found = []
+    for path in tree.rglob("*"):
+        if not path.is_file() or path.is_symlink():
+            continue
+        data = path.read_bytes()
+        if private.search(data):
+            found.append(f"{path}: private key material")
+        found += [f"{path}: {name}" for name, value in secrets.items() if value in data]
+    assert found == []
+
+
 def test_install_upgrade_and_purge(debs: tuple[Path, Path]) -> None:
     first, newer = debs
     sh("dpkg", "-i", str(first))
@@ -95,6 +150,19 @@ def test_install_upgrade_and_purge(debs: tuple[Path, Path]) -> None:
         "-c",
         imports,
     )
+    # No simulator to import, and the demo says where it runs instead of a traceback.
+    no_sim = sh(
+        "runuser", "-u", "adm-kiosk", "--",
+        "/opt/adm-kiosk/venv/bin/python", "-I", "-c", "import sim", check=False,
+    )  # fmt: skip
+    assert no_sim.returncode == 1 and "No module named 'sim'" in no_sim.stderr
+    demo = sh(
+        "runuser", "-u", "adm-kiosk", "--", "env", "QT_QPA_PLATFORM=offscreen",
+        "/opt/adm-kiosk/venv/bin/adm-kiosk", "simulate", "--headless", "--out", "/tmp/adm-x",
+        check=False,
+    )  # fmt: skip
+    assert demo.returncode == 2 and "carries no simulator" in demo.stderr, demo
+    assert "Traceback" not in demo.stderr
     head = Path("/opt/adm-kiosk/venv/bin/adm-server").read_text().splitlines()[0]
     assert head == "#!/opt/adm-kiosk/venv/bin/python3"
     assert Path("/opt/adm-kiosk/venv/bin/python3").resolve().parent == Path("/usr/bin")
