@@ -53,6 +53,7 @@ from sqlalchemy import insert
 from server.db import Citizen, Document, Kiosk, make_engine, utcnow
 from server.pki import ServerHome
 from server.security import keyed_hash
+from sim.embedded import mint_kiosk
 from sim.population import ISSUING_OFFICIAL
 
 PIN = "246810"
@@ -81,7 +82,7 @@ def populate(home: ServerHome, url: str, kiosks: int, per_kiosk: int) -> list[li
     citizens, documents, kiosk_rows = [], [], []
     for k in range(kiosks):
         kiosk_id = f"bench-{k:03d}"
-        issued = home.issue_kiosk(kiosk_id)
+        issued = mint_kiosk(home, kiosk_id)
         kiosk_rows.append({"id": kiosk_id, "cert_serial": issued.serial, "status": "active"})
         mine = []
         for i in range(per_kiosk):

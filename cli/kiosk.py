@@ -357,28 +357,91 @@ _STILL_NEEDED = (
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
-    """Enrolment → keys and configuration → checks; exit 0 ready, 1 something missing,
-    2 the enrolment cannot be used."""
-    from kiosk.provision import EnrolmentError, install, read_enrolment, write_config
+    """Key and request → the office signs → certificate, configuration, checks.  Exit 0
+    ready, 1 something missing (or the office has not signed yet: run again), 2 it
+    cannot be done (a bad answer, a missing CA, an unreadable request record)."""
+    import json
+    import time
+
+    from kiosk import provision as prov
 
     etc = Path(args.etc)
-    config = etc / "kiosk.toml"
+    keys = etc / "keys"
+    key_file, state_file = keys / "kiosk.key", keys / "request.json"
     try:
-        enrolment = read_enrolment(Path(args.enrolment))
-        files = install(enrolment, etc / "keys", args.owner or None)
-    except EnrolmentError as exc:
+        ca_pem = Path(args.ca).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"✕  the deployment CA certificate {args.ca}: {exc}")
+        return 2
+    client = _enrolment_client(args.server, Path(args.ca))
+    try:
+        state = prov.read_state(state_file)
+        if state is not None and args.id and state["kiosk_id"] != args.id:
+            raise prov.EnrolmentError(
+                f"{state_file}: a request of kiosk {state['kiosk_id']!r} waits; remove it "
+                "to request for another id"
+            )
+        if state is None:
+            if not args.id:
+                raise prov.EnrolmentError("--id: this kiosk's id is needed for its first request")
+            if key_file.exists() and not args.new_key:
+                key = prov.load_key(key_file)  # a key made before: it is asked for again
+            else:
+                key = prov.new_key()
+                prov.write_private(key_file, prov.key_pem(key), args.owner or None)
+            answer = client.request(prov.request_pem(key, args.id))
+            state = {
+                "request": str(answer["request"]),
+                "kiosk_id": args.id,
+                "fingerprint": str(answer["fingerprint"]),
+            }
+            if state["fingerprint"] != prov.fingerprint(key.public_key()):
+                raise prov.EnrolmentError("the server recorded another key than this kiosk's")
+            prov.write_private(state_file, json.dumps(state), args.owner or None)
+            print(f"✓  key made on this kiosk: {key_file} (0600; it never leaves the kiosk)")
+            print(f"✓  certificate request sent for kiosk {args.id}")
+        key = prov.load_key(key_file)
+        print("   read this to the office, who signs with:")
+        print(f"     adm-server pki sign-kiosk {state['request'][:12]} --fingerprint \\")
+        print(f"       {prov.spoken(state['fingerprint'])}")
+        deadline = time.monotonic() + max(0.0, args.wait)
+        while True:
+            answer = client.collect(state["request"])
+            if answer["status"] != "pending" or time.monotonic() >= deadline:
+                break
+            time.sleep(min(2.0, max(0.0, deadline - time.monotonic())))
+        if answer["status"] == "rejected":
+            state_file.unlink(missing_ok=True)
+            print("✕  the office refused this request; run again to send a new one")
+            return 1
+        if answer["status"] != "signed":
+            print("…  not signed yet; run this again once the office has signed it")
+            return 1
+        signed = prov.Signed(
+            state["kiosk_id"], str(answer["cert"]), ca_pem, str(answer["issuer_key"])
+        )
+        prov.check_signed(signed, key, ca_pem)
+        files = prov.install(signed, keys, args.owner or None)
+    except prov.EnrolmentError as exc:
         print(f"✕  {exc}")
         return 2
-    print(f"✓  enrolment of kiosk {enrolment.kiosk_id}: signed by the deployment CA")
-    print(f"✓  keys in {files.key.parent} (private key 0600, certificate 0640)")
-    write_config(config, kconfig.template(), enrolment.kiosk_id, args.server, files, args.owner)
+    except _ProvisionServerError as exc:
+        print(f"✕  central server: {exc}")
+        return 1
+    state_file.unlink(missing_ok=True)
+    print(f"✓  certificate of kiosk {signed.kiosk_id}: signed by the deployment CA, for this key")
+    print(f"✓  installed in {files.key.parent} (certificate 0640)")
+    config = etc / "kiosk.toml"
+    prov.write_config(
+        config, kconfig.template(), signed.kiosk_id, args.server, files, args.owner or None
+    )
     print(f"✓  configuration written: {config}")
     missing: list[str] = []
     cfg = kconfig.parse(_toml(config))
-    for key, words in _STILL_NEEDED:
-        section, name = key.split(".")
+    for key_name, words in _STILL_NEEDED:
+        section, name = key_name.split(".")
         if not getattr(getattr(cfg, section), name):
-            missing.append(f"{key}: {words}")
+            missing.append(f"{key_name}: {words}")
     issuer = kconfig.issuer_key_path(cfg, etc)
     if not issuer.is_file():
         missing.append(f"card.issuer_key: the e-KTP issuer's public key is not at {issuer}")
@@ -396,6 +459,55 @@ def cmd_provision(args: argparse.Namespace) -> int:
             print(f"✕  configuration: {exc}")
             ok = False
     return 0 if ok and not missing else 1
+
+
+class _ProvisionServerError(Exception):
+    pass
+
+
+class _EnrolmentClient:
+    """The two calls a kiosk without a certificate makes, over TLS checked against the
+    deployment CA it was built with."""
+
+    def __init__(self, url: str, ca: Path) -> None:
+        import ssl
+
+        import httpx
+
+        self._httpx = httpx
+        try:
+            context = ssl.create_default_context(cafile=str(ca))
+        except (OSError, ssl.SSLError) as exc:
+            raise _ProvisionServerError(f"CA certificate {ca}: {exc}") from None
+        self._client = httpx.Client(base_url=url.rstrip("/"), verify=context, timeout=20)
+
+    def _call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        try:
+            answer = self._client.request(method, path, **kw)
+        except self._httpx.HTTPError as exc:
+            raise _ProvisionServerError(f"unreachable: {exc}") from None
+        try:
+            body = answer.json()
+        except ValueError:
+            raise _ProvisionServerError(f"{answer.status_code}, not a JSON answer") from None
+        if answer.status_code >= 400:
+            detail = body.get("detail") if isinstance(body, dict) else None
+            message = detail.get("message") if isinstance(detail, dict) else detail
+            raise _ProvisionServerError(f"{answer.status_code}: {message}")
+        states = ("pending", "signed", "rejected")
+        if not isinstance(body, dict) or body.get("status") not in states:
+            raise _ProvisionServerError("the answer has the wrong shape")
+        return body
+
+    def request(self, csr: str) -> dict[str, Any]:
+        return self._call("POST", "/api/v1/enrolments", json={"csr": csr})
+
+    def collect(self, request_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/v1/enrolments/{request_id}")
+
+
+def _enrolment_client(url: str, ca: Path) -> _EnrolmentClient:
+    return _EnrolmentClient(url, ca)
 
 
 def _toml(path: Path) -> dict[str, Any]:
@@ -608,10 +720,19 @@ def main(argv: list[str] | None = None) -> int:
     tpl = cfg_sub.add_parser("template", help="print the production file with every key")
     tpl.set_defaults(func=cmd_config_template)
     prov = sub.add_parser(
-        "provision", help="install this kiosk's enrolment, write its configuration, check"
+        "provision",
+        help="make this kiosk's key, request its certificate, install it, write its "
+        "configuration, check",
     )
     prov.add_argument("--server", required=True, help="the central server's kiosk API URL")
-    prov.add_argument("--enrolment", required=True, help="from 'adm-server pki issue-kiosk'")
+    prov.add_argument(
+        "--ca", required=True, help="the deployment CA certificate (PEM) the server is checked by"
+    )
+    prov.add_argument("--id", default="", help="this kiosk's id (for its first request)")
+    prov.add_argument(
+        "--wait", type=float, default=0.0, help="seconds to wait for the office to sign"
+    )
+    prov.add_argument("--new-key", action="store_true", help="make a new key even if one is there")
     prov.add_argument("--etc", default="/etc/adm", help="configuration folder (/etc/adm)")
     prov.add_argument("--owner", default="adm-kiosk", help="the kiosk's user (adm-kiosk)")
     prov.set_defaults(func=cmd_provision)

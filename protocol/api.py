@@ -188,5 +188,24 @@ class IssuerKey(BaseModel):
     public_key_pem: str
 
 
+class EnrolmentRequest(Request):
+    """A kiosk's certificate request (PKCS#10, PEM), made with a key that never leaves
+    the kiosk."""
+
+    csr: str = Field(min_length=1, max_length=4096)
+
+
+ENROLMENT_ID = r"^[A-Za-z0-9_-]{43}$"
+
+
+class EnrolmentState(BaseModel):
+    request: str
+    kiosk_id: str
+    fingerprint: str  # SHA-256 of the kiosk's public key, hex
+    status: Literal["pending", "signed", "rejected"]
+    cert: str | None = None  # PEM, once signed
+    issuer_key: str | None = None  # the document-signing key (PEM), once signed
+
+
 class Problem(BaseModel):
     detail: Any

@@ -34,6 +34,8 @@ class ErrorCode(enum.StrEnum):
     # The kiosk reports a simulated part or the demo mode (or, after the cut-over, reports
     # nothing): the server does not believe its e-KTP assertion.
     UNTRUSTED_KIOSK = "untrusted_kiosk"
+    BAD_CERTIFICATE_REQUEST = "bad_certificate_request"
+    NO_ENROLMENT = "no_enrolment"
 
 
 # A wrong guess of a secret: the citizen may try again (attempts_left says how often).

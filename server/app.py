@@ -28,6 +28,7 @@ import hashlib
 import hmac
 import logging
 import re
+import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,15 +39,20 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi import Path as FastApiPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from protocol.api import (
+    ENROLMENT_ID,
     JOB_ID,
     LEASE_FLOOR,
     DocumentList,
     DocumentSummary,
     EktpLogin,
+    EnrolmentRequest,
+    EnrolmentState,
     HeartbeatAnswer,
     HeartbeatRequest,
     IssuerKey,
@@ -69,11 +75,11 @@ from server import limits as lim
 from server.alerts import AlertRules, audit_check
 from server.console.web import metrics_token_ok
 from server.console.web import mount as mount_console
-from server.db import utcnow
+from server.db import AuditEntry, KioskRequest, utcnow
 from server.guard import RequestGuard
 from server.logthrottle import LogThrottle
 from server.metrics import LatencyMiddleware, exposition, registry_for
-from server.pki import cert_identity
+from server.pki import PkiError, cert_identity, read_request
 from server.prepared import Db, Pending, broken_errors, connector
 from server.queries import Queries
 from server.security import Issuer, keyed_hash, new_token
@@ -151,6 +157,7 @@ Authorization = Annotated[str | None, Header(include_in_schema=False)]
 # Path parameters are bounded like the bodies: a job id is the kiosk's UUID, a
 # verification code what the server issues (32 characters; a little room for others').
 JobId = Annotated[str, FastApiPath(pattern=JOB_ID)]
+EnrolmentId = Annotated[str, FastApiPath(pattern=ENROLMENT_ID)]
 VerifyCode = Annotated[str, FastApiPath(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 BEARER = re.compile(r"Bearer ([A-Za-z0-9_-]{16,64})")
 SESSION: dict[str, Any] = {"security": [{"session": []}]}
@@ -587,6 +594,73 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
 
         return await ctx.run(work)
 
+    @app.post(f"{API}/enrolments", response_model=EnrolmentState, status_code=202)
+    async def enrol(req: EnrolmentRequest) -> EnrolmentState:
+        """A kiosk's certificate request, kept until the office signs it where the CA key
+        is (``adm-server pki sign-kiosk``).  No certificate is asked for (the kiosk has
+        none yet) and nothing is signed here: this process never holds the CA key.  The
+        office compares the key's fingerprint with the one the kiosk shows, so a request
+        in a kiosk's name from anyone else is never signed; the number waiting is
+        bounded, so requests cannot fill the database."""
+
+        def work() -> EnrolmentState:
+            try:
+                parsed = read_request(req.csr)
+            except PkiError as exc:
+                raise ApiError(422, ErrorCode.BAD_CERTIFICATE_REQUEST, str(exc)) from None
+            with Session(ctx.engine) as db:
+                waiting = (
+                    db.scalar(select(func.count()).where(KioskRequest.status == "pending")) or 0
+                )
+                mine = (
+                    db.scalar(
+                        select(func.count()).where(
+                            KioskRequest.status == "pending",
+                            KioskRequest.kiosk_id == parsed.kiosk_id,
+                        )
+                    )
+                    or 0
+                )
+                if waiting >= settings.limits.enrolments_waiting or mine >= 3:
+                    raise ApiError(
+                        429, ErrorCode.RATE_LIMITED, "too many certificate requests waiting"
+                    )
+                row = KioskRequest(
+                    id=secrets.token_urlsafe(32),  # 43 characters (ENROLMENT_ID)
+                    kiosk_id=parsed.kiosk_id,
+                    csr=req.csr,
+                    fingerprint=parsed.fingerprint,
+                    created_at=utcnow(),
+                    status="pending",
+                )
+                db.add(row)
+                db.add(
+                    AuditEntry(
+                        actor="public",
+                        action="kiosk_key_requested",
+                        subject=parsed.kiosk_id,
+                        detail={"request": row.id[:8], "fingerprint": parsed.fingerprint},
+                    )
+                )
+                db.commit()
+                return _enrolment_state(row, settings)
+
+        return await ctx.run(work)
+
+    @app.get(f"{API}/enrolments/{{request_id}}", response_model=EnrolmentState)
+    async def enrolment(request_id: EnrolmentId) -> EnrolmentState:
+        """The state of a certificate request, and the certificate once signed (public:
+        the request id is the kiosk's own secret, and a certificate is no secret)."""
+
+        def work() -> EnrolmentState:
+            with Session(ctx.engine) as db:
+                row = db.get(KioskRequest, request_id)
+                if row is None:
+                    raise ApiError(404, ErrorCode.NO_ENROLMENT, "no such certificate request")
+                return _enrolment_state(row, settings)
+
+        return await ctx.run(work)
+
     @app.get("/verify/{code}", response_model=Verification)
     async def verify(code: VerifyCode) -> Verification:
         def work() -> Verification:
@@ -687,6 +761,23 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
     app.add_exception_handler(IntegrityError, _conflict)
     app.add_exception_handler(engine.dialect.dbapi.IntegrityError, _conflict)  # type: ignore[union-attr]
     return app
+
+
+def _enrolment_state(row: KioskRequest, settings: Settings) -> EnrolmentState:
+    from cryptography.hazmat.primitives import serialization
+
+    signed = row.status == "signed"
+    issuer = settings.issuer.public.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return EnrolmentState(
+        request=row.id,
+        kiosk_id=row.kiosk_id,
+        fingerprint=row.fingerprint,
+        status=row.status,
+        cert=row.cert if signed else None,
+        issuer_key=issuer.decode() if signed else None,
+    )
 
 
 def _position(part: Any, names: frozenset[str]) -> int | str:

@@ -2,8 +2,8 @@
 
     adm-server [--db URL] [--home DIR] serve [--host H] [--port P] [--workers N]
     adm-server migrate
-    adm-server pki init [--hostname NAME ...] | issue-kiosk ID [--out DIR] [--enrolment FILE]
-                   | revoke ID
+    adm-server pki init [--hostname NAME ...] [--owner USER] | requests [--all]
+                   | sign-kiosk REQUEST --fingerprint HEX | reject REQUEST | revoke ID
                    | official --name N --nip NIP --title T
     adm-server officer [--as NAME] register KIND NIK [--data FILE] | approve APP_ID | revoke NUMBER
                        | supersede OLD NEW | set-pin NIK PIN | qr-token NIK
@@ -75,12 +75,28 @@ def build_parser() -> argparse.ArgumentParser:
     psub = pki.add_subparsers(dest="pki_cmd", required=True)
     init = psub.add_parser("init")
     init.add_argument("--hostname", action="append", default=[])
+    init.add_argument(
+        "--owner",
+        help="the serving user (adm-server): given the files serving needs; the CA key "
+        "stays the CA holder's alone",
+    )
     init.set_defaults(func=cmd_pki_init)
-    issue = psub.add_parser("issue-kiosk")
-    issue.add_argument("kiosk_id")
-    issue.add_argument("--out", type=Path)
-    issue.add_argument("--enrolment", help="also write one enrolment file for the kiosk")
-    issue.set_defaults(func=cmd_pki_issue)
+    reqs = psub.add_parser("requests", help="kiosks' certificate requests waiting")
+    reqs.add_argument("--all", action="store_true", help="also those decided")
+    reqs.set_defaults(func=cmd_pki_requests)
+    sign = psub.add_parser(
+        "sign-kiosk", help="sign a kiosk's certificate request (where the CA key is kept)"
+    )
+    sign.add_argument("request", help="the request id (adm-server pki requests)")
+    sign.add_argument(
+        "--fingerprint", required=True, help="the key fingerprint the kiosk shows (read out)"
+    )
+    sign.add_argument("--as", dest="person", help="who signs, for the audit log")
+    sign.set_defaults(func=cmd_pki_sign)
+    rej = psub.add_parser("reject", help="refuse a kiosk's certificate request")
+    rej.add_argument("request")
+    rej.add_argument("--as", dest="person", help="who refuses, for the audit log")
+    rej.set_defaults(func=cmd_pki_reject)
     rev = psub.add_parser("revoke")
     rev.add_argument("kiosk_id")
     rev.set_defaults(func=cmd_pki_revoke)
@@ -193,6 +209,9 @@ def cmd_pki_init(args: argparse.Namespace) -> int:
     home = _home(args)
     made = home.init(tuple(args.hostname) or ("localhost", "127.0.0.1"))
     print(f"pki: {'created' if made else 'already present'} in {home.path}")
+    if args.owner:
+        home.hand_to(args.owner)
+        print(f"pki: the serving files belong to {args.owner}; {home.ca_key.name} stays yours")
     return 0
 
 
@@ -211,33 +230,99 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_pki_issue(args: argparse.Namespace) -> int:
-    from server import officer
-    from server.db import session_factory
+def _request(db: Any, request_id: str) -> Any:
+    from server.db import KioskRequest
 
-    home = _ready_home(args)
-    _, engine = _database(args, home)
+    rows = list(
+        db.scalars(
+            select_requests(KioskRequest).where(KioskRequest.id.startswith(request_id.strip()))
+        )
+    )
+    if len(request_id.strip()) < 8 or len(rows) != 1:
+        raise CannotRun(f"no single certificate request {request_id!r} (adm-server pki requests)")
+    return rows[0]
+
+
+def select_requests(model: Any) -> Any:
+    from sqlalchemy import select
+
+    return select(model).order_by(model.created_at)
+
+
+def cmd_pki_requests(args: argparse.Namespace) -> int:
+    from server.db import KioskRequest, session_factory
+
+    _, engine = _database(args, _ready_home(args))
     with session_factory(engine)() as db:
-        issued = home.issue_kiosk(args.kiosk_id, args.out)
-        officer.register_kiosk(db, args.kiosk_id, issued.serial)
-    print(f"kiosk {args.kiosk_id}: certificate {issued.cert}, key {issued.key}")
-    if args.enrolment:
-        _write_enrolment(Path(args.enrolment), args.kiosk_id, issued, home)
-        print(f"enrolment for 'adm-kiosk provision': {args.enrolment} (holds the private key)")
-    else:
-        print(f"copy both with {home.ca_cert} and {home.issuer_pub} onto the kiosk")
+        query = select_requests(KioskRequest)
+        if not args.all:
+            query = query.where(KioskRequest.status == "pending")
+        rows = list(db.scalars(query))
+    for r in rows:
+        at = r.created_at.strftime("%Y-%m-%d %H:%M")
+        print(f"{r.id[:12]}  {r.kiosk_id:24s} {r.status:8s} {at}  {r.fingerprint}")
+    if not rows:
+        print("no certificate requests waiting" if not args.all else "no certificate requests")
     return 0
 
 
-def _write_enrolment(path: Path, kiosk_id: str, issued: Any, home: ServerHome) -> None:
-    """The enrolment file (``server.pki.enrolment_bundle``), written 0600: it holds the key."""
-    from server.pki import enrolment_bundle
+def cmd_pki_sign(args: argparse.Namespace) -> int:
+    """Sign a kiosk's request where the CA key is kept; the kiosk's key stays on the
+    kiosk.  The fingerprint the technician reads from the kiosk must be the request's:
+    anyone can send a request in a kiosk's name, only the kiosk shows its key."""
+    from server import officer
+    from server.db import AuditEntry, session_factory, utcnow
 
-    bundle = enrolment_bundle(kiosk_id, issued, home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(bundle, out, indent=1)
+    home = _ready_home(args)
+    _, engine = _database(args, home)
+    given = "".join(c for c in args.fingerprint.lower() if c in "0123456789abcdef")
+    with session_factory(engine)() as db:
+        row = _request(db, args.request)
+        if row.status != "pending":
+            raise PkiError(f"request {row.id[:12]} is {row.status}, not waiting")
+        if given != row.fingerprint:
+            who = _person(args)
+            db.add(
+                AuditEntry(
+                    actor=who,
+                    action="kiosk_key_fingerprint_mismatch",
+                    subject=row.kiosk_id,
+                    detail={"request": row.id[:8]},
+                )
+            )
+            db.commit()
+            raise PkiError(
+                f"the fingerprint does not match request {row.id[:12]} of {row.kiosk_id}: "
+                "not signed (is the request the kiosk's own?)"
+            )
+        cert, serial = home.sign_kiosk_request(row.csr)
+        who = _person(args)
+        row.cert, row.serial, row.status = cert, serial, "signed"
+        row.decided_at, row.decided_by = utcnow(), who
+        officer.register_kiosk(db, row.kiosk_id, serial, officer=who)  # commits
+    print(f"kiosk {row.kiosk_id}: certificate {serial} signed; the kiosk collects it")
+    return 0
+
+
+def cmd_pki_reject(args: argparse.Namespace) -> int:
+    from server.db import AuditEntry, session_factory, utcnow
+
+    _, engine = _database(args, _ready_home(args))
+    with session_factory(engine)() as db:
+        row = _request(db, args.request)
+        if row.status != "pending":
+            raise PkiError(f"request {row.id[:12]} is {row.status}, not waiting")
+        who = _person(args)
+        row.status, row.decided_at, row.decided_by = "rejected", utcnow(), who
+        db.add(
+            AuditEntry(
+                actor=who, action="kiosk_key_rejected", subject=row.kiosk_id,
+                detail={"request": row.id[:8]},
+            )
+        )  # fmt: skip
+        db.commit()
+    print(f"request {row.id[:12]} of {row.kiosk_id}: rejected")
+    return 0
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -312,6 +397,14 @@ def cmd_pki_revoke(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     home = _ready_home(args)
+    if os.access(home.ca_key, os.R_OK):
+        # Signing is not this process's job (adm-server pki sign-kiosk is, where the CA
+        # key is kept); a readable CA key here is one a network-facing process could leak.
+        print(
+            f"adm-server: warning: the CA key {home.ca_key} is readable by the serving "
+            "process; keep it on the office's signing host (see docs/server.md)",
+            file=sys.stderr,
+        )
     url, engine = _database(args, home)
     engine.dispose()
     return _serve(args, home, url)

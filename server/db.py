@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     create_engine,
     event,
 )
@@ -286,6 +287,27 @@ class ConsoleSession(Base):
     expires_at: Mapped[dt.datetime]
     # The last request of the browser: idle longer than the console's idle limit ends it.
     active_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class KioskRequest(Base):
+    """A kiosk's certificate request: the key was made on the kiosk and never leaves it;
+    the request waits here until the office signs it where the CA key is kept
+    (``adm-server pki sign-kiosk``), and the kiosk collects the certificate."""
+
+    __tablename__ = "kiosk_requests"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)  # random, unguessable
+    kiosk_id: Mapped[str] = mapped_column(String(64), index=True)
+    csr: Mapped[str] = mapped_column(Text)
+    # SHA-256 of the key (SubjectPublicKeyInfo): read out on the kiosk, compared by the
+    # office before signing, so a request in the kiosk's name from anyone else is not.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    cert: Mapped[str | None] = mapped_column(Text, default=None)
+    serial: Mapped[str | None] = mapped_column(String(64), default=None)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class ConsoleLoginFailure(Base):

@@ -29,17 +29,24 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 API = "/api/v1/"
 PUBLIC = frozenset({"/api/v1/health", "/api/v1/issuer-key"})
+# A kiosk without a certificate yet asks for one here (its request, then the answer).
+PUBLIC_PREFIX = "/api/v1/enrolments"
 KIB = 1024
 # The largest body each route can legitimately carry, with room for JSON escaping.
 CAPS: tuple[tuple[str, re.Pattern[str], int], ...] = (
     ("POST", re.compile(r"^/api/v1/heartbeat$"), 32 * KIB),  # 2 × 32 entries of ≤ 64 chars
     ("POST", re.compile(r"^/api/v1/sessions$"), 4 * KIB),
+    ("POST", re.compile(r"^/api/v1/enrolments$"), 6 * KIB),  # a PEM request of <= 4096
     ("POST", re.compile(r"^/api/v1/reservations$"), 2 * KIB),
     ("POST", re.compile(r"^/api/v1/reservations/[^/]+/(confirm|release)$"), 2 * KIB),
     # The office console's forms (the largest: an application's fields as JSON).
     ("POST", re.compile(r"^/console/"), 64 * KIB),
 )
 DEFAULT_CAP = 1 * KIB  # GET, DELETE and anything else: no body worth the name
+
+
+def _enrolment(path: str) -> bool:
+    return path == PUBLIC_PREFIX or path.startswith(PUBLIC_PREFIX + "/")
 
 
 def cap_for(method: str, path: str) -> int:
@@ -58,7 +65,7 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        if path.startswith(API) and path not in PUBLIC:
+        if path.startswith(API) and path not in PUBLIC and not _enrolment(path):
             tls = scope.get("extensions", {}).get("tls") or {}
             if not tls.get("client_cert_der"):
                 await _refuse(

@@ -43,6 +43,8 @@ class Limits:
     # e-KTP sessions one kiosk may open per window: a real session takes minutes, so a
     # kiosk opening more is a stolen certificate looking NIKs up (path "ektp").
     ektp_sessions: int = 30
+    # Kiosk certificate requests waiting for the office at once (anyone may send one).
+    enrolments_waiting: int = 200
 
     def __post_init__(self) -> None:
         if min(self.citizen_failures, self.kiosk_failures) < 2:

@@ -7,16 +7,20 @@ Everything lives in the server's *home* folder (``$ADM_SERVER_HOME``)::
     server.pem server.key  TLS certificate of the kiosk API
     issuer.key issuer.pub  Ed25519 key that signs documents and QR codes
     pepper                 32 random bytes (hex) for HMAC of codes, PINs and tokens
-    kiosks/ID.pem ID.key   issued kiosk credentials, to be moved onto the kiosk
 
-Private keys are written with mode 0600.  A kiosk is identified by the certificate's
-common name, and only the serial recorded at issue is accepted, so re-issuing a kiosk's
-certificate retires the old one; ``revoke`` refuses the kiosk altogether.
+Private keys are written with mode 0600.  A kiosk's key is born on the kiosk and never
+leaves it: the kiosk sends a certificate request (``adm-kiosk provision``), the office
+signs it with :meth:`ServerHome.sign_kiosk_request` where the CA key is kept (``adm-server
+pki sign-kiosk``, never the serving process), and the kiosk collects the certificate.  A
+kiosk is identified by the certificate's common name, and only the serial recorded at
+signing is accepted, so a new certificate retires the old one; ``revoke`` refuses the
+kiosk altogether.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import json
 import os
@@ -167,6 +171,32 @@ class ServerHome:
             created = True
         return created
 
+    def hand_to(self, owner: str) -> None:
+        """Give the serving user what serving needs (its TLS key, the issuer key, the
+        pepper, the public files) and nothing more: the CA key and the message sender's
+        key stay their holder's, 0600, so the network-facing process cannot open them."""
+        import grp
+        import pwd
+
+        try:
+            entry = pwd.getpwnam(owner)
+        except KeyError:
+            raise PkiError(f"user {owner!r} does not exist") from None
+        gid = grp.getgrgid(entry.pw_gid).gr_gid
+        os.chown(self.path, os.getuid(), gid)
+        self.path.chmod(0o750)
+        serving = (
+            self.server_key, self.server_cert, self.issuer_key, self.issuer_pub,
+            self.pepper_file, self.ca_cert, self.sender_pub,
+        )  # fmt: skip
+        for path in serving:
+            if path.is_file():
+                os.chown(path, entry.pw_uid, gid)
+        for private in (self.ca_key, self.sender_key):
+            if private.is_file():
+                os.chown(private, os.getuid(), os.getgid())
+                private.chmod(0o600)
+
     def _ca(self) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         if self.ca_cert.is_file() and not self.ca_key.is_file():
             raise PkiError(
@@ -184,9 +214,23 @@ class ServerHome:
     def _issue(
         self, cn: str, role: str, cert_path: Path, key_path: Path, hostnames: tuple[str, ...] = ()
     ) -> IssuedCert:
+        """The server's own TLS key and certificate (made where the server runs)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = self._certify(cn, role, key.public_key(), hostnames)
+        _write(key_path, _key_pem(key), private=True)
+        _write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+        return IssuedCert(cert_path, key_path, format(cert.serial_number, "x"))
+
+    def _certify(
+        self,
+        cn: str,
+        role: str,
+        public: ec.EllipticCurvePublicKey,
+        hostnames: tuple[str, ...] = (),
+    ) -> x509.Certificate:
+        """A certificate for ``public``, signed with the CA key (which must be here)."""
         ca_cert, ca_key = self._ca()
         now = dt.datetime.now(dt.UTC)
-        key = ec.generate_private_key(ec.SECP256R1())
         serial = x509.random_serial_number()
         usage = (
             ExtendedKeyUsageOID.SERVER_AUTH if role == "server" else ExtendedKeyUsageOID.CLIENT_AUTH
@@ -195,7 +239,7 @@ class ServerHome:
             x509.CertificateBuilder()
             .subject_name(_name(cn, "kiosks" if role == "kiosk" else "servers"))
             .issuer_name(ca_cert.subject)
-            .public_key(key.public_key())
+            .public_key(public)
             .serial_number(serial)
             .not_valid_before(now - dt.timedelta(minutes=5))
             .not_valid_after(now + dt.timedelta(days=825))
@@ -210,18 +254,17 @@ class ServerHome:
                 except ValueError:
                     names.append(x509.DNSName(h))
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-        cert = builder.sign(ca_key, hashes.SHA256())
-        _write(key_path, _key_pem(key), private=True)
-        _write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
-        return IssuedCert(cert_path, key_path, format(serial, "x"))
+        return builder.sign(ca_key, hashes.SHA256())
 
-    def issue_kiosk(self, kiosk_id: str, out: Path | None = None) -> IssuedCert:
-        """A new client certificate for ``kiosk_id`` (record its serial in the database)."""
-        if not KIOSK_ID.match(kiosk_id):
-            raise PkiError(f"kiosk id {kiosk_id!r}: letters, digits, '.', '_' or '-', max 64")
-        folder = out or self.path / "kiosks"
-        return self._issue(
-            kiosk_id, "kiosk", folder / f"{kiosk_id}.pem", folder / f"{kiosk_id}.key"
+    def sign_kiosk_request(self, csr_pem: str) -> tuple[str, str]:
+        """(certificate PEM, serial hex) for a kiosk's certificate request, signed with the
+        CA key: only where that key is kept.  The key in the request is the kiosk's own;
+        nothing private passes through here."""
+        request = read_request(csr_pem)
+        cert = self._certify(request.kiosk_id, "kiosk", request.public_key)
+        return (
+            cert.public_bytes(serialization.Encoding.PEM).decode(),
+            format(cert.serial_number, "x"),
         )
 
     def issuer(self) -> Issuer:
@@ -307,18 +350,43 @@ class ServerHome:
         _write(self.official_file, text.encode())
 
 
-def enrolment_bundle(kiosk_id: str, issued: IssuedCert, home: ServerHome) -> dict[str, str]:
-    """What a kiosk needs to talk to this server, in one file for ``adm-kiosk provision``:
-    its certificate and key, the deployment CA and the document-signing key."""
-    return {
-        "format": "adm-enrolment-1",
-        "kiosk_id": kiosk_id,
-        "serial": issued.serial,
-        "cert": issued.cert.read_text(),
-        "key": issued.key.read_text(),
-        "ca": home.ca_cert.read_text(),
-        "issuer_key": home.issuer_pub.read_text(),
-    }
+MAX_CSR = 4096  # characters of PEM; a P-256 request is under 600
+
+
+@dataclass(frozen=True)
+class KioskCsr:
+    kiosk_id: str
+    public_key: ec.EllipticCurvePublicKey
+    fingerprint: str  # SHA-256 of the SubjectPublicKeyInfo, hex
+
+
+def key_fingerprint(public: ec.EllipticCurvePublicKey) -> str:
+    der = public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).hexdigest()
+
+
+def read_request(csr_pem: str) -> KioskCsr:
+    """A kiosk's certificate request, checked: PEM, self-signed by the key it carries (the
+    sender holds that key), a P-256 key, one common name that is a kiosk id.  Raises
+    :class:`PkiError` saying which."""
+    if len(csr_pem) > MAX_CSR:
+        raise PkiError(f"certificate request over {MAX_CSR} characters")
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem.encode())
+    except (ValueError, UnicodeEncodeError):
+        raise PkiError("not a PEM certificate request") from None
+    if not csr.is_signature_valid:
+        raise PkiError("the request is not signed by the key it carries")
+    public = csr.public_key()
+    if not isinstance(public, ec.EllipticCurvePublicKey) or public.curve.name != "secp256r1":
+        raise PkiError("the request's key is not a P-256 (secp256r1) key")
+    names = csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    kiosk_id = str(names[0].value) if len(names) == 1 else ""
+    if not KIOSK_ID.match(kiosk_id):
+        raise PkiError("the request's common name is not a kiosk id")
+    return KioskCsr(kiosk_id, public, key_fingerprint(public))
 
 
 def cert_identity(der: bytes) -> tuple[str, str]:

@@ -9,6 +9,7 @@ on first start and reused afterwards.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -40,6 +41,25 @@ def settings_for(home: ServerHome) -> Settings:
     )
 
 
+def mint_kiosk(home: ServerHome, kiosk_id: str, out: Path | None = None) -> IssuedCert:
+    """A simulated kiosk's credentials in one step: its key made here (a real kiosk makes
+    its own, ``adm-kiosk provision``), its request signed with the simulator's CA, both
+    written under ``out`` (default ``home/kiosks``).  The simulator's shortcut only: the
+    reference server mints no kiosk key."""
+    from kiosk.provision import key_pem, new_key, request_pem
+
+    key = new_key()
+    cert, serial = home.sign_kiosk_request(request_pem(key, kiosk_id))
+    folder = out or home.path / "kiosks"
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file, cert_file = folder / f"{kiosk_id}.key", folder / f"{kiosk_id}.pem"
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key_pem(key))
+    cert_file.write_text(cert)
+    return IssuedCert(cert_file, key_file, serial)
+
+
 def ensure_kiosk(home: ServerHome, database_url: str, kiosk_id: str) -> IssuedCert:
     """The kiosk's credentials in ``home/kiosks``, issued and registered on first use.
 
@@ -68,7 +88,7 @@ def ensure_kiosk(home: ServerHome, database_url: str, kiosk_id: str) -> IssuedCe
                 # A revoked kiosk keeps its (now refused) credentials: never re-issued here.
                 if serial == row.cert_serial or row.status != "active":
                     return IssuedCert(cert, key, row.cert_serial)
-            issued = home.issue_kiosk(kiosk_id)
+            issued = mint_kiosk(home, kiosk_id)
             officer.register_kiosk(db, kiosk_id, issued.serial)
             return issued
     finally:

@@ -452,33 +452,31 @@ def test_a_revoked_kiosk_that_keeps_calling_raises_an_alert_and_its_calls_are_re
     assert "badge-revoked" in fleet_row(console, "kiosk-b")
 
 
-def test_reissued_certificate_is_handed_over_once_and_the_old_one_is_refused(
-    server: EmbeddedServer, console: Console, tmp_path: Path
+def test_a_new_certificate_is_revoke_and_a_request_from_the_kiosk(
+    server: EmbeddedServer, console: Console
 ) -> None:
-    import json
+    """The console mints no key: re-issuing is revoking and waiting for the kiosk's own
+    request, which the kiosk page lists with its fingerprint; the old re-issue action is
+    gone."""
+    from kiosk.provision import fingerprint, new_key, request_pem
+    from kiosk.server_client import ServerRefused
 
     add_user(server, "siti", "supervisor")
     console.login("siti")
     client = kiosk_client(server, "kiosk-b", retries=1)
     client.heartbeat("attract", {}, {})
-    answer = console.post("/console/kiosks/kiosk-b/reissue")
-    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
-    bundle = json.loads(answer.text)
-    assert bundle["format"] == "adm-enrolment-1" and "PRIVATE KEY" in bundle["key"]
-    from kiosk.server_client import ServerRefused
-
+    assert console.post("/console/kiosks/kiosk-b/reissue").status_code == 404
+    assert console.post("/console/kiosks/kiosk-b/revoke").status_code == 303
     with pytest.raises(ServerRefused):
         client.heartbeat("attract", {}, {})
-    from kiosk.server_client import ServerClient, Tls
-
-    (tmp_path / "k.pem").write_text(bundle["cert"])
-    (tmp_path / "k.key").write_text(bundle["key"])
-    fresh = ServerClient(
-        server.url,
-        tls=Tls(ca=server.home.ca_cert, cert=tmp_path / "k.pem", key=tmp_path / "k.key"),
-        issuer_key=server.home.issuer_pub,
-    )
-    assert "server_time" in fresh.heartbeat("attract", {}, {})
+    key = new_key()
+    sent = console.http.post("/api/v1/enrolments", json={"csr": request_pem(key, "kiosk-b")})
+    assert sent.status_code == 202
+    page = console.get("/console/kiosks/kiosk-b").text
+    fp = fingerprint(key.public_key())
+    spoken = " ".join(fp[i : i + 4] for i in range(0, 64, 4))
+    assert 'id="cert-requests"' in page and spoken in page
+    assert sent.json()["request"][:12] in page and "PRIVATE" not in page
 
 
 # ---------------------------------------------------------------- metrics

@@ -163,6 +163,21 @@ def test_install_upgrade_and_purge(debs: tuple[Path, Path]) -> None:
     )  # fmt: skip
     assert demo.returncode == 2 and "carries no simulator" in demo.stderr, demo
     assert "Traceback" not in demo.stderr
+    # The CA key stays its holder's: the serving user can open what serving needs, not it.
+    home = Path("/var/lib/adm-server/test-home")
+    sh("/opt/adm-kiosk/venv/bin/adm-server", "--home", str(home), "pki", "init",
+       "--owner", "adm-server")  # fmt: skip
+    probe = (
+        "import sys\nfor p in sys.argv[1:]:\n    try:\n        open(p).close(); print(p, 'open')"
+        "\n    except PermissionError:\n        print(p, 'refused')"
+    )
+    opened = sh(
+        "runuser", "-u", "adm-server", "--", "/usr/bin/python3", "-c", probe,
+        str(home / "ca.key"), str(home / "server.key"), str(home / "issuer.key"),
+        str(home / "pepper"),
+    ).stdout.split()  # fmt: skip
+    assert opened[1::2] == ["refused", "open", "open", "open"], opened
+    shutil.rmtree(home)
     head = Path("/opt/adm-kiosk/venv/bin/adm-server").read_text().splitlines()[0]
     assert head == "#!/opt/adm-kiosk/venv/bin/python3"
     assert Path("/opt/adm-kiosk/venv/bin/python3").resolve().parent == Path("/usr/bin")

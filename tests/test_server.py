@@ -35,7 +35,7 @@ from server import officer
 from server.db import QrToken, make_engine, session_factory
 from server.pki import ServerHome
 from server.security import keyed_hash
-from sim.embedded import EmbeddedServer
+from sim.embedded import EmbeddedServer, mint_kiosk
 from sim.population import DEMO_NIK, FAMILIES
 from sim.seed import DEMO_QR_TOKEN, card_assertion, demo_code, demo_pin
 from tests.conftest import _start_server, kiosk_client
@@ -301,7 +301,7 @@ def test_api_requires_a_registered_unrevoked_certificate(
     # A certificate from another CA does not get through the handshake.
     stranger = ServerHome(tmp_path / "other")
     stranger.init()
-    cert = stranger.issue_kiosk("kiosk-test")
+    cert = mint_kiosk(stranger, "kiosk-test")
     foreign = ServerClient(
         server.url,
         tls=Tls(server.home.ca_cert, cert.cert, cert.key),
@@ -314,7 +314,7 @@ def test_api_requires_a_registered_unrevoked_certificate(
     old = kiosk_client(server, "kiosk-b")
     engine = make_engine(server.database_url)
     with session_factory(engine)() as db:
-        issued = server.home.issue_kiosk("kiosk-b", tmp_path / "new")
+        issued = mint_kiosk(server.home, "kiosk-b", tmp_path / "new")
         officer.register_kiosk(db, "kiosk-b", issued.serial)
         with pytest.raises(ServerRefused) as err:
             old.open_session("ektp", nik=DEMO_NIK, card=ASSERTION)
@@ -735,13 +735,33 @@ def test_the_server_serves_without_the_ca_key_and_issues_only_where_it_is(
         client = kiosk_client(srv)
         assert ektp_session(client)  # mTLS and the kiosk's registration work
         client.close()
+        # A new kiosk's request arrives at the serving host (nothing is signed there).
+        from kiosk.provision import fingerprint, new_key, request_pem
+
+        key = new_key()
+        answer = httpx.post(
+            f"{srv.url}/api/v1/enrolments",
+            json={"csr": request_pem(key, "kiosk-new")},
+            verify=ssl.create_default_context(cafile=str(serving / "ca.pem")),
+        )
+        assert answer.status_code == 202 and answer.json()["status"] == "pending"
+        request = answer.json()["request"]
     finally:
         srv.stop()
     assert not (serving / "ca.key").exists() and (serving / "ca.pem").read_bytes() == ca_before
     cli = [sys.executable, "-m", "server.cli", "--home", str(serving)]
     db = ["--db", f"sqlite:///{tmp_path / 'a.db'}"]
+    sign = [*cli, *db, "pki", "sign-kiosk", request, "--fingerprint"]
     issue = subprocess.run(
-        [*cli, *db, "pki", "issue-kiosk", "kiosk-new"], capture_output=True, text=True
+        [*sign, fingerprint(key.public_key()), "--as", "t"], capture_output=True, text=True
     )
     assert issue.returncode == 1 and "not on this host" in issue.stderr
     assert "Traceback" not in issue.stderr
+    # Where the CA key is kept, the same request is signed.
+    at_ca = [sys.executable, "-m", "server.cli", "--home", str(full), *db, "pki", "sign-kiosk"]
+    done = subprocess.run(
+        [*at_ca, request, "--fingerprint", fingerprint(key.public_key()), "--as", "t"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and "certificate" in done.stdout, done.stderr

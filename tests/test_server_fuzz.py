@@ -25,6 +25,7 @@ from server import officer
 from server.app import Settings, create_app
 from server.db import make_engine, session_factory
 from server.pki import ServerHome
+from sim.embedded import mint_kiosk
 from sim.population import DEMO_NIK
 from sim.seed import card_assertion, seed_demo
 
@@ -80,7 +81,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Any:
     cfg = Settings(issuer=home.issuer(), pepper=home.pepper())
     with session_factory(engine)() as db:
         seed_demo(db, cfg.pepper)
-        issued = home.issue_kiosk("kiosk-fuzz")
+        issued = mint_kiosk(home, "kiosk-fuzz")
         officer.register_kiosk(db, "kiosk-fuzz", issued.serial)
     der = x509.load_pem_x509_certificate(issued.cert.read_bytes()).public_bytes(
         serialization.Encoding.DER

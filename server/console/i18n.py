@@ -161,15 +161,21 @@ TEXT: dict[str, tuple[str, str]] = {
     "actions": ("Tindakan", "Actions"),
     "revoke_kiosk": ("Cabut sertifikat anjungan", "Revoke the kiosk's certificate"),
     "revoke_kiosk_help": (
-        "Panggilan berikutnya dari anjungan ini akan ditolak; pekerjaan cetaknya dilepas.",
-        "The kiosk's next call is refused; its print jobs are released.",
+        "Panggilan berikutnya dari anjungan ini akan ditolak; pekerjaan cetaknya dilepas. "
+        "Untuk sertifikat baru, anjungan membuat kunci baru dan mengirim permintaan "
+        "(adm-kiosk provision).",
+        "The kiosk's next call is refused; its print jobs are released. For a new "
+        "certificate the kiosk makes a new key and sends a request (adm-kiosk provision).",
     ),
-    "reissue_kiosk": ("Terbitkan ulang sertifikat", "Re-issue the certificate"),
-    "reissue_kiosk_help": (
-        "Berkas pendaftaran (berisi kunci privat) diunduh sekali; sertifikat lama tidak "
-        "berlaku lagi.",
-        "The enrolment file (with the private key) downloads once; the old certificate "
-        "stops working.",
+    "cert_requests": ("Permintaan sertifikat", "Certificate requests"),
+    "cert_requests_none": ("Tidak ada permintaan menunggu.", "No request waiting."),
+    "cert_requests_help": (
+        "Kunci dibuat di anjungan dan tidak pernah keluar darinya. Cocokkan sidik kunci "
+        "dengan yang ditampilkan anjungan, lalu tanda tangani di komputer CA kantor: "
+        "adm-server pki sign-kiosk ID --fingerprint SIDIK.",
+        "The key was made on the kiosk and never leaves it. Compare the fingerprint with "
+        "the one the kiosk shows, then sign on the office's CA host: adm-server pki "
+        "sign-kiosk ID --fingerprint FINGERPRINT.",
     ),
     "acknowledge_audit": ("Tandai log audit sudah diperiksa", "Mark the audit log checked"),
     "acknowledge_trust": (

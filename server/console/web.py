@@ -16,7 +16,6 @@ import hmac
 import json
 import logging
 import secrets
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,6 +44,7 @@ from server.db import (
     Document,
     Heartbeat,
     Kiosk,
+    KioskRequest,
     KioskSession,
     Reservation,
     utcnow,
@@ -312,6 +312,15 @@ def mount(app: FastAPI, context: Any) -> None:
                     )
                 )
             )
+            # Certificate requests waiting in this kiosk's name: signed on the office's
+            # signing host after the fingerprint is compared, never here.
+            requests = list(
+                db.scalars(
+                    select(KioskRequest)
+                    .where(KioskRequest.kiosk_id == kiosk.id, KioskRequest.status == "pending")
+                    .order_by(KioskRequest.created_at)
+                )
+            )
         series: dict[str, list[tuple[dt.datetime, float]]] = {}
         faults: list[tuple[dt.datetime, str, str]] = []
         for beat in [*beats, *([] if not kiosk.last_seen else [_latest(kiosk)])]:
@@ -334,6 +343,7 @@ def mount(app: FastAPI, context: Any) -> None:
             browser=browser,
             kiosk=kiosk,
             view=view,
+            requests=[(r.id[:12], r.created_at, spoken(r.fingerprint)) for r in requests],
             supplies_chart=Markup(
                 charts.lines(series, since, now, translate(lang, "chart_supplies"))
             ),
@@ -402,8 +412,6 @@ def mount(app: FastAPI, context: Any) -> None:
                 )
                 db.commit()
                 done = "trust_acknowledged"
-            elif action == "reissue":
-                return _reissue(db, settings, kiosk.id, actor)
             else:
                 return not_found(request, browser, action)
         return secure(RedirectResponse(f"{PREFIX}/kiosks/{quote(kiosk.id)}?done={done}", 303))
@@ -594,29 +602,6 @@ def _office(
     raise ValueError(f"unknown action {action[:40]!r}")
 
 
-def _reissue(db: Session, settings: Any, kiosk_id: str, actor: str) -> Response:
-    """A new certificate for the kiosk, handed over once as an enrolment file (the key
-    is not kept on the server); the old certificate is refused from now on."""
-    from server.pki import enrolment_bundle
-
-    home = settings.home
-    if home is None:
-        return Response("this server cannot issue certificates", 409)
-    with tempfile.TemporaryDirectory(prefix="adm-reissue-") as folder:
-        issued = home.issue_kiosk(kiosk_id, Path(folder))
-        officer.register_kiosk(db, kiosk_id, issued.serial, officer=actor)
-        bundle = enrolment_bundle(kiosk_id, issued, home)
-    return Response(
-        json.dumps(bundle, indent=1),
-        media_type="application/json",
-        headers={
-            "Content-Disposition": f'attachment; filename="{kiosk_id}-enrolment.json"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
-
-
 def metrics_token_ok(settings: Any, authorization: str | None) -> bool:
     from server.security import keyed_hash
 
@@ -625,6 +610,11 @@ def metrics_token_ok(settings: Any, authorization: str | None) -> bool:
         return False
     given = keyed_hash(settings.pepper, "metrics", authorization[7:].strip()[:100])
     return hmac.compare_digest(given, expected)
+
+
+def spoken(fp: str) -> str:
+    """A key fingerprint in groups of four, as the kiosk shows it."""
+    return " ".join(fp[i : i + 4] for i in range(0, len(fp), 4))
 
 
 def _safe_next(target: str) -> str:

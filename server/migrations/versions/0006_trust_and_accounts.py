@@ -1,6 +1,7 @@
 """what the server refuses to believe and the console's accounts as banks run them: a
 kiosk's trust alert (simulated parts, an unreported build), a TOTP step used once, a
-console session's last activity (idle timeout), console login failures per source
+console session's last activity (idle timeout), console login failures per source,
+kiosks' certificate requests (keys born on the kiosk)
 
 Revision ID: 0006
 Revises: 0005
@@ -35,8 +36,27 @@ def upgrade() -> None:
         "ix_console_login_failures_username", "console_login_failures", ["username", "at"]
     )
 
+    op.create_table(
+        "kiosk_requests",
+        sa.Column("id", sa.String(43), primary_key=True),
+        sa.Column("kiosk_id", sa.String(64), nullable=False),
+        sa.Column("csr", sa.Text(), nullable=False),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("status", sa.String(12), nullable=False),
+        sa.Column("cert", sa.Text(), nullable=True),
+        sa.Column("serial", sa.String(64), nullable=True),
+        sa.Column("decided_at", sa.DateTime(), nullable=True),
+        sa.Column("decided_by", sa.String(64), nullable=True),
+    )
+    op.create_index("ix_kiosk_requests_kiosk_id", "kiosk_requests", ["kiosk_id"])
+    op.create_index("ix_kiosk_requests_status", "kiosk_requests", ["status"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_kiosk_requests_status", "kiosk_requests")
+    op.drop_index("ix_kiosk_requests_kiosk_id", "kiosk_requests")
+    op.drop_table("kiosk_requests")
     op.drop_index("ix_console_login_failures_username", "console_login_failures")
     op.drop_index("ix_console_login_failures_source", "console_login_failures")
     op.drop_table("console_login_failures")
