@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import pyotp
 from sqlalchemy import update
 
 from kiosk.server_client import ServerClient, Tls
@@ -33,6 +34,10 @@ KIOSKS = {
     "adm-mdn-01": ("Kota Medan · Disdukcapil", "attract", {}, 66, 140),
 }
 PASSWORD = "contoh-kata-sandi-konsol"
+
+
+# The supervisor's authenticator secret (a supervisor signs in with a code).
+SECRET = [""]
 
 
 def client(srv: EmbeddedServer, kiosk: str) -> ServerClient:
@@ -80,8 +85,9 @@ def populate(srv: EmbeddedServer) -> None:
             .where(Kiosk.id == "adm-mdn-01")
             .values(last_seen=now - dt.timedelta(hours=1))
         )
-        accounts.add_user(db, "siti", "supervisor", PASSWORD)
+        secret = accounts.add_user(db, "siti", "supervisor", PASSWORD)  # with an authenticator
         db.commit()
+    SECRET[0] = secret or ""
     # A citizen prints at the Bandung kiosk.
     c = client(srv, "adm-bdg-01")
     session = str(c.open_session("ektp", nik=DEMO_NIK, card=card_assertion(0.93))["session"])
@@ -124,6 +130,7 @@ def shoot(srv: EmbeddedServer, out: Path) -> None:
         full_page_screenshot(d, str(out / "01-login.png"), 1366)
         d.find_element(By.ID, "username").send_keys("siti")
         d.find_element(By.ID, "password").send_keys(PASSWORD)
+        d.find_element(By.ID, "otp").send_keys(pyotp.TOTP(SECRET[0]).now())
         d.find_element(By.ID, "login").click()
         full_page_screenshot(d, str(out / "02-fleet.png"), 1366)
         d.get(f"{srv.url}/console/kiosks/adm-bdg-01")

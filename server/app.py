@@ -117,6 +117,8 @@ class Settings:
     metrics_token_hash: bytes | None = None
     # How long a console login lasts without a new login.
     console_session: dt.timedelta = dt.timedelta(hours=8)
+    # A console session unused this long ends (a browser left open at a counter).
+    console_idle: dt.timedelta = dt.timedelta(minutes=15)
     # Whether e-KTP sessions are opened for kiosks that report simulated parts or the demo
     # mode.  Only the simulator's embedded server (sim.embedded) sets it: a real server
     # never believes a simulated fingerprint matcher.

@@ -145,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=("officer", "supervisor", "technician"))
     add.add_argument("--totp", action="store_true", help="also require an authenticator code")
     usub.add_parser("passwd", help="set a new password").add_argument("username")
+    usub.add_parser("totp", help="enrol a new authenticator (TOTP) secret").add_argument("username")
     usub.add_parser("disable").add_argument("username")
     usub.add_parser("enable").add_argument("username")
     usub.add_parser("list")
@@ -359,6 +360,13 @@ def cmd_user(args: argparse.Namespace) -> int:
             elif args.user_cmd == "passwd":
                 accounts.set_password(db, args.username, _password(args), actor=actor)
                 print(f"user {args.username}: password set; its sessions ended")
+            elif args.user_cmd == "totp":
+                import pyotp
+
+                secret = accounts.set_totp(db, args.username, actor=actor)
+                uri = pyotp.TOTP(secret).provisioning_uri(name=args.username, issuer_name="ADM")
+                print(f"authenticator secret (enrol it now, it is not shown again): {secret}")
+                print(f"  {uri}")
             elif args.user_cmd in ("disable", "enable"):
                 accounts.set_disabled(db, args.username, args.user_cmd == "disable", actor=actor)
                 print(f"user {args.username}: {args.user_cmd}d")

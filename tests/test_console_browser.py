@@ -22,7 +22,7 @@ from sim.population import DEMO_NIK
 from sim.rig import Rig
 from sim.seed import card_assertion
 from tests.conftest import kiosk_client, point_at, wait_for
-from tests.console_helpers import PASSWORD, add_user, database
+from tests.console_helpers import PASSWORD, add_user, database, otp_for
 from tests.rig_config import rig_config
 
 pytestmark = pytest.mark.timeout(180)
@@ -54,6 +54,7 @@ def login(driver: Any, srv: EmbeddedServer, name: str) -> None:
     driver.get(f"{srv.url}/console/login")
     driver.find_element(By.ID, "username").send_keys(name)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "otp").send_keys(otp_for(srv, name))  # a supervisor's
     driver.find_element(By.ID, "login").click()
     shown(driver, "main", "Anjungan")  # the fleet page
 

@@ -45,6 +45,16 @@ TEXT: dict[str, tuple[str, str]] = {
         "Too many attempts. The account is locked until {until} UTC.",
     ),
     "login_disabled": ("Akun ini dinonaktifkan.", "This account is disabled."),
+    "login_throttled": (
+        "Terlalu banyak percobaan masuk dari alamat ini. Coba lagi setelah {until} UTC.",
+        "Too many sign-in attempts from this address. Try again after {until} UTC.",
+    ),
+    "login_totp_required": (
+        "Akun supervisor memerlukan aplikasi autentikator; minta petugas TI mendaftarkannya "
+        "(adm-server user totp NAMA).",
+        "A supervisor account needs an authenticator app; ask IT to enrol one "
+        "(adm-server user totp NAME).",
+    ),
     "login_expired": (
         "Formulir kedaluwarsa; silakan coba lagi.",
         "The form expired; please try again.",

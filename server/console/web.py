@@ -55,6 +55,7 @@ log = logging.getLogger("adm.console")
 
 PREFIX = "/console"
 COOKIE = "__Host-adm_console"  # Secure, Path=/, no Domain: only this origin over HTTPS
+DEVICE_COOKIE = "__Host-adm_device"  # a browser that signed in to an account before
 LOGIN_COOKIE = "__Host-adm_login"  # the login form's CSRF token (no session yet)
 LANG_COOKIE = "adm_lang"
 CSP = (
@@ -138,7 +139,9 @@ def mount(app: FastAPI, context: Any) -> None:
     def current(request: Request, *need: str) -> accounts.Browser:
         """The logged-in browser, allowed to do ``need`` (CAN keys), or Refused."""
         with database() as db:
-            browser = accounts.session_of(db, settings.pepper, request.cookies.get(COOKIE))
+            browser = accounts.session_of(
+                db, settings.pepper, request.cookies.get(COOKIE), settings.console_idle
+            )
         if browser is None:
             target = quote(request.url.path)
             raise Refused(secure(RedirectResponse(f"{PREFIX}/login?next={target}", 303)))
@@ -194,7 +197,13 @@ def mount(app: FastAPI, context: Any) -> None:
     def login_work(request: Request, form: dict[str, str]) -> Response:
         with database() as db:
             result = accounts.authenticate(
-                db, form.get("username", "")[:64], form.get("password", ""), form.get("otp", "")
+                db,
+                form.get("username", "")[:64],
+                form.get("password", ""),
+                form.get("otp", ""),
+                source=request.client.host if request.client else "",
+                device=request.cookies.get(DEVICE_COOKIE, "")[:100],
+                pepper=settings.pepper,
             )
             if result.user is None:
                 lang = lang_of(request)
@@ -218,6 +227,16 @@ def mount(app: FastAPI, context: Any) -> None:
             COOKIE, token, secure=True, httponly=True, samesite="strict", path="/", max_age=seconds
         )
         response.delete_cookie(LOGIN_COOKIE, path="/", secure=True, httponly=True)
+        # This browser has signed in to the account: a lock others cause does not hold it.
+        response.set_cookie(
+            DEVICE_COOKIE,
+            accounts.device_token(settings.pepper, result.user.username),
+            secure=True,
+            httponly=True,
+            samesite="strict",
+            path="/",
+            max_age=365 * 86400,
+        )
         return secure(response)
 
     @router.post("/logout")
