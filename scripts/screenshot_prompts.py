@@ -71,6 +71,11 @@ def main(out: Path) -> int:
             "enter_pin-finger-fallback",
             replace(view, state="enter_pin", prompt=messages.finger_fallback(FingerMismatch("no"))),
         ),
+        # Out of service before the first citizen: documents cannot be rendered here.
+        (
+            "out_of_service-renderer_missing",
+            replace(view, state="out_of_service", error="renderer_missing"),
+        ),
     ):
         window.show_view(shown)
         app.processEvents()
