@@ -364,6 +364,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
     import time
 
     from kiosk import provision as prov
+    from protocol.identity import key_fingerprint, spoken
 
     etc = Path(args.etc)
     keys = etc / "keys"
@@ -373,8 +374,8 @@ def cmd_provision(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"✕  the deployment CA certificate {args.ca}: {exc}")
         return 2
-    client = _enrolment_client(args.server, Path(args.ca))
     try:
+        client = _EnrolmentClient(args.server, Path(args.ca))
         state = prov.read_state(state_file)
         if state is not None and args.id and state["kiosk_id"] != args.id:
             raise prov.EnrolmentError(
@@ -395,7 +396,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
                 "kiosk_id": args.id,
                 "fingerprint": str(answer["fingerprint"]),
             }
-            if state["fingerprint"] != prov.fingerprint(key.public_key()):
+            if state["fingerprint"] != key_fingerprint(key.public_key()):
                 raise prov.EnrolmentError("the server recorded another key than this kiosk's")
             prov.write_private(state_file, json.dumps(state), args.owner or None)
             print(f"✓  key made on this kiosk: {key_file} (0600; it never leaves the kiosk)")
@@ -403,7 +404,7 @@ def cmd_provision(args: argparse.Namespace) -> int:
         key = prov.load_key(key_file)
         print("   read this to the office, who signs with:")
         print(f"     adm-server pki sign-kiosk {state['request'][:12]} --fingerprint \\")
-        print(f"       {prov.spoken(state['fingerprint'])}")
+        print(f"       {spoken(state['fingerprint'])}")
         deadline = time.monotonic() + max(0.0, args.wait)
         while True:
             answer = client.collect(state["request"])
@@ -504,10 +505,6 @@ class _EnrolmentClient:
 
     def collect(self, request_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/v1/enrolments/{request_id}")
-
-
-def _enrolment_client(url: str, ca: Path) -> _EnrolmentClient:
-    return _EnrolmentClient(url, ca)
 
 
 def _toml(path: Path) -> dict[str, Any]:

@@ -15,7 +15,6 @@ simulator layer can compose it.
 
 from __future__ import annotations
 
-import hashlib
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kiosk.technician import DEMO_PIN, PinHashError, check_pin_hash, pin_matches
+from protocol.identity import key_fingerprint
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 DEFAULT_FILE = CONFIG_DIR / "kiosk.toml"  # the production template
@@ -350,10 +350,7 @@ def public_key_sha256(key: Path) -> str:
             public = serialization.load_der_public_key(data)
     except (ValueError, TypeError):
         return ""
-    der = public.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(der).hexdigest()
+    return key_fingerprint(public)
 
 
 def demo_against_real_server(config: Config) -> None:

@@ -17,7 +17,6 @@ the printers and the readers, and lists what is missing.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import pwd
@@ -30,24 +29,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
 
-KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+from protocol.identity import KIOSK_ID
 
 
 class EnrolmentError(Exception):
     """The request or the certificate cannot be used (say why)."""
-
-
-def fingerprint(public: ec.EllipticCurvePublicKey) -> str:
-    """SHA-256 of the key's SubjectPublicKeyInfo (what the office compares)."""
-    der = public.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(der).hexdigest()
-
-
-def spoken(fp: str) -> str:
-    """The fingerprint in groups of four, as read out over a telephone."""
-    return " ".join(fp[i : i + 4] for i in range(0, len(fp), 4))
 
 
 def new_key() -> ec.EllipticCurvePrivateKey:

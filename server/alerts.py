@@ -16,9 +16,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from protocol.api import KioskBuild
 from server.db import CertRefusal, Kiosk, Reservation
 
 # Kiosk flow states that mean a citizen is being served.
@@ -176,12 +178,11 @@ def _supply_alerts(kiosk: Kiosk, rules: AlertRules) -> list[Alert]:
 
 
 def _build_label(build: Any) -> str:
-    if not isinstance(build, dict):
+    """The build a heartbeat reported, as the alerts name it ("" for none)."""
+    try:
+        return KioskBuild.model_validate(build).label if build else ""
+    except ValidationError:
         return ""
-    simulated = build.get("simulated") or []
-    if simulated:
-        return "simulated:" + ",".join(sorted(str(p) for p in simulated))
-    return str(build.get("mode") or "")
 
 
 def fleet(db: Session, rules: AlertRules, now: dt.datetime) -> list[KioskView]:

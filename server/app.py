@@ -589,8 +589,9 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                     raised = db.send(q.kiosk_audit_alert, id=kiosk, what=alert, at=now)
                     if raised.count() == 1:
                         ctx.audit(db, kiosk, "audit_chain_" + alert, kiosk, stored=stored)
-                if req.build is not None and untrusted(settings, req.build, now) is not None:
-                    db.send(q.kiosk_trust_alert, id=kiosk, what=req.build.label, at=now)
+                distrust = untrusted(settings, req.build, now) if req.build else None
+                if distrust is not None:
+                    db.send(q.kiosk_trust_alert, id=kiosk, what=distrust, at=now)
                 db.commit()
             return HeartbeatAnswer(server_time=now, audit_count=pair[0] if pair else None)
 

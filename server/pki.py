@@ -20,11 +20,9 @@ kiosk altogether.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import ipaddress
 import json
 import os
-import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,12 +35,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from protocol.identity import KIOSK_ID, key_fingerprint
 from server.security import Issuer, keyed_hash
 
 if TYPE_CHECKING:
     from server.alerts import AlertRules
-
-KIOSK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class PkiError(Exception):
@@ -358,13 +355,6 @@ class KioskCsr:
     kiosk_id: str
     public_key: ec.EllipticCurvePublicKey
     fingerprint: str  # SHA-256 of the SubjectPublicKeyInfo, hex
-
-
-def key_fingerprint(public: ec.EllipticCurvePublicKey) -> str:
-    der = public.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(der).hexdigest()
 
 
 def read_request(csr_pem: str) -> KioskCsr:

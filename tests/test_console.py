@@ -551,8 +551,9 @@ def test_a_new_certificate_is_revoke_and_a_request_from_the_kiosk(
     """The console mints no key: re-issuing is revoking and waiting for the kiosk's own
     request, which the kiosk page lists with its fingerprint; the old re-issue action is
     gone."""
-    from kiosk.provision import fingerprint, new_key, request_pem
+    from kiosk.provision import new_key, request_pem
     from kiosk.server_client import ServerRefused
+    from protocol.identity import key_fingerprint as fingerprint
 
     add_user(server, "siti", "supervisor")
     console.login("siti")

@@ -736,7 +736,8 @@ def test_the_server_serves_without_the_ca_key_and_issues_only_where_it_is(
         assert ektp_session(client)  # mTLS and the kiosk's registration work
         client.close()
         # A new kiosk's request arrives at the serving host (nothing is signed there).
-        from kiosk.provision import fingerprint, new_key, request_pem
+        from kiosk.provision import new_key, request_pem
+        from protocol.identity import key_fingerprint as fingerprint
 
         key = new_key()
         answer = httpx.post(

@@ -253,7 +253,6 @@ def authenticate(
     # The source's failures stay counted: a right login between guesses (the guesser's
     # own account) must not reset its throttle.  A lock the officer's own browser passed
     # stays for the others (the crowd that caused it may still be guessing).
-    user.failures = 0
     if not locked:
         user.locked_until = None
     _audit(db, f"console:{username}", "console_login", username)

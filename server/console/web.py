@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from protocol.identity import spoken
 from protocol.kinds import KINDS
 from protocol.nik import mask_nik
 from server import officer
@@ -403,34 +404,18 @@ def mount(app: FastAPI, context: Any) -> None:
                 db.add(AuditEntry(actor=actor, action="kiosk_office_set", subject=kiosk.id))
                 db.commit()
                 done = "office_saved"
-            elif action == "acknowledge":
-                was = kiosk.audit_alert
-                kiosk.audit_alert = kiosk.audit_alert_at = None
-                # The next heartbeat sets a new baseline (the chain as it is now).
-                kiosk.audit_count = kiosk.audit_head = None
+            elif action in ACKNOWLEDGE:
+                alert, cleared, done = ACKNOWLEDGE[action]
+                was = getattr(kiosk, alert)
+                setattr(kiosk, alert, None)
+                setattr(kiosk, f"{alert}_at", None)
+                if alert == "audit_alert":
+                    # The next heartbeat sets a new baseline (the chain as it is now).
+                    kiosk.audit_count = kiosk.audit_head = None
                 db.add(
-                    AuditEntry(
-                        actor=actor,
-                        action="audit_alert_cleared",
-                        subject=kiosk.id,
-                        detail={"was": was},
-                    )
+                    AuditEntry(actor=actor, action=cleared, subject=kiosk.id, detail={"was": was})
                 )
                 db.commit()
-                done = "audit_acknowledged"
-            elif action == "acknowledge-trust":
-                was = kiosk.trust_alert
-                kiosk.trust_alert = kiosk.trust_alert_at = None
-                db.add(
-                    AuditEntry(
-                        actor=actor,
-                        action="trust_alert_cleared",
-                        subject=kiosk.id,
-                        detail={"was": was},
-                    )
-                )
-                db.commit()
-                done = "trust_acknowledged"
             else:
                 return not_found(request, browser, action)
         return secure(RedirectResponse(f"{PREFIX}/kiosks/{quote(kiosk.id)}?done={done}", 303))
@@ -621,6 +606,14 @@ def _office(
     raise ValueError(f"unknown action {action[:40]!r}")
 
 
+# The kiosk's alerts a supervisor marks checked: action -> (the kiosk's alert column,
+# the audit action, the notice shown).  Each stays until then.
+ACKNOWLEDGE = {
+    "acknowledge": ("audit_alert", "audit_alert_cleared", "audit_acknowledged"),
+    "acknowledge-trust": ("trust_alert", "trust_alert_cleared", "trust_acknowledged"),
+}
+
+
 def metrics_token_ok(settings: Any, authorization: str | None) -> bool:
     from server.security import keyed_hash
 
@@ -629,11 +622,6 @@ def metrics_token_ok(settings: Any, authorization: str | None) -> bool:
         return False
     given = keyed_hash(settings.pepper, "metrics", authorization[7:].strip()[:100])
     return hmac.compare_digest(given, expected)
-
-
-def spoken(fp: str) -> str:
-    """A key fingerprint in groups of four, as the kiosk shows it."""
-    return " ".join(fp[i : i + 4] for i in range(0, len(fp), 4))
 
 
 def _safe_next(target: str) -> str:
