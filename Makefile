@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb
+.PHONY: bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot
 
 all: test
 
@@ -110,3 +110,29 @@ bench-serial: setup
 deb: setup
 	@$(BIN)/python scripts/build_deb.py --out dist
 	@command -v lintian >/dev/null && lintian --no-tag-display-limit dist/adm-kiosk_*_amd64.deb || true
+
+# The appliance: a bootable Debian 12 disk image with the package (dist/adm-kiosk.img), and
+# the test rig's variant (dist/adm-kiosk-rig.img: + vpcd, qemu-guest-agent); see
+# scripts/build_image.py.  Both build from the current tree's package.
+IMAGE_TOOLS := mmdebstrap qemu-system-x86 qemu-utils ovmf mtools dosfstools fdisk
+image-tools:
+	@for p in $(IMAGE_TOOLS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done > /tmp/adm-image-missing
+	@if [ -s /tmp/adm-image-missing ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$(cat /tmp/adm-image-missing) >/dev/null; fi
+	@rm -f /tmp/adm-image-missing
+
+image: setup image-tools deb
+	@$(BIN)/python scripts/build_image.py --out dist
+
+image-rig: setup image-tools deb
+	@$(BIN)/python scripts/build_image.py --rig --out dist
+
+# The image booted in QEMU: systemd, the screen, a whole session by touch, the watchdog,
+# cage killed, ten power cuts while printing (tests/boot; about 20 minutes under TCG).
+boot-test: image-rig
+	@$(BIN)/adm-sim rig up >/dev/null
+	ADM_BOOT=1 $(BIN)/pytest -q -s tests/boot
+
+# The short proof for CI: boot, idle screen, one session by touch, the watchdog.
+boot-smoke: image-rig
+	@$(BIN)/adm-sim rig up >/dev/null
+	ADM_BOOT=1 ADM_BOOT_SMOKE=1 ADM_BOOT_SHOTS=dist/boot-shots $(BIN)/pytest -q -s tests/boot

@@ -462,6 +462,79 @@ def cmd_provision(args: argparse.Namespace) -> int:
     return 0 if ok and not missing else 1
 
 
+def cmd_enrol(args: argparse.Namespace) -> int:
+    """At every boot of an image, before the kiosk: the enrolment file applied, the
+    printer queues made, and, on a kiosk without a certificate, the provisioning run
+    until the office signs (kiosk/enrol.py).  Exit 0 enrolled (or nothing to do), 1 not
+    enrolled yet (the kiosk then starts out of service and says why), 2 a bad file."""
+    import time
+
+    from kiosk import enrol
+    from kiosk import provision as prov
+
+    etc = Path(args.etc)
+    keys = etc / "keys"
+    try:
+        with enrol.source(etc) as found:
+            if found is None:
+                printers = enrol.load_printers(etc)
+                if not printers and not (keys / "kiosk.pem").is_file():
+                    print(
+                        "no enrolment file (/etc/adm/enrolment.toml or a disk labelled "
+                        f"{enrol.ENROL_LABEL}): nothing to do"
+                    )
+                    return 0
+                data = None
+            else:
+                data = enrol.parse(found)
+                printers = data.printers
+                print(f"✓  enrolment file {found}: kiosk {data.kiosk_id} of {data.server}")
+    except enrol.EnrolError as exc:
+        print(f"✕  {exc}")
+        return 2
+    except subprocess.CalledProcessError as exc:
+        print(f"✕  the enrolment disk cannot be mounted: {exc.stderr!r}")
+        return 2
+    deadline = time.monotonic() + (data.wait if data else 60.0)
+    if data is not None:
+        keys.mkdir(parents=True, exist_ok=True)
+        (keys / "ektp-issuer.pem").write_text(data.ektp_issuer_pem, encoding="utf-8")
+        (keys / "ektp-issuer.pem").chmod(0o644)
+        ca_file = keys / "deployment-ca.pem"
+        ca_file.write_text(data.ca_pem, encoding="utf-8")
+        ca_file.chmod(0o644)
+        enrol.save_printers(etc, printers)
+        values: dict[str, str | int | bool] = {
+            "card.issuer_key": str(keys / "ektp-issuer.pem"),
+            **data.config,
+        }
+        prov.set_values(etc / "kiosk.toml", kconfig.template(), values, args.owner or None)
+        print(f"✓  configuration: {', '.join(sorted(values))}")
+    missing = enrol.ensure_queues(printers, deadline)
+    if (keys / "kiosk.pem").is_file() or data is None:
+        return 1 if missing else 0
+    ns = argparse.Namespace(
+        server=data.server,
+        ca=str(keys / "deployment-ca.pem"),
+        id=data.kiosk_id,
+        wait=0.0,
+        new_key=False,
+        etc=str(etc),
+        owner=args.owner,
+    )
+    while True:
+        ns.wait = max(0.0, min(60.0, deadline - time.monotonic()))
+        code = cmd_provision(ns)
+        if (keys / "kiosk.pem").is_file() or code == 2:
+            break
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
+    # Enrolled once the certificate is in; a reader or scanner not answering yet is the
+    # kiosk's to report (it starts out of service and says which).
+    return 0 if (keys / "kiosk.pem").is_file() and code != 2 and not missing else 1
+
+
 class _ProvisionServerError(Exception):
     pass
 
@@ -733,6 +806,14 @@ def main(argv: list[str] | None = None) -> int:
     prov.add_argument("--etc", default="/etc/adm", help="configuration folder (/etc/adm)")
     prov.add_argument("--owner", default="adm-kiosk", help="the kiosk's user (adm-kiosk)")
     prov.set_defaults(func=cmd_provision)
+    enr = sub.add_parser(
+        "enrol",
+        help="apply the enrolment file (/etc/adm/enrolment.toml or the ADM-ENROL disk): "
+        "printers, configuration, provisioning (run at boot by adm-kiosk-enrol.service)",
+    )
+    enr.add_argument("--etc", default="/etc/adm", help="configuration folder (/etc/adm)")
+    enr.add_argument("--owner", default="adm-kiosk", help="the kiosk's user (adm-kiosk)")
+    enr.set_defaults(func=cmd_enrol)
     pin = sub.add_parser("pin-hash", help="hash a technician PIN for technician.pin_hash")
     pin.set_defaults(func=cmd_pin_hash)
     args = parser.parse_args(argv)

@@ -203,7 +203,7 @@ def read_state(path: Path) -> dict[str, str] | None:
     return {k: str(v) for k, v in data.items()}
 
 
-def _set(text: str, section: str, key: str, value: str) -> str:
+def _set(text: str, section: str, key: str, value: str | int | bool) -> str:
     """``key = value`` in ``[section]`` of a TOML text (the line replaced or added)."""
     literal = json.dumps(value, ensure_ascii=False)  # a TOML basic string
     lines = text.splitlines()
@@ -225,17 +225,32 @@ def write_config(
     config: Path, template: str, kiosk_id: str, url: str, files: Installed, owner: str | None
 ) -> None:
     """The configuration with this kiosk's id and server section (the rest kept)."""
+    set_values(
+        config,
+        template,
+        {
+            "kiosk.id": kiosk_id,
+            "server.backend": "http",
+            "server.url": url,
+            "server.ca": str(files.ca),
+            "server.cert": str(files.cert),
+            "server.key": str(files.key),
+            "server.issuer_key": str(files.issuer_key),
+        },
+        owner,
+    )
+
+
+def set_values(
+    config: Path, template: str, values: dict[str, str | int | bool], owner: str | None
+) -> None:
+    """``"section.key" = value`` set in the configuration (the file, or the template when
+    there is none yet; every other line kept), root-owned and readable by ``owner``'s
+    group, replaced atomically."""
     text = config.read_text(encoding="utf-8") if config.is_file() else template
-    text = _set(text, "kiosk", "id", kiosk_id)
-    for key, value in (
-        ("backend", "http"),
-        ("url", url),
-        ("ca", str(files.ca)),
-        ("cert", str(files.cert)),
-        ("key", str(files.key)),
-        ("issuer_key", str(files.issuer_key)),
-    ):
-        text = _set(text, "server", key, value)
+    for dotted, value in values.items():
+        section, key = dotted.split(".", 1)
+        text = _set(text, section, key, value)
     config.parent.mkdir(parents=True, exist_ok=True)
     tmp = config.with_name(config.name + ".new")
     tmp.write_text(text, encoding="utf-8")

@@ -58,6 +58,13 @@ DEPENDS = (
     "libegl1",
     "libxkbcommon0",
     "libfontconfig1",
+    # Qt's Wayland platform plugin (the kiosk under cage), found missing by the first boot
+    "libwayland-client0",
+    "libwayland-cursor0",
+    "libwayland-egl1",
+    # the logind session of the kiosk's unit (PAMName=login): XDG_RUNTIME_DIR, the seat's
+    # devices for the compositor
+    "libpam-systemd",
     # the documents' fonts and their verification QR code (printing.fonts, printing.qrmatrix)
     "fonts-dejavu-core",
     "libqrencode4",

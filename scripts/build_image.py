@@ -1,0 +1,401 @@
+"""Build the kiosk appliance: a bootable Debian 12 disk image with the kiosk package.
+
+    python scripts/build_image.py [--deb dist/adm-kiosk_V_amd64.deb] [--out dist]
+                                  [--rig] [--root-size 3G] [--data-size 512M]
+
+Why mmdebstrap and our own assembly rather than mkosi: mmdebstrap makes the root tree
+from Debian's archive exactly as apt would (the package and its dependencies, nothing
+else), runs without loop devices or a booted systemd, and is one small, stable Debian
+tool; the disk is then laid out with sfdisk, ``mkfs.ext4 -d`` and mtools, all of which
+work on a plain file.  mkosi 14 (bookworm's) wants loop devices and its configuration
+format changed in every release since; what it would add here (partitioning, a
+bootloader) is a dozen lines.
+
+The disk (GPT, UEFI, systemd-boot), laid out for an A/B updater:
+
+    1  adm-esp     256 MiB  vfat: systemd-boot, a boot entry and kernel per slot
+    2  adm-root-a  3 GiB    ext4: the running system (slot A)
+    3  adm-root-b  3 GiB    empty: the slot an update is written into (issue: fleet)
+    4  adm-data    512 MiB  ext4: what outlives a slot: /etc/adm (configuration, keys),
+                            /var/lib/adm-kiosk (the store), /var/log/adm-kiosk
+
+The image is sparse: slot B and free space cost nothing until written.  ``--rig`` adds
+what the test rig needs to reach the guest from its host: vsmartcard's vpcd (the
+virtual reader that the host's virtual e-KTP and SAM connect to over the network: never
+on a real kiosk) and the QEMU guest agent (how the boot test runs commands in the
+guest).  The kiosk itself is the same package, in production mode, either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITE = "bookworm"
+MIRROR = "http://deb.debian.org/debian"
+SECURITY = "http://deb.debian.org/debian-security"
+MIB = 1024 * 1024
+
+# What the appliance runs on besides the package's own dependencies: a kernel with the
+# drivers of real kiosk PCs (display, USB readers and serial adapters), systemd-boot's
+# EFI binary, the compositor, PC/SC, CUPS with the filters an IPP Everywhere queue uses,
+# the network (networkd, resolved, timesyncd: TLS needs the right time).
+PACKAGES = (
+    "systemd",
+    "systemd-sysv",
+    "systemd-resolved",
+    "systemd-timesyncd",
+    "udev",
+    "dbus",
+    "kmod",
+    "linux-image-amd64",
+    "initramfs-tools",
+    "zstd",
+    "systemd-boot-efi",
+    "cage",
+    "pcscd",
+    "libccid",
+    "cups-daemon",
+    "cups-client",
+    "cups-filters",
+    "ca-certificates",
+    "fonts-dejavu-core",
+    "iproute2",
+)
+# The rig's additions (--rig): see the module docstring.
+RIG_PACKAGES = ("vsmartcard-vpcd", "qemu-guest-agent")
+
+# The board profile of the reference kiosk PC: the console on COM1 (a technician's
+# serial console; no login is offered on it), the fingerprint module on COM2 and the QR
+# scanner on COM3.  The package's udev rules read adm.fingerprint/adm.qr.
+CMDLINE = "rw quiet console=tty1 console=ttyS0,115200 adm.fingerprint=ttyS1 adm.qr=ttyS2"
+
+FSTAB = """\
+# The data partition holds what outlives a root slot (A/B updates swap the slots).
+PARTLABEL=adm-data  /data  ext4  defaults,noatime  0  2
+/data/adm  /etc/adm  none  bind,x-systemd.requires-mounts-for=/data  0  0
+/data/adm-kiosk  /var/lib/adm-kiosk  none  bind,x-systemd.requires-mounts-for=/data  0  0
+/data/log  /var/log/adm-kiosk  none  bind,x-systemd.requires-mounts-for=/data  0  0
+PARTLABEL=adm-esp  /boot/efi  vfat  umask=0077,noauto,x-systemd.automount  0  2
+"""
+
+NETWORK = """\
+# Every wired interface by DHCP (an office network gives the kiosk its address).
+[Match]
+Name=en* eth*
+
+[Network]
+DHCP=yes
+"""
+
+# A kiosk without a network must still start (out of service, saying so): wait for one
+# link at most 20 s rather than the default 2 minutes.
+WAIT_ONLINE = """\
+[Service]
+ExecStart=
+ExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=20
+"""
+
+LOGIND = """\
+# No text consoles to switch to on the panel: the kiosk's tty7 is the only one.
+[Login]
+NAutoVTs=0
+ReserveVT=0
+"""
+
+JOURNALD = """\
+# The journal survives a reboot (what a technician reads after a power cut), bounded.
+[Journal]
+Storage=persistent
+SystemMaxUse=200M
+"""
+
+LOADER = """\
+default adm-a.conf
+timeout 0
+editor no
+console-mode keep
+"""
+
+ENTRY = """\
+title ADM kiosk (slot {slot})
+linux /adm-{slot}/vmlinuz
+initrd /adm-{slot}/initrd.img
+options root=PARTLABEL=adm-root-{slot} {cmdline}
+"""
+
+VPCD = """\
+# The rig's virtual reader: the host's virtual e-KTP and SAM connect to TCP 35963/35964.
+FRIENDLYNAME "Virtual PCD"
+DEVICENAME   /dev/null:0x8C7B
+LIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so
+CHANNELID    0x8C7B
+"""
+
+
+class ImageError(Exception):
+    pass
+
+
+def run(*cmd: str | Path, **kw: object) -> subprocess.CompletedProcess[str]:
+    """A command whose failure stops the build with its own words."""
+    proc = subprocess.run([str(c) for c in cmd], text=True, capture_output=True, **kw)  # type: ignore[call-overload]
+    if proc.returncode != 0:
+        raise ImageError(f"{' '.join(map(str, cmd))[:200]} failed:\n{proc.stdout}{proc.stderr}")
+    return proc
+
+
+def size_bytes(text: str) -> int:
+    units = {"K": 1024, "M": MIB, "G": 1024 * MIB}
+    text = text.strip().upper()
+    if text[-1:] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def latest_deb(dist: Path) -> Path:
+    debs = sorted(dist.glob("adm-kiosk_*_amd64.deb"), key=lambda p: p.stat().st_mtime)
+    if not debs:
+        raise ImageError(f"no adm-kiosk package in {dist}: run 'make deb' first")
+    return debs[-1]
+
+
+def depends(deb: Path) -> list[str]:
+    """The package's dependencies by name (apt picks bookworm's versions, which the
+    package's version constraints are written for)."""
+    field = run("dpkg-deb", "-f", deb, "Depends").stdout
+    names = [part.split("(")[0].split("|")[0].strip() for part in field.split(",")]
+    return [n for n in names if n]
+
+
+def bootstrap(tree: Path, deb: Path, rig: bool) -> None:
+    """The root tree: Debian's packages and the kiosk package, by apt, in a chroot."""
+    packages = [*PACKAGES, *(RIG_PACKAGES if rig else ()), *depends(deb)]
+    sources = (
+        f"deb {MIRROR} {SUITE} main\n"
+        f"deb {MIRROR} {SUITE}-updates main\n"
+        f"deb {SECURITY} {SUITE}-security main\n"
+    )
+    run(
+        "mmdebstrap",
+        "--variant=minbase",
+        "--mode=root",
+        "--format=directory",
+        f"--include={','.join(packages)}",
+        # The kiosk package by dpkg in the chroot, its dependencies by apt before it (apt
+        # inside the chroot has no name resolution; mmdebstrap's does the fetching).
+        f"--customize-hook=copy-in {deb.resolve()} /tmp",
+        f'--customize-hook=chroot "$1" dpkg -i /tmp/{deb.name}',
+        f'--customize-hook=rm -f "$1/tmp/{deb.name}"',
+        '--aptopt=APT::Install-Recommends "false"',
+        # Documentation and translations are not read on a kiosk; copyright files stay.
+        "--dpkgopt=path-exclude=/usr/share/man/*",
+        "--dpkgopt=path-exclude=/usr/share/doc/*",
+        "--dpkgopt=path-include=/usr/share/doc/*/copyright",
+        "--dpkgopt=path-exclude=/usr/share/locale/*",
+        "--dpkgopt=path-include=/usr/share/locale/locale.alias",
+        SUITE,
+        tree,
+        sources,
+    )
+
+
+def configure(tree: Path, rig: bool) -> None:
+    """The appliance's own files: mounts, network, no login prompts, the kiosk enabled."""
+
+    def write(rel: str, text: str, mode: int = 0o644) -> None:
+        path = tree / rel.lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        path.chmod(mode)
+
+    write("/etc/hostname", "adm-kiosk\n")
+    write("/etc/hosts", "127.0.0.1 localhost\n127.0.1.1 adm-kiosk\n::1 localhost\n")
+    write("/etc/fstab", FSTAB)
+    write("/etc/default/locale", "LANG=C.UTF-8\n")
+    for mount in ("data", "boot/efi"):
+        (tree / mount).mkdir(parents=True, exist_ok=True)
+    write("/etc/systemd/network/80-wired.network", NETWORK)
+    write("/etc/systemd/system/systemd-networkd-wait-online.service.d/adm.conf", WAIT_ONLINE)
+    write("/etc/systemd/logind.conf.d/adm.conf", LOGIND)
+    write("/etc/systemd/journald.conf.d/adm.conf", JOURNALD)
+    (tree / "var/log/journal").mkdir(parents=True, exist_ok=True)
+    (tree / "etc/machine-id").write_text("uninitialized\n")  # made anew on first boot
+    (tree / "var/lib/dbus/machine-id").unlink(missing_ok=True)
+    write("/etc/kernel/cmdline", CMDLINE + "\n")
+    if rig:
+        write("/etc/reader.conf.d/vpcd", VPCD)
+    chroot = ("chroot", tree)
+    run(*chroot, "systemctl", "set-default", "graphical.target")
+    run(*chroot, "systemctl", "enable", "systemd-networkd", "systemd-resolved", "adm-kiosk")
+    run(*chroot, "systemctl", "enable", "adm-kiosk-enrol.service")
+    # No login prompt anywhere: the panel belongs to the kiosk, the serial console is a
+    # log for the technician (the root account is locked, as debootstrap leaves it).
+    run(*chroot, "systemctl", "mask", "getty@tty1.service", "serial-getty@ttyS0.service")
+    run(*chroot, "systemctl", "disable", "adm-server.service")
+    resolv = tree / "etc/resolv.conf"
+    resolv.unlink(missing_ok=True)
+    resolv.symlink_to("../run/systemd/resolve/stub-resolv.conf")
+
+
+def split_data(tree: Path, data: Path) -> None:
+    """What outlives a slot, moved to the data partition's tree (ownership and modes
+    kept: mkfs.ext4 -d copies them)."""
+    for src, name in (
+        ("etc/adm", "adm"),
+        ("var/lib/adm-kiosk", "adm-kiosk"),
+        ("var/log/adm-kiosk", "log"),
+    ):
+        source = tree / src
+        target = data / name
+        if source.exists():
+            run("cp", "-a", source, target)
+        else:
+            target.mkdir(parents=True)
+
+
+def esp_tree(tree: Path, esp: Path) -> None:
+    """systemd-boot as the removable-media loader, one entry per slot (B's appears when
+    an update fills it), the kernel and initrd of slot A."""
+    efi = tree / "usr/lib/systemd/boot/efi/systemd-bootx64.efi"
+    if not efi.is_file():
+        raise ImageError("systemd-boot's EFI binary is missing from the tree")
+    (esp / "EFI/BOOT").mkdir(parents=True)
+    shutil.copy(efi, esp / "EFI/BOOT/BOOTX64.EFI")
+    (esp / "loader/entries").mkdir(parents=True)
+    (esp / "loader/loader.conf").write_text(LOADER)
+    (esp / "loader/entries/adm-a.conf").write_text(ENTRY.format(slot="a", cmdline=CMDLINE))
+    kernels = sorted((tree / "boot").glob("vmlinuz-*"))
+    initrds = sorted((tree / "boot").glob("initrd.img-*"))
+    if not kernels or not initrds:
+        raise ImageError("no kernel or initrd in the tree's /boot")
+    (esp / "adm-a").mkdir()
+    shutil.copy(kernels[-1], esp / "adm-a/vmlinuz")
+    shutil.copy(initrds[-1], esp / "adm-a/initrd.img")
+
+
+def vfat_image(path: Path, size: int, tree: Path, label: str) -> None:
+    with open(path, "wb") as f:
+        f.truncate(size)
+    run("mkfs.vfat", "-F", "32", "-n", label, path)
+    for item in sorted(tree.iterdir()):
+        run("mcopy", "-s", "-i", path, item, "::")
+
+
+def ext4_image(path: Path, size: int, tree: Path, label: str) -> None:
+    with open(path, "wb") as f:
+        f.truncate(size)
+    run("mkfs.ext4", "-q", "-F", "-L", label, "-d", tree, path)
+
+
+def assemble(out: Path, parts: list[tuple[str, int, Path | None, str]]) -> None:
+    """A GPT disk from partition images (name, size, image or None, type GUID)."""
+    first = MIB  # 1 MiB aligned start
+    total = first + sum(size for _, size, _, _ in parts) + MIB  # backup GPT at the end
+    out.unlink(missing_ok=True)
+    with open(out, "wb") as f:
+        f.truncate(total)
+    script = ["label: gpt", "unit: sectors"]
+    offset = first
+    for name, size, _, kind in parts:
+        script.append(f"start={offset // 512}, size={size // 512}, type={kind}, name={name}")
+        offset += size
+    run("sfdisk", "--quiet", out, input="\n".join(script) + "\n")
+    offset = first
+    for _, size, image, _ in parts:
+        if image is not None:
+            run(
+                "dd",
+                f"if={image}",
+                f"of={out}",
+                "bs=4M",
+                f"seek={offset}",
+                "oflag=seek_bytes",
+                "conv=notrunc,sparse",
+                "status=none",
+            )
+        offset += size
+
+
+ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+ROOT_TYPE = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"  # Linux root (x86-64)
+DATA_TYPE = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"  # Linux filesystem
+
+
+def build(deb: Path, out: Path, rig: bool, root_size: int, data_size: int) -> dict[str, object]:
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="adm-image-", dir=out))
+    try:
+        tree, esp, data = work / "root", work / "esp", work / "data"
+        bootstrap(tree, deb, rig)
+        bootstrapped = time.monotonic()
+        configure(tree, rig)
+        data.mkdir()
+        split_data(tree, data)
+        esp.mkdir()
+        esp_tree(tree, esp)
+        vfat_image(work / "esp.img", 256 * MIB, esp, "ADM-ESP")
+        ext4_image(work / "root.img", root_size, tree, "adm-root-a")
+        ext4_image(work / "data.img", data_size, data, "adm-data")
+        name = "adm-kiosk-rig.img" if rig else "adm-kiosk.img"
+        image = out / name
+        assemble(
+            image,
+            [
+                ("adm-esp", 256 * MIB, work / "esp.img", ESP_TYPE),
+                ("adm-root-a", root_size, work / "root.img", ROOT_TYPE),
+                ("adm-root-b", root_size, None, ROOT_TYPE),
+                ("adm-data", data_size, work / "data.img", DATA_TYPE),
+            ],
+        )
+        used = int(run("du", "-sb", tree).stdout.split()[0])
+        info = {
+            "image": str(image),
+            "rig": rig,
+            "package": deb.name,
+            "disk_bytes": image.stat().st_size,
+            "allocated_bytes": image.stat().st_blocks * 512,
+            "root_tree_bytes": used,
+            "bootstrap_seconds": round(bootstrapped - started, 1),
+            "build_seconds": round(time.monotonic() - started, 1),
+            "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        (out / (name + ".json")).write_text(json.dumps(info, indent=2) + "\n")
+        return info
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--deb", help="the kiosk package (default: the newest in dist/)")
+    p.add_argument("--out", default=str(ROOT / "dist"))
+    p.add_argument("--rig", action="store_true", help="the test rig's image (vpcd, guest agent)")
+    p.add_argument("--root-size", default="3G")
+    p.add_argument("--data-size", default="512M")
+    args = p.parse_args()
+    if os.geteuid() != 0:
+        print("build_image: run as root (mmdebstrap --mode=root, file ownership)")
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        deb = Path(args.deb) if args.deb else latest_deb(out)
+        info = build(deb, out, args.rig, size_bytes(args.root_size), size_bytes(args.data_size))
+    except ImageError as exc:
+        print(f"build_image: {exc}")
+        return 1
+    print(json.dumps(info, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

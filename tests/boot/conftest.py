@@ -1,0 +1,117 @@
+"""The booted appliance, shared by the boot tests (one boot is a minute of emulation).
+
+``make boot-test`` (every check, ten power cuts) and ``make boot-smoke`` (boot, idle
+screen, one touch, watchdog) run these; ``make test`` leaves the folder out (see
+tests/conftest.py).  The image is ``dist/adm-kiosk-rig.img`` (``make image-rig``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from sim.appliance import Appliance
+from sim.guest import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE = Path(os.environ.get("ADM_BOOT_IMAGE", ROOT / "dist" / "adm-kiosk-rig.img"))
+
+
+@dataclass
+class Booted:
+    app: Appliance
+    figures: dict[str, float] = field(default_factory=dict)
+    journal_mark: int = 0
+
+    @property
+    def guest(self):  # type: ignore[no-untyped-def]
+        assert self.app.guest is not None
+        return self.app.guest
+
+    def status(self) -> dict[str, str]:
+        return self.app.unit(
+            "adm-kiosk", "ActiveState", "SubState", "StatusText", "NRestarts", "MainPID"
+        )
+
+    def idle(self) -> bool:
+        s = self.status()
+        return s.get("ActiveState") == "active" and s.get("StatusText", "").startswith("idle")
+
+    def lines(self) -> list[str]:
+        return self.app.journal().splitlines()
+
+    def mark(self) -> None:
+        """Later waits look at the kiosk's journal from here on."""
+        self.journal_mark = len(self.lines())
+
+    def wait_state(self, state: str, timeout: float = 120) -> None:
+        """Until the kiosk's flow logs a transition into ``state`` after the mark."""
+        pattern = re.compile(rf"--> {re.escape(state)}$")
+
+        def seen() -> bool:
+            lines = self.lines()
+            for i in range(self.journal_mark, len(lines)):
+                if pattern.search(lines[i]):
+                    self.journal_mark = i + 1
+                    return True
+            return False
+
+        wait_until(seen, timeout, f"the kiosk to reach {state}", every=1.0)
+
+
+def boot(app: Appliance, *, fresh: bool) -> float:
+    """Start the guest; seconds from QEMU's start to the kiosk's READY with idle."""
+    guest = app.guest
+    assert guest is not None
+    if fresh:
+        guest.fresh_disk()
+    guest.start()
+    guest.wait_agent(600)
+
+    def ready() -> bool:
+        s = app.unit("adm-kiosk", "ActiveState", "StatusText")
+        return s.get("ActiveState") == "active" and s.get("StatusText", "").startswith("idle")
+
+    wait_until(ready, 600, "the kiosk's READY (idle)", every=1.0)
+    return time.monotonic() - guest.started_at
+
+
+@pytest.fixture(scope="session")
+def booted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Booted]:
+    if not IMAGE.is_file():
+        pytest.fail(f"{IMAGE} is missing: make image-rig")
+    app = Appliance(IMAGE, tmp_path_factory.mktemp("appliance"))
+    b = Booted(app)
+    try:
+        guest = app.prepare()
+        guest.fresh_disk()
+        guest.start()
+        b.figures["agent_s"] = guest.wait_agent(600)
+        # The technician reads the key's fingerprint off the kiosk (its enrolment's
+        # journal here); the office signs only that.
+        found = wait_until(
+            lambda: re.search(
+                r"sign-kiosk (\S+) --fingerprint \\\s*\n\s*([0-9a-f ]+)\n",
+                app.journal("adm-kiosk-enrol"),
+            ),
+            600,
+            "the kiosk's certificate request",
+            every=2.0,
+        )
+        request, spoken = found.group(1), found.group(2).strip()
+        waiting = app.pending_request()
+        assert waiting is not None and waiting[0].startswith(request)
+        app.sign(request, spoken)
+        wait_until(app.vpcd_listening, 300, "pcscd's virtual reader in the guest", every=1.0)
+        app.insert_sam()
+        wait_until(b.idle, 600, "the kiosk's READY (idle)", every=1.0)
+        b.figures["first_boot_to_idle_s"] = time.monotonic() - guest.started_at
+        yield b
+    finally:
+        app.close()
