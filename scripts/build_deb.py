@@ -62,9 +62,8 @@ DEPENDS = (
     "libwayland-client0",
     "libwayland-cursor0",
     "libwayland-egl1",
-    # the logind session of the kiosk's unit (PAMName=login): XDG_RUNTIME_DIR, the seat's
-    # devices for the compositor
-    "libpam-systemd",
+    # the seat for cage (display and input devices handed to the kiosk's user)
+    "seatd",
     # the documents' fonts and their verification QR code (printing.fonts, printing.qrmatrix)
     "fonts-dejavu-core",
     "libqrencode4",
@@ -166,6 +165,7 @@ def build(version: str, out: Path, compression: str, also: tuple[str, ...] = ())
         for junk in venv.rglob("__pycache__"):
             shutil.rmtree(junk, ignore_errors=True)
         _install(stage, "lib/systemd/system", ROOT / "systemd", "*.service", 0o644)
+        _install(stage, "lib/systemd/system-preset", ROOT / "systemd", "*.preset", 0o644)
         (stage / "etc/adm").mkdir(parents=True)
         shutil.copy(ROOT / "config/kiosk.toml", stage / "etc/adm/kiosk.toml")
         (stage / "lib/udev/rules.d").mkdir(parents=True)

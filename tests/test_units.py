@@ -53,7 +53,7 @@ def _verify(root: Path, *names: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_units_verify_and_a_broken_one_would_not(tmp_path: Path) -> None:
     units = {p.name: p.read_text() for p in UNITS.glob("*.service")}
-    assert set(units) == {"adm-kiosk.service", "adm-server.service"}
+    assert set(units) == {"adm-kiosk.service", "adm-server.service", "adm-kiosk-enrol.service"}
     ok = _verify(_root(tmp_path / "ok", units), *units)
     assert ok.returncode == 0 and not ok.stderr.strip(), ok.stderr
     broken = dict(units)
@@ -72,6 +72,22 @@ def test_supervision_settings_of_the_units() -> None:
         assert "StartLimitIntervalSec=0" in text  # a lobby unit never gives up
     assert re.search(r"^WatchdogSec=\d+$", kiosk, re.M)
     assert "NotifyAccess=all" in kiosk  # the kiosk is the compositor's child
+    # A PAM session (pam_systemd) would move the kiosk into a session scope, where its
+    # READY=1 and watchdog pings no longer count as the unit's: the seat is seatd's.
+    assert "PAMName=" not in kiosk and "LIBSEAT_BACKEND=seatd" in kiosk
+    assert "adm-kiosk-enrol.service" in re.search(r"^After=.*$", kiosk, re.M).group(0)  # type: ignore[union-attr]
+
+
+def test_presets_enable_the_kiosk_and_not_the_server() -> None:
+    """A new image's first boot applies the presets (systemd's preset-all): the first
+    boot enabled the server on a kiosk until the package said otherwise."""
+    preset = (UNITS / "50-adm-kiosk.preset").read_text()
+    rules = dict(line.split()[::-1] for line in preset.splitlines() if line[:1].isalpha())
+    assert rules == {
+        "adm-kiosk.service": "enable",
+        "adm-kiosk-enrol.service": "enable",
+        "adm-server.service": "disable",
+    }
 
 
 def _exposure(unit: Path) -> float:
