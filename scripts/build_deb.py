@@ -36,7 +36,7 @@ Section: misc
 Priority: optional
 Installed-Size: {size}
 Depends: {depends}
-Recommends: cage, cups, vsmartcard-vpcd
+Recommends: cups
 Description: Anjungan Dukcapil Mandiri self-service kiosk
  The kiosk where citizens print their approved civil-registration documents
  (KTP-el, KIA, Kartu Keluarga, certificates): e-KTP reading through PC/SC,
@@ -62,8 +62,11 @@ DEPENDS = (
     "libwayland-client0",
     "libwayland-cursor0",
     "libwayland-egl1",
-    # the seat for cage (display and input devices handed to the kiosk's user)
+    # the compositor the unit runs, its seat (display and input devices handed to the
+    # kiosk's user) and Xwayland, without which Debian's cage 0.1.4 does not start
+    "cage",
     "seatd",
+    "xwayland",
     # the documents' fonts and their verification QR code (printing.fonts, printing.qrmatrix)
     "fonts-dejavu-core",
     "libqrencode4",

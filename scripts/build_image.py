@@ -347,8 +347,9 @@ def build(deb: Path, out: Path, rig: bool, root_size: int, data_size: int) -> di
         ext4_image(work / "data.img", data_size, data, "adm-data")
         name = "adm-kiosk-rig.img" if rig else "adm-kiosk.img"
         image = out / name
+        partial = work / name  # renamed into place whole: a guest on the old one keeps it
         assemble(
-            image,
+            partial,
             [
                 ("adm-esp", 256 * MIB, work / "esp.img", ESP_TYPE),
                 ("adm-root-a", root_size, work / "root.img", ROOT_TYPE),
@@ -356,6 +357,7 @@ def build(deb: Path, out: Path, rig: bool, root_size: int, data_size: int) -> di
                 ("adm-data", data_size, work / "data.img", DATA_TYPE),
             ],
         )
+        partial.replace(image)
         used = int(run("du", "-sb", tree).stdout.split()[0])
         info = {
             "image": str(image),

@@ -113,27 +113,44 @@ class Result:
 
 
 class GuestAgent:
-    """Commands in the guest through qemu-guest-agent (guest-exec)."""
+    """Commands in the guest through qemu-guest-agent (guest-exec), over one connection:
+    QEMU's socket chardev serves one client at a time and refuses the next while the
+    last is being closed."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.peer: _JsonSocket | None = None
 
     def _session(self, timeout: float) -> _JsonSocket:
+        if self.peer is not None:
+            self.peer.sock.settimeout(timeout)
+            return self.peer
         peer = _JsonSocket(self.path, timeout)
         token = int.from_bytes(os.urandom(4), "big") & 0x7FFFFFFF
         # guest-sync-delimited: an agent that restarted may have half a reply buffered.
-        peer.send({"execute": "guest-sync-delimited", "arguments": {"id": token}})
-        while peer.recv().get("return") != token:
-            pass
+        try:
+            peer.send({"execute": "guest-sync-delimited", "arguments": {"id": token}})
+            while peer.recv().get("return") != token:
+                pass
+        except BaseException:
+            peer.close()
+            raise
+        self.peer = peer
         return peer
 
+    def close(self) -> None:
+        if self.peer is not None:
+            self.peer.close()
+            self.peer = None
+
     def call(self, command: str, timeout: float = 10, **arguments: Any) -> Any:
-        peer = self._session(timeout)
         try:
+            peer = self._session(timeout)
             peer.send({"execute": command, **({"arguments": arguments} if arguments else {})})
             reply = peer.recv()
-        finally:
-            peer.close()
+        except (OSError, ValueError, GuestError):
+            self.close()  # the next call starts a new connection (and a new sync)
+            raise
         if "error" in reply:
             raise GuestError(f"guest agent {command}: {reply['error'].get('desc')}")
         return reply.get("return")
@@ -177,6 +194,7 @@ class Guest:
     accel: str = "tcg"
     proc: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
+    _agent: GuestAgent | None = None
 
     @property
     def overlay(self) -> Path:
@@ -224,7 +242,7 @@ class Guest:
             "-drive", f"file={self.overlay},format=qcow2,if=virtio,cache=unsafe",
             "-netdev", "user,id=n0" + (f",{fwd}" if fwd else ""),
             "-device", "virtio-net-pci,netdev=n0",
-            "-device", f"VGA,xres={PANEL[0]},yres={PANEL[1]},edid=on,vgamem_mb=32",
+            "-device", f"virtio-gpu-pci,xres={PANEL[0]},yres={PANEL[1]},edid=on",
             "-device", "virtio-tablet-pci,id=touch",
             "-chardev", f"file,id=con,path={self.console_log}",
             "-serial", "chardev:con",
@@ -251,6 +269,9 @@ class Guest:
         for sock in ("qga.sock", "qmp.sock"):
             (self.workdir / sock).unlink(missing_ok=True)
         self.console_log.write_bytes(b"")
+        if self._agent is not None:
+            self._agent.close()
+            self._agent = None
         self.started_at = time.monotonic()
         with open(self.workdir / "qemu.log", "ab") as log:
             self.proc = subprocess.Popen(
@@ -270,7 +291,9 @@ class Guest:
 
     @property
     def agent(self) -> GuestAgent:
-        return GuestAgent(self.workdir / "qga.sock")
+        if self._agent is None:
+            self._agent = GuestAgent(self.workdir / "qga.sock")
+        return self._agent
 
     def qmp(self) -> Qmp:
         return Qmp(self.workdir / "qmp.sock")
