@@ -136,3 +136,8 @@ boot-test: image-rig
 boot-smoke: image-rig
 	@$(BIN)/adm-sim rig up >/dev/null
 	ADM_BOOT=1 ADM_BOOT_SMOKE=1 ADM_BOOT_SHOTS=dist/boot-shots $(BIN)/pytest -q -s tests/boot
+
+# The booted appliance's figures (image, boot, memory, watchdog, power cuts): bench/boot.py.
+bench-boot: image-rig
+	@$(BIN)/adm-sim rig up >/dev/null
+	@$(BIN)/python bench/boot.py

@@ -43,6 +43,35 @@ class Booted:
         s = self.status()
         return s.get("ActiveState") == "active" and s.get("StatusText", "").startswith("idle")
 
+    def differs(self, reference: str, box: tuple[int, int, int, int] | None = None) -> float:
+        """The share of pixels of the guest's display (in ``box``) that differ from the
+        offscreen screenshot ``docs/screenshots/<reference>.png``."""
+        from PIL import Image, ImageChops
+
+        shot = self.guest.screendump(self.guest.workdir / "probe.png")
+        got = Image.open(shot).convert("RGB")
+        want = Image.open(ROOT / "docs" / "screenshots" / f"{reference}.png").convert("RGB")
+        if box is not None:
+            got, want = got.crop(box), want.crop(box)
+        diff = ImageChops.difference(got, want).convert("L").point(lambda v: 255 if v > 48 else 0)
+        return sum(diff.histogram()[255:]) / (got.size[0] * got.size[1])
+
+    def wait_screen(
+        self,
+        reference: str,
+        box: tuple[int, int, int, int] | None = None,
+        timeout: float = 60,
+        within: float = 0.01,
+    ) -> None:
+        """Until the display shows what the offscreen screenshot shows (in ``box``): the
+        citizen touches what is on the glass, not what the journal says is coming."""
+        wait_until(
+            lambda: self.differs(reference, box) <= within,
+            timeout,
+            f"the display to show {reference}" + (f" in {box}" if box else ""),
+            every=0.5,
+        )
+
     def lines(self) -> list[str]:
         return self.app.journal().splitlines()
 
