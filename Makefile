@@ -1,10 +1,11 @@
-# The two commands (as root on Debian 12): `make demo` and `make test`.
+# The two commands (as root on Debian 12): `make demo` and `make check` (`make test`, then
+# the booted appliance's short proof, `make boot-smoke`).
 # Both set up what is missing first (apt packages, .venv, the project) and are idempotent.
 VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot
+.PHONY: check bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot
 
 all: test
 
@@ -16,6 +17,10 @@ demo: setup
 	@$(BIN)/adm-kiosk simulate --out $(OUT)
 
 test: setup lint typecheck contracts pytest
+
+# What CI runs (.ci/run): every test, then the image booted in QEMU (boot, idle screen, a
+# session by touch, the watchdog).
+check: test boot-smoke
 
 lint:
 	$(BIN)/ruff check .

@@ -23,9 +23,10 @@ APT_PACKAGES=(
   # a throwaway PostgreSQL cluster for the server tests and benchmark, and HAProxy in
   # front of two server nodes (tests/test_cluster.py, bench/server_load.py --nodes)
   postgresql haproxy
-  # the Wayland kiosk compositor the kiosk unit runs under (systemd-analyze verify of the
-  # installed units needs it)
-  cage
+  # the Wayland kiosk compositor the kiosk unit runs under, its seat daemon, Xwayland
+  # (Debian's cage needs it) and Qt's Wayland libraries: the package depends on them, and
+  # tests/test_deb.py installs the package with dpkg
+  cage seatd xwayland libwayland-client0 libwayland-cursor0 libwayland-egl1
   # the office console's browser tests (Selenium drives Debian's Chromium)
   chromium chromium-driver
   # voice guidance (Indonesian and English voices) and aplay for a configured ALSA device

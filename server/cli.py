@@ -667,7 +667,9 @@ def _serve(args: argparse.Namespace, home: ServerHome, url: str) -> int:
     if args.workers > 1:
         # The workers' request latencies add up in /metrics (prometheus-client's files),
         # started empty: counts from an earlier run are not this run's.
-        shared = home.path / "metrics-mp"
+        # In the unit's runtime folder (RuntimeDirectory=): the key folder is not the
+        # serving user's to write in (pki init --owner), and these files die with the run.
+        shared = Path(os.environ.get("RUNTIME_DIRECTORY", home.path)) / "metrics-mp"
         shutil.rmtree(shared, ignore_errors=True)
         shared.mkdir(mode=0o700)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(shared)

@@ -43,6 +43,13 @@ class Booted:
         s = self.status()
         return s.get("ActiveState") == "active" and s.get("StatusText", "").startswith("idle")
 
+    def crop(self, box: tuple[int, int, int, int]) -> bytes:
+        """The display's pixels in ``box`` now."""
+        from PIL import Image
+
+        shot = self.guest.screendump(self.guest.workdir / "probe.png")
+        return Image.open(shot).convert("RGB").crop(box).tobytes()
+
     def differs(self, reference: str, box: tuple[int, int, int, int] | None = None) -> float:
         """The share of pixels of the guest's display (in ``box``) that differ from the
         offscreen screenshot ``docs/screenshots/<reference>.png``."""
