@@ -1,5 +1,8 @@
 """The booted appliance, shared by the boot tests (one boot is a minute of emulation).
 
+Every boot test may take up to ten minutes (the first one also boots and enrols the
+guest); the power cuts have an hour.
+
 ``make boot-test`` (every check, ten power cuts) and ``make boot-smoke`` (boot, idle
 screen, one touch, watchdog) run these; ``make test`` leaves the folder out (see
 tests/conftest.py).  The image is ``dist/adm-kiosk-rig.img`` (``make image-rig``).
@@ -116,6 +119,12 @@ def boot(app: Appliance, *, fresh: bool) -> float:
 
     wait_until(ready, 600, "the kiosk's READY (idle)", every=1.0)
     return time.monotonic() - guest.started_at
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(600))
 
 
 @pytest.fixture(scope="session")

@@ -243,6 +243,7 @@ def _copies_at_printer(booted: Booted, number: str, since: int) -> int:
     return copies
 
 
+@pytest.mark.timeout(3600)  # ten boots under emulation
 def test_power_cut_during_printing(booted: Booted) -> None:
     """QEMU killed at a random moment between the code accepted and the page out; after
     each boot the kiosk reconciles: printed at most once, nothing left reserved."""
