@@ -231,6 +231,12 @@ def configure(tree: Path, rig: bool) -> None:
     (tree / "etc/machine-id").write_text("uninitialized\n")  # made anew on first boot
     (tree / "var/lib/dbus/machine-id").unlink(missing_ok=True)
     write("/etc/kernel/cmdline", CMDLINE + "\n")
+    # CUPS fsyncs its job and state files: a power cut must not make the spooler forget a
+    # job the kiosk submitted (reconciliation asks CUPS what became of it), nor a queue.
+    cups_files = tree / "etc/cups/cups-files.conf"
+    text = cups_files.read_text() if cups_files.is_file() else ""
+    if "SyncOnClose Yes" not in text:
+        cups_files.write_text(text.rstrip("\n") + "\nSyncOnClose Yes\n")
     if rig:
         write("/etc/reader.conf.d/vpcd", VPCD)
     chroot = ("chroot", tree)

@@ -122,8 +122,9 @@ def boot(app: Appliance, *, fresh: bool) -> float:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
     for item in items:
-        if item.get_closest_marker("timeout") is None:
+        if here in item.path.parents and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(600))
 
 
