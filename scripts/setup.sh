@@ -33,6 +33,9 @@ APT_PACKAGES=(
   espeak-ng alsa-utils
   # the flow diagram (docs/flow.svg) from the state machine's own table
   graphviz
+  # the disk image's partitions on a plain file (tests/test_image_layout.py; make image
+  # adds mmdebstrap and QEMU itself)
+  fdisk dosfstools mtools
   # Qt (offscreen and xcb) runtime libraries
   libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3
   libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 xvfb xauth
