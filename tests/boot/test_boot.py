@@ -130,7 +130,7 @@ def test_a_whole_session_through_the_compositor(booted: Booted) -> None:
     started = time.monotonic()
     booted.guest.touch(*PRIMARY)
     printed = wait_until(
-        lambda: app.rig.printed_since("adm-a4", since), 180, "the family card on paper", 1.0
+        lambda: app.rig.printed_since("adm-a4", since), 180, "the family card on paper", 0.1
     )
     report(booted, "print_touch_to_paper_s", time.monotonic() - started)
     text = subprocess.run(["pdftotext", str(printed[0]), "-"], capture_output=True, text=True)
