@@ -30,6 +30,7 @@ POWER_CUTS = int(os.environ.get("ADM_BOOT_POWER_CUTS", "10"))
 SHOTS = Path(os.environ.get("ADM_BOOT_SHOTS", ROOT / "docs" / "screenshots" / "booted"))
 KK = "KK-3201012505180001-20261102"  # the demo citizen's family card (sim/seed.py)
 CUT_NIK = "3201015507850002"  # a card holder with no document of her own in the seed
+KINDS = (("kartu_keluarga", "adm-a4"), ("ktp_el", "adm-card"))
 
 # Where the idle-to-print path's buttons are on the portrait panel at 100 % text
 # (docs/screenshots/05-choose_documents.png and 06-enter_code.png, in panel pixels).
@@ -220,10 +221,10 @@ def test_cage_killed_is_restarted(booted: Booted) -> None:
     report(booted, "cage_killed_to_idle_s", time.monotonic() - killed)
 
 
-def _new_family_card(booted: Booted) -> tuple[str, str]:
-    """A newly approved family card for the power-cut citizen: (number, print code)."""
+def _new_document(booted: Booted, kind: str) -> tuple[str, str]:
+    """A newly approved document of ``kind`` for the power-cut citizen: (number, code)."""
     app = booted.app
-    reg = app.server_cli("officer", "register", "kartu_keluarga", CUT_NIK)
+    reg = app.server_cli("officer", "register", kind, CUT_NIK)
     assert reg.returncode == 0, reg.stdout + reg.stderr
     application = re.search(r"application (\d+)", reg.stdout)
     assert application is not None
@@ -233,9 +234,9 @@ def _new_family_card(booted: Booted) -> tuple[str, str]:
     return found.group(1), found.group(2)
 
 
-def _copies_at_printer(booted: Booted, number: str, since: int) -> int:
+def _copies_at_printer(booted: Booted, queue: str, number: str, since: int) -> int:
     copies = 0
-    for pdf in booted.app.rig.printed_since("adm-a4", since):
+    for pdf in booted.app.rig.printed_since(queue, since):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True)
         copies += number in text.stdout
     return copies
@@ -252,8 +253,11 @@ def test_power_cut_during_printing(booted: Booted) -> None:
     since = time.time_ns()
     boots: list[float] = []
     outcomes: list[str] = []
-    for _ in range(POWER_CUTS):
-        number, code = _new_family_card(booted)
+    for cut in range(POWER_CUTS):
+        # the family card on the A4 queue and the KTP-el on the card queue, in turn
+        kind, queue = KINDS[cut % 2]
+        number, code = _new_document(booted, kind)
+        cut_since = time.time_ns()
         booted.mark()
         app.serial("fingerprint", finger="holder")
         app.insert_card(CUT_NIK)
@@ -275,9 +279,9 @@ def test_power_cut_during_printing(booted: Booted) -> None:
 
         # Reconciled before READY: the document is printed (once), printable again, or,
         # when CUPS no longer knows the job, held for the office (never printed twice).
-        def state(number: str = number) -> str:
+        def state(number: str = number, kind: str = kind) -> str:
             found = re.search(
-                rf"{re.escape(number)}\s+kartu_keluarga\s+(\w+)",
+                rf"{re.escape(number)}\s+{kind}\s+(\w+)",
                 app.server_cli("officer", "documents", "--nik", CUT_NIK).stdout,
             )
             assert found is not None
@@ -290,7 +294,10 @@ def test_power_cut_during_printing(booted: Booted) -> None:
             held = re.search(r"(\d+) held", app.journal())
             assert held and int(held.group(1)) >= 1, "reserved, and the kiosk holds nothing"
             outcome = "held"
-        copies = _copies_at_printer(booted, number, since)
+        if queue == "adm-a4":
+            copies = _copies_at_printer(booted, queue, number, since)
+        else:  # a card's face carries no document number: its cards since this round
+            copies = len(app.rig.printed_since(queue, cut_since))
         assert copies <= 1, f"{number} printed {copies} times"
         if outcome != "held":
             assert (copies == 1) == (outcome == "printed"), (number, copies, outcome)
@@ -299,6 +306,22 @@ def test_power_cut_during_printing(booted: Booted) -> None:
             app.server_cli("officer", "release" if copies == 0 else "revoke", number)
         if state() == "approved":
             app.server_cli("officer", "revoke", number)  # the next round's list: one card
+        # The blank-card ledger: every card that reached the card printer is recorded
+        # consumed, by serial, once; no card consumed that did not.
+        ledger = booted.guest.agent.run(
+            "python3", "-c",
+            "import sqlite3, json; print(json.dumps(sqlite3.connect("
+            "'/var/lib/adm-kiosk/kiosk.db').execute('select serial, outcome, document "
+            "from card_ledger').fetchall()))",
+        )  # fmt: skip
+        assert ledger.code == 0, ledger.err
+        rows = json.loads(ledger.out)
+        consumed = [r for r in rows if r[1] == "consumed"]
+        cards_out = len(booted.app.rig.printed_since("adm-card", since))
+        assert len(consumed) == cards_out, (rows, cards_out)
+        assert len({r[0] for r in rows}) == len(rows)
+        if queue == "adm-card":
+            assert sum(r[2] == number for r in consumed) == copies, (rows, number)
         verify = booted.guest.agent.run("/opt/adm-kiosk/venv/bin/adm-kiosk", "audit", "verify")
         assert verify.code == 0, verify.out + verify.err
     report(booted, "power_cut_boot_to_idle_median_s", sorted(boots)[len(boots) // 2])
