@@ -28,6 +28,7 @@ from tests.boot.conftest import ROOT, Booted, boot
 SMOKE = os.environ.get("ADM_BOOT_SMOKE") == "1"
 POWER_CUTS = int(os.environ.get("ADM_BOOT_POWER_CUTS", "10"))
 SHOTS = Path(os.environ.get("ADM_BOOT_SHOTS", ROOT / "docs" / "screenshots" / "booted"))
+SHOTS.mkdir(parents=True, exist_ok=True)
 KK = "KK-3201012505180001-20261102"  # the demo citizen's family card (sim/seed.py)
 CUT_NIK = "3201015507850002"  # a card holder with no document of her own in the seed
 KINDS = (("kartu_keluarga", "adm-a4"), ("ktp_el", "adm-card"))
