@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
+from sim.appliance import Appliance
 from sim.guest import GuestError, wait_until
 from sim.population import DEMO_NIK
 from sim.seed import demo_code
@@ -235,6 +236,10 @@ def _new_document(booted: Booted, kind: str) -> tuple[str, str]:
     return found.group(1), found.group(2)
 
 
+def _cut_due(app: Appliance, at: float, queue: str, since: int) -> bool:
+    return time.monotonic() >= at or bool(app.rig.printed_since(queue, since))
+
+
 def _copies_at_printer(booted: Booted, queue: str, number: str, since: int) -> int:
     copies = 0
     for pdf in booted.app.rig.printed_since(queue, since):
@@ -273,7 +278,17 @@ def test_power_cut_during_printing(booted: Booted) -> None:
         booted.wait_state("choose_documents", 60)  # code accepted
         booted.wait_screen("09-choose_documents", BUTTONS)  # Cetak enabled
         booted.guest.touch(*PRIMARY)
-        time.sleep(rng.uniform(0.0, booted.figures.get("print_touch_to_paper_s", 8.0)))
+        # The cut: at a random moment of the window, or as the page comes out if that is
+        # sooner (the window ends there).
+        cut_at = time.monotonic() + rng.uniform(
+            0.0, booted.figures.get("print_touch_to_paper_s", 8.0)
+        )
+        wait_until(
+            partial(_cut_due, app, cut_at, queue, cut_since),
+            60,
+            "the moment of the power cut",
+            every=0.01,
+        )
         booted.guest.kill()  # the power cut
         app.remove_card()
         boots.append(boot(app, fresh=False))
