@@ -629,7 +629,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                         429, ErrorCode.RATE_LIMITED, "too many certificate requests waiting"
                     )
                 row = KioskRequest(
-                    id=secrets.token_urlsafe(32),  # 43 characters (ENROLMENT_ID)
+                    id=request_id(),
                     kiosk_id=parsed.kiosk_id,
                     csr=req.csr,
                     fingerprint=parsed.fingerprint,
@@ -872,6 +872,13 @@ def untrusted(settings: Settings, build: KioskBuild | None, now: dt.datetime) ->
     if build.trusted or settings.accept_simulated:
         return None
     return build.label
+
+
+def request_id() -> str:
+    """A certificate request's id: 43 URL-safe characters (ENROLMENT_ID) that never
+    begin with "-", since the office types it as an argument of ``pki sign-kiosk``
+    (argparse took "-gZcQ..." for an option)."""
+    return "r" + secrets.token_urlsafe(32)[1:]
 
 
 def _believe_ektp(ctx: Context, db: Db, req: EktpLogin, kiosk: str, now: dt.datetime) -> None:

@@ -133,6 +133,8 @@ def test_enrol_applies_the_file_and_provisions_once_signed(
     )
     text = text.replace("adm-a4 =", "adm-enrol-a4 =")
     folder(etc, text, ca=server.home.ca_cert.read_text())
+    cups = {**os.environ, "CUPS_SERVER": str(rig.cups_socket)}
+    subprocess.run(["lpadmin", "-x", "adm-enrol-a4"], env=cups, capture_output=True)
     first = _enrol(etc, rig.cups_socket)
     assert first.returncode == 1, first.stdout + first.stderr  # the office has not signed
     assert "✓  printer queue adm-enrol-a4" in first.stdout
@@ -154,5 +156,13 @@ def test_enrol_applies_the_file_and_provisions_once_signed(
     third = _enrol(etc, rig.cups_socket)
     assert third.returncode == 0 and "request sent" not in third.stdout, third.stdout
     assert not re.search(r"…  printer queue", third.stdout)
-    subprocess.run(["lpadmin", "-x", "adm-enrol-a4"], env={**os.environ,
-                   "CUPS_SERVER": str(rig.cups_socket)}, check=False)  # fmt: skip
+    subprocess.run(["lpadmin", "-x", "adm-enrol-a4"], env=cups, capture_output=True)
+
+
+def test_a_request_id_is_never_taken_for_an_option() -> None:
+    from protocol.api import ENROLMENT_ID
+    from server.app import request_id
+
+    ids = [request_id() for _ in range(2000)]
+    assert all(re.match(ENROLMENT_ID, i) and not i.startswith("-") for i in ids)
+    assert len(set(ids)) == len(ids)
