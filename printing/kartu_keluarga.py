@@ -26,6 +26,7 @@ from printing.layout import (
     opt,
     pdf_canvas,
     qr,
+    seal_caption,
     tte_note,
 )
 
@@ -162,10 +163,11 @@ def render(payload: dict[str, Any]) -> bytes:
             t.draw(c, margin, y)
             y -= t.height + gap
 
-        qr_size = 24 * mm
-        qx, qy = width - margin - qr_size, margin + 5 * mm
+        qr_size = 30 * mm  # 0.61 mm a module for a seal link (layout.qr_block)
+        qx, qy = width - margin - qr_size, margin + 6.5 * mm
         qr(c, verification, qx, qy, qr_size)
         fit(c, number, qx + qr_size / 2, qy - 3.5 * mm, qr_size + 20 * mm, size=7, align="center")
+        seal_caption(c, verification, qx + qr_size / 2, qy - 6.5 * mm, qr_size + 20 * mm)
         tx = qx - 8 * mm
         fit(
             c,

@@ -21,6 +21,11 @@ import functools
 
 #: QRecLevel from qrencode.h: L=0, M=1, Q=2, H=3.
 LEVEL_M = 1
+#: QRencodeMode from qrencode.h: the hint that lets the library split a string into
+#: numeric, alphanumeric and byte segments itself (8-bit, no Kanji).
+MODE_8 = 2
+#: The characters of the QR alphanumeric mode (5.5 bits each, against 8 in byte mode).
+ALPHANUMERIC = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 #: libqrencode's soname on Debian (package libqrencode4).
 SONAME = "libqrencode.so.4"
 
@@ -51,6 +56,15 @@ def _library() -> ctypes.CDLL:
     # QRcode *QRcode_encodeData(int size, const unsigned char *data, int version, level)
     lib.QRcode_encodeData.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_int]
     lib.QRcode_encodeData.restype = ctypes.POINTER(_QRcode)
+    # QRcode *QRcode_encodeString(const char *s, int version, level, hint, casesensitive)
+    lib.QRcode_encodeString.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+    ]
+    lib.QRcode_encodeString.restype = ctypes.POINTER(_QRcode)
     lib.QRcode_free.argtypes = [ctypes.POINTER(_QRcode)]
     lib.QRcode_free.restype = None
     return lib
@@ -62,19 +76,35 @@ def check() -> None:
 
 
 def matrix(text: str) -> list[list[bool]]:
-    """The module matrix of ``text`` (UTF-8, byte mode, level M, smallest version):
-    ``rows[r][c]`` is True for a dark module.  No quiet zone; the caller draws it."""
+    """The module matrix of ``text`` (level M, smallest version): ``rows[r][c]`` is True
+    for a dark module.  No quiet zone; the caller draws it.
+
+    A text entirely of :data:`ALPHANUMERIC` characters (a document's seal link) is split
+    by the library into alphanumeric and numeric segments; anything else is UTF-8 in
+    byte mode."""
+    return _matrix(text)[1]
+
+
+def version(text: str) -> int:
+    """The QR version (1-40) :func:`matrix` encodes ``text`` at."""
+    return _matrix(text)[0]
+
+
+def _matrix(text: str) -> tuple[int, list[list[bool]]]:
     data = text.encode("utf-8")
     if not data:
         raise QrError("an empty text has nothing to encode")
     lib = _library()
-    # Byte mode takes a length, so a NUL inside the text is encoded, not a terminator.
-    code = lib.QRcode_encodeData(len(data), data, 0, LEVEL_M)
+    if ALPHANUMERIC.issuperset(text):
+        code = lib.QRcode_encodeString(data, 0, LEVEL_M, MODE_8, 1)
+    else:
+        # Byte mode takes a length, so a NUL inside the text is encoded, not a terminator.
+        code = lib.QRcode_encodeData(len(data), data, 0, LEVEL_M)
     if not code:
         raise QrError(f"text of {len(data)} bytes does not fit in a QR code at level M")
     try:
-        width = code.contents.width
+        width, number = code.contents.width, code.contents.version
         raw = ctypes.string_at(code.contents.data, width * width)
     finally:
         lib.QRcode_free(code)
-    return [[bool(b & 1) for b in raw[r * width : (r + 1) * width]] for r in range(width)]
+    return number, [[bool(b & 1) for b in raw[r * width : (r + 1) * width]] for r in range(width)]

@@ -17,6 +17,25 @@ KINDS: Final[dict[str, tuple[str, Medium]]] = {
 }
 
 
+# The one-byte code of each kind in a printed seal (protocol.seal).  Append-only: a code
+# once printed on paper means that kind for as long as the paper exists.
+KIND_CODES: Final[dict[str, int]] = {
+    "kartu_keluarga": 1,
+    "akta_kelahiran": 2,
+    "akta_kematian": 3,
+    "surat_pindah": 4,
+    "ktp_el": 5,
+    "kia": 6,
+    "akta_perkawinan": 7,
+    "akta_perceraian": 8,
+    "akta_pengakuan_anak": 9,
+    "akta_pengesahan_anak": 10,
+    "surat_pindah_datang": 11,
+    "biodata": 12,
+}
+KIND_OF_CODE: Final[dict[int, str]] = {code: kind for kind, code in KIND_CODES.items()}
+
+
 def title_of(kind: str) -> str:
     return KINDS[kind][0]
 

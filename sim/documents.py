@@ -7,11 +7,26 @@ benchmark.  Built from the demo population so the documents agree with each othe
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import hashlib
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from protocol import seal
 from sim.population import FAMILIES, ISSUING_OFFICIAL
 
 ISSUED = "2026-11-02"
+# The samples' seals: a fixed key (Ed25519 signs deterministically, so a sample renders
+# to the same bytes every time) and a host of the reserved example domain.
+SAMPLE_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"adm sample seal").digest())
+SAMPLE_HOST = "CEK.ADM.EXAMPLE.ID"
+
+
+def sample_seal(kind: str, number: str, issued: str = ISSUED) -> str:
+    """The link a sample document's QR carries."""
+    token = seal.seal(SAMPLE_KEY, kind, dt.date.fromisoformat(issued), number)
+    return seal.url(SAMPLE_HOST, token)
 
 
 def _base(kind: str, title: str, medium: str, number: str) -> dict[str, Any]:
@@ -22,7 +37,7 @@ def _base(kind: str, title: str, medium: str, number: str) -> dict[str, Any]:
         "number": number,
         "issued_at": ISSUED,
         "official": ISSUING_OFFICIAL,
-        "verification": f"ADM1:{number}",
+        "verification": sample_seal(kind, number),
     }
 
 
