@@ -44,6 +44,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from protocol import seal
 from protocol.api import (
     ENROLMENT_ID,
     JOB_ID,
@@ -81,8 +82,10 @@ from server.logthrottle import LogThrottle
 from server.metrics import LatencyMiddleware, exposition, registry_for
 from server.pki import PkiError, cert_identity, read_request
 from server.prepared import Db, Pending, broken_errors, connector
+from server.public import mount as mount_public
 from server.queries import Queries
 from server.security import Issuer, keyed_hash, new_token
+from server.verification import VerificationConfig
 
 API = "/api/v1"
 AUDIT_FIELDS = frozenset({"audit_head", "audit_count"})
@@ -113,6 +116,8 @@ class Settings:
     reservation_lease: dt.timedelta = dt.timedelta(minutes=30)
     # The office console's alert thresholds (server.alerts).
     alert_rules: AlertRules = field(default_factory=AlertRules)
+    # The public check of printed documents (server.verification): host, office, peers.
+    verification: VerificationConfig = field(default_factory=VerificationConfig)
     # Hash of the bearer token Prometheus scrapes /metrics with (None: /metrics is off).
     metrics_token_hash: bytes | None = None
     # How long a console login lasts without a new login.
@@ -292,11 +297,19 @@ def summary(doc: Any) -> DocumentSummary:
     return DocumentSummary(id=doc.id, kind=doc.kind, title=title, medium=medium, number=doc.number)
 
 
-def qr_fields(doc: Any) -> dict[str, Any]:
-    return {"v": doc.verify_code, "k": doc.kind, "n": doc.number}
+HOST = re.compile(r"[A-Za-z0-9.-]{1,63}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?")
 
 
-def payload_of(ctx: Context, db: Db, doc: Any, job_id: str, kiosk: str) -> dict:
+def seal_host(settings: Settings, request: Request) -> str:
+    """The host printed in every seal link: the configured one, else the host the kiosk
+    called (the same listener serves the public page), else ``localhost``."""
+    if settings.verification.host:
+        return settings.verification.host
+    called = request.headers.get("host", "")
+    return called if HOST.fullmatch(called) else "localhost"
+
+
+def payload_of(ctx: Context, db: Db, doc: Any, job_id: str, kiosk: str, host: str) -> dict:
     """Everything the kiosk needs to render ``doc``, bound to this job and kiosk."""
     title, medium = KINDS[doc.kind]
     issuer = ctx.settings.issuer
@@ -308,7 +321,7 @@ def payload_of(ctx: Context, db: Db, doc: Any, job_id: str, kiosk: str) -> dict:
         "number": doc.number,
         "issued_at": doc.approved_at.date().isoformat(),
         "official": doc.official,
-        "verification": issuer.qr_text(qr_fields(doc)),
+        "verification": seal.url(host, issuer.seal(doc.kind, doc.approved_at.date(), doc.number)),
         "job_id": job_id,
         "kiosk_id": kiosk,
     }
@@ -325,8 +338,8 @@ def payload_of(ctx: Context, db: Db, doc: Any, job_id: str, kiosk: str) -> dict:
     return payload
 
 
-def signed(ctx: Context, db: Db, res: Any, doc: Any) -> SignedDocument:
-    payload = payload_of(ctx, db, doc, res.job_id, res.kiosk_id)
+def signed(ctx: Context, db: Db, res: Any, doc: Any, host: str) -> SignedDocument:
+    payload = payload_of(ctx, db, doc, res.job_id, res.kiosk_id, host)
     issuer = ctx.settings.issuer
     return SignedDocument(
         job_id=res.job_id,
@@ -387,6 +400,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         return Response(body, media_type=content_type)
 
     mount_console(app, ctx)
+    mount_public(app, ctx)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -506,7 +520,8 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
         def work() -> SignedDocument:
             with ctx.connect() as db:
                 kiosk = ctx.kiosk(request, db)
-                answer = _reserve(ctx, db, req, ctx.token_hash(authorization), kiosk)
+                host = seal_host(settings, request)
+                answer = _reserve(ctx, db, req, ctx.token_hash(authorization), kiosk, host)
                 db.commit()
             return answer
 
@@ -933,7 +948,7 @@ def _utc_text(moment: dt.datetime) -> str:
 
 
 def _reserve(
-    ctx: Context, db: Db, req: ReserveRequest, token_hash: bytes, kiosk: str
+    ctx: Context, db: Db, req: ReserveRequest, token_hash: bytes, kiosk: str, host: str
 ) -> SignedDocument:
     q, cfg = ctx.q, ctx.settings
     now = utcnow()
@@ -946,7 +961,7 @@ def _reserve(
     sess = ctx.citizen(session, token_hash, kiosk)
     existing = earlier.one()
     if existing is not None:
-        return _repeat_reservation(ctx, db, existing, req, kiosk, token_hash)
+        return _repeat_reservation(ctx, db, existing, req, kiosk, token_hash, host)
     doc = document.one()
     if doc is None:
         raise ApiError(404, ErrorCode.NO_DOCUMENT, "no such document for this citizen")
@@ -971,7 +986,7 @@ def _reserve(
     # The answer is built (family read, payload signed) before the first write: the
     # writes below hold SQLite's write lock until the commit, and other workers wait.
     lease_until = now + cfg.reservation_lease
-    answer = signed(ctx, db, NewReservation(req.job_id, doc.id, kiosk, lease_until), doc)
+    answer = signed(ctx, db, NewReservation(req.job_id, doc.id, kiosk, lease_until), doc, host)
     if not lim.succeed(db, q, cfg.limits, check, sess.nik, "code", now):
         db.rollback()
         raise _locked(now + cfg.limits.lock)
@@ -994,7 +1009,7 @@ def _reserve(
         again = db.one(q.reservation, job_id=req.job_id)
         if again is None:
             raise
-        return _repeat_reservation(ctx, db, again, req, kiosk, token_hash)
+        return _repeat_reservation(ctx, db, again, req, kiosk, token_hash, host)
     if not won:
         db.rollback()
         status = db.scalar(q.document_status, id=doc.id)
@@ -1051,7 +1066,13 @@ def settle(
 
 
 def _repeat_reservation(
-    ctx: Context, db: Db, res: Any, req: ReserveRequest, kiosk: str, token_hash: bytes
+    ctx: Context,
+    db: Db,
+    res: Any,
+    req: ReserveRequest,
+    kiosk: str,
+    token_hash: bytes,
+    host: str,
 ) -> SignedDocument:
     """A repeated reserve with the same job id: the same answer, or 409 if it differs.
     The repeat must come from the session that made it (the same citizen): a job id is
@@ -1069,4 +1090,4 @@ def _repeat_reservation(
         raise ApiError(409, ErrorCode.EXPIRED, "this job's lease ended; reserve with a new job id")
     doc = db.one(ctx.q.document, id=res.document_id)
     assert doc is not None
-    return signed(ctx, db, res, doc)
+    return signed(ctx, db, res, doc, host)

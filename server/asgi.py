@@ -25,6 +25,7 @@ app = create_app(
         db_threads=int(threads) if (threads := os.environ.get("ADM_SERVER_DB_THREADS")) else None,
         home=_home,
         alert_rules=_home.alert_rules(),
+        verification=_home.verification(),
         metrics_token_hash=_home.metrics_token_hash(),
     ),
 )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -119,8 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     reg.add_argument("--data", type=Path, help="JSON file with the document's fields")
     app = osub.add_parser("approve")
     app.add_argument("application_id", type=int)
-    for name in ("revoke", "reissue-code"):
-        osub.add_parser(name).add_argument("number")
+    osub.add_parser("reissue-code").add_argument("number")
+    revoke = osub.add_parser("revoke")
+    revoke.add_argument("number")
+    revoke.add_argument("--reason", required=True, help="why (audit log and console)")
     sup = osub.add_parser("supersede")
     sup.add_argument("old")
     sup.add_argument("new")
@@ -159,19 +162,26 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(func=cmd_metrics_token)
 
     ver = sub.add_parser("verify", help="check a printed QR offline (and online)")
-    ver.add_argument("qrtext")
+    ver.add_argument("qrtext", help="the QR's link, its token, or an older ADM1. text")
     ver.add_argument("--key", type=Path, help="issuer public key (default HOME/issuer.pub)")
     ver.add_argument("--online", help="server URL to ask for the document's status")
     ver.add_argument(
         "--ca", type=Path, help="CA certificate the server must be signed by (default HOME/ca)"
     )
     ver.set_defaults(func=cmd_verify)
+    page = sub.add_parser(
+        "verifier-page", help="write the offline checker (one HTML file with the issuer keys)"
+    )
+    page.add_argument("out", type=Path)
+    page.add_argument("--lang", choices=("id", "en"), default="id")
+    page.set_defaults(func=cmd_verifier_page)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Exit codes as every ADM command: 0 done, 1 the operation failed (an officer rule,
     a bad signature, a PKI refusal), 2 it could not run (arguments, no keys, database)."""
+    from protocol.seal import SealError
     from protocol.signing import SignatureError
     from server.officer import OfficerError
 
@@ -181,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     except CannotRun as exc:
         print(f"adm-server: {exc}", file=sys.stderr)
         return 2
-    except (PkiError, OfficerError, SignatureError) as exc:
+    except (PkiError, OfficerError, SignatureError, SealError) as exc:
         print(f"adm-server: {exc}", file=sys.stderr)
         return 1
 
@@ -466,7 +476,7 @@ def _officer(args: argparse.Namespace, db: Any, home: ServerHome) -> int:
         print(f"document {done.document.number} approved; print code {done.print_code}")
         print("(the code waits in the outbox for the citizen, sealed for the sender)")
     elif cmd == "revoke":
-        officer.revoke(db, args.number, officer=who)
+        officer.revoke(db, args.number, reason=args.reason, officer=who)
         print(f"document {args.number}: revoked")
     elif cmd == "release":
         res = officer.release(db, args.job, officer=who)
@@ -530,10 +540,13 @@ def _https_only(address: str) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Offline: the signature with the issuer key.  Online: the document's status from the
-    server, over TLS checked against the deployment CA (an impostor answering "active" for
-    a revoked document must not be believed)."""
-    from protocol.signing import SignatureError, load_public_key, verify_qr
+    """Offline: the signature with the issuer key (and the other offices' keys of
+    server.toml).  Online: the document's state from the server, over TLS checked against
+    the deployment CA (an impostor answering "valid" for a revoked document must not be
+    believed).  Takes a seal link or token, or an older ``ADM1.`` text (paper printed
+    before seals keeps verifying)."""
+    from protocol import seal
+    from protocol.signing import QR_PREFIX, SignatureError, load_public_key, verify_qr
 
     if args.online:
         _https_only(args.online)
@@ -543,9 +556,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
         key = load_public_key(key_file.read_bytes())
     except (OSError, ValueError) as exc:
         raise CannotRun(f"issuer key {key_file}: {exc}") from None
-    fields = verify_qr(key, args.qrtext)
-    print(f"signature: valid (issuer key {key_file})")
-    print(f"document: {fields.get('k')} {fields.get('n')}")
+    if args.qrtext.strip().startswith(QR_PREFIX + "."):
+        fields = verify_qr(key, args.qrtext)
+        print(f"signature: valid (issuer key {key_file})")
+        print(f"document: {fields.get('k')} {fields.get('n')}")
+        path = f"/verify/{fields.get('v')}"
+    else:
+        token = seal.token_of(args.qrtext)
+        peers = home.verification().peers if home.config_file.is_file() else {}
+        keys = {seal.raw_key_id(key): key} | {kid: p.key for kid, p in peers.items()}
+        found, kid = seal.check(token, keys)
+        signer = f"issuer key {key_file}" if kid == seal.raw_key_id(key) else peers[kid].office
+        print(f"signature: valid ({signer})")
+        print(f"document: {found.kind} {found.number} issued {found.issued.isoformat()}")
+        path = f"/v/{token}"
     if not args.online:
         return 0
     import ssl
@@ -557,16 +581,36 @@ def cmd_verify(args: argparse.Namespace) -> int:
         context = ssl.create_default_context(cafile=str(ca))
     except (OSError, ssl.SSLError) as exc:
         raise CannotRun(f"CA certificate {ca}: {exc}") from None
-    url = f"{args.online.rstrip('/')}/verify/{fields.get('v')}"
+    url = f"{args.online.rstrip('/')}{path}"
     try:
-        answer = httpx.get(url, verify=context, timeout=10)
-        answer.raise_for_status()
-        status = answer.json()["status"]
+        answer = httpx.get(url, verify=context, timeout=10, headers={"Accept-Language": "en"})
+        if path.startswith("/verify/"):
+            answer.raise_for_status()
+            status = answer.json()["status"]
+        else:
+            found_state = re.search(r'data-state="([a-z_]+)"', answer.text)
+            if found_state is None:
+                raise ValueError("no verdict")
+            status = found_state.group(1)
     except httpx.HTTPError as exc:
         raise SignatureError(f"online check at {args.online} failed: {exc}") from None
     except (ValueError, KeyError, TypeError, RecursionError):
         raise SignatureError(f"online check at {args.online}: not a verification answer") from None
     print(f"status: {status}")
+    return 0 if status in ("valid", "active") else 1
+
+
+def cmd_verifier_page(args: argparse.Namespace) -> int:
+    """The offline checker with this server's issuer key and its peers' keys embedded:
+    a verifier without network opens the file in a browser."""
+    from server.public import offline_page, public_keys
+
+    home = _ready_home(args)
+    config = home.verification()
+    office = config.office or str(home.official().get("title", "")) or "Dukcapil"
+    html, _csp = offline_page(public_keys(home.issuer().public, office, config), args.lang)
+    args.out.write_text(html, encoding="utf-8")
+    print(f"offline checker written to {args.out} ({1 + len(config.peers)} issuer keys)")
     return 0
 
 

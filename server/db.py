@@ -110,6 +110,11 @@ class Document(Base):
     printed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     printed_job: Mapped[str | None] = mapped_column(String(36), default=None)
     printed_kiosk: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The office's revocation: when and why (the public check says when, never why).
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    revoked_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    # How many times the public page checked this document's seal (not who checked).
+    checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Kiosk(Base):

@@ -236,12 +236,19 @@ def release(db: Session, what: str, *, officer: str = "officer") -> Reservation:
     return res
 
 
-def revoke(db: Session, number: str, *, officer: str = "officer") -> Document:
+def revoke(db: Session, number: str, *, reason: str, officer: str = "officer") -> Document:
+    """Revoke ``number`` for good: the public check says so (and when) from now on, a
+    kiosk no longer offers it.  ``reason`` is required, kept with the document and in
+    the audit log, and never shown to the public."""
+    reason = " ".join(reason.split())
+    if not 3 <= len(reason) <= 200:
+        raise OfficerError("a revocation needs a reason of 3 to 200 characters")
     doc = _printable(db, _doc(db, number), officer)
     if doc.status in ("revoked", "superseded"):
         raise OfficerError(f"document {number} is already {doc.status}")
     doc.status, doc.code_hash = "revoked", None
-    _audit(db, officer, "revoked", number)
+    doc.revoked_at, doc.revoked_reason = utcnow(), reason
+    _audit(db, officer, "revoked", number, reason=reason)
     db.commit()
     return doc
 

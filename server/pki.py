@@ -40,6 +40,7 @@ from server.security import Issuer, keyed_hash
 
 if TYPE_CHECKING:
     from server.alerts import AlertRules
+    from server.verification import VerificationConfig
 
 
 class PkiError(Exception):
@@ -324,6 +325,16 @@ class ServerHome:
         try:
             return AlertRules.load(self.config_file)
         except ValueError as exc:
+            raise PkiError(str(exc)) from None
+
+    def verification(self) -> VerificationConfig:
+        """``[verification]`` of ``server.toml``: the public check's host, office, budget
+        and other offices' keys (defaults without the file)."""
+        from server.verification import VerificationConfig, VerificationConfigError
+
+        try:
+            return VerificationConfig.load(self.config_file, self.path)
+        except VerificationConfigError as exc:
             raise PkiError(str(exc)) from None
 
     def metrics_token_hash(self) -> bytes | None:

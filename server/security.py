@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -19,6 +20,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from protocol import seal
 from protocol.signing import key_id, qr_text, sign_payload
 
 
@@ -55,3 +57,7 @@ class Issuer:
 
     def qr_text(self, fields: dict[str, Any]) -> str:
         return qr_text(self.private, fields)
+
+    def seal(self, kind: str, issued: dt.date, number: str) -> str:
+        """The token of a document's printed seal (protocol.seal)."""
+        return seal.seal(self.private, kind, issued, number)

@@ -34,6 +34,7 @@ def settings_for(home: ServerHome) -> Settings:
         pepper=home.pepper(),
         home=home,
         alert_rules=home.alert_rules(),
+        verification=home.verification(),
         metrics_token_hash=home.metrics_token_hash(),
         # The simulator's own server serves the simulated kiosks it was started for
         # (the demo, the tests); a real server (``adm-server serve``) never does.
@@ -182,6 +183,9 @@ class EmbeddedServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
+        if not settings.verification.host:
+            # Printed seal links lead to this server (a test's browser opens them).
+            settings.verification.host = f"{self.host}:{self.port}"
         config = uvicorn.Config(
             app,
             # In-process: the host's logging stays as it is (uvicorn's own configuration

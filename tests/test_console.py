@@ -324,8 +324,8 @@ def test_each_role_sees_and_does_only_its_own(
     for what, path in pages.items():
         expected = 200 if what in allowed else 403
         assert console.get(path).status_code == expected, (role, path)
-    revoke = console.post("/console/office/revoke", number="no-such-document")
-    assert revoke.status_code == (400 if "office" in allowed else 403)
+    revoke = console.post("/console/documents/no-such-document/revoke", reason="lost")
+    assert revoke.status_code == (404 if "kiosks" in allowed else 403)  # supervisors only
     office = console.post("/console/kiosks/kiosk-b/office", office="Kota Bandung")
     assert office.status_code == (303 if "kiosks" in allowed else 403)
     with database(server) as db:
@@ -363,10 +363,18 @@ def test_office_work_in_the_console_reaches_the_kiosk_and_the_audit_log(
     client.confirm(reserved.job_id)
     history = console.get(f"/console/documents/{number}").text
     assert "console:siti" in history and "tercetak di kiosk-test" in history
-    # A printed document can still be revoked (its printed QR then verifies as revoked);
-    # what cannot be done is refused with the reason.
-    assert console.post("/console/office/revoke", number=number).status_code == 200
-    assert "dicabut" in console.get(f"/console/documents/{number}").text
+    # Revoking a printed document is a supervisor's (its printed QR then says revoked).
+    revoke = console.post(f"/console/documents/{number}/revoke", reason="salah cetak")
+    assert revoke.status_code == 403
+    add_user(server, "kepala", "supervisor")
+    console.login("kepala")
+    assert console.post(f"/console/documents/{number}/revoke", reason="x").status_code == 400
+    revoke = console.post(f"/console/documents/{number}/revoke", reason="salah cetak")
+    assert revoke.status_code == 303
+    shown = console.get(f"/console/documents/{number}").text
+    assert "dicabut" in shown and "salah cetak" in shown and "console:kepala" in shown
+    console.login("siti")
+    # What cannot be done is refused with the reason.
     answer = console.post("/console/office/supersede", old=number, new=number)
     assert answer.status_code == 400 and "Tidak dapat dilakukan" in answer.text
     # The QR token exists only in the image: decoded, it logs the citizen in at a kiosk.

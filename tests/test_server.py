@@ -6,6 +6,7 @@ import concurrent.futures
 import contextlib
 import datetime as dt
 import json
+import re
 import shutil
 import ssl
 import subprocess
@@ -30,6 +31,7 @@ from kiosk.server_client import (
     Tls,
     WrongSecret,
 )
+from protocol import seal
 from protocol.signing import SignatureError, load_public_key, verify_qr
 from server import officer
 from server.db import QrToken, make_engine, session_factory
@@ -139,23 +141,16 @@ def test_reserve_returns_a_verified_signed_payload(any_server: EmbeddedServer) -
     assert [m["nik"] for m in res.payload["family"]["members"]] == [
         m["nik"] for m in FAMILIES[0]["members"]
     ]
-    fields = verify_qr(
-        load_public_key(any_server.home.issuer_pub.read_bytes()), res.payload["verification"]
-    )
-    assert fields["n"] == kk["number"]
-    # The reserved document is no longer offered; never printed yet, so /verify knows nothing.
+    issuer = load_public_key(any_server.home.issuer_pub.read_bytes())
+    token = seal.token_of(res.payload["verification"])
+    found, _ = seal.check(token, {seal.raw_key_id(issuer): issuer})
+    assert (found.kind, found.number) == ("kartu_keluarga", kk["number"])
+    # The reserved document is no longer offered; never printed yet, so its seal is not
+    # of a printed document.
     assert "kartu_keluarga" not in docs_by_kind(client, session)
-    assert httpx.get(f"{any_server.url}/verify/{fields['v']}", verify=False).json() == {
-        "status": "unknown",
-        "kind": None,
-        "title": None,
-        "number": None,
-        "issued": None,
-        "superseded_by": None,
-    }
+    assert check_state(any_server, token) == "unrecorded"
     client.confirm(j)
-    answer = httpx.get(f"{any_server.url}/verify/{fields['v']}", verify=False).json()
-    assert (answer["status"], answer["number"]) == ("active", kk["number"])
+    assert check_state(any_server, token) == "valid"
 
 
 def test_wrong_print_code_counts_down_then_locks(any_server: EmbeddedServer) -> None:
@@ -358,6 +353,14 @@ def test_tampered_payload_is_detected(server: EmbeddedServer) -> None:
         client.verify(raw["payload"], raw["signature"])
 
 
+def check_state(server: EmbeddedServer, token: str) -> str:
+    """The verdict the public check page gives for ``token``."""
+    page = httpx.get(f"{server.url}/v/{token}", verify=False).text
+    found = re.search(r'data-state="([a-z_]+)"', page)
+    assert found is not None, page[:300]
+    return found.group(1)
+
+
 def _cred(server: EmbeddedServer) -> tuple[Path, Path]:
     c = server.credentials("kiosk-test")
     return c.cert, c.key
@@ -381,12 +384,10 @@ def test_verify_offline_and_supersede(server: EmbeddedServer) -> None:
         [*cli, "verify", qr, "--online", server.url], capture_output=True, text=True
     )
     assert ok.returncode == 0, ok.stderr
-    assert "signature: valid" in ok.stdout and "status: active" in ok.stdout
-    body, sig = qr.split(".")[1:]
-    forged_body = body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1]
-    bad = subprocess.run(
-        [*cli, "verify", f"ADM1.{forged_body}.{sig}"], capture_output=True, text=True
-    )
+    assert "signature: valid" in ok.stdout and "status: valid" in ok.stdout
+    token = seal.token_of(qr)
+    forged = token[:-20] + ("A" if token[-20] != "A" else "B") + token[-19:]  # the signature
+    bad = subprocess.run([*cli, "verify", forged], capture_output=True, text=True)
     assert bad.returncode == 1 and "does not verify" in bad.stderr
     # An officer supersedes the printed KK with a new one: the QR now says so.
     engine = make_engine(server.database_url)
@@ -396,9 +397,11 @@ def test_verify_offline_and_supersede(server: EmbeddedServer) -> None:
         new = officer.approve(db, pepper, app.id, {"name": "x", "nip": "1", "title": "t"})
         officer.supersede(db, kk["number"], new.document.number)
     engine.dispose()
-    code = verify_qr(load_public_key(server.home.issuer_pub.read_bytes()), qr)["v"]
-    answer = httpx.get(f"{server.url}/verify/{code}", verify=False).json()
-    assert (answer["status"], answer["superseded_by"]) == ("superseded", new.document.number)
+    assert check_state(server, seal.token_of(qr)) == "superseded"
+    now = subprocess.run(
+        [*cli, "verify", qr, "--online", server.url], capture_output=True, text=True
+    )
+    assert now.returncode == 1 and "status: superseded" in now.stdout, now.stderr
 
 
 def test_verify_online_believes_only_a_server_of_the_deployment_ca(
@@ -569,7 +572,7 @@ def test_officer_cli_registers_approves_and_lists(server: EmbeddedServer, tmp_pa
         ("empty", ["officer", "kiosks"], 2, "has no keys: run 'adm-server pki init' first"),
         ("empty", ["migrate"], 2, "has no keys"),
         ("keys", ["--db", "nosuchdb://x", "officer", "kiosks"], 2, "database nosuchdb://x"),
-        ("keys", ["officer", "revoke", "KK-NO-SUCH"], 1, "KK-NO-SUCH"),
+        ("keys", ["officer", "revoke", "KK-NO-SUCH", "--reason", "lost"], 1, "KK-NO-SUCH"),
         ("keys", ["verify", "ADM1.nonsense"], 1, ""),
     ],
 )
@@ -677,7 +680,7 @@ def test_migrations_match_the_models_on_both_databases(any_server: EmbeddedServe
     from server.migrate import current
 
     engine = make_engine(any_server.database_url)
-    assert current(engine) == "0006"
+    assert current(engine) == "0007"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()

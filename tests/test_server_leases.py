@@ -212,7 +212,7 @@ def test_the_officer_may_take_back_only_a_lapsed_lease_or_release_one_on_purpose
     client.reserve(session, held, ktp["id"], demo_code(ktp["number"]))
     with database(any_server) as db:
         with pytest.raises(officer.OfficerError, match="held for a print job until"):
-            officer.revoke(db, ktp["number"], officer="officer:ani")
+            officer.revoke(db, ktp["number"], reason="lost card", officer="officer:ani")
         with pytest.raises(officer.OfficerError, match="held for a print job"):
             officer.reissue_code(db, any_server.home.pepper(), ktp["number"])
     lapse(any_server, held)
@@ -238,7 +238,7 @@ def test_the_officer_may_take_back_only_a_lapsed_lease_or_release_one_on_purpose
         client.confirm(again)
     assert err.value.code == "released"
     with database(any_server) as db:
-        officer.revoke(db, ktp["number"])  # printable again, so revocable
+        officer.revoke(db, ktp["number"], reason="lost card")  # printable again, so revocable
         assert db.get(Document, ktp["id"]).status == "revoked"  # type: ignore[union-attr]
 
 

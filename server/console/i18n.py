@@ -244,6 +244,21 @@ TEXT: dict[str, tuple[str, str]] = {
     "application": ("Permohonan", "Application"),
     "no_applications": ("Tidak ada permohonan yang menunggu.", "No applications waiting."),
     "revoke_document": ("Cabut dokumen", "Revoke a document"),
+    "revoke_help": (
+        "Untuk selamanya: pemeriksaan QR di kertas ini akan menyatakan dokumen dicabut "
+        "(beserta tanggalnya, tanpa alasannya).",
+        "For good: the check of this paper's QR will say the document is revoked (with "
+        "the date, never the reason).",
+    ),
+    "revoke_reason": ("Alasan (wajib, dicatat di log audit)", "Reason (required, audited)"),
+    "col_revoked": ("Dicabut", "Revoked"),
+    "col_checks": ("Pemeriksaan keaslian", "Authenticity checks"),
+    "checks_help": (
+        "Berapa kali QR dokumen ini diperiksa di halaman publik (siapa yang memeriksa "
+        "tidak dicatat).",
+        "How many times this document's QR was checked on the public page (who checked "
+        "is not recorded).",
+    ),
     "supersede": ("Gantikan dokumen", "Supersede a document"),
     "old_number": ("Nomor lama", "Old number"),
     "new_number": ("Nomor baru", "New number"),

@@ -68,6 +68,7 @@ CAN = {
     "office": {"officer", "supervisor"},
     "documents": {"officer", "supervisor"},
     "kiosks": {"supervisor"},
+    "revoke": {"supervisor"},  # a printed document, for good: the public check says so
 }
 HOUR = dt.timedelta(hours=1)
 
@@ -464,8 +465,18 @@ def mount(app: FastAPI, context: Any) -> None:
         )
 
     @router.get("/documents/{number:path}")
-    def document_page(request: Request, number: str) -> Response:
-        browser = current(request, "documents")
+    def document_page(request: Request, number: str, done: str = "") -> Response:
+        return document_view(request, current(request, "documents"), number, done=done)
+
+    def document_view(
+        request: Request,
+        browser: accounts.Browser,
+        number: str,
+        *,
+        done: str = "",
+        error: str = "",
+        http_status: int = 200,
+    ) -> Response:
         with database() as db:
             doc = db.scalar(select(Document).where(Document.number == number[:60]))
             if doc is None:
@@ -487,7 +498,43 @@ def mount(app: FastAPI, context: Any) -> None:
             newer = db.get(Document, doc.superseded_by) if doc.superseded_by else None
         lang = lang_of(request)
         events = _history(lang, entries, jobs, newer.number if newer else "")
-        return page(request, "document.html", browser=browser, doc=doc, events=events)
+        return page(
+            request,
+            "document.html",
+            http_status,
+            browser=browser,
+            doc=doc,
+            events=events,
+            done=done if done in ("done_revoked",) else "",
+            error=error,
+        )
+
+    @router.post("/documents/{number:path}/revoke")
+    async def document_revoke(request: Request, number: str) -> Response:
+        """A supervisor revokes a document with a reason (audited as console:<user>)."""
+        browser = await run_in_threadpool(current, request, "revoke")
+        form = await form_of(request, browser)
+        return await run_in_threadpool(revoke_work, request, browser, form, number[:60])
+
+    def revoke_work(
+        request: Request, browser: accounts.Browser, form: dict[str, str], number: str
+    ) -> Response:
+        with database() as db:
+            if db.scalar(select(Document.id).where(Document.number == number)) is None:
+                return not_found(request, browser, number)
+            try:
+                officer.revoke(
+                    db,
+                    number,
+                    reason=form.get("reason", "")[:400],
+                    officer=f"console:{browser.username}",
+                )
+            except officer.OfficerError as exc:
+                db.rollback()
+                message = translate(lang_of(request), "office_error", message=str(exc)[:300])
+                return document_view(request, browser, number, error=message, http_status=400)
+        target = f"{PREFIX}/documents/{quote(number)}?done=done_revoked"
+        return secure(RedirectResponse(target, 303))
 
     # ------------------------------------------------------------------ office work
 
@@ -577,9 +624,6 @@ def _office(
             "secret_label": t("print_code_once"),
             "secret": done.print_code,
         }
-    if action == "revoke":
-        officer.revoke(db, field("number"), officer=actor)
-        return {"message": t("done_revoked", number=field("number"))}
     if action == "supersede":
         officer.supersede(db, field("old"), field("new"), officer=actor)
         return {"message": t("done_superseded", old=field("old"), new=field("new"))}
