@@ -28,6 +28,10 @@ from sim.population import ISSUING_OFFICIAL
 from sim.seed import seed_demo
 
 
+# The office the simulated server speaks for (its demo population lives in Bogor).
+SIM_OFFICE = "Disdukcapil Kota Bogor (simulasi)"
+
+
 def settings_for(home: ServerHome) -> Settings:
     return Settings(
         issuer=home.issuer(),
@@ -186,6 +190,8 @@ class EmbeddedServer:
         if not settings.verification.host:
             # Printed seal links lead to this server (a test's browser opens them).
             settings.verification.host = f"{self.host}:{self.port}"
+        if not settings.verification.office:
+            settings.verification.office = SIM_OFFICE
         config = uvicorn.Config(
             app,
             # In-process: the host's logging stays as it is (uvicorn's own configuration

@@ -13,6 +13,7 @@ import sqlite3
 import ssl
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -157,7 +158,7 @@ def state_of(page: httpx.Response) -> str:
 
 
 @pytest.fixture
-def budget(server: EmbeddedServer) -> VerificationConfig:
+def budget(server: EmbeddedServer) -> Iterator[VerificationConfig]:
     """The shared server's check budget, generous for the test and restored after."""
     config: VerificationConfig = server.settings.verification
     before = config.per_minute

@@ -189,6 +189,7 @@ def offline_page(keys: list[dict], lang: str = "id") -> tuple[str, str]:
         "kinds": {code: KINDS[kind][0] for code, kind in KIND_OF_CODE.items() if kind in KINDS},
         "keys": {k["id"]: {"office": k["office"], "key": k["key"]} for k in keys},
         "text": text,
+        "months": MONTHS[lang],
     }
     # Inside <script> nothing is unescaped: "<" as \u003c keeps "</script>" out of it.
     blob = json.dumps(data, ensure_ascii=True).replace("<", "\\u003c")

@@ -64,7 +64,8 @@
       kind = data.kinds[bytes[5]];
       if (!kind) throw new Error("kind");
       const days = (bytes[6] << 8) | bytes[7];
-      issued = new Date(days * 86400000).toISOString().slice(0, 10);
+      const day = new Date(days * 86400000);
+      issued = `${day.getUTCDate()} ${data.months[day.getUTCMonth()]} ${day.getUTCFullYear()}`;
       num = number(bytes.slice(8, bytes.length - 64));
     } catch (e) {
       return say("malformed", "bad");
