@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import itertools
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfdoc
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
@@ -110,6 +111,20 @@ def date_words(iso: str) -> str:
     return f"{_number_words(d.day)} {MONTHS[d.month - 1]} tahun {_number_words(d.year)}"
 
 
+# Flate at level 1 instead of zlib's default 6 for every stream reportlab writes (pages,
+# font subsets): a third less time compressing, about 1.3 ms of a 7-8 ms render, for files
+# 4 % larger (50 KB instead of 48 for a KK), which nobody waits for on the printer's LAN.
+# reportlab has no setting for the level; its one Flate filter object is told here.
+FLATE_LEVEL = 1
+
+
+def _flate(_self: object, text: str | bytes) -> bytes:
+    return zlib.compress(text.encode("utf8") if isinstance(text, str) else text, FLATE_LEVEL)
+
+
+pdfdoc.PDFStreamFilterZCompress.encode = _flate
+
+
 @contextmanager
 def pdf_canvas(
     size: tuple[float, float], title: str, subject: str
@@ -185,26 +200,22 @@ def wrap_fit(
 
 
 def qr(c: Canvas, text: str, x: float, y: float, size: float, border: int = 2) -> None:
-    """Draw a QR code (error correction M) as one filled path of horizontal runs.
+    """Draw a QR code (error correction M) with its quiet zone as a ``size`` square.
 
     The matrix comes from libqrencode (:mod:`printing.qrmatrix`): C, and the interpreter
     lock released while it runs, where reportlab's pure-Python encoder held it for 14-30 ms
-    per code.  One path of runs is several times faster than reportlab's widget, which
-    builds a shape object per run."""
-    rows = qrmatrix.matrix(text)
-    count = len(rows)
-    box = size / (count + 2 * border)
-    path = c.beginPath()
-    for r, row in enumerate(rows):
-        col = 0
-        for dark, run in itertools.groupby(row):
-            n = sum(1 for _ in run)
-            if dark:
-                path.rect(x + (col + border) * box, y + size - (r + border + 1) * box, n * box, box)
-            col += n
+    per code.  It is drawn as one filled path of horizontal runs, written as PDF operators
+    in module units under a scaling transform: whole numbers, where reportlab's path
+    object formatted four floats per run (about 2 ms a document).  A path, not an image:
+    rasterisers smooth a scaled bitmap, and at 100 dpi a smoothed code no longer reads."""
+    width, runs = qrmatrix.runs(text)
+    box = size / (width + 2 * border)
+    ops = [f"{col + border} {row + border} {n} 1 re" for row, col, n in runs]
     c.saveState()
     c.setFillColor(colors.black)
-    c.drawPath(path, stroke=0, fill=1)
+    c.translate(x, y + size)
+    c.scale(box, -box)  # module units, rows downwards as the matrix has them
+    c.addLiteral("\n".join(ops) + "\nf")
     c.restoreState()
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import re
 
 #: QRecLevel from qrencode.h: L=0, M=1, Q=2, H=3.
 LEVEL_M = 1
@@ -82,15 +83,34 @@ def matrix(text: str) -> list[list[bool]]:
     A text entirely of :data:`ALPHANUMERIC` characters (a document's seal link) is split
     by the library into alphanumeric and numeric segments; anything else is UTF-8 in
     byte mode."""
-    return _matrix(text)[1]
+    _, width, dark = _encode(text)
+    return [[b == 1 for b in dark[r * width : (r + 1) * width]] for r in range(width)]
+
+
+def runs(text: str) -> tuple[int, list[tuple[int, int, int]]]:
+    """The symbol's width in modules and its horizontal runs of dark modules as (row,
+    column, length): what a renderer draws, found by a regular expression over each row
+    (C), not by a loop over the modules in Python."""
+    _, width, dark = _encode(text)
+    found = []
+    for r in range(width):
+        for run in _DARK.finditer(dark, r * width, (r + 1) * width):
+            found.append((r, run.start() - r * width, run.end() - run.start()))
+    return width, found
 
 
 def version(text: str) -> int:
     """The QR version (1-40) :func:`matrix` encodes ``text`` at."""
-    return _matrix(text)[0]
+    return _encode(text)[0]
 
 
-def _matrix(text: str) -> tuple[int, list[list[bool]]]:
+_DARK = re.compile(b"\x01+")
+# libqrencode's module byte: bit 0 is dark; the other bits say what the module is part of.
+_BIT0 = bytes(b & 1 for b in range(256))
+
+
+def _encode(text: str) -> tuple[int, int, bytes]:
+    """(version, width, one byte per module: 1 dark, 0 light)."""
     data = text.encode("utf-8")
     if not data:
         raise QrError("an empty text has nothing to encode")
@@ -107,4 +127,4 @@ def _matrix(text: str) -> tuple[int, list[list[bool]]]:
         raw = ctypes.string_at(code.contents.data, width * width)
     finally:
         lib.QRcode_free(code)
-    return number, [[bool(b & 1) for b in raw[r * width : (r + 1) * width]] for r in range(width)]
+    return number, width, raw.translate(_BIT0)
