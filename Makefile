@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: check bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot
+.PHONY: check bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot bench-public
 
 all: test
 
@@ -94,6 +94,10 @@ bench-ui: setup
 
 bench-server: setup
 	@$(BIN)/python bench/server_load.py --db both --workers 1,2,4 --seconds 12
+
+# The public check: the seal on paper and /v/<token> paced at 200/s (bench/public_check.py).
+bench-public: setup
+	@cd bench && ../$(BIN)/python public_check.py --db both --rate 200 --seconds 20
 
 bench-render: setup
 	@dpkg-query -W -f='$${Status}' libpango-1.0-0 2>/dev/null | grep -q "ok installed" || \

@@ -248,7 +248,7 @@ def main() -> None:
     if "postgresql" in dbs:
         from sim.postgres import PgCluster
 
-        pg = PgCluster(port=16660, durable=True)
+        pg = PgCluster(port=16672, durable=True)  # 16660-1: the rig's vpcd
         pg.start()
     try:
         for db in dbs:

@@ -219,6 +219,21 @@ def qr(c: Canvas, text: str, x: float, y: float, size: float, border: int = 2) -
     c.restoreState()
 
 
+def section(c: Canvas, title: str, rows: list[tuple[str, str]], y: float, width: float) -> float:
+    """A grey title bar across the page and label/value rows under it (the registry's
+    forms: pindah, biodata); returns the y below it."""
+    c.setFillColor(colors.Color(0.9, 0.9, 0.9))
+    c.rect(20 * mm, y - 1.8 * mm, width - 40 * mm, 6 * mm, stroke=0, fill=1)
+    c.setFillColor(colors.black)
+    fit(c, title, 22 * mm, y, width - 44 * mm, font=fonts.BOLD, size=9.5)
+    y -= 7 * mm
+    for label, value in rows:
+        fit(c, label, 24 * mm, y, 45 * mm, size=9)
+        fit(c, f": {value}", 72 * mm, y, width - 92 * mm, size=9)
+        y -= 4.3 * mm
+    return y - 2 * mm
+
+
 def seal_host(verification: str) -> str | None:
     """The host a seal link sends a phone to (printed under the code, so that a reader
     without a camera can type it, and anyone can see where the QR leads), or None for

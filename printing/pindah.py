@@ -1,18 +1,20 @@
-"""Surat Keterangan Pindah WNI (A4 portrait), a pure renderer.
+"""Surat Keterangan Pindah WNI and Surat Keterangan Pindah Datang (A4 portrait), pure
+renderers: the certificate the origin's office issues when a family leaves, and the one
+the destination's office issues when it arrives (on the strength of the first).
 
 Payload ``data``: ``kk_number, head_name, origin{street, rt, rw, kelurahan, kecamatan,
 kabupaten, province, postal_code}, destination{...same}, reason, move_type, move_date,
-members[{nik, name, relationship}]``.
+members[{nik, name, relationship}]``; the arrival also ``departure_number`` (the
+SKPWNI's number), ``arrival_date`` and ``new_kk_number`` (optional: the KK at the
+destination, when one is issued).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfgen.canvas import Canvas
 
 from printing import fonts
 from printing.layout import (
@@ -24,6 +26,7 @@ from printing.layout import (
     opt,
     pdf_canvas,
     qr_block,
+    section,
     signature_block,
     tte_note,
 )
@@ -43,20 +46,17 @@ def _address(a: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def _section(c: Canvas, title: str, rows: list[tuple[str, str]], y: float, width: float) -> float:
-    c.setFillColor(colors.Color(0.9, 0.9, 0.9))
-    c.rect(20 * mm, y - 1.8 * mm, width - 40 * mm, 6 * mm, stroke=0, fill=1)
-    c.setFillColor(colors.black)
-    fit(c, title, 22 * mm, y, width - 44 * mm, font=fonts.BOLD, size=9.5)
-    y -= 7 * mm
-    for label, value in rows:
-        fit(c, label, 24 * mm, y, 45 * mm, size=9)
-        fit(c, f": {value}", 72 * mm, y, width - 92 * mm, size=9)
-        y -= 4.3 * mm
-    return y - 2 * mm
-
-
 def render(payload: dict[str, Any]) -> bytes:
+    """Surat Keterangan Pindah WNI (leaving)."""
+    return _render(payload, arrival=False)
+
+
+def render_arrival(payload: dict[str, Any]) -> bytes:
+    """Surat Keterangan Pindah Datang WNI (arriving)."""
+    return _render(payload, arrival=True)
+
+
+def _render(payload: dict[str, Any], *, arrival: bool) -> bytes:
     d = need(payload, "data", "payload")
     members = need(d, "members", "data")
     if len(members) > MAX_MEMBERS:
@@ -65,10 +65,12 @@ def render(payload: dict[str, Any]) -> bytes:
         )
     width, height = A4
     number = need(payload, "number", "payload")
-    with pdf_canvas(A4, "Surat Keterangan Pindah WNI", number) as (c, buf):
+    office = need(d, "destination" if arrival else "origin", "data")
+    title = "Surat Keterangan Pindah Datang WNI" if arrival else "Surat Keterangan Pindah WNI"
+    with pdf_canvas(A4, title, number) as (c, buf):
         fit(
             c,
-            "PEMERINTAH " + opt(need(d, "origin", "data"), "kabupaten").upper(),
+            "PEMERINTAH " + opt(office, "kabupaten").upper(),
             width / 2,
             height - 20 * mm,
             width - 40 * mm,
@@ -90,7 +92,9 @@ def render(payload: dict[str, Any]) -> bytes:
         c.line(20 * mm, height - 30 * mm, width - 20 * mm, height - 30 * mm)
         fit(
             c,
-            "SURAT KETERANGAN PINDAH WARGA NEGARA INDONESIA",
+            "SURAT KETERANGAN PINDAH DATANG WARGA NEGARA INDONESIA"
+            if arrival
+            else "SURAT KETERANGAN PINDAH WARGA NEGARA INDONESIA",
             width / 2,
             height - 40 * mm,
             width - 40 * mm,
@@ -108,32 +112,33 @@ def render(payload: dict[str, Any]) -> bytes:
             align="center",
         )
         y = height - 58 * mm
-        y = _section(
-            c,
-            "DATA DAERAH ASAL",
-            [
-                ("Nomor Kartu Keluarga", need(d, "kk_number", "data")),
-                ("Nama Kepala Keluarga", need(d, "head_name", "data")),
-                *_address(d["origin"]),
-            ],
-            y,
-            width,
-        )
-        y = _section(
-            c,
-            "DATA KEPINDAHAN",
-            [
+        origin = [
+            ("Nomor Kartu Keluarga", need(d, "kk_number", "data")),
+            ("Nama Kepala Keluarga", need(d, "head_name", "data")),
+            *_address(need(d, "origin", "data")),
+        ]
+        if arrival:
+            origin.append(("Nomor SKPWNI", need(d, "departure_number", "data")))
+        y = section(c, "DATA DAERAH ASAL", origin, y, width)
+        if arrival:
+            moving = [
+                ("Tanggal kedatangan", date_long(need(d, "arrival_date", "data"))),
+                ("Nomor KK di tujuan", opt(d, "new_kk_number")),
+                ("Jenis kepindahan", opt(d, "move_type")),
+                *_address(need(d, "destination", "data")),
+            ]
+        else:
+            moving = [
                 ("Alasan pindah", opt(d, "reason")),
                 ("Jenis kepindahan", opt(d, "move_type")),
                 ("Rencana tanggal pindah", date_long(need(d, "move_date", "data"))),
                 *_address(need(d, "destination", "data")),
-            ],
-            y,
-            width,
-        )
+            ]
+        y = section(c, "DATA KEDATANGAN" if arrival else "DATA KEPINDAHAN", moving, y, width)
 
         usable = width - 40 * mm
-        fit(c, "ANGGOTA KELUARGA YANG PINDAH", 20 * mm, y, usable, font=fonts.BOLD, size=9.5)
+        heading = "ANGGOTA KELUARGA YANG DATANG" if arrival else "ANGGOTA KELUARGA YANG PINDAH"
+        fit(c, heading, 20 * mm, y, usable, font=fonts.BOLD, size=9.5)
         table = fitted_table(
             ["No", "NIK", "Nama Lengkap", "SHDK"],
             [
@@ -145,7 +150,7 @@ def render(payload: dict[str, Any]) -> bytes:
             size=8.5,
         )
         table.draw(c, 20 * mm, y - 3 * mm)
-        signature_block(c, payload, width - 62 * mm, 62 * mm, place=opt(d["origin"], "kabupaten"))
+        signature_block(c, payload, width - 62 * mm, 62 * mm, place=opt(office, "kabupaten"))
         qr_block(c, payload, width - 20 * mm, 18 * mm)
         tte_note(c, 20 * mm, 12 * mm, width - 80 * mm)
         c.showPage()

@@ -23,6 +23,12 @@ RENDERERS: dict[str, tuple[str, str]] = {
     "surat_pindah": ("pindah", "render"),
     "ktp_el": ("cards", "render_ktp"),
     "kia": ("cards", "render_kia"),
+    "akta_perkawinan": ("akta", "render_marriage"),
+    "akta_perceraian": ("akta", "render_divorce"),
+    "akta_pengakuan_anak": ("akta", "render_recognition"),
+    "akta_pengesahan_anak": ("akta", "render_legitimation"),
+    "surat_pindah_datang": ("pindah", "render_arrival"),
+    "biodata": ("biodata", "render"),
     "receipt": ("receipt", "render_receipt"),
     "test_page": ("receipt", "render_test_page"),
 }

@@ -14,6 +14,12 @@ KINDS: Final[dict[str, tuple[str, Medium]]] = {
     "surat_pindah": ("Surat Keterangan Pindah WNI", "a4"),
     "ktp_el": ("KTP-el", "card"),
     "kia": ("Kartu Identitas Anak", "card"),
+    "akta_perkawinan": ("Kutipan Akta Perkawinan", "a4"),
+    "akta_perceraian": ("Kutipan Akta Perceraian", "a4"),
+    "akta_pengakuan_anak": ("Kutipan Akta Pengakuan Anak", "a4"),
+    "akta_pengesahan_anak": ("Kutipan Akta Pengesahan Anak", "a4"),
+    "surat_pindah_datang": ("Surat Keterangan Pindah Datang WNI", "a4"),
+    "biodata": ("Biodata Penduduk WNI", "a4"),
 }
 
 

@@ -46,6 +46,12 @@ PREFIX = {
     "surat_pindah": "SKPWNI",
     "ktp_el": "KTP",
     "kia": "KIA",
+    "akta_perkawinan": "AKW",
+    "akta_perceraian": "AKC",
+    "akta_pengakuan_anak": "APA",
+    "akta_pengesahan_anak": "APS",
+    "surat_pindah_datang": "SKPD",
+    "biodata": "BIO",
 }
 
 

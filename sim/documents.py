@@ -177,6 +177,154 @@ def kia(photo: bytes = b"") -> dict[str, Any]:
     }
 
 
+def akta_perkawinan() -> dict[str, Any]:
+    """A Christian couple's marriage: the civil registry records the marriages of those
+    who are not Muslim (a Muslim marriage is recorded by the KUA, not Dukcapil)."""
+    fam = FAMILIES[1]
+    husband, wife = fam["members"][0], fam["members"][1]
+    return {
+        **_base("akta_perkawinan", "Kutipan Akta Perkawinan", "a4", "AKW-1271-KW-15052004-0118"),
+        "data": {
+            "registration_number": "1271-KW-15052004-0118",
+            "husband": _spouse(husband),
+            "wife": _spouse(wife),
+            "marriage_place": "Kota Medan",
+            "marriage_date": "2004-05-15",
+            "religion": husband["religion"],
+            "religious_leader": "Pdt. Marudut Simatupang, S.Th",
+            "issue_place": "Kota Medan",
+        },
+    }
+
+
+def _spouse(person: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": person["name"],
+        "nik": person["nik"],
+        "birth_place": person["birth_place"],
+        "birth_date": person["birth_date"],
+        "citizenship": "WNI",
+    }
+
+
+def akta_perceraian() -> dict[str, Any]:
+    """A divorce the district court decided (for those not Muslim: a Muslim divorce is
+    the religious court's Akta Cerai).  The couple is not in the demo families."""
+    return {
+        **_base("akta_perceraian", "Kutipan Akta Perceraian", "a4", "AKC-1271-CR-20102026-0009"),
+        "data": {
+            "registration_number": "1271-CR-20102026-0009",
+            "husband": {
+                "name": "Jonatan Hutapea",
+                "nik": "1271020304880001",
+                "birth_place": "Kota Medan",
+                "birth_date": "1988-04-03",
+                "citizenship": "WNI",
+            },
+            "wife": {
+                "name": "Maria Simbolon",
+                "nik": "1271025109900002",
+                "birth_place": "Pematangsiantar",
+                "birth_date": "1990-09-11",
+                "citizenship": "WNI",
+            },
+            "divorce_place": "Kota Medan",
+            "divorce_date": "2026-10-20",
+            "court": "Pengadilan Negeri Medan",
+            "court_decision": "512/Pdt.G/2026/PN Mdn",
+            "court_decision_date": "2026-09-14",
+            "marriage_certificate": "1271-KW-02022013-0044",
+            "issue_place": "Kota Medan",
+        },
+    }
+
+
+def _child_act(kind: str, title: str, number: str, event: str, when: str) -> dict[str, Any]:
+    return {
+        **_base(kind, title, "a4", number),
+        "data": {
+            "registration_number": number.split("-", 1)[1],
+            "name": "Kevin Aditya Wijaya",
+            "nik": "3271012206240003",
+            "birth_certificate": "3271-LU-01072024-0311",
+            "father": {"name": "Andreas Wijaya", "nik": "3271011109920001"},
+            "mother": {"name": "Lusiana Putri", "nik": "3271016712950002"},
+            f"{event}_place": "Kota Bogor",
+            f"{event}_date": when,
+            "marriage_certificate": "3271-KW-14032026-0207",
+            "issue_place": "Kota Bogor",
+        },
+    }
+
+
+def akta_pengakuan_anak() -> dict[str, Any]:
+    return _child_act(
+        "akta_pengakuan_anak",
+        "Kutipan Akta Pengakuan Anak",
+        "APA-3271-PA-09102026-0004",
+        "recognition",
+        "2026-10-09",
+    )
+
+
+def akta_pengesahan_anak() -> dict[str, Any]:
+    return _child_act(
+        "akta_pengesahan_anak",
+        "Kutipan Akta Pengesahan Anak",
+        "APS-3271-PS-23102026-0002",
+        "legitimation",
+        "2026-10-23",
+    )
+
+
+def surat_pindah_datang() -> dict[str, Any]:
+    leaving = surat_pindah()
+    data = dict(leaving["data"])
+    data |= {
+        "departure_number": leaving["number"],
+        "arrival_date": "2026-11-16",
+        "new_kk_number": "1271050211260004",
+    }
+    return {
+        **_base(
+            "surat_pindah_datang",
+            "Surat Keterangan Pindah Datang WNI",
+            "a4",
+            "SKPD/1271/11/2026/00288",
+        ),
+        "data": data,
+    }
+
+
+def biodata() -> dict[str, Any]:
+    fam = FAMILIES[0]
+    p = fam["members"][0]
+    return {
+        **_base("biodata", "Biodata Penduduk WNI", "a4", "BIO-3201-20261102-000517"),
+        "data": {
+            "kk_number": fam["kk_number"],
+            "head_name": p["name"],
+            "address": fam["address"],
+            "nik": p["nik"],
+            "name": p["name"],
+            "sex": p["sex"],
+            "birth_place": p["birth_place"],
+            "birth_date": p["birth_date"],
+            "blood_type": "O",
+            "religion": p["religion"],
+            "marital_status": p["marital_status"],
+            "relationship": p["relationship"],
+            "education": p["education"],
+            "occupation": p["occupation"],
+            "birth_certificate": "3201-LT-12031980-0088",
+            "marriage_certificate": "-",
+            "disability": "Tidak ada",
+            "father": {"name": p["father"], "nik": "-"},
+            "mother": {"name": p["mother"], "nik": "-"},
+        },
+    }
+
+
 def receipt() -> dict[str, Any]:
     return {
         "kind": "receipt",
@@ -216,6 +364,12 @@ def all_samples() -> dict[str, dict[str, Any]]:
         "surat_pindah": surat_pindah(),
         "ktp_el": ktp_el(photo(budi["nik"], budi["sex"]), signature_image(budi["nik"])),
         "kia": kia(photo(dewi["nik"], dewi["sex"])),
+        "akta_perkawinan": akta_perkawinan(),
+        "akta_perceraian": akta_perceraian(),
+        "akta_pengakuan_anak": akta_pengakuan_anak(),
+        "akta_pengesahan_anak": akta_pengesahan_anak(),
+        "surat_pindah_datang": surat_pindah_datang(),
+        "biodata": biodata(),
         "receipt": receipt(),
         "test_page": technician_test_page(),
     }

@@ -27,7 +27,6 @@ from server.tls import ConnectionLimits, uvicorn_tls_options
 from sim.population import ISSUING_OFFICIAL
 from sim.seed import seed_demo
 
-
 # The office the simulated server speaks for (its demo population lives in Bogor).
 SIM_OFFICE = "Disdukcapil Kota Bogor (simulasi)"
 

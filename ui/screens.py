@@ -83,6 +83,12 @@ KIND_TITLES = (
     QT_TRANSLATE_NOOP("Kind", "Kutipan Akta Kelahiran"),
     QT_TRANSLATE_NOOP("Kind", "Kutipan Akta Kematian"),
     QT_TRANSLATE_NOOP("Kind", "Surat Keterangan Pindah WNI"),
+    QT_TRANSLATE_NOOP("Kind", "Kutipan Akta Perkawinan"),
+    QT_TRANSLATE_NOOP("Kind", "Kutipan Akta Perceraian"),
+    QT_TRANSLATE_NOOP("Kind", "Kutipan Akta Pengakuan Anak"),
+    QT_TRANSLATE_NOOP("Kind", "Kutipan Akta Pengesahan Anak"),
+    QT_TRANSLATE_NOOP("Kind", "Surat Keterangan Pindah Datang WNI"),
+    QT_TRANSLATE_NOOP("Kind", "Biodata Penduduk WNI"),
 )
 
 

@@ -111,6 +111,30 @@
         <translation>Death certificate</translation>
     </message>
     <message>
+        <source>Kutipan Akta Perkawinan</source>
+        <translation>Marriage certificate</translation>
+    </message>
+    <message>
+        <source>Kutipan Akta Perceraian</source>
+        <translation>Divorce certificate</translation>
+    </message>
+    <message>
+        <source>Kutipan Akta Pengakuan Anak</source>
+        <translation>Certificate of recognition of a child</translation>
+    </message>
+    <message>
+        <source>Kutipan Akta Pengesahan Anak</source>
+        <translation>Certificate of legitimation of a child</translation>
+    </message>
+    <message>
+        <source>Surat Keterangan Pindah Datang WNI</source>
+        <translation>Certificate of arrival (move)</translation>
+    </message>
+    <message>
+        <source>Biodata Penduduk WNI</source>
+        <translation>Resident&apos;s register extract</translation>
+    </message>
+    <message>
         <source>Surat Keterangan Pindah WNI</source>
         <translation>Move certificate (SKPWNI)</translation>
     </message>
