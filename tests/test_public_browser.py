@@ -102,8 +102,10 @@ def test_every_printed_kind_checks_valid_on_a_phone_then_revoked_then_superseded
     kia = printed["kia"]
     phone.get(f"{server.url}/console/documents/{kia.number}")
     phone.find_element(By.ID, "revoke-reason").send_keys("kartu hilang, dilaporkan pemegang")
+    shot(phone, "console-revoke")
     phone.find_element(By.ID, "revoke").click()
     shown(phone, "document-status", "dicabut")
+    shot(phone, "console-revoked")
     assert verdict(phone, kia.link) == ("revoked", "Dokumen telah DICABUT")
     assert "dilaporkan" not in phone.page_source  # the reason stays in the office
     shot(phone, "revoked")

@@ -190,6 +190,8 @@ def test_the_page_follows_the_document_through_revocation_and_reprint(
         console.login("kepala")
         shown = console.get(f"/console/documents/{first.number}").text
         assert 'id="checks">2<' in shown
+        assert "{" not in shown.split("<main")[1]  # every sentence filled in
+        assert shown.count("dipesan untuk dicetak") == 1  # one print job, said once
         answer = console.post(
             f"/console/documents/{first.number}/revoke", reason="kartu hilang, dilaporkan"
         )

@@ -751,6 +751,8 @@ def _history(
     events: list[tuple[dt.datetime, str, str]] = []
     for entry in entries:
         key = f"ev_{entry.action}"
+        if entry.action == "reserved":
+            continue  # the print job below says so, with its kiosk and its outcome
         if entry.action == "superseded":
             text = t(key, by=str(entry.detail.get("by", newer)))
         elif key in TEXT:
