@@ -81,7 +81,7 @@ from server.guard import RequestGuard
 from server.logthrottle import LogThrottle
 from server.metrics import LatencyMiddleware, exposition, registry_for
 from server.pki import PkiError, cert_identity, read_request
-from server.prepared import Db, Pending, broken_errors, connector
+from server.prepared import Db, Pending, broken_errors, connector, outcome_known
 from server.public import mount as mount_public
 from server.queries import Queries
 from server.security import Issuer, keyed_hash, new_token
@@ -231,10 +231,26 @@ class Context:
         self.kiosks: dict[str, tuple[float, str, str]] = {}
         threads = db_threads_for(settings.db_threads, engine.dialect.name)
         self.pool = ThreadPoolExecutor(threads, "adm-db") if threads else None
+        self.broken = broken_errors(engine)
 
     async def run(self, work: Callable[[], T]) -> T:
         """A handler's database work: inline, or in the pool (``Settings.db_threads``) so
-        the event loop serves other kiosks while one waits on a distant database."""
+        the event loop serves other kiosks while one waits on a distant database.
+
+        A connection that breaks (a failover: the primary gone, the standby promoted)
+        before the work sent its commit is retried once on a new connection, which the
+        multi-host URL makes to whichever node now takes writes; nothing was written, so
+        nothing is done twice.  A break during the commit, or a second break, is answered
+        503 with Retry-After, and the kiosk's own retries finish the work."""
+        try:
+            return await self._run(work)
+        except self.broken as exc:
+            if not outcome_known(exc):
+                raise
+            log.warning("database connection broke; retrying the request once")
+            return await self._run(work)
+
+    async def _run(self, work: Callable[[], T]) -> T:
         if self.pool is None:
             return work()
         return await asyncio.get_running_loop().run_in_executor(self.pool, work)

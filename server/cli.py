@@ -71,6 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    dbp = sub.add_parser("db", help="the database: status, backup, point-in-time restore")
+    dsub = dbp.add_subparsers(dest="db_cmd", required=True)
+    dsub.add_parser("status", help="primary, standbys and their lag, archiving, last backup")
+    bk = dsub.add_parser("backup", help="a base backup (pgBackRest), or a copy of SQLite")
+    bk.add_argument("--type", choices=("full", "diff", "incr"), default="full")
+    bk.add_argument("--out", type=Path, help="SQLite only: the copy (default HOME/backups/)")
+    rs = dsub.add_parser("restore", help="restore to a moment into a new data folder")
+    rs.add_argument("--to", required=True, help="the moment, e.g. '2026-12-06 10:15:00+00'")
+    rs.add_argument("--pgdata", type=Path, required=True, help="an empty folder")
+    dbp.set_defaults(func=cmd_db)
 
     pki = sub.add_parser("pki", help="CA, server and kiosk certificates, issuer key")
     psub = pki.add_subparsers(dest="pki_cmd", required=True)
@@ -598,6 +608,40 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise SignatureError(f"online check at {args.online}: not a verification answer") from None
     print(f"status: {status}")
     return 0 if status in ("valid", "active") else 1
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    """``db status | backup | restore``: asks the nodes, pg_auto_failover's replication
+    and pgBackRest (server.dbops); never replicates or archives by itself."""
+    from server import dbops
+
+    home = _home(args)
+    url = _url(args, home)
+    try:
+        backup = dbops.BackupConfig.load(home.config_file)
+        if args.db_cmd == "status":
+            found = dbops.health(url, backup)
+            print("\n".join(dbops.describe(found, dbops.now())))
+            return 0 if found.dialect == "sqlite" or found.primary is not None else 1
+        if args.db_cmd == "backup":
+            if not url.startswith("postgresql"):
+                stamp = dbops.now().strftime("%Y%m%dT%H%M%SZ")
+                out = args.out or home.path / "backups" / f"server-{stamp}.db"
+                print(f"copied to {dbops.sqlite_backup(url, out)}")
+                return 0
+            backup.run("backup", f"--type={args.type}")
+            when = dbops.last_backup(backup)
+            print(f"{args.type} backup done; newest backup finished {when:%Y-%m-%d %H:%M:%S} UTC")
+            return 0
+        dbops.restore(backup, args.to, args.pgdata)
+        print(
+            f"restored to {args.to} in {args.pgdata}: start it (pg_ctl -D {args.pgdata} start), "
+            "check it, then make it the cluster's new first node"
+        )
+        return 0
+    except dbops.DbOpsError as exc:
+        print(f"adm-server: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_verifier_page(args: argparse.Namespace) -> int:

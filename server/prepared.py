@@ -130,10 +130,24 @@ class Db:
         return self.send(stmt, **params).scalar()
 
     def commit(self) -> None:
-        self._conn.commit()
+        try:
+            self._conn.commit()
+        except Exception as exc:
+            # The connection broke while the commit was on its way: whether it applied is
+            # not known, so the request must not be run again (``commit_sent``).
+            exc.commit_sent = True  # type: ignore[attr-defined]
+            raise
 
     def rollback(self) -> None:
         self._conn.rollback()
+
+
+def outcome_known(exc: BaseException) -> bool:
+    """A broken connection's request changed nothing for sure: it broke before any commit
+    was sent (a read, or a write the database rolled back with the connection).  Such a
+    request may be run again on a new connection; one that broke during its commit may
+    have committed, and is not."""
+    return not getattr(exc, "commit_sent", False)
 
 
 def broken_errors(engine: Engine) -> tuple[type[Exception], ...]:

@@ -22,7 +22,7 @@ from server import officer
 from server.app import Context, Settings, create_app
 from server.db import make_engine, session_factory
 from server.pki import IssuedCert, ServerHome
-from server.prepared import connector
+from server.prepared import broken_errors, connector
 from server.tls import ConnectionLimits, uvicorn_tls_options
 from sim.population import ISSUING_OFFICIAL
 from sim.seed import seed_demo
@@ -171,6 +171,7 @@ class EmbeddedServer:
         self._context.connect = connector(engine)
         self._context.engine = engine
         self._context.kiosks.clear()  # kiosk records are per database
+        self._context.broken = broken_errors(engine)
         self._engine, self.database_url = engine, database_url
         old.dispose()
 
