@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: check bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot bench-public
+.PHONY: check bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot bench-public failover-test bench-failover
 
 all: test
 
@@ -20,7 +20,7 @@ test: setup lint typecheck contracts pytest
 
 # What CI runs (.ci/run): every test, then the image booted in QEMU (boot, idle screen, a
 # session by touch, the watchdog).
-check: test boot-smoke
+check: test boot-smoke failover-test
 
 lint:
 	$(BIN)/ruff check .
@@ -94,6 +94,11 @@ bench-ui: setup
 
 bench-server: setup
 	@$(BIN)/python bench/server_load.py --db both --workers 1,2,4 --seconds 12
+
+# The replicated database under failover: pg_auto_failover, two server nodes behind
+# HAProxy, kiosks printing while a primary is killed, then frozen (tests/test_failover.py).
+failover-test: setup
+	@ADM_FAILOVER=1 $(BIN)/python -m pytest -q -p no:randomly tests/test_failover.py
 
 # The public check: the seal on paper and /v/<token> paced at 200/s (bench/public_check.py).
 bench-public: setup

@@ -23,6 +23,9 @@ APT_PACKAGES=(
   # a throwaway PostgreSQL cluster for the server tests and benchmark, and HAProxy in
   # front of two server nodes (tests/test_cluster.py, bench/server_load.py --nodes)
   postgresql haproxy
+  # the replicated database: pg_auto_failover's monitor and keepers, and pgBackRest for the
+  # WAL archive and point-in-time restores (tests/test_failover.py, bench/failover.py)
+  postgresql-15-auto-failover pg-auto-failover-cli pgbackrest
   # the Wayland kiosk compositor the kiosk unit runs under, its seat daemon, Xwayland
   # (Debian's cage needs it) and Qt's Wayland libraries: the package depends on them, and
   # tests/test_deb.py installs the package with dpkg

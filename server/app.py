@@ -29,6 +29,7 @@ import hmac
 import logging
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -81,7 +82,14 @@ from server.guard import RequestGuard
 from server.logthrottle import LogThrottle
 from server.metrics import LatencyMiddleware, exposition, registry_for
 from server.pki import PkiError, cert_identity, read_request
-from server.prepared import Db, Pending, broken_errors, connector, outcome_known
+from server.prepared import (
+    Db,
+    Pending,
+    abort_thread,
+    broken_errors,
+    connector,
+    outcome_known,
+)
 from server.public import mount as mount_public
 from server.queries import Queries
 from server.security import Issuer, keyed_hash, new_token
@@ -128,6 +136,10 @@ class Settings:
     # mode.  Only the simulator's embedded server (sim.embedded) sets it: a real server
     # never believes a simulated fingerprint matcher.
     accept_simulated: bool = False
+    # The longest a request waits for the database (PostgreSQL, in the thread pool) before
+    # its connection is cut and it is answered 503: a host that froze answers nothing and
+    # closes nothing, and the failover that replaces it takes seconds.
+    db_deadline: float = 5.0
     # From this moment on a kiosk that reports nothing of what it is made of (a kiosk
     # version from before the report) is refused e-KTP sessions too.  Until then it is
     # served, and the console shows it as unreported.
@@ -145,6 +157,13 @@ class Settings:
 
 
 # ---------------------------------------------------------------- errors
+
+
+class DatabaseStalled(Exception):
+    """The database took longer than ``Settings.db_deadline``; whether a commit in flight
+    applied is not known (never retried, answered 503)."""
+
+    commit_sent = True
 
 
 class ApiError(HTTPException):
@@ -253,7 +272,22 @@ class Context:
     async def _run(self, work: Callable[[], T]) -> T:
         if self.pool is None:
             return work()
-        return await asyncio.get_running_loop().run_in_executor(self.pool, work)
+        ran_on: list[int] = []
+
+        def tracked() -> T:
+            ran_on.append(threading.get_ident())
+            return work()
+
+        future = asyncio.get_running_loop().run_in_executor(self.pool, tracked)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.settings.db_deadline)
+        except TimeoutError:
+            # The database stopped answering without closing anything (a frozen host):
+            # cut the connection so the thread is free, and answer 503 now.
+            abort_thread(ran_on[0] if ran_on else None)
+            future.add_done_callback(lambda f: f.cancelled() or f.exception())
+            log.warning("database did not answer in %.1f s", self.settings.db_deadline)
+            raise DatabaseStalled() from None
 
     def kiosk(self, request: Request, db: Db) -> str:
         """The kiosk behind the verified client certificate, or 401/403."""
@@ -789,7 +823,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
             headers={"Retry-After": "1"},
         )
 
-    for error in (*broken_errors(engine), OperationalError):
+    for error in (*broken_errors(engine), OperationalError, DatabaseStalled):
         app.add_exception_handler(error, _unavailable)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(IntegrityError, _conflict)

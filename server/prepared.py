@@ -14,6 +14,9 @@ psycopg uses ``%(name)s``), so a statement's parameters are a plain dict.
 
 from __future__ import annotations
 
+import os
+import socket
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
@@ -150,6 +153,33 @@ def outcome_known(exc: BaseException) -> bool:
     return not getattr(exc, "commit_sent", False)
 
 
+# The driver connection each thread is using for a request, so that a request stuck on a
+# database that stopped answering can be cut off from outside (:func:`abort_thread`).
+_IN_USE: dict[int, Any] = {}
+
+
+def abort_thread(thread_id: int | None) -> bool:
+    """Shut down the socket of the connection ``thread_id`` is waiting on: its blocked read
+    fails at once with a connection error (and the connection is thrown away).  A database
+    host that froze keeps its TCP connections open and its kernel keeps acknowledging, so
+    without this a request would wait forever.  True if there was one to cut."""
+    conn = _IN_USE.get(thread_id) if thread_id is not None else None
+    if conn is None:
+        return False
+    try:
+        fd = conn.pgconn.socket
+        sock = socket.socket(fileno=os.dup(fd))
+    except Exception:  # closed meanwhile, or not a socket-based driver: nothing to cut
+        return False
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        return False
+    finally:
+        sock.close()  # the duplicate only; the driver still owns its descriptor
+    return True
+
+
 def broken_errors(engine: Engine) -> tuple[type[Exception], ...]:
     """The driver's errors that mean "the database cannot be reached" (answered 503)."""
     dbapi = engine.dialect.dbapi
@@ -170,6 +200,9 @@ def connector(engine: Engine) -> Callable[[], Any]:
     def connect() -> Iterator[Db]:
         conn = engine.raw_connection()
         mode = conn.driver_connection.pipeline() if pipelined else None  # type: ignore[union-attr]
+        me = threading.get_ident()
+        if pipelined:
+            _IN_USE[me] = conn.driver_connection
         try:
             pipeline = mode.__enter__() if mode is not None else None
             try:
@@ -187,6 +220,7 @@ def connector(engine: Engine) -> Callable[[], Any]:
             engine.dispose()
             raise
         finally:
+            _IN_USE.pop(me, None)
             conn.close()  # back to the pool; the pool rolls back anything left open
 
     return connect

@@ -27,7 +27,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from server.dbops import BackupConfig, restore
 from sim.postgres import PostgresUnavailable, _bindir
 
 PG_AUTOCTL = "/usr/bin/pg_autoctl"
@@ -226,13 +228,65 @@ class HaCluster:
             timeout=60,
         )
 
+    def backup_config(self) -> BackupConfig:
+        """What ``server.toml``'s ``[backup]`` says for this cluster."""
+        return BackupConfig(STANZA, str(self.backrest_conf), self._user or "")
+
+    def restore_to(self, moment: str, target: Path) -> None:
+        """``adm-server db restore``'s work: the cluster as of ``moment`` in ``target``."""
+        restore(self.backup_config(), moment, target)
+
+    def query_restored(self, target: Path, sql: str, timeout: float = 120) -> list[Any]:
+        """Start the restored copy on a port of its own (no archiving, no replication),
+        wait for its recovery to end at the target, run ``sql``, stop it."""
+        import psycopg
+
+        port = self.monitor.port + 9
+        opts = (
+            f"-p {port} -k {target} -c listen_addresses=127.0.0.1 -c archive_mode=off "
+            "-c synchronous_standby_names='' -c hot_standby=on"
+        )
+        log = str(self.dir / "restored.log")
+        subprocess.run(
+            self._pg(
+                "pg_ctl", "-D", str(target), "-o", opts, "-l", log, "-w", "-t", "120", "start"
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=timeout,
+            check=True,
+        )
+        try:
+            conninfo = f"host=127.0.0.1 port={port} user={USER} dbname={DATABASE}"
+
+            def promoted() -> bool:
+                try:
+                    with psycopg.connect(conninfo, connect_timeout=2) as conn:
+                        row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+                        return row is not None and not row[0]
+                except psycopg.Error:
+                    return False
+
+            self.wait_until(promoted, "the restored copy to reach its target", timeout)
+            with psycopg.connect(conninfo) as conn:
+                return [r[0] for r in conn.execute(sql).fetchall()]
+        finally:
+            subprocess.run(
+                self._pg("pg_ctl", "-D", str(target), "-m", "fast", "-w", "stop"),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=60,
+            )
+
     def backrest(self, *args: str, timeout: float = 600) -> str:
         cmd = ["pgbackrest", f"--config={self.backrest_conf}", f"--stanza={STANZA}", *args]
         if self._user:
             cmd = ["runuser", "-u", self._user, "--", *cmd]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0:
-            raise ClusterError(f"pgbackrest {args[0]}: {(proc.stderr or proc.stdout).strip()[-500:]}")
+            raise ClusterError(
+                f"pgbackrest {args[0]}: {(proc.stderr or proc.stdout).strip()[-500:]}"
+            )
         return proc.stdout
 
     @property
@@ -247,7 +301,8 @@ class HaCluster:
             import psycopg
 
             with psycopg.connect(
-                f"host=127.0.0.1 port={self.monitor.port} user=autoctl_node dbname=pg_auto_failover",
+                f"host=127.0.0.1 port={self.monitor.port} user=autoctl_node "
+                "dbname=pg_auto_failover",
                 connect_timeout=2,
             ):
                 return True
