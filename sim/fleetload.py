@@ -17,11 +17,14 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
 
 from kiosk.server_client import ServerClient, ServerRefused, ServerUnavailable
 from sim.seed import card_assertion
 
 CARD = card_assertion(0.9)
+T = TypeVar("T")
 
 
 @dataclass
@@ -55,7 +58,7 @@ def run_lanes(
     lock = threading.Lock()
     stop_at = result.started + deadline
 
-    def call(fn: Callable[[], object]) -> object:
+    def call(fn: Callable[[], T]) -> T:
         while True:
             if time.monotonic() > stop_at:
                 raise TimeoutError("the load did not finish in time")
@@ -79,16 +82,15 @@ def run_lanes(
         kiosk = clients[k]
         for nik, doc_id, code in documents[k :: len(clients)]:
             begun = time.monotonic()
-            session = str(
-                call(lambda n=nik: kiosk.open_session("ektp", nik=n, card=CARD)["session"])
-            )  # type: ignore[index]
+            opened = call(partial(kiosk.open_session, "ektp", nik=nik, card=CARD))
+            session = str(opened["session"])
             job = str(uuid.uuid4())
-            answer = call(lambda s=session, j=job, d=doc_id, c=code: kiosk.reserve(s, j, d, c))
-            assert answer.state == "reserved"  # type: ignore[attr-defined]
+            answer = call(partial(kiosk.reserve, session, job, doc_id, code))
+            assert answer.state == "reserved"
             with lock:
                 result.reserved.append(job)
-            confirmed = call(lambda j=job: kiosk.confirm(j))
-            assert confirmed["state"] == "confirmed"  # type: ignore[index]
+            confirmed = call(partial(kiosk.confirm, job))
+            assert confirmed["state"] == "confirmed"
             with lock:
                 result.confirmed.append(job)
                 result.latencies.append(time.monotonic() - begun)
