@@ -78,6 +78,7 @@ from server.alerts import AlertRules, audit_check
 from server.console.web import metrics_token_ok
 from server.console.web import mount as mount_console
 from server.db import AuditEntry, KioskRequest, utcnow
+from server.dbops import BackupConfig, HealthCache, engine_url
 from server.guard import RequestGuard
 from server.logthrottle import LogThrottle
 from server.metrics import LatencyMiddleware, exposition, registry_for
@@ -126,6 +127,8 @@ class Settings:
     alert_rules: AlertRules = field(default_factory=AlertRules)
     # The public check of printed documents (server.verification): host, office, peers.
     verification: VerificationConfig = field(default_factory=VerificationConfig)
+    # Backups (server.dbops, [backup] of server.toml): the console's and /metrics' view.
+    backup: BackupConfig = field(default_factory=BackupConfig)
     # Hash of the bearer token Prometheus scrapes /metrics with (None: /metrics is off).
     metrics_token_hash: bytes | None = None
     # How long a console login lasts without a new login.
@@ -251,6 +254,9 @@ class Context:
         threads = db_threads_for(settings.db_threads, engine.dialect.name)
         self.pool = ThreadPoolExecutor(threads, "adm-db") if threads else None
         self.broken = broken_errors(engine)
+        # The database's health (nodes, replication, archiving, backups), asked at most
+        # every 30 s per worker by the console and /metrics.
+        self.db_health = HealthCache(engine_url(engine), settings.backup)
 
     async def run(self, work: Callable[[], T]) -> T:
         """A handler's database work: inline, or in the pool (``Settings.db_threads``) so

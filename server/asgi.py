@@ -26,6 +26,7 @@ app = create_app(
         home=_home,
         alert_rules=_home.alert_rules(),
         verification=_home.verification(),
+        backup=_home.backup(),
         metrics_token_hash=_home.metrics_token_hash(),
     ),
 )

@@ -305,6 +305,33 @@ def restore(backup: BackupConfig, to: str, pgdata: Path) -> str:
     )
 
 
+def alerts(h: Health, backup: BackupConfig, at: dt.datetime) -> list[tuple[str, dict[str, Any]]]:
+    """What the office must act on: (console text key, its values)."""
+    if h.dialect != "postgresql":
+        return []
+    found: list[tuple[str, dict[str, Any]]] = []
+    if h.primary is None:
+        found.append(("db_no_primary", {}))
+    elif len(h.nodes) > 1 and not h.standbys:
+        found.append(("db_no_standby", {}))
+    if h.archive_failing():
+        found.append(("db_archive_failing", {"since": f"{h.last_failed:%Y-%m-%d %H:%M}"}))
+    if backup.stanza:
+        age = h.backup_age(at)
+        if h.backup_error:
+            found.append(("db_backup_unknown", {"why": h.backup_error}))
+        elif age is None:
+            found.append(("db_backup_none", {}))
+        elif age > backup.max_age_hours * 3600:
+            found.append(
+                (
+                    "db_backup_old",
+                    {"hours": f"{age / 3600:.0f}", "limit": f"{backup.max_age_hours:g}"},
+                )
+            )
+    return found
+
+
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 

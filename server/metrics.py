@@ -17,6 +17,7 @@ without a configured token it answers 404, as if it did not exist.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from server.alerts import fleet
 from server.db import Attempt, Document, Reservation, utcnow
+from server.dbops import Health
 
 BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 LATENCY = Histogram(
@@ -123,6 +125,7 @@ class DatabaseCollector(Collector):
         for path, n in sorted(locked):
             lockouts.add_metric((path,), n)
         yield lockouts
+        yield from database_series(ctx.db_health.get(), now)
         pool = ctx.engine.pool
         in_use = GaugeMetricFamily(
             "adm_db_pool_connections", "Database pool connections of this worker", labels=("use",)
@@ -131,6 +134,47 @@ class DatabaseCollector(Collector):
         in_use.add_metric(("in_use",), checked_out)
         in_use.add_metric(("idle",), getattr(pool, "checkedin", lambda: 0)())
         yield in_use
+
+
+def database_series(h: Health, now: dt.datetime) -> Iterator[Any]:
+    """The database the server runs on, its replication, WAL archiving and backups."""
+    info = GaugeMetricFamily(
+        "adm_database_info", "The database this server runs on", labels=("dialect", "primary")
+    )
+    primary = h.primary
+    info.add_metric((h.dialect, f"{primary.host}:{primary.port}" if primary else ""), 1)
+    yield info
+    if h.dialect != "postgresql":
+        return
+    yield GaugeMetricFamily(
+        "adm_database_primary_up", "A node takes writes (0: none)", value=1 if primary else 0
+    )
+    lag = GaugeMetricFamily(
+        "adm_database_replication_lag_bytes",
+        "WAL the primary has that each standby has not replayed",
+        labels=("standby", "sync_state"),
+    )
+    for name, sync, lag_bytes, _ in h.standbys:
+        lag.add_metric((name, sync), lag_bytes)
+    yield lag
+    yield GaugeMetricFamily(
+        "adm_database_standbys", "Standbys streaming from the primary", value=len(h.standbys)
+    )
+    yield CounterMetricFamily(
+        "adm_database_archive_failures",
+        "WAL segments whose archiving failed",
+        value=h.archive_failed,
+    )
+    yield GaugeMetricFamily(
+        "adm_database_archive_failing",
+        "The newest WAL archiving attempt failed",
+        value=1 if h.archive_failing() else 0,
+    )
+    age = h.backup_age(now)
+    if age is not None:
+        yield GaugeMetricFamily(
+            "adm_database_backup_age_seconds", "Seconds since the newest backup ended", value=age
+        )
 
 
 def registry_for(context: Any) -> CollectorRegistry:

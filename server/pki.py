@@ -40,6 +40,7 @@ from server.security import Issuer, keyed_hash
 
 if TYPE_CHECKING:
     from server.alerts import AlertRules
+    from server.dbops import BackupConfig
     from server.verification import VerificationConfig
 
 
@@ -335,6 +336,15 @@ class ServerHome:
         try:
             return VerificationConfig.load(self.config_file, self.path)
         except VerificationConfigError as exc:
+            raise PkiError(str(exc)) from None
+
+    def backup(self) -> BackupConfig:
+        """``[backup]`` of ``server.toml`` (none configured without it)."""
+        from server.dbops import BackupConfig, DbOpsError
+
+        try:
+            return BackupConfig.load(self.config_file)
+        except DbOpsError as exc:
             raise PkiError(str(exc)) from None
 
     def metrics_token_hash(self) -> bytes | None:

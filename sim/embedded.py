@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from server import officer
 from server.app import Context, Settings, create_app
 from server.db import make_engine, session_factory
+from server.dbops import HealthCache
 from server.pki import IssuedCert, ServerHome
 from server.prepared import broken_errors, connector
 from server.tls import ConnectionLimits, uvicorn_tls_options
@@ -38,6 +39,7 @@ def settings_for(home: ServerHome) -> Settings:
         home=home,
         alert_rules=home.alert_rules(),
         verification=home.verification(),
+        backup=home.backup(),
         metrics_token_hash=home.metrics_token_hash(),
         # The simulator's own server serves the simulated kiosks it was started for
         # (the demo, the tests); a real server (``adm-server serve``) never does.
@@ -172,6 +174,7 @@ class EmbeddedServer:
         self._context.engine = engine
         self._context.kiosks.clear()  # kiosk records are per database
         self._context.broken = broken_errors(engine)
+        self._context.db_health = HealthCache(database_url, self._context.settings.backup)
         self._engine, self.database_url = engine, database_url
         old.dispose()
 

@@ -288,3 +288,54 @@ def archived_past(url: str) -> bool:
             "FROM pg_stat_archiver"
         ).fetchone()
     return bool(row and row[0])
+
+
+def test_a_failing_archive_and_an_old_backup_become_alerts_and_metrics(
+    db_cluster: HaCluster,
+) -> None:
+    from prometheus_client.core import Metric
+
+    from server.dbops import BackupConfig, alerts, health
+    from server.metrics import database_series
+
+    db_cluster.backrest("backup", "--type=full")
+    node = primary(db_cluster)
+    owner = f"host=127.0.0.1 port={node.port} user=postgres dbname=adm"
+    strict = BackupConfig(
+        db_cluster.backup_config().stanza,
+        db_cluster.backup_config().config,
+        db_cluster.backup_config().user,
+        max_age_hours=1e-6,  # a backup older than 4 ms is "old" here
+    )
+    with psycopg.connect(owner, autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET archive_command = 'false'")
+        conn.execute("SELECT pg_reload_conf()")
+        conn.execute("CREATE TABLE IF NOT EXISTS archive_probe (at timestamptz)")
+        conn.execute("INSERT INTO archive_probe VALUES (now())")  # a segment to archive
+        conn.execute("SELECT pg_switch_wal()")
+    try:
+        db_cluster.wait_until(
+            lambda: health(db_cluster.url(), strict).archive_failing(), "a failed archiving", 60
+        )
+        found = health(db_cluster.url(), strict)
+        keys = [k for k, _ in alerts(found, strict, dbops_now())]
+        assert "db_archive_failing" in keys and "db_backup_old" in keys, keys
+        series: dict[str, Metric] = {m.name: m for m in database_series(found, dbops_now())}
+        assert series["adm_database_archive_failing"].samples[0].value == 1
+        assert series["adm_database_backup_age_seconds"].samples[0].value > 0
+        assert series["adm_database_standbys"].samples[0].value == 1
+        info = series["adm_database_info"].samples[0].labels
+        assert info == {"dialect": "postgresql", "primary": f"127.0.0.1:{node.port}"}
+    finally:
+        with psycopg.connect(owner, autocommit=True) as conn:
+            conn.execute("ALTER SYSTEM RESET archive_command")
+            conn.execute("SELECT pg_reload_conf()")
+    db_cluster.wait_until(
+        lambda: not health(db_cluster.url(), strict).archive_failing(), "archiving again", 120
+    )
+
+
+def dbops_now() -> dt.datetime:
+    from server.dbops import now
+
+    return now()

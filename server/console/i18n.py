@@ -243,6 +243,35 @@ TEXT: dict[str, tuple[str, str]] = {
     "approve": ("Setujui permohonan", "Approve an application"),
     "application": ("Permohonan", "Application"),
     "no_applications": ("Tidak ada permohonan yang menunggu.", "No applications waiting."),
+    "db_line_sqlite": (
+        "Basis data: SQLite (satu berkas di server ini).",
+        "Database: SQLite (one file on this server).",
+    ),
+    "db_line_postgresql": (
+        "Basis data: PostgreSQL, primer {primary}, {standbys} standby.",
+        "Database: PostgreSQL, primary {primary}, {standbys} standby.",
+    ),
+    "db_no_primary": (
+        "Basis data: tidak ada node yang menerima penulisan (failover berjalan atau klaster mati).",
+        "Database: no node takes writes (failover in progress, or the cluster is down).",
+    ),
+    "db_no_standby": (
+        "Basis data: tidak ada standby yang menyalin; kehilangan primer berarti layanan berhenti.",
+        "Database: no standby is replicating; losing the primary stops the service.",
+    ),
+    "db_archive_failing": (
+        "Basis data: pengarsipan WAL gagal sejak {since} UTC; pemulihan ke titik waktu terancam.",
+        "Database: WAL archiving failing since {since} UTC; point-in-time restore at risk.",
+    ),
+    "db_backup_old": (
+        "Basis data: cadangan terakhir {hours} jam lalu (batas {limit} jam).",
+        "Database: the last backup is {hours} hours old (limit {limit} hours).",
+    ),
+    "db_backup_none": ("Basis data: belum ada cadangan.", "Database: no backup yet."),
+    "db_backup_unknown": (
+        "Basis data: umur cadangan tidak diketahui ({why}).",
+        "Database: backup age unknown ({why}).",
+    ),
     "revoke_document": ("Cabut dokumen", "Revoke a document"),
     "revoke_help": (
         "Untuk selamanya: pemeriksaan QR di kertas ini akan menyatakan dokumen dicabut "

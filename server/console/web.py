@@ -35,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from protocol.identity import spoken
 from protocol.kinds import KINDS
 from protocol.nik import mask_nik
-from server import officer
+from server import dbops, officer
 from server.alerts import Alert, fleet
 from server.console import accounts, charts
 from server.console.i18n import LANGUAGES, TEXT, translate
@@ -274,6 +274,7 @@ def mount(app: FastAPI, context: Any) -> None:
         browser = current(request)
         with database() as db:
             views = fleet(db, settings.alert_rules, utcnow())
+        health = context.db_health.get()
         offices = sorted({v.office for v in views if v.office})
         shown = [v for v in views if not office or v.office == office]
         return page(
@@ -285,6 +286,8 @@ def mount(app: FastAPI, context: Any) -> None:
             office=office,
             problems=sum(1 for v in shown if v.problem),
             refresh=True,
+            db=health,
+            db_alerts=dbops.alerts(health, settings.backup, utcnow()),
         )
 
     @router.get("/alerts.json")
