@@ -100,6 +100,10 @@ bench-server: setup
 failover-test: setup
 	@ADM_FAILOVER=1 $(BIN)/python -m pytest -q -p no:randomly tests/test_failover.py
 
+# Failover and restore figures (bench/failover.py; a million documents restored).
+bench-failover: setup
+	@cd bench && ../$(BIN)/python failover.py --restore-documents 1000000
+
 # The public check: the seal on paper and /v/<token> paced at 200/s (bench/public_check.py).
 bench-public: setup
 	@cd bench && ../$(BIN)/python public_check.py --db both --rate 200 --seconds 20

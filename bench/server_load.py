@@ -404,7 +404,13 @@ def wait_ready(server: subprocess.Popen, port: int, home: ServerHome) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument(
+        "--db",
+        choices=("sqlite", "postgresql", "both", "replicated", "pair"),
+        default="both",
+        help="replicated: pg_auto_failover's synchronous pair (sim.pgha); "
+        "pair: the single PostgreSQL and the replicated pair in one run",
+    )
     parser.add_argument("--workers", default="2")
     parser.add_argument("--kiosks", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=20)
@@ -413,13 +419,21 @@ def main() -> None:
     parser.add_argument("--nodes", default="1", help="server processes behind HAProxy")
     args = parser.parse_args()
     print(header())
-    dbs = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+    dbs = {"both": ("sqlite", "postgresql"), "pair": ("postgresql", "replicated")}.get(
+        args.db, (args.db,)
+    )
     pg = None
+    ha = None
     if "postgresql" in dbs:
         from sim.postgres import PgCluster
 
         pg = PgCluster(port=16650, durable=True)
         pg.start()
+    if "replicated" in dbs:
+        from sim.pgha import HaCluster
+
+        ha = HaCluster(base_port=16700)
+        ha.start()
     try:
         for db in dbs:
             for nodes, workers in (
@@ -431,13 +445,15 @@ def main() -> None:
                     args.kiosks,
                     args.seconds,
                     [float(r) for r in args.rates.split(",")],
-                    pg,
+                    ha if db == "replicated" else pg,
                     () if args.db_threads is None else ("--db-threads", str(args.db_threads)),
                     nodes,
                 )
     finally:
         if pg is not None:
             pg.stop()
+        if ha is not None:
+            ha.stop()
 
 
 if __name__ == "__main__":

@@ -162,13 +162,6 @@ class Settings:
 # ---------------------------------------------------------------- errors
 
 
-class DatabaseStalled(Exception):
-    """The database took longer than ``Settings.db_deadline``; whether a commit in flight
-    applied is not known (never retried, answered 503)."""
-
-    commit_sent = True
-
-
 class ApiError(HTTPException):
     """An error with a machine-readable ``code`` next to a message for the citizen/log."""
 
@@ -284,16 +277,23 @@ class Context:
             ran_on.append(threading.get_ident())
             return work()
 
-        future = asyncio.get_running_loop().run_in_executor(self.pool, tracked)
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.pool, tracked)
+        # A database that stops answering without closing anything (a frozen host): at
+        # the deadline the connection's socket is cut, so the work fails as a broken
+        # connection (retried once if it had not sent its commit, else 503) and the thread
+        # is free.  A timer, not wait_for: nothing more per request than the handle.
+        timer = loop.call_later(self.settings.db_deadline, self._stalled, ran_on)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self.settings.db_deadline)
-        except TimeoutError:
-            # The database stopped answering without closing anything (a frozen host):
-            # cut the connection so the thread is free, and answer 503 now.
-            abort_thread(ran_on[0] if ran_on else None)
-            future.add_done_callback(lambda f: f.cancelled() or f.exception())
-            log.warning("database did not answer in %.1f s", self.settings.db_deadline)
-            raise DatabaseStalled() from None
+            return await future
+        finally:
+            timer.cancel()
+
+    def _stalled(self, ran_on: list[int]) -> None:
+        if abort_thread(ran_on[0] if ran_on else None):
+            log.warning(
+                "database did not answer in %.1f s; connection cut", self.settings.db_deadline
+            )
 
     def kiosk(self, request: Request, db: Db) -> str:
         """The kiosk behind the verified client certificate, or 401/403."""
@@ -829,7 +829,7 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
             headers={"Retry-After": "1"},
         )
 
-    for error in (*broken_errors(engine), OperationalError, DatabaseStalled):
+    for error in (*broken_errors(engine), OperationalError):
         app.add_exception_handler(error, _unavailable)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(IntegrityError, _conflict)

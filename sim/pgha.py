@@ -365,6 +365,21 @@ class HaCluster:
             "&target_session_attrs=read-write&connect_timeout=2"
         )
 
+    def create_database(self, name: str) -> str:
+        """A new database on the primary (replicated like everything), and its URL."""
+        import psycopg
+
+        hosts = ",".join("127.0.0.1" for _ in self.nodes)
+        ports = ",".join(str(n.port) for n in self.nodes)
+        conninfo = (
+            f"host={hosts} port={ports} user={USER} dbname={DATABASE} "
+            "target_session_attrs=read-write"
+        )
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url().replace(f"/{DATABASE}?", f"/{name}?")
+
     def node_url(self, node: Node) -> str:
         return f"postgresql+psycopg://{USER}@127.0.0.1:{node.port}/{DATABASE}"
 
