@@ -124,7 +124,8 @@ def fault_run(
     elapsed = result.finished - result.started
     print(
         f"{name:8s}: promotion {promoted[0] - fired[0]:.1f} s after the fault; kiosks saw "
-        f"refusals for {result.outage_window:.1f} s ({len(result.outages)} calls refused); "
+        f"refusals for {result.outage_window:.1f} s ({len(result.outages)} calls refused), "
+        f"the longest print {result.longest_wait:.1f} s; "
         f"server faults {len(result.faults)}; acknowledged prints missing or doubled {wrong}; "
         f"{len(result.confirmed)} prints in {elapsed:.1f} s "
         f"({len(result.confirmed) / elapsed:.1f}/s), "
@@ -161,7 +162,7 @@ def restore_run(db: HaCluster, count: int) -> None:
         moment = conn.execute("SELECT clock_timestamp()").fetchone()[0]  # type: ignore[index]
         conn.execute("CREATE TABLE after_moment (x int)")
         conn.execute("SELECT pg_switch_wal()")
-    db.wait_until(lambda: archived(conninfo), "the last segment archived", 120)
+    db.wait_until(lambda: archived(conninfo), "the last segment archived", 900)
     target = db.dir / "restored"
     t = time.monotonic()
     db.restore_to(moment.isoformat(sep=" "), target)

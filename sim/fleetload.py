@@ -38,6 +38,12 @@ class LoadResult:
     latencies: list[float] = field(default_factory=list)  # per transaction, seconds
 
     @property
+    def longest_wait(self) -> float:
+        """The longest a citizen's print took from its session to its confirmation: what
+        a fault costs at the kiosk, refused or merely slow."""
+        return max(self.latencies, default=0.0)
+
+    @property
     def outage_window(self) -> float:
         """From the first refused or failed call to the last one (0 without any)."""
         return max(self.outages) - min(self.outages) if self.outages else 0.0

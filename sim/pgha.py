@@ -37,18 +37,22 @@ DATABASE = "adm"
 STANZA = "adm"
 USER = "adm"
 # The monitor's health checks (pgautofailover GUCs), tightened: a node is unhealthy after
-# 4 s without an answer, checked every second with a 1 s timeout and one retry.
+# 4 s without an answer, checked every second with a 1 s timeout and one retry.  A primary
+# that cannot be told to step down is given primary_demote_timeout before its standby is
+# promoted: longer than the keepers' network_partition_timeout, after which a primary cut
+# off from both the monitor and its standby demotes itself (so there is never a moment
+# with two primaries taking writes).
 MONITOR_SETTINGS = {
     "pgautofailover.health_check_period": "1000",
     "pgautofailover.health_check_timeout": "1000",
     "pgautofailover.health_check_max_retries": "1",
     "pgautofailover.health_check_retry_delay": "500",
     "pgautofailover.node_considered_unhealthy_timeout": "4000",
-    "pgautofailover.primary_demote_timeout": "8000",
+    "pgautofailover.primary_demote_timeout": "5000",
 }
 # The keepers' own timeouts (pg_autoctl config), matched to the monitor's.
 KEEPER_SETTINGS = {
-    "timeout.network_partition_timeout": "6",
+    "timeout.network_partition_timeout": "3",
     "timeout.postgresql_restart_failure_timeout": "5",
     "timeout.postgresql_restart_failure_max_retries": "2",
 }
@@ -203,6 +207,7 @@ class HaCluster:
             "[global]\n"
             f"repo1-path={d / 'repo'}\nlog-path={d / 'pgbr-log'}\nlock-path={d / 'pgbr-lock'}\n"
             "start-fast=y\nrepo1-retention-full=2\nlog-level-console=warn\n"
+            "compress-type=lz4\n"  # gzip's default level made archiving lag bulk writes
             f"\n[{STANZA}]\n"
             + "".join(
                 f"pg{i}-path={n.data}\npg{i}-port={n.port}\npg{i}-socket-path={d / 'run'}\n"

@@ -172,6 +172,7 @@ def test_a_killed_postmaster_then_a_frozen_host_lose_nothing_and_fence_the_old_p
     result, docs, _ = load_with_fault(servers, lambda: db_cluster.kill_postmaster(first))
     check_nothing_lost(servers, result, docs)
     assert result.outage_window < OUTAGE_GOAL, result.outage_window
+    assert result.longest_wait < OUTAGE_GOAL, result.longest_wait
     second = primary(db_cluster)
     assert second.name != first.name
     # The old primary comes back as the standby without anyone doing anything.
@@ -185,6 +186,7 @@ def test_a_killed_postmaster_then_a_frozen_host_lose_nothing_and_fence_the_old_p
     result, docs, _ = load_with_fault(servers, lambda: db_cluster.freeze(second))
     check_nothing_lost(servers, result, docs)
     assert result.outage_window < OUTAGE_GOAL, result.outage_window
+    assert result.longest_wait < OUTAGE_GOAL, result.longest_wait  # hung, not refused
     assert primary(db_cluster).name == first.name
 
     # 3. Never two primaries: the thawed old primary takes no write.
