@@ -111,7 +111,7 @@ bench-public: setup
 bench-render: setup
 	@dpkg-query -W -f='$${Status}' libpango-1.0-0 2>/dev/null | grep -q "ok installed" || \
 	  apt-get install -y -q --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 >/dev/null
-	@$(BIN)/python -c "import weasyprint" 2>/dev/null || $(BIN)/pip install -q '.[bench]'
+	@$(BIN)/python -c "import weasyprint" 2>/dev/null || $(BIN)/pip install -q -e '.[bench]'
 	@$(BIN)/python bench/render.py
 
 # The server against its own OpenAPI spec with a few thousand generated cases (the test

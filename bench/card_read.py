@@ -17,7 +17,7 @@ from drivers.card.ektp import ReadStats
 from kiosk.app import make_card_service
 from kiosk.config import DEMO_FILE, load
 from sim.cards import card_holders
-from sim.compose import build
+from sim.compose import build, use_rig
 from sim.rig import Rig
 
 
@@ -65,6 +65,7 @@ def bench_tap(rig: Rig, n: int) -> None:
     """From the card entering the field (the emulator connected to vpcd) to the flow
     holding the verified identity (entering verify_finger)."""
     cfg = load(DEMO_FILE)
+    use_rig(cfg, rig)  # the serial emulators' ports (the fingerprint module's among them)
     cfg.kiosk.store = ""
     cfg.printer.backend = "sim"
     cfg.server.database = "sqlite:///" + str(rig.dir / "bench-server.db")

@@ -17,7 +17,7 @@ from pathlib import Path
 from machine import header  # bench/ is the script's own folder
 
 from kiosk.app import KioskApp
-from sim.compose import build, demo_config
+from sim.compose import build, demo_config, use_rig
 from sim.population import DEMO_NIK
 from sim.rig import Rig
 from sim.seed import demo_code
@@ -50,7 +50,7 @@ def main(sessions: int = 5) -> None:
     rig.up()
     tmp = Path(tempfile.mkdtemp(prefix="adm-bench-flow-"))
     cfg = demo_config()
-    cfg.printer.server = str(rig.cups_socket)
+    use_rig(cfg, rig)  # the rig's CUPS and the serial emulators' ports
     cfg.kiosk.store = str(tmp / "kiosk.db")
     busy: list[float] = []
     session_times = []
