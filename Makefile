@@ -66,7 +66,7 @@ screenshots: setup
 # Bring ui/i18n/adm_en.ts up to date with the strings marked in ui/ (then translate the
 # new entries; tests/test_translations.py fails on any unfinished one).
 translations:
-	$(BIN)/pyside6-lupdate ui/screens.py ui/texts.py -ts ui/i18n/adm_en.ts \
+	$(BIN)/pyside6-lupdate ui/widgets.py ui/screens/*.py ui/window.py ui/texts.py -ts ui/i18n/adm_en.ts \
 	  -target-language en -source-language id -no-obsolete -locations none
 	$(BIN)/pyside6-lrelease ui/i18n/adm_en.ts -qm ui/i18n/adm_en.qm
 

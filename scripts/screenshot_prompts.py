@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication
 from kiosk import messages
 from kiosk.flow import SessionView
 from ui.main import SCREEN
-from ui.screens import KioskWindow
+from ui.window import KioskWindow
 
 
 def main(out: Path) -> int:
@@ -48,7 +48,7 @@ def main(out: Path) -> int:
     from dataclasses import replace
 
     from drivers.fingerprint.base import FingerMismatch
-    from ui.screens import AttractScreen
+    from ui.screens.attract import AttractScreen
 
     attract = window.screens["attract"]
     assert isinstance(attract, AttractScreen)

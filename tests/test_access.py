@@ -15,9 +15,10 @@ from PySide6.QtWidgets import QApplication, QPushButton
 
 from sim.speech import RecordingSpeech
 from tests.test_fit import views
-from ui.screens import LARGE_GREETING, KioskWindow
 from ui.speech import EspeakSpeech
 from ui.theme import HIGH_CONTRAST, NORMAL, contrast
+from ui.widgets import LARGE_GREETING
+from ui.window import KioskWindow
 
 VIEWS = dict(views())
 
@@ -304,7 +305,7 @@ def test_first_names_stay_within_their_limit() -> None:
     from hypothesis import given
     from hypothesis import strategies as st
 
-    from ui.screens import first_names
+    from ui.widgets import first_names
 
     assert first_names("MUHAMMAD RIZKY PRATAMA SAPUTRA", 22) == "MUHAMMAD RIZKY PRATAMA"
     assert first_names("Siti", 22) == "Siti"

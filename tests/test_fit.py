@@ -20,8 +20,9 @@ from kiosk.flow import SessionView
 from kiosk.print_service import PrintResult
 from sim.cards import photo
 from ui.main import LOW_REACH_TOP, SCREENS, min_target_px
-from ui.screens import AttractScreen, KioskWindow
+from ui.screens.attract import AttractScreen
 from ui.texts import NOTICES
+from ui.window import KioskWindow
 
 # 100 characters, in words as names are.
 LONG_NAME = (

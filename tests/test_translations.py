@@ -20,12 +20,18 @@ from kiosk.app import _MISSING
 from kiosk.print_service import UNAVAILABLE
 from tests.test_fit import views
 from ui.i18n import FOLDER, compiled
-from ui.screens import KIND_TITLES, KioskWindow
 from ui.texts import NOTICES, notice_text
+from ui.widgets import KIND_TITLES
+from ui.window import KioskWindow
 
 ROOT = Path(__file__).resolve().parent.parent
 TS = FOLDER / "adm_en.ts"
-SOURCES = [ROOT / "ui" / "screens.py", ROOT / "ui" / "texts.py"]
+SOURCES = [
+    ROOT / "ui" / "widgets.py",
+    *sorted((ROOT / "ui" / "screens").glob("*.py")),
+    ROOT / "ui" / "window.py",
+    ROOT / "ui" / "texts.py",
+]
 # Words of Bahasa Indonesia that no English sentence, name or number on screen has.
 INDONESIAN = re.compile(
     r"\b(Silakan|Anda|yang|untuk|dengan|tidak|sedang|dari|Sisa|detik|Sentuh|Batal|"

@@ -12,7 +12,8 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.flow import STATES, SessionView
 from kiosk.print_service import PrintResult
-from ui.screens import ErrorScreen, KioskWindow
+from ui.screens.outcome import ErrorScreen
+from ui.window import KioskWindow
 
 DOCS = (
     {
@@ -202,7 +203,7 @@ def test_card_photo_shown_then_wiped(window: tuple[KioskWindow, Posted]) -> None
 
 
 def test_printing_screen_says_why_a_job_waits() -> None:
-    from ui.screens import step_text
+    from ui.widgets import step_text
 
     assert "Kertas printer sedang habis." in step_text("waiting:media_empty")
     assert "tersangkut" in step_text("waiting:media_jam,media_empty")
@@ -478,7 +479,7 @@ def test_the_pin_screen_forgets_the_last_citizens_nik(
 def test_the_office_notice_is_shown_on_the_idle_screen_as_written(
     window: tuple[KioskWindow, Posted],
 ) -> None:
-    from ui.screens import AttractScreen
+    from ui.screens.attract import AttractScreen
 
     w, _ = window
     attract = w.screens["attract"]

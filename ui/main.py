@@ -28,9 +28,10 @@ from PySide6.QtWidgets import QApplication
 from kiosk.app import KioskApp
 from kiosk.flow import Flow, SessionView
 from protocol.notify import Notifier
-from ui.screens import AttractScreen, KioskWindow
+from ui.screens.attract import AttractScreen
 from ui.speech import EspeakSpeech, NoSpeech, Speech
 from ui.supervision import Supervision
+from ui.window import KioskWindow
 
 log = logging.getLogger("ui")
 
