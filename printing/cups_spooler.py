@@ -173,20 +173,19 @@ class CupsSpooler:
         uri = str(attrs.get("device-uri", ""))
         unreachable = False
         if uri.split(":", 1)[0] in DEVICE_SCHEMES:
-            # What CUPS keeps from the last job (``-warning``, and ``-report`` too: seen
-            # keeping a refilled printer "out of paper" until a job ran) may be stale
-            # while no job runs: the printer itself is asked.
-            stale = state is not PrinterState.PROCESSING and any(
-                _kept(r) and not r.startswith("cups-") for r in reasons
-            )
-            if stale or state is PrinterState.PROCESSING:
-                device = self._device_reasons(queue, uri)
-                if device is None:
-                    unreachable = True
-                elif stale:
-                    # The printer's own word replaces what CUPS kept from the last job.
-                    kept = [r for r in reasons if not _kept(r) or r.startswith("cups-")]
-                    reasons = (*kept, *(r for r in device if r != "none"))
+            # The printer itself is asked (at most every DEVICE_CACHE seconds).  While no
+            # job runs CUPS knows only what the printer said during the last one: a tray
+            # emptied between sessions showed nowhere until a job waited (documents stayed
+            # on offer that could not come out), and a refilled one stayed "out of paper"
+            # (``-warning`` and ``-report`` kept) until a job ran.  During a job, a
+            # printer that does not answer is offline at once.
+            device = self._device_reasons(queue, uri)
+            if device is None:
+                unreachable = True
+            elif state is not PrinterState.PROCESSING:
+                # The printer's own word replaces what CUPS kept from the last job.
+                kept = [r for r in reasons if not _kept(r) or r.startswith("cups-")]
+                reasons = (*kept, *(r for r in device if r != "none"))
         names = attrs.get("marker-names", ()) or ()
         levels = attrs.get("marker-levels", ()) or ()
         kinds = attrs.get("marker-types", ()) or ()

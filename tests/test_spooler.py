@@ -54,6 +54,25 @@ def test_reason_keywords_map_to_conditions() -> None:
     assert got == {Condition.MEDIA_EMPTY, Condition.TONER_LOW, Condition.DOOR_OPEN, Condition.OTHER}
 
 
+def test_an_empty_tray_is_seen_between_jobs_and_a_refill_too(
+    spooler: CupsSpooler, rig: Rig
+) -> None:
+    """No job runs: CUPS has nothing to say about the tray, the printer is asked."""
+    assert Condition.MEDIA_EMPTY not in spooler.printer_status(QUEUE).conditions
+    rig.set_paper(QUEUE, 0)
+    wait_for(
+        lambda: Condition.MEDIA_EMPTY in spooler.printer_status(QUEUE).conditions,
+        "the idle printer's empty tray",
+        timeout=15,
+    )
+    rig.set_paper(QUEUE, 250)
+    wait_for(
+        lambda: Condition.MEDIA_EMPTY not in spooler.printer_status(QUEUE).conditions,
+        "the refilled tray",
+        timeout=15,
+    )
+
+
 def test_job_completes_and_printer_is_ready(spooler: CupsSpooler) -> None:
     job = spooler.submit(QUEUE, PDF, "test page")
     assert follow_job(spooler, QUEUE, job, deadline=60).state == JobState.COMPLETED
