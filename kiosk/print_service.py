@@ -408,6 +408,7 @@ class PrintService:
                 progress=progress,
                 clock=self._clock,
                 sleep=self._sleep,
+                offline_grace=timeouts.PRINTER_OFFLINE_GRACE,
             )
         except JobDeadline as exc:
             self._settle(serial, CardOutcome.SPOILED, number, str(exc))

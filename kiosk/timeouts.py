@@ -28,6 +28,9 @@ FINGER_CAPTURE = 15.0  # time to place a finger
 SERVER_CONNECT = 3.0  # HTTP connect timeout to the central server
 SERVER_READ = 10.0  # HTTP read timeout
 PRINT_JOB_DEADLINE = 120.0  # a job not completed by then is canceled and released
+# A printer that has not answered for this long during a job: canceled and released then
+# (the citizen is told), not at the deadline.  Long enough for a printer's own restart.
+PRINTER_OFFLINE_GRACE = 15.0
 PRINT_POLL = 0.25  # interval of job-state queries while a job prints
 # "Done" after the card left during printing: long enough to read "take your documents",
 # short enough that the next citizen's tap meets the idle screen.

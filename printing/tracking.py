@@ -27,11 +27,14 @@ log = logging.getLogger("printing.track")
 class JobDeadline(SpoolerError):
     """The job did not finish in time and was canceled."""
 
-    def __init__(self, job_id: int, deadline: float, conditions: frozenset[Condition]) -> None:
+    def __init__(
+        self, job_id: int, deadline: float, conditions: frozenset[Condition], what: str = ""
+    ) -> None:
         self.job_id = job_id
         self.conditions = conditions
         why = f" ({', '.join(sorted(c.value for c in conditions))})" if conditions else ""
-        super().__init__(f"printer did not finish job {job_id} in {deadline:.0f} s{why}; canceled")
+        what = what or f"printer did not finish job {job_id} in {deadline:.0f} s"
+        super().__init__(f"{what}{why}; canceled")
 
 
 def follow_job(
@@ -44,11 +47,17 @@ def follow_job(
     progress: Callable[[str], None] = lambda _step: None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    offline_grace: float | None = None,
 ) -> JobStatus:
     """Wait for ``job_id`` to end; return its final status, or cancel it at the deadline
-    and raise :class:`JobDeadline`.  Reports ``waiting:<condition>`` steps on change."""
+    and raise :class:`JobDeadline`.  Reports ``waiting:<condition>`` steps on change.
+
+    ``offline_grace``: a printer that has not answered for this long is not coming back
+    in time for the citizen at the kiosk: the job is canceled then, not at the deadline
+    (a paper-out or a jam is a person's to fix and keeps the whole deadline)."""
     end = clock() + deadline
     reported: frozenset[Condition] = frozenset()
+    offline_since: float | None = None
     while True:
         # Asking for the state is safe to repeat: a lost connection to CUPS (restarted,
         # busy) is retried until the deadline.  Submitting is never retried here.
@@ -77,12 +86,23 @@ def follow_job(
                 log.warning(
                     "job %d on %s waits: %s", job_id, queue, sorted(c.value for c in conditions)
                 )
-        if clock() >= end:
+        now = clock()
+        if Condition.OFFLINE in conditions:
+            offline_since = now if offline_since is None else offline_since
+        else:
+            offline_since = None
+        gone = (
+            offline_grace is not None
+            and offline_since is not None
+            and now - offline_since >= offline_grace
+        )
+        if now >= end or gone:
             try:
                 spooler.cancel(job_id)
             except SpoolerError as exc:
                 log.error("could not cancel job %d: %s", job_id, exc)
-            raise JobDeadline(job_id, deadline, reported)
+            what = f"printer stopped answering for {offline_grace:.0f} s" if gone else ""
+            raise JobDeadline(job_id, deadline, reported, what)
         sleep(poll)
 
 

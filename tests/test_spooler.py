@@ -198,3 +198,29 @@ def test_supply_levels_and_toner_low_reach_the_kiosk(rig: Rig, spooler: CupsSpoo
         "the low-supply condition to clear",
     )
     assert spooler.printer_status(QUEUE).supplies[0].level == 90
+
+
+def test_a_printer_gone_mid_job_is_given_up_after_the_grace_and_never_prints_it(
+    rig: Rig, spooler: CupsSpooler
+) -> None:
+    """The kiosk releases the citizen after the grace, not the deadline, and the canceled
+    job does not come out when the printer is back.  (The rig's printer keeps a document
+    the moment it receives it, so the job is sent while the printer is already gone: CUPS
+    holds it and keeps trying, as it does for a printer switched off.)"""
+    since = time.time_ns()
+    assert rig.stop_printer(QUEUE)
+    job = spooler.submit(QUEUE, PDF, "gone mid-job")
+    started = time.monotonic()
+    with pytest.raises(JobDeadline) as err:
+        follow_job(spooler, QUEUE, job, deadline=120, offline_grace=3)
+    waited = time.monotonic() - started
+    assert 3 <= waited < 20, waited  # the grace, not the 120 s deadline
+    assert "stopped answering" in str(err.value) and Condition.OFFLINE in err.value.conditions
+    assert wait_final(spooler, job, 30) == JobState.CANCELED
+    rig.start_printer(QUEUE)
+    rig.set_paper(QUEUE, 250)
+    # The printer is back and prints: a later job comes out, the canceled one never.
+    later = spooler.submit(QUEUE, PDF, "after the printer came back")
+    assert follow_job(spooler, QUEUE, later, deadline=60).state == JobState.COMPLETED
+    printed = rig.printed_since(QUEUE, since)
+    assert len(printed) == 1, printed
