@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: check bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot bench-public failover-test bench-failover
+.PHONY: check bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot bench-public failover-test bench-failover kills
 
 all: test
 
@@ -103,6 +103,13 @@ failover-test: setup
 # Failover and restore figures (bench/failover.py; a million documents restored).
 bench-failover: setup
 	@cd bench && ../$(BIN)/python failover.py --restore-documents 1000000
+
+# A thousand random kills in ten resumable parts (bench/kills.py): KILL_PARTS="1 2" runs some.
+KILL_PARTS ?= 1 2 3 4 5 6 7 8 9 10
+kills: setup
+	@$(BIN)/adm-sim rig up >/dev/null
+	@cd bench && for p in $(KILL_PARTS); do [ -f kills-$$p.json ] || ../$(BIN)/python kills.py --kills 100 --seed $$p --out kills-$$p.json || exit 1; done
+	@cd bench && ../$(BIN)/python kills.py --merge kills-*.json
 
 # The public check: the seal on paper and /v/<token> paced at 200/s (bench/public_check.py).
 bench-public: setup

@@ -57,7 +57,10 @@ def main(argv: list[str]) -> int:
             session = client.open_session("ektp", nik=DEMO_NIK, card=CARD)["session"]
             doc = next(d for d in client.list_documents(session) if d["kind"] == argv[2])
             res = app.printer.reserve(session, doc, demo_code(doc["number"]))
+            # The print code is accepted: a campaign's random kill counts from here.
+            print(f"RESERVED {res.job_id} {doc['number']}", flush=True)
             result = app.printer.print_reserved(res)
+            print("DONE", flush=True)  # the document is out and the job settled
             report = {"job": res.job_id, "cups_job": result.cups_job}
         else:
             r = app.reconciled
