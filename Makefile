@@ -125,7 +125,7 @@ bench-render: setup
 # suite runs the same with fewer).
 schemathesis: setup
 	@$(BIN)/adm-sim rig up >/dev/null
-	ADM_SCHEMATHESIS_EXAMPLES=3100 ADM_SCHEMATHESIS_DB=both $(BIN)/pytest -q tests/test_schemathesis.py -s
+	ADM_SCHEMATHESIS_EXAMPLES=3100 ADM_SCHEMATHESIS_DB=both $(BIN)/pytest -q --timeout 7200 tests/test_schemathesis.py -s
 
 # Fingerprint verification against its physical floor, QR line to event (bench/serial_devices.py).
 bench-serial: setup
