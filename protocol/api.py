@@ -27,7 +27,15 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 # A moment in an answer always carries its UTC offset, as OpenAPI's date-time promises.
 UtcDateTime = Annotated[dt.datetime, AfterValidator(_utc)]
-Short = Annotated[str, StringConstraints(max_length=64)]
+# Free text from a kiosk is one line of printable characters: no NUL (PostgreSQL refuses
+# it in text and JSON, which made a release reason with one a 500), no control codes.
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+Short = Annotated[str, StringConstraints(max_length=64, pattern=ONE_LINE)]
+
+
+def line(most: int) -> Any:
+    """A field of one line of at most ``most`` characters."""
+    return Annotated[str, StringConstraints(max_length=most, pattern=ONE_LINE)]
 
 
 class Request(BaseModel):
@@ -145,16 +153,16 @@ class SignedDocument(ReservationState):
 
 
 class ReleaseRequest(Request):
-    reason: str = Field(default="", max_length=200)
+    reason: line(200) = ""  # type: ignore[valid-type]
 
 
 class HeartbeatRequest(Request):
-    state: str = Field(max_length=40)
+    state: line(40)  # type: ignore[valid-type]
     devices: dict[Short, Short] = Field(default_factory=dict, max_length=32)
     supplies: dict[Short, Annotated[int, Field(ge=-1, le=100_000)]] = Field(
         default_factory=dict, max_length=32
     )
-    audit_head: str | None = Field(default=None, max_length=64)
+    audit_head: line(64) | None = None  # type: ignore[valid-type]
     # The audit chain's record count (records are numbered 1..count), and the hash of
     # record number ``HeartbeatAnswer.audit_count`` of the last answer: the proof that
     # the chain the server knows is a prefix of this one (a log cut or rewritten since
@@ -162,9 +170,9 @@ class HeartbeatRequest(Request):
     audit_count: int | None = Field(default=None, ge=0, le=2**53)
     audit_anchor: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     # Why the kiosk does not serve ("" when it does) and whether a technician closed it.
-    reason: str = Field(default="", max_length=200)
+    reason: line(200) = ""  # type: ignore[valid-type]
     closed: bool = False
-    version: str = Field(default="", max_length=40)
+    version: line(40) = ""  # type: ignore[valid-type]
     build: KioskBuild | None = None
 
 

@@ -267,6 +267,23 @@ def test_release_returns_the_entitlement(any_server: EmbeddedServer) -> None:
     assert client.reserve(session, j2, kk["id"], demo_code(kk["number"])).state == "reserved"
 
 
+def test_a_release_reason_with_a_nul_or_a_control_code_is_refused_not_a_500(
+    any_server: EmbeddedServer,
+) -> None:
+    """Found by the long Schemathesis run on PostgreSQL: a NUL in the reason reached
+    the database, which refuses NUL in text, and the answer was a 500."""
+    client = kiosk_client(any_server)
+    session = ektp_session(client)
+    kk = docs_by_kind(client, session)["kartu_keluarga"]
+    j = job()
+    client.reserve(session, j, kk["id"], demo_code(kk["number"]))
+    for reason in ("jam\x00", "line one\nline two", "\x1b[31m"):
+        with pytest.raises(ServerRefused) as err:
+            client.release(j, reason)
+        assert err.value.status == 422, (reason, err.value)
+    assert client.release(j, "kertas macet")["state"] == "released"
+
+
 def test_another_kiosk_cannot_settle_my_job(any_server: EmbeddedServer) -> None:
     mine, theirs = kiosk_client(any_server), kiosk_client(any_server, "kiosk-b")
     session = ektp_session(mine)
