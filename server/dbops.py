@@ -334,12 +334,3 @@ def alerts(h: Health, backup: BackupConfig, at: dt.datetime) -> list[tuple[str, 
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def summary(h: Health) -> dict[str, Any]:
-    """A JSON-able view (the console)."""
-    return {
-        "dialect": h.dialect,
-        "primary": f"{h.primary.host}:{h.primary.port}" if h.primary else None,
-        "standbys": [{"name": n, "sync": s, "lag_bytes": b} for n, s, b, _ in h.standbys],
-    }

@@ -248,7 +248,7 @@ def test_adm_server_db_status_names_the_primary_and_the_standby(
     assert run.returncode == 0, run.stderr
     node = primary(db_cluster)
     assert f"primary     127.0.0.1:{node.port}" in run.stdout, run.stdout
-    assert ("standby" in run.stdout and "quorum" in run.stdout) or "sync" in run.stdout
+    assert "standby" in run.stdout and ("quorum" in run.stdout or "sync" in run.stdout)
 
 
 def test_a_restore_to_a_moment_finds_the_first_transaction_and_not_the_second(
