@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: check bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot bench-public failover-test bench-failover kills
+.PHONY: check bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot bench-public failover-test bench-failover kills faults-long
 
 all: test
 
@@ -81,9 +81,19 @@ bench-card: setup
 	@$(BIN)/python bench/card_read.py
 
 # Randomized fault campaign on the rig (seeded; a few minutes): see bench/faults.py.
+# FAULTS_DB=postgresql puts the campaign's server on PostgreSQL.
+FAULTS_DB ?= sqlite
 faults: setup
 	@$(BIN)/adm-sim rig up >/dev/null
-	@cd bench && ../$(BIN)/python faults.py --sessions 30 --seed 2026
+	@cd bench && ../$(BIN)/python faults.py --sessions 30 --seed 2026 --db $(FAULTS_DB)
+
+# The long campaign: 1,000 sessions in ten resumable parts of 100 (a part already on
+# disk is kept; a part that ended in violations is kept too, the merge reports them).
+FAULT_PARTS ?= 1 2 3 4 5 6 7 8 9 10
+faults-long: setup
+	@$(BIN)/adm-sim rig up >/dev/null
+	@cd bench && for p in $(FAULT_PARTS); do [ -f faults-$$p.json ] || ../$(BIN)/python faults.py --first $$(( ($$p - 1) * 100 + 1 )) --sessions 100 --seed 2027 --db $(FAULTS_DB) --out faults-$$p.json || [ -f faults-$$p.json ] || exit 1; done
+	@cd bench && ../$(BIN)/python faults.py --merge faults-*.json
 
 bench-flow: setup
 	@$(BIN)/python bench/flow_blocking.py

@@ -1,15 +1,19 @@
 """Randomized fault campaign on the rig: many citizen sessions, each with a fault at a
 random moment, and the kiosk's promises checked after every one.
 
-    python bench/faults.py [--sessions N] [--seed S]        (make faults)
+    python bench/faults.py [--sessions N] [--seed S] [--db sqlite|postgresql]   (make faults)
+    python bench/faults.py --first 101 --sessions 100 --out faults-2.json   (a part)
+    python bench/faults.py --merge faults-*.json                            (parts added up)
 
 The kiosk is the real one (``KioskApp``: e-KTP through pcscd + vpcd, printing through
-cupsd + ippeveprinter, the central server over HTTPS with its own SQLite database); only
-the finger scanner is simulated.  Each session: an officer approves a fresh document
-(KK on A4 or KTP-el on a blank card) for a demo citizen, the citizen taps the e-KTP,
-types the print code and prints; one fault strikes at a random point: the card pulled,
-pcscd killed, the printer killed, the paper run out, the server stopped, or nothing.
-Then the fault is healed (printer back, paper refilled, server started) and checked:
+cupsd + ippeveprinter, the central server over HTTPS with its own SQLite or PostgreSQL
+database), in a process of its own (``fault_kiosk.py``); only the finger matcher is
+simulated.  Each session: an officer approves a fresh document (KK on A4 or KTP-el on a
+blank card) for a demo citizen, the citizen taps the e-KTP, types the print code and
+prints; one fault strikes at a random point: the card pulled, pcscd killed, the printer
+killed, the paper run out, the server stopped, the kiosk process SIGKILLed (and started
+again on the same store), or nothing.  Then the fault is healed (printer back, paper
+refilled, server started, kiosk restarted) and checked:
 
 * back at the idle screen within ``--idle-bound`` seconds of healing;
 * the print transaction's invariant: every job the kiosk recorded ended confirmed with
@@ -18,7 +22,8 @@ Then the fault is healed (printer back, paper refilled, server started) and chec
 * supplies truthful: blank cards left = loaded - cards recorded used or spoiled.
 
 Prints a JSON summary (counts per fault, violations, slowest return to idle); seeded,
-so a failing run can be repeated exactly.
+so a failing run can be repeated exactly.  A session's draws depend only on the seed and
+its number, so a long run is resumable in parts (``--first``) that together are one run.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import signal
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,13 +41,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from machine import header  # bench/ is the script's own folder
 from sqlalchemy import func, select
 
-from drivers.fingerprint.sim import SimMatcher
-from kiosk.app import KioskApp
-from kiosk.config import CONFIG_DIR, Config
 from kiosk.store import KioskStore
 from server import officer
 from server.db import Reservation, make_engine, session_factory
@@ -49,14 +55,78 @@ from sim.embedded import EmbeddedServer
 from sim.population import FAMILIES, ISSUING_OFFICIAL
 from sim.rig import Rig
 
-FAULTS = ("none", "card_pulled", "pcscd_killed", "printer_killed", "paper_out", "server_down")
+FAULTS = (
+    "none",
+    "card_pulled",
+    "pcscd_killed",
+    "printer_killed",
+    "paper_out",
+    "server_down",
+    "kiosk_killed",
+)
 MOMENTS = ("list", "code", "print")  # when the fault strikes
 CARDS = 200
 QUEUE = {"kartu_keluarga": "adm-a4", "ktp_el": "adm-card"}
+KIOSK = Path(__file__).resolve().parent / "fault_kiosk.py"
+
+
+class KioskProcess:
+    """The kiosk in its own process, driven one JSON line at a time (fault_kiosk.py)."""
+
+    def __init__(self, settings: Path) -> None:
+        began = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, str(KIOSK), str(settings)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        hello = self._line()
+        if not hello.get("ready"):
+            raise RuntimeError(f"the kiosk did not start: {hello}")
+        self.reconciled: dict[str, Any] = hello["reconciled"]
+        self.start_s = time.monotonic() - began  # process start to reconciled and serving
+
+    def _line(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the kiosk process ended ({self.proc.wait()})")
+        return dict(json.loads(line))
+
+    def ask(self, op: str, **fields: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"op": op, **fields}) + "\n")
+        self.proc.stdin.flush()
+        return self._line()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def state(self) -> str:
+        return str(self.ask("state")["state"]) if self.alive else "killed"
+
+    def reserved(self) -> list[int]:
+        return list(self.ask("state")["reserved"]) if self.alive else []
+
+    def post(self, trigger: str, **kw: Any) -> None:
+        self.ask("post", trigger=trigger, kw=kw)
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.alive:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(json.dumps({"op": "stop"}) + "\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
 
 
 class Campaign:
-    def __init__(self, work: Path, seed: int, idle_bound: float) -> None:
+    def __init__(self, work: Path, seed: int, idle_bound: float, database_url: str) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
         self.idle_bound = idle_bound
@@ -65,7 +135,7 @@ class Campaign:
         self.rig.remove_card()
         self.rig.insert_sam()
         self.server = EmbeddedServer(
-            f"sqlite:///{work / 'server.db'}",
+            database_url,
             work / "server-home",
             kiosks=("kiosk-faults",),
             kiosk_cache_seconds=0.0,
@@ -77,22 +147,25 @@ class Campaign:
         # The limit itself is tested in tests/test_server_leases.py.
         self.server.settings.limits = replace(self.server.settings.limits, ektp_sessions=10**9)
         self.engine = make_engine(self.server.database_url)
-        cfg = Config()
-        cfg.kiosk.id = "kiosk-faults"
-        cfg.kiosk.store = str(work / "kiosk.db")
-        cfg.card.reader, cfg.card.sam_reader = "Virtual PCD 00 00", "Virtual PCD 00 01"
-        cfg.card.issuer_key = str(CONFIG_DIR / "keys" / "ektp-issuer-test.pem")
-        cfg.printer.backend = "cups"
-        cfg.printer.server = str(self.rig.cups_socket)
-        cfg.printer.card_serials = f"KTP2699F000001..KTP2699F{CARDS:06d}"
         cred = self.server.credentials("kiosk-faults")
-        cfg.server.backend = "http"
-        cfg.server.url = self.server.url
-        cfg.server.ca = str(self.server.home.ca_cert)
-        cfg.server.cert, cfg.server.key = str(cred.cert), str(cred.key)
-        cfg.server.issuer_key = str(self.server.home.issuer_pub)
-        self.app = KioskApp(cfg, matcher=SimMatcher())
-        self.app.start()
+        self.settings = work / "kiosk.json"
+        self.settings.write_text(
+            json.dumps(
+                {
+                    "kiosk_id": "kiosk-faults",
+                    "store": str(work / "kiosk.db"),
+                    "cups": str(self.rig.cups_socket),
+                    "card_serials": f"KTP2699F000001..KTP2699F{CARDS:06d}",
+                    "url": self.server.url,
+                    "ca": str(self.server.home.ca_cert),
+                    "cert": str(cred.cert),
+                    "key": str(cred.key),
+                    "issuer_key": str(self.server.home.issuer_pub),
+                }
+            )
+        )
+        self.kiosk = KioskProcess(self.settings)
+        self.restarts: list[float] = []  # SIGKILL to the new process reconciled and serving
         self.store_path = work / "kiosk.db"
         self.since = time.time_ns()
         family_niks = {m["nik"] for f in FAMILIES for m in f["members"]}
@@ -100,19 +173,21 @@ class Campaign:
         self.violations: list[str] = []
         self.idle_times: list[float] = []
         self.counts: Counter[str] = Counter()
+        self.moments: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()  # the state each session's script ended in
 
     # --- driving the kiosk ----------------------------------------------------------
     def run_until(self, cond: Callable[[], bool], timeout: float) -> bool:
+        """Wait for ``cond`` with a deadline; the kiosk runs its flow in its own process."""
         deadline = time.monotonic() + timeout
         while not cond():
             if time.monotonic() > deadline:
                 return False
-            self.app.flow.run_once(0.05)
+            time.sleep(0.05)  # polling the other process's state, not synchronisation
         return True
 
     def state_in(self, *states: str) -> Callable[[], bool]:
-        return lambda: self.app.flow.state in states
+        return lambda: self.kiosk.state() in states
 
     def approve(self, nik: str, kind: str) -> tuple[int, str]:
         # A KK's content comes from the family register; a card's from the application.
@@ -134,8 +209,10 @@ class Campaign:
             self.rig.set_paper("adm-a4", 0)
         elif fault == "server_down":
             self.server.stop()
+        elif fault == "kiosk_killed":
+            self.kiosk.kill()
 
-    def heal(self, *, keep_card: bool = False) -> None:
+    def heal(self, *, keep_card: bool = False, kiosk: bool = True) -> None:
         if not keep_card:
             self.rig.remove_card()
         for queue in QUEUE.values():
@@ -145,6 +222,11 @@ class Campaign:
             self.rig.restart_pcscd()
         if self.server._thread is None or not self.server._thread.is_alive():
             self.server.start()
+        if kiosk and not self.kiosk.alive:
+            # systemd restarts the killed kiosk on the same store (start-up reconciliation)
+            began = time.monotonic()
+            self.kiosk = KioskProcess(self.settings)
+            self.restarts.append(time.monotonic() - began)
 
     # --- one session ------------------------------------------------------------------
     def session(self, number: int) -> None:
@@ -156,11 +238,11 @@ class Campaign:
         fault = self.rng.choice(FAULTS)
         moment = self.rng.choice(MOMENTS)
         self.counts[fault] += 1
+        self.moments[moment] += 1
         doc_id, code = self.approve(nik, kind)
-        flow = self.app.flow
         self.run_until(self.state_in("attract"), 60)
         self.rig.insert_card(nik)
-        self.run_until(lambda: flow.state != "attract", 10)  # the tap is seen
+        self.run_until(lambda: self.kiosk.state() != "attract", 10)  # the tap is seen
         struck = False
 
         def maybe(at: str) -> None:
@@ -174,21 +256,22 @@ class Campaign:
                 self.run_until(lambda: time.monotonic() > recover, 10)
                 self.heal(keep_card=True)
 
+        kiosk = self.kiosk  # the session's process: a killed one answers "killed"
         if self.run_until(self.state_in("choose_documents", "error", "attract"), 40):
             maybe("list")
-            if flow.state == "choose_documents":
-                flow.post("document_tapped", doc_id=doc_id)
+            if kiosk.state() == "choose_documents":
+                kiosk.post("document_tapped", doc_id=doc_id)
                 self.run_until(self.state_in("enter_code", "error", "attract"), 10)
                 maybe("code")
-                if flow.state == "enter_code":
-                    flow.post("code_entered", code=code)
+                if kiosk.state() == "enter_code":
+                    kiosk.post("code_entered", code=code)
                     self.run_until(self.state_in("choose_documents", "error", "attract"), 40)
-                if flow.state == "choose_documents" and doc_id in flow.session.reservations:
-                    flow.post("print_selected", doc_ids=[doc_id])
+                if kiosk.state() == "choose_documents" and doc_id in kiosk.reserved():
+                    kiosk.post("print_selected", doc_ids=[doc_id])
                     self.run_until(self.state_in("printing", "error", "attract"), 10)
                     maybe("print")
                     self.run_until(self.state_in("done", "error", "attract"), 180)
-        reached = flow.state
+        reached = kiosk.state()
         if not struck:
             self.strike(fault, kind)
         self.outcomes[reached] += 1
@@ -196,24 +279,17 @@ class Campaign:
         healed = time.monotonic()
         if not self.run_until(self.state_in("attract"), self.idle_bound):
             self.violations.append(
-                f"session {number} ({fault} at {moment}): still in {flow.state} "
+                f"session {number} ({fault} at {moment}): still in {self.kiosk.state()} "
                 f"{self.idle_bound:.0f} s after healing"
             )
-            flow.post("finish")
+            self.kiosk.post("finish")
             self.run_until(self.state_in("attract"), 30)
         self.idle_times.append(time.monotonic() - healed)
         self.check(number, f"{fault} at {moment}")
 
     # --- the promises -----------------------------------------------------------------
     def check(self, number: int, what: str) -> None:
-        printer = self.app.printer
-        deadline = time.monotonic() + 60
-        store = printer.store
-        assert store is not None
-        while store.outbox_pending() and time.monotonic() < deadline:
-            printer.send_outbox()
-            self.app.flow.run_once(0.2)
-        store.flush()
+        settled = self.kiosk.ask("settle", timeout=60)
         ledger = KioskStore(self.store_path)
         try:
             jobs = ledger.jobs(
@@ -243,49 +319,114 @@ class Campaign:
             )
         if reserved:
             self.violations.append(f"session {number} ({what}): {reserved} left reserved")
-        if self.app.card_stock.remaining != CARDS - used:
+        if settled["cards"] != CARDS - used:
             self.violations.append(
-                f"session {number} ({what}): {self.app.card_stock.remaining} blank cards "
+                f"session {number} ({what}): {settled['cards']} blank cards "
                 f"counted, {CARDS - used} expected"
             )
 
     def close(self) -> None:
-        self.app.stop()
+        self.kiosk.stop()
+        self.heal(kiosk=False)  # the rig as it was (the server is started if it was down)
         self.server.stop()
         self.engine.dispose()
-        self.heal()
+
+
+def run(first: int, sessions: int, seed: int, idle_bound: float, db: str) -> dict[str, Any]:
+    """Sessions ``first`` .. ``first + sessions - 1`` of the run ``seed``, on a fresh rig
+    store and server; their summary."""
+    started = time.monotonic()
+    pg = None
+    with tempfile.TemporaryDirectory(prefix="adm-faults-") as tmp:
+        if db == "postgresql":
+            from sim.postgres import PgCluster
+
+            pg = PgCluster(port=16676, durable=True)  # 16640/16650/16672: tests and benches
+            pg.start()
+            database_url = pg.create_database("faults")
+        else:
+            database_url = f"sqlite:///{Path(tmp) / 'server.db'}"
+        try:
+            campaign = Campaign(Path(tmp), seed, idle_bound, database_url)
+            try:
+                for number in range(first, first + sessions):
+                    campaign.session(number)
+                    print(
+                        f"session {number}/{first + sessions - 1}: "
+                        f"{len(campaign.violations)} violation(s)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+            finally:
+                campaign.close()
+        finally:
+            if pg is not None:
+                pg.stop()
+    return {
+        "machine": header().lstrip("# "),
+        "seed": seed,
+        "database": db,
+        "first": first,
+        "sessions": sessions,
+        "faults": dict(sorted(campaign.counts.items())),
+        "moments": dict(sorted(campaign.moments.items())),
+        "sessions_ended_in": dict(sorted(campaign.outcomes.items())),
+        "violations": campaign.violations,
+        "slowest_return_to_idle_s": round(max(campaign.idle_times, default=0.0), 1),
+        "kiosk_restarts_s": [round(r, 2) for r in campaign.restarts],
+        "minutes": round((time.monotonic() - started) / 60, 1),
+    }
+
+
+def merge(paths: list[Path]) -> dict[str, Any]:
+    """Parts added up: one run's figures, whichever order the parts ran in."""
+    parts = sorted((json.loads(p.read_text()) for p in paths), key=lambda s: s["first"])
+    faults: Counter[str] = Counter()
+    moments: Counter[str] = Counter()
+    ended: Counter[str] = Counter()
+    for part in parts:
+        faults.update(part["faults"])
+        moments.update(part["moments"])
+        ended.update(part["sessions_ended_in"])
+    restarts = [r for part in parts for r in part["kiosk_restarts_s"]]
+    return {
+        "parts": [
+            f"{p['first']}..{p['first'] + p['sessions'] - 1} ({p['database']})" for p in parts
+        ],
+        "seeds": sorted({p["seed"] for p in parts}),
+        "sessions": sum(p["sessions"] for p in parts),
+        "faults": dict(sorted(faults.items())),
+        "moments": dict(sorted(moments.items())),
+        "sessions_ended_in": dict(sorted(ended.items())),
+        "violations": [v for p in parts for v in p["violations"]],
+        "slowest_return_to_idle_s": max(p["slowest_return_to_idle_s"] for p in parts),
+        "kiosk_restart_s": {
+            "n": len(restarts),
+            "median": round(statistics.median(restarts), 2) if restarts else None,
+            "max": max(restarts, default=None),
+        },
+        "minutes": round(sum(p["minutes"] for p in parts), 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--first", type=int, default=1, help="the first session's number")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--idle-bound", type=float, default=45.0, help="seconds after healing")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--out", type=Path, help="write the part's summary here (JSON)")
+    parser.add_argument("--merge", type=Path, nargs="+", help="add up parts' summaries")
     args = parser.parse_args(argv)
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="adm-faults-") as tmp:
-        campaign = Campaign(Path(tmp), args.seed, args.idle_bound)
-        try:
-            for number in range(1, args.sessions + 1):
-                campaign.session(number)
-                print(
-                    f"session {number}/{args.sessions}: {len(campaign.violations)} violation(s)",
-                    file=sys.stderr,
-                )
-        finally:
-            campaign.close()
-    summary = {
-        "machine": header().lstrip("# "),
-        "seed": args.seed,
-        "sessions": args.sessions,
-        "faults": dict(sorted(campaign.counts.items())),
-        "sessions_ended_in": dict(sorted(campaign.outcomes.items())),
-        "violations": campaign.violations,
-        "slowest_return_to_idle_s": round(max(campaign.idle_times, default=0.0), 1),
-        "minutes": round((time.monotonic() - started) / 60, 1),
-    }
+    if args.merge:
+        summary = merge(args.merge)
+    else:
+        summary = run(args.first, args.sessions, args.seed, args.idle_bound, args.db)
+        if args.out:
+            args.out.write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary, indent=2))
-    return 1 if campaign.violations else 0
+    return 1 if summary["violations"] else 0
 
 
 if __name__ == "__main__":

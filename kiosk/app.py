@@ -230,6 +230,7 @@ class KioskApp:
             card_stock=self.card_stock,
             store=store,
             queues=cfg.printer.queues,
+            job_memory=cfg.printer.job_memory,
         )
         self._needs_reconcile = store is not None
         self._parts = [_Part("card", self.card.open), _Part("printer", self.spooler.open)]

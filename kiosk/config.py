@@ -152,6 +152,14 @@ class PrinterSection(_Section):
         description='blank cards in the card printer\'s hopper, "FIRST..LAST" fed in order '
         '("" = none loaded)',
     )
+    job_memory: float = Field(
+        0.0,
+        ge=0,
+        le=7 * 86400,
+        description="seconds the printers keep a finished job in their own IPP job list "
+        "(a property of the model); a job CUPS lost and the printer does not list counts "
+        "as never printed only within it. 0 = unknown: such a job is held for the office",
+    )
 
     @field_validator("card_serials")
     @classmethod

@@ -18,6 +18,7 @@ from typing import Any
 
 from kiosk import timeouts
 from kiosk.crashpoints import crash_point
+from kiosk.lost_jobs import ask_printer
 from kiosk.server_client import (
     Reservation,
     ServerClient,
@@ -28,7 +29,7 @@ from kiosk.server_client import (
 from kiosk.store import SETTLING, KioskStore
 from printing import renderers
 from printing.card_stock import CardOutcome, CardStock, CardStockEmpty
-from printing.spooler import Condition, JobState, Spooler, SpoolerError
+from printing.spooler import Condition, JobState, JobStatus, JobUnknown, Spooler, SpoolerError
 from printing.tracking import JobDeadline, follow_job
 from protocol.errors import SETTLED, ErrorCode
 
@@ -71,6 +72,11 @@ def cups_title(payload: dict[str, Any], job_id: str) -> str:
 
 class PrintFailed(Exception):
     """The document did not come out; the entitlement was not consumed."""
+
+
+class PrintHeld(PrintFailed):
+    """The print's end cannot be known (CUPS lost the job, the printer cannot tell): it is
+    held for the office, and the session's end must not release it (it is "holding")."""
 
 
 class PrintTimes:
@@ -125,6 +131,7 @@ class PrintService:
         *,
         deadline: float = timeouts.PRINT_JOB_DEADLINE,
         poll: float = timeouts.PRINT_POLL,
+        job_memory: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         card_stock: CardStock | None = None,
@@ -141,6 +148,9 @@ class PrintService:
         self._released: set[str] = set()  # without a store: jobs given back already
         self.times = PrintTimes(deadline)
         self.poll = poll
+        # How long the printers keep a finished job in their own list (printer.job_memory):
+        # what a job CUPS lost can be judged by (kiosk.lost_jobs).
+        self.job_memory = job_memory
         self._clock = clock
         self._sleep = sleep
 
@@ -266,6 +276,19 @@ class PrintService:
         self.store.outbox_add(job_id, "release", reason)
         self.send_outbox()
 
+    def _hold(self, job_id: str, reason: str) -> None:
+        """Nobody can tell whether the document came out: the office decides, at the
+        server (the document is neither confirmed nor offered again until then)."""
+        if self.store is None:
+            try:
+                self.server.hold(job_id, reason)
+            except ServerError as exc:
+                log.error("job %s could not be held now: %s", job_id, exc)
+            return
+        self.store.job_update(job_id, "holding", error=reason)
+        self.store.outbox_add(job_id, "hold", reason)
+        self.send_outbox()
+
     def _completed(self, job_id: str) -> None:
         if self.store is None:
             self.server.confirm(job_id)
@@ -287,6 +310,9 @@ class PrintService:
                     if item.action == "confirm":
                         self.server.confirm(item.job_id)
                         final = "confirmed"
+                    elif item.action == "hold":
+                        self.server.hold(item.job_id, item.reason)
+                        final = "held"
                     else:
                         self.server.release(item.job_id, item.reason)
                         final = "released"
@@ -340,6 +366,9 @@ class PrintService:
         a crash at any point is settled by :func:`kiosk.reconcile.reconcile` at start."""
         try:
             result = self._print(res, progress)
+        except PrintHeld as exc:
+            self._hold(res.job_id, str(exc)[:200])
+            raise
         except Exception as exc:
             self._fail(res.job_id, f"print failed: {exc}"[:200])
             raise
@@ -413,6 +442,38 @@ class PrintService:
         except JobDeadline as exc:
             self._settle(serial, CardOutcome.SPOILED, number, str(exc))
             raise PrintFailed(str(exc)) from exc
+        except JobUnknown:
+            # CUPS lost the job (restarted without its spool): the printer's word decides.
+            record = self.store.job(job_id) if self.store is not None else None
+            verdict = ask_printer(
+                self.spooler,
+                queue,
+                job_marker(job_id),
+                record.created_at if record is not None else None,
+                memory=self.job_memory,
+                deadline=self.times.deadline(medium),
+                poll=max(self.poll, 0.5),
+                clock=self._clock,
+                sleep=self._sleep,
+            )
+            log.warning(
+                "CUPS lost job %d of %s: %s",
+                cups_job,
+                job_id,
+                verdict.why,
+                extra={"job_id": job_id},
+            )
+            if verdict.outcome == "unknown":
+                why = f"unknown whether printed: {verdict.why}"
+                self._settle(serial, CardOutcome.UNKNOWN, number, why)
+                raise PrintHeld(why) from None
+            if verdict.outcome == "not_printed":
+                if verdict.reached:
+                    self._settle(serial, CardOutcome.SPOILED, number, verdict.why)
+                elif serial is not None and stock is not None:
+                    stock.put_back(serial)  # never fed: back in the hopper
+                raise PrintFailed(verdict.why) from None
+            status = JobStatus(JobState.COMPLETED)
         except Exception as exc:
             # Once submitted, a blank may have been fed: it is never silently returned.
             self._settle(serial, CardOutcome.SPOILED, number, f"tracking failed: {exc}")

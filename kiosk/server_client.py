@@ -250,6 +250,15 @@ class ServerClient:
         )
         return data if isinstance(data, dict) else {}
 
+    def hold(self, job_id: str, reason: str) -> dict[str, Any]:
+        data = self._request(
+            "POST",
+            f"/api/v1/reservations/{job_id}/hold",
+            retry=True,
+            json={"reason": reason[:200]},
+        )
+        return data if isinstance(data, dict) else {}
+
     def reservation(self, job_id: str) -> dict[str, Any]:
         data = self._request("GET", f"/api/v1/reservations/{job_id}", retry=True)
         return data if isinstance(data, dict) else {}

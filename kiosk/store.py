@@ -170,6 +170,9 @@ class JobRecord:
     cups_job: int | None
     card_serial: str | None
     error: str
+    # When the job was made (reserved): before anything of it could reach a printer, so
+    # a printer up since then has seen all of it there was to see.
+    created_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -181,9 +184,10 @@ class OutboxItem:
     attempts: int
 
 
-UNFINISHED = ("reserving", "reserved", "rendered", "spooled", "completed", "failed")
+UNFINISHED = ("reserving", "reserved", "rendered", "spooled", "completed", "failed", "holding")
 # A job whose end is decided (its settlement queued or acknowledged): never settled again.
-SETTLING = ("completed", "failed", "confirmed", "released")
+# holding → held: nobody can tell whether it printed; the office decides at the server.
+SETTLING = ("completed", "failed", "holding", "confirmed", "released", "held")
 
 
 @dataclass(frozen=True)
@@ -455,4 +459,5 @@ def _job(r: JobRow) -> JobRecord:
         r.cups_job,
         r.card_serial,
         r.error,
+        r.created_at,
     )

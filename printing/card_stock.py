@@ -20,6 +20,9 @@ from typing import Protocol
 class CardOutcome(enum.Enum):
     CONSUMED = "consumed"
     SPOILED = "spoiled"
+    # Taken from the hopper for a job whose end nobody can tell (held for the office):
+    # out of the hopper either way, and the ledger says it is not known which.
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)

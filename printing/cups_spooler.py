@@ -13,10 +13,13 @@ import time
 import urllib.parse
 from typing import Any
 
+from printing import ipp
+from printing.ipp import JobList
 from printing.spooler import (
     Condition,
     JobState,
     JobStatus,
+    JobUnknown,
     PrinterState,
     PrinterStatus,
     QueueMissing,
@@ -108,15 +111,49 @@ class CupsSpooler:
         return job_id
 
     def status(self, job_id: int) -> JobStatus:
-        attrs = self._call(
-            lambda conn: conn.getJobAttributes(
-                job_id, requested_attributes=["job-state", "job-state-reasons"]
+        try:
+            attrs = self._call(
+                lambda conn: conn.getJobAttributes(
+                    job_id, requested_attributes=["job-state", "job-state-reasons", "job-name"]
+                )
             )
-        )
+        except QueueMissing:  # CUPS answers not-found for a job it does not know
+            raise JobUnknown(f"CUPS does not know job {job_id}") from None
         reasons = attrs.get("job-state-reasons", ())
         if isinstance(reasons, str):
             reasons = (reasons,)
-        return JobStatus(JobState(int(attrs["job-state"])), tuple(reasons))
+        name = attrs.get("job-name")
+        return JobStatus(
+            JobState(int(attrs["job-state"])),
+            tuple(reasons),
+            None if name is None else str(name),
+        )
+
+    def _device_uri(self, queue: str) -> str:
+        def go(conn: Any) -> Any:
+            if queue not in conn.getPrinters():
+                raise QueueMissing(f"print queue {queue!r} does not exist")
+            return conn.getPrinterAttributes(queue, requested_attributes=["device-uri"])
+
+        return str(self._call(go).get("device-uri", ""))
+
+    def printer_jobs(self, queue: str) -> JobList | None:
+        uri = self._device_uri(queue)
+        if uri.split(":", 1)[0] not in DEVICE_SCHEMES:
+            return None  # a USB or socket printer keeps no job list we can read
+        try:
+            return ipp.Printer(uri).jobs()
+        except ipp.IppError as exc:
+            log.warning("printer behind %s cannot list its jobs: %s", queue, exc)
+            return None
+
+    def cancel_at_printer(self, queue: str, printer_job: int) -> None:
+        try:
+            ipp.Printer(self._device_uri(queue)).cancel(printer_job)
+        except ipp.IppError as exc:
+            why = f"printer behind {queue} did not cancel {printer_job}: {exc}"
+            raise SpoolerError(why) from None
+        log.warning("canceled job %d at the printer behind %s", printer_job, queue)
 
     def _device_reasons(self, queue: str, uri: str) -> tuple[str, ...] | None:
         """The printer's own ``printer-state-reasons``, asked over IPP at its device URI

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import threading
 
+from printing.ipp import JobList, PrinterJob
 from printing.spooler import (
     JobState,
     JobStatus,
+    JobUnknown,
     PrinterState,
     PrinterStatus,
     QueueMissing,
+    SpoolerError,
     conditions_from_reasons,
 )
 
@@ -27,6 +30,10 @@ class SimSpooler:
         self.titles: dict[int, str] = {}
         self.final_state = JobState.COMPLETED  # what the next job ends in
         self.reasons: dict[str, tuple[str, ...]] = {}  # queue -> printer-state-reasons
+        # The printer's own memory of jobs, apart from the spooler's history: a job the
+        # spooler "forgot" stays here; None = the printer cannot be asked.
+        self.printer_memory: dict[int, tuple[str, str, JobState]] | None = {}
+        self.forgotten: set[int] = set()
         self._lock = threading.Lock()
 
     def open(self) -> None:
@@ -42,20 +49,49 @@ class SimSpooler:
             job_id = len(self.jobs) + 1
             self.jobs[job_id] = (queue, pdf, self.final_state)
             self.titles[job_id] = title
+            if self.printer_memory is not None:
+                self.printer_memory[job_id] = (queue, title, self.final_state)
             if self.keep_documents is not None and job_id > self.keep_documents:
                 old = job_id - self.keep_documents
                 q, _pdf, state = self.jobs[old]
                 self.jobs[old] = (q, b"", state)
             return job_id
 
+    def forget(self, job_id: int) -> None:
+        """The spooler loses ``job_id`` (history pruned, spool lost); the printer does not."""
+        with self._lock:
+            self.forgotten.add(job_id)
+
     def find_job(self, marker: str) -> int | None:
         with self._lock:
-            found = [j for j, title in self.titles.items() if marker in title]
+            found = [
+                j for j, title in self.titles.items() if marker in title and j not in self.forgotten
+            ]
             return max(found) if found else None
 
     def status(self, job_id: int) -> JobStatus:
         with self._lock:
-            return JobStatus(self.jobs[job_id][2])
+            if job_id not in self.jobs or job_id in self.forgotten:
+                raise JobUnknown(f"no job {job_id}")
+            return JobStatus(self.jobs[job_id][2], (), self.titles[job_id])
+
+    def printer_jobs(self, queue: str) -> JobList | None:
+        with self._lock:
+            if self.printer_memory is None:
+                return None
+            jobs = tuple(
+                PrinterJob(j, title, int(state), None)
+                for j, (q, title, state) in self.printer_memory.items()
+                if q == queue
+            )
+            return JobList(jobs, up_time=10**6)
+
+    def cancel_at_printer(self, queue: str, printer_job: int) -> None:
+        with self._lock:
+            if self.printer_memory is None or printer_job not in self.printer_memory:
+                raise SpoolerError(f"printer has no job {printer_job}")
+            q, title, _ = self.printer_memory[printer_job]
+            self.printer_memory[printer_job] = (q, title, JobState.CANCELED)
 
     def cancel(self, job_id: int) -> None:
         with self._lock:

@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol
 
+from printing.ipp import JobList
+
 
 class JobState(enum.IntEnum):
     """IPP job states (RFC 8011 section 5.3.7)."""
@@ -31,6 +33,7 @@ class JobState(enum.IntEnum):
 class JobStatus:
     state: JobState
     reasons: tuple[str, ...] = ()
+    name: str | None = None  # the job's title, when the print system said it
 
 
 class PrinterState(enum.IntEnum):
@@ -136,6 +139,10 @@ class QueueMissing(SpoolerError):
     """The queue for a medium does not exist."""
 
 
+class JobUnknown(SpoolerError):
+    """The print system does not know this job (its history pruned, or its spool lost)."""
+
+
 class Spooler(Protocol):
     def open(self) -> None: ...
 
@@ -156,4 +163,13 @@ class Spooler(Protocol):
 
     def printer_status(self, queue: str) -> PrinterStatus:
         """State, conditions and supply levels of the printer behind ``queue``."""
+        ...
+
+    def printer_jobs(self, queue: str) -> JobList | None:
+        """The jobs the printer behind ``queue`` itself remembers, asked over IPP (not
+        CUPS's history); None when that printer cannot be asked."""
+        ...
+
+    def cancel_at_printer(self, queue: str, printer_job: int) -> None:
+        """Cancel a job at the printer itself (CUPS no longer knows it)."""
         ...

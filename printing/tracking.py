@@ -16,6 +16,7 @@ from printing.spooler import (
     Condition,
     JobState,
     JobStatus,
+    JobUnknown,
     QueueMissing,
     Spooler,
     SpoolerError,
@@ -63,7 +64,7 @@ def follow_job(
         # busy) is retried until the deadline.  Submitting is never retried here.
         try:
             status = spooler.status(job_id)
-        except QueueMissing:
+        except (QueueMissing, JobUnknown):
             raise
         except SpoolerError as exc:
             log.warning("state of job %d unavailable, retrying: %s", job_id, exc)

@@ -142,7 +142,8 @@ class ReservationState(BaseModel):
     job_id: str
     document_id: int
     # expired: the lease ended and another kiosk or an officer took the document.
-    state: Literal["reserved", "confirmed", "released", "expired"]
+    # held: the kiosk cannot tell whether it printed; the office decides (no lease).
+    state: Literal["reserved", "confirmed", "released", "expired", "held"]
 
 
 class SignedDocument(ReservationState):
@@ -155,6 +156,12 @@ class SignedDocument(ReservationState):
 
 class ReleaseRequest(Request):
     reason: line(200) = ""  # type: ignore[valid-type]
+
+
+class HoldRequest(Request):
+    """Why the kiosk cannot tell whether the document came out (said to the office)."""
+
+    reason: line(200)  # type: ignore[valid-type]
 
 
 class HeartbeatRequest(Request):

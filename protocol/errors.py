@@ -26,6 +26,7 @@ class ErrorCode(enum.StrEnum):
     CONFIRMED = "confirmed"
     RELEASED = "released"
     EXPIRED = "expired"  # the lease ended and someone else took the document
+    HELD = "held"  # held for the office: neither printed nor released until it decides
     ALREADY_PRINTED = "already_printed"
     RATE_LIMITED = "rate_limited"
     DATABASE_UNAVAILABLE = "database_unavailable"
@@ -41,4 +42,4 @@ class ErrorCode(enum.StrEnum):
 # A wrong guess of a secret: the citizen may try again (attempts_left says how often).
 WRONG_SECRET = frozenset({ErrorCode.WRONG_PIN, ErrorCode.WRONG_CODE, ErrorCode.BAD_TOKEN})
 # A settlement the server already has: the job is settled, whatever the kiosk asked.
-SETTLED = frozenset({ErrorCode.CONFIRMED, ErrorCode.RELEASED})
+SETTLED = frozenset({ErrorCode.CONFIRMED, ErrorCode.RELEASED, ErrorCode.HELD})

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from protocol.api import KioskBuild
-from server.db import CertRefusal, Kiosk, Reservation
+from server.db import CertRefusal, Document, Kiosk, Reservation
 
 # Kiosk flow states that mean a citizen is being served.
 _IDLE = {"attract", "starting"}
@@ -68,7 +68,7 @@ class AlertRules:
 @dataclass(frozen=True)
 class Alert:
     kind: str  # not_heard | supply_low | blank_cards_low | unsettled_job | audit_chain |
-    #            refused_certificates | printer | untrusted
+    #            refused_certificates | printer | untrusted | held_job
     kiosk: str
     since: dt.datetime | None = None
     values: dict[str, Any] = field(default_factory=dict)
@@ -199,6 +199,14 @@ def fleet(db: Session, rules: AlertRules, now: dt.datetime) -> list[KioskView]:
         open_jobs[kiosk_id] += 1
         if created <= unsettled_since:
             old_jobs.setdefault(kiosk_id, []).append((job_id, created))
+    # Jobs held for the office: a kiosk could not tell whether they printed.
+    held: dict[str, list[tuple[str, str, dt.datetime | None]]] = {}
+    for job_id, kiosk_id, number, settled in db.execute(
+        select(Reservation.job_id, Reservation.kiosk_id, Document.number, Reservation.settled_at)
+        .join(Document, Document.id == Reservation.document_id)
+        .where(Reservation.state == "held")
+    ):
+        held.setdefault(kiosk_id, []).append((job_id, number, settled))
     refused = dict(
         db.execute(
             select(CertRefusal.kiosk_id, func.count())
@@ -217,6 +225,8 @@ def fleet(db: Session, rules: AlertRules, now: dt.datetime) -> list[KioskView]:
             alerts += _supply_alerts(kiosk, rules)
         for job_id, created in sorted(old_jobs.get(kiosk.id, []), key=lambda j: j[1]):
             alerts.append(Alert("unsettled_job", kiosk.id, created, {"job": job_id}))
+        for job_id, number, settled in held.get(kiosk.id, []):
+            alerts.append(Alert("held_job", kiosk.id, settled, {"job": job_id, "number": number}))
         if kiosk.audit_alert:
             alerts.append(
                 Alert("audit_chain", kiosk.id, kiosk.audit_alert_at, {"what": kiosk.audit_alert})

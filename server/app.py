@@ -57,6 +57,7 @@ from protocol.api import (
     EnrolmentState,
     HeartbeatAnswer,
     HeartbeatRequest,
+    HoldRequest,
     IssuerKey,
     KioskBuild,
     OpenSession,
@@ -620,6 +621,23 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
 
         return await ctx.run(work)
 
+    @app.post(
+        f"{API}/reservations/{{job_id}}/hold",
+        response_model=ReservationState,
+        dependencies=KIOSK_ONLY,
+    )
+    async def hold(job_id: JobId, req: HoldRequest, request: Request) -> ReservationState:
+        """The kiosk cannot tell whether the document came out (neither the print system
+        nor the printer remembers the job): the office decides, and until then the
+        document is neither offered again nor printable elsewhere."""
+
+        def work() -> ReservationState:
+            with ctx.connect() as db:
+                kiosk = ctx.kiosk(request, db)
+                return settle(ctx, db, job_id, kiosk, "held", req.reason)
+
+        return await ctx.run(work)
+
     @app.post(f"{API}/heartbeat", response_model=HeartbeatAnswer, dependencies=KIOSK_ONLY)
     async def heartbeat(req: HeartbeatRequest, request: Request) -> HeartbeatAnswer:
         def work() -> HeartbeatAnswer:
@@ -1084,15 +1102,30 @@ SETTLED_ELSEWHERE = {
             "this job's lease ended and the document was taken by another print job",
         ),
     },
-    "released": {"confirmed": (ErrorCode.CONFIRMED, "this job was confirmed as printed")},
+    "released": {
+        "confirmed": (ErrorCode.CONFIRMED, "this job was confirmed as printed"),
+        "held": (ErrorCode.HELD, "this job is held for the office, which decides"),
+    },
+    "held": {
+        "confirmed": (ErrorCode.CONFIRMED, "this job was confirmed as printed"),
+        "released": (ErrorCode.RELEASED, "this job was released; its document was not kept"),
+        "expired": (
+            ErrorCode.EXPIRED,
+            "this job's lease ended and the document was taken by another print job",
+        ),
+    },
 }
+SETTLED_ELSEWHERE["confirmed"]["held"] = (
+    ErrorCode.HELD,
+    "this job is held for the office, which decides",
+)
 
 
 def settle(
     ctx: Context, db: Db, job_id: str, kiosk: str, to: str, reason: str | None
 ) -> ReservationState:
-    """Move this kiosk's reserved job to ``to`` (confirmed | released) once; repeating it
-    answers the same, and the opposite settlement is refused.  The conditional UPDATE
+    """Move this kiosk's reserved job to ``to`` (confirmed | released | held) once;
+    repeating it answers the same, and another settlement is refused.  The conditional UPDATE
     comes first (one round trip in the common case): of a confirm and a release racing,
     exactly one changes the rows, and the other reads what it decided.
 
@@ -1107,10 +1140,13 @@ def settle(
     if moved is not None:
         if to == "confirmed":
             db.send(q.document_printed, id=moved.document_id, job_id=job_id, at=now, kiosk_id=kiosk)
+        elif to == "held":
+            db.send(q.document_held, id=moved.document_id, job_id=job_id)
         else:
             db.send(q.document_released, id=moved.document_id, job_id=job_id)
-        action = "printed" if to == "confirmed" else "released"
-        ctx.audit(db, kiosk, action, str(moved.document_id), job=job_id)
+        action = {"confirmed": "printed", "held": "held"}.get(to, "released")
+        extra = {"reason": reason} if to == "held" and reason else {}
+        ctx.audit(db, kiosk, action, str(moved.document_id), job=job_id, **extra)
         db.commit()
         return ReservationState(job_id=job_id, document_id=moved.document_id, state=to)
     res = own_reservation(ctx, db, job_id, kiosk)

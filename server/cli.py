@@ -144,6 +144,14 @@ def build_parser() -> argparse.ArgumentParser:
     osub.add_parser(
         "release", help="end a print job's reservation now (a kiosk that died for good)"
     ).add_argument("job", metavar="JOB_ID|NUMBER")
+    osub.add_parser("held", help="print jobs a kiosk could not tell were printed")
+    decide = osub.add_parser(
+        "resolve", help="the office's decision on a held print job, after looking at the printer"
+    )
+    decide.add_argument("job", metavar="JOB_ID|NUMBER")
+    outcome = decide.add_mutually_exclusive_group(required=True)
+    outcome.add_argument("--printed", action="store_true", help="the document came out")
+    outcome.add_argument("--not-printed", action="store_true", help="it did not: offer it again")
     docs = osub.add_parser("documents")
     docs.add_argument("--nik")
     osub.add_parser("kiosks")
@@ -491,6 +499,14 @@ def _officer(args: argparse.Namespace, db: Any, home: ServerHome) -> int:
     elif cmd == "release":
         res = officer.release(db, args.job, officer=who)
         print(f"print job {res.job_id} of kiosk {res.kiosk_id}: released; document printable again")
+    elif cmd == "held":
+        for res in officer.held(db):
+            since = f"{res.settled_at:%Y-%m-%d %H:%M}" if res.settled_at else "?"
+            print(f"{res.job_id}  kiosk {res.kiosk_id}  since {since}  {res.reason}")
+    elif cmd == "resolve":
+        res = officer.resolve_hold(db, args.job, printed=args.printed, officer=who)
+        end = "printed" if args.printed else "offered again"
+        print(f"print job {res.job_id} of kiosk {res.kiosk_id}: {end}")
     elif cmd == "supersede":
         officer.supersede(db, args.old, args.new, officer=who)
         print(f"document {args.old}: superseded by {args.new}")

@@ -209,7 +209,12 @@ def _printable(db: Session, doc: Document, officer: str) -> Document:
     if doc.status != "reserved":
         return doc
     until = doc.reserved_until
-    if until is not None and until > utcnow():
+    if until is None:
+        raise OfficerError(
+            f"document {doc.number} is held for the office (a kiosk could not tell whether "
+            f"it printed); decide first with 'officer resolve {doc.number}'"
+        )
+    if until > utcnow():
         raise OfficerError(
             f"document {doc.number} is held for a print job until {until:%Y-%m-%d %H:%M} UTC; "
             f"wait, or end it with 'officer release {doc.number}'"
@@ -237,6 +242,60 @@ def release(db: Session, what: str, *, officer: str = "officer") -> Reservation:
     if not _unreserve(db, doc, "released", f"released by {officer}"):
         raise OfficerError(f"print job {res.job_id} settled meanwhile: document is {doc.status}")
     _audit(db, officer, "reservation_released", doc.number, job=res.job_id, kiosk=res.kiosk_id)
+    db.commit()
+    db.refresh(res)
+    return res
+
+
+def held(db: Session) -> list[Reservation]:
+    """Print jobs held for the office (a kiosk could not tell whether they printed),
+    oldest first."""
+    return list(
+        db.scalars(
+            select(Reservation).where(Reservation.state == "held").order_by(Reservation.settled_at)
+        )
+    )
+
+
+def resolve_hold(db: Session, what: str, *, printed: bool, officer: str = "officer") -> Reservation:
+    """The office's decision on a held print job (``what``: its job id or the document
+    number), after looking at the kiosk's printer and tray: ``printed`` → the document
+    counts as printed by that job; otherwise it is offered again with its print code."""
+    res = db.get(Reservation, what)
+    if res is None:
+        doc = db.scalar(select(Document).where(Document.number == what))
+        res = db.get(Reservation, doc.reserved_job) if doc and doc.reserved_job else None
+    if res is None or res.state != "held":
+        raise OfficerError(f"no print job held for {what}")
+    doc = db.get(Document, res.document_id)
+    assert doc is not None
+    now = utcnow()
+    to = "confirmed" if printed else "released"
+    moved = db.execute(
+        update(Reservation)
+        .where(Reservation.job_id == res.job_id, Reservation.state == "held")
+        .values(state=to, settled_at=now, reason=f"office: {officer}")
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise OfficerError(f"print job {res.job_id} was decided meanwhile")
+    values: dict[str, object] = {"reserved_job": None, "reserved_until": None}
+    if printed:
+        values.update(
+            status="printed",
+            printed_at=now,
+            printed_job=res.job_id,
+            printed_kiosk=res.kiosk_id,
+            code_hash=None,
+        )
+    else:
+        values.update(status="approved")
+    db.execute(
+        update(Document)
+        .where(Document.id == doc.id, Document.reserved_job == res.job_id)
+        .values(**values)
+    )
+    action = "hold_found_printed" if printed else "hold_offered_again"
+    _audit(db, officer, action, doc.number, job=res.job_id, kiosk=res.kiosk_id)
     db.commit()
     db.refresh(res)
     return res

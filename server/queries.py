@@ -171,6 +171,13 @@ class Queries:
                 code_hash=None,
             )
         )
+        # Held for the office: the lease is lifted, so the document is neither offered
+        # again nor taken over (both need a lease that ended), until the office decides.
+        self.document_held = c(
+            update(Document)
+            .where(Document.id == P("id"), Document.reserved_job == P("job_id"))
+            .values(reserved_until=None)
+        )
         self.document_released = c(
             update(Document)
             .where(Document.id == P("id"), Document.reserved_job == P("job_id"))

@@ -195,6 +195,7 @@ adm-card = "ipp://{HOST}:{card}/ipp/print"
 "qr.backend" = "serial"
 "qr.port" = "/dev/adm-qr"
 "printer.card_serials" = "{CARD_SERIALS}"
+"printer.job_memory" = 60
 "technician.pin_hash" = "{pin_hash}"
 "ui.voice" = "none"
 """

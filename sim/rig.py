@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -139,8 +139,12 @@ def _wait(cond: Callable[[], bool], timeout: float, what: str, log: Path | None 
 class Rig:
     """Start, stop and inspect the simulated rig under one directory."""
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, *, port_offset: int = 0) -> None:
+        """``port_offset`` moves CUPS and the printers to ports of their own, for a
+        private print stack (``up_printing``) beside the shared rig."""
         self.dir = (directory or rig_dir()).resolve()
+        self.cups_port = CUPS_PORT + port_offset
+        self.printers = tuple(replace(p, port=p.port + port_offset) for p in PRINTERS)
         self.log_dir = self.dir / "log"
         self.run_dir = self.dir / "run"
         self.cups_dir = self.dir / "cups"
@@ -208,7 +212,7 @@ class Rig:
         return sorted(files, key=lambda p: p.stat().st_mtime_ns)
 
     def printer(self, queue: str) -> PrinterSpec:
-        for spec in PRINTERS:
+        for spec in self.printers:
             if spec.queue == queue:
                 return spec
         raise RigError(f"no simulated printer for queue {queue!r}")
@@ -431,7 +435,7 @@ class Rig:
         (d / "etc" / "cupsd.conf").write_text(
             f"""LogLevel warn
 MaxLogSize 0
-Listen 127.0.0.1:{CUPS_PORT}
+Listen 127.0.0.1:{self.cups_port}
 Listen {self.cups_socket}
 Browsing No
 WebInterface No
@@ -469,7 +473,11 @@ Sandboxing Relaxed
         )
 
     def _up_cupsd(self) -> None:
-        if self._pid("cupsd") and self.cups_socket.exists() and CUPS_PORT in _listening_ports():
+        if (
+            self._pid("cupsd")
+            and self.cups_socket.exists()
+            and self.cups_port in _listening_ports()
+        ):
             return
         self._write_cups_config()
         self.cups_socket.unlink(missing_ok=True)
@@ -479,7 +487,7 @@ Sandboxing Relaxed
             ["cupsd", "-f", "-c", str(etc / "cupsd.conf"), "-s", str(etc / "cups-files.conf")],
         )
         _wait(
-            lambda: self.cups_socket.exists() and CUPS_PORT in _listening_ports(),
+            lambda: self.cups_socket.exists() and self.cups_port in _listening_ports(),
             15,
             "cupsd",
             self.log_dir / "cupsd-error.log",
@@ -503,7 +511,7 @@ Sandboxing Relaxed
 
     def _up_queues(self) -> None:
         existing = self._queues()
-        for spec in PRINTERS:
+        for spec in self.printers:
             if spec.queue in existing:
                 continue
             uri = f"ipp://localhost:{spec.port}/ipp/print"
@@ -664,13 +672,32 @@ Sandboxing Relaxed
         self.dir.mkdir(parents=True, exist_ok=True)
         self._up_pcscd()
         self._up_sam()
+        self.up_printing()
+        for name in self.SERIAL:
+            self._up_serial(name)
+
+    def up_printing(self) -> None:
+        """Only the print stack: dbus for the printers, the printers, cupsd, the queues."""
+        self.dir.mkdir(parents=True, exist_ok=True)
         self._up_dbus()
-        for spec in PRINTERS:
+        for spec in self.printers:
             self._up_printer(spec)
         self._up_cupsd()
         self._up_queues()
-        for name in self.SERIAL:
-            self._up_serial(name)
+
+    def stop_cupsd(self) -> bool:
+        """Kill cupsd outright (a power cut to the spooler; the printers keep running)."""
+        pid = self._pid("cupsd")
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGKILL)
+        _wait(lambda: not _pid_alive(pid), 5, "cupsd exit")
+        (self.run_dir / "cupsd.pid").unlink(missing_ok=True)
+        return True
+
+    def start_cupsd(self) -> None:
+        """Start cupsd again on the same state (no-op when it runs)."""
+        self._up_cupsd()
 
     def down(self) -> list[str]:
         """Stop everything the rig started (virtual cards first); return what was stopped."""
@@ -680,7 +707,7 @@ Sandboxing Relaxed
             "sam",
             *self.SERIAL,
             "cupsd",
-            *(f"printer-{p.queue}" for p in PRINTERS),
+            *(f"printer-{p.queue}" for p in self.printers),
             "dbus",
             "pcscd",
         ]
@@ -704,12 +731,12 @@ Sandboxing Relaxed
         if result["pcscd"] == "stopped" and self._foreign_pcscd():
             result["pcscd"] = "running outside the rig"
         result["dbus"] = line("dbus", self.dbus_socket.exists())
-        for spec in PRINTERS:
+        for spec in self.printers:
             result[f"printer {spec.queue}"] = line(f"printer-{spec.queue}", spec.port in ports)
         result["cupsd"] = line("cupsd", self.cups_socket.exists())
         if self._pid("cupsd"):
             queues = self._queues()
-            for spec in PRINTERS:
+            for spec in self.printers:
                 result[f"queue {spec.queue}"] = "present" if spec.queue in queues else "missing"
         result["sam"] = line("sam", (self.run_dir / "sam.ready").exists())
         for name in self.SERIAL:

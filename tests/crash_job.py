@@ -69,6 +69,7 @@ def main(argv: list[str]) -> int:
                 "confirmed": r.confirmed,
                 "released": r.released,
                 "held": r.held,
+                "undecided": r.undecided,
                 "sent": r.sent,
                 "pending": r.pending,
                 "cards_left": app.card_stock.remaining,

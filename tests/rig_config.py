@@ -14,4 +14,5 @@ def rig_config() -> Config:
     cfg.card.reader, cfg.card.sam_reader = "Virtual PCD 00 00", "Virtual PCD 00 01"
     cfg.card.issuer_key = str(CONFIG_DIR / "keys" / "ektp-issuer-test.pem")
     cfg.kiosk.store = ""
+    cfg.printer.job_memory = 60.0  # the rig's ippeveprinter keeps finished jobs 60 s
     return cfg

@@ -119,6 +119,12 @@ TEXT: dict[str, tuple[str, str]] = {
         "Pekerjaan cetak {job} belum selesai sejak {since}.",
         "Print job {job} unsettled since {since}.",
     ),
+    "alert_held_job": (
+        "Dokumen {number} ditahan untuk kantor sejak {since}: anjungan tidak dapat memastikan "
+        "apakah tercetak. Periksa printernya, lalu putuskan di halaman dokumen.",
+        "Document {number} held for the office since {since}: the kiosk could not tell "
+        "whether it printed. Look at its printer, then decide on the document's page.",
+    ),
     "alert_audit_chain": (
         "Log audit anjungan {what} (sejak {since}).",
         "The kiosk's audit log was {what} (since {since}).",
@@ -233,6 +239,34 @@ TEXT: dict[str, tuple[str, str]] = {
     "ev_code_reissued": ("kode cetak diterbitkan ulang", "print code re-issued"),
     "ev_reservation_released": ("pemesanan dilepas petugas", "reservation released by an officer"),
     "ev_reservation_expired": ("pemesanan kedaluwarsa", "reservation expired"),
+    "ev_held": ("ditahan untuk kantor ({reason})", "held for the office ({reason})"),
+    "ev_hold_found_printed": (
+        "kantor memastikan sudah tercetak",
+        "the office found it printed",
+    ),
+    "ev_hold_offered_again": (
+        "kantor memastikan tidak tercetak; ditawarkan lagi",
+        "the office found it not printed; offered again",
+    ),
+    "held_title": ("Ditahan untuk kantor", "Held for the office"),
+    "held_help": (
+        "Anjungan {kiosk} tidak dapat memastikan apakah dokumen ini tercetak ({reason}). "
+        "Dokumen tidak ditawarkan lagi sampai kantor memutuskan. Periksa printer dan baki "
+        "anjungan itu (dan nomor seri blangko kartu), lalu pilih.",
+        "Kiosk {kiosk} could not tell whether this document came out ({reason}). It is not "
+        "offered again until the office decides. Look at that kiosk's printer and tray (and "
+        "the blank card's serial), then choose.",
+    ),
+    "btn_found_printed": ("Sudah tercetak", "It was printed"),
+    "btn_offer_again": ("Tidak tercetak: tawarkan lagi", "Not printed: offer it again"),
+    "done_hold_printed": (
+        "Dokumen {number} dicatat tercetak.",
+        "Document {number} recorded as printed.",
+    ),
+    "done_hold_offered": (
+        "Dokumen {number} ditawarkan lagi dengan kode cetaknya.",
+        "Document {number} is offered again with its print code.",
+    ),
     "ev_other": ("{action}", "{action}"),
     # office work
     "office_title": ("Layanan kantor", "Office work"),

@@ -69,6 +69,8 @@ CAN = {
     "documents": {"officer", "supervisor"},
     "kiosks": {"supervisor"},
     "revoke": {"supervisor"},  # a printed document, for good: the public check says so
+    # A held print job: "printed" or "offered again" (a wrong call prints it twice).
+    "resolve": {"supervisor"},
 }
 HOUR = dt.timedelta(hours=1)
 
@@ -499,6 +501,7 @@ def mount(app: FastAPI, context: Any) -> None:
                 )
             )
             newer = db.get(Document, doc.superseded_by) if doc.superseded_by else None
+        held = next((j for j in jobs if j.state == "held"), None)
         lang = lang_of(request)
         events = _history(lang, entries, jobs, newer.number if newer else "")
         return page(
@@ -508,9 +511,41 @@ def mount(app: FastAPI, context: Any) -> None:
             browser=browser,
             doc=doc,
             events=events,
-            done=done if done in ("done_revoked",) else "",
+            held=held,
+            done=done if done in ("done_revoked", "done_hold_printed", "done_hold_offered") else "",
             error=error,
         )
+
+    @router.post("/documents/{number:path}/resolve")
+    async def document_resolve(request: Request, number: str) -> Response:
+        """A supervisor decides a held print job (audited as console:<user>)."""
+        browser = await run_in_threadpool(current, request, "resolve")
+        form = await form_of(request, browser)
+        return await run_in_threadpool(resolve_work, request, browser, form, number[:60])
+
+    def resolve_work(
+        request: Request, browser: accounts.Browser, form: dict[str, str], number: str
+    ) -> Response:
+        outcome = form.get("outcome", "")
+        with database() as db:
+            if db.scalar(select(Document.id).where(Document.number == number)) is None:
+                return not_found(request, browser, number)
+            try:
+                if outcome not in ("printed", "not_printed"):
+                    raise officer.OfficerError("choose printed or not printed")
+                officer.resolve_hold(
+                    db,
+                    number,
+                    printed=outcome == "printed",
+                    officer=f"console:{browser.username}",
+                )
+            except officer.OfficerError as exc:
+                db.rollback()
+                message = translate(lang_of(request), "office_error", message=str(exc)[:300])
+                return document_view(request, browser, number, error=message, http_status=400)
+        done = "done_hold_printed" if outcome == "printed" else "done_hold_offered"
+        target = f"{PREFIX}/documents/{quote(number)}?done={done}"
+        return secure(RedirectResponse(target, 303))
 
     @router.post("/documents/{number:path}/revoke")
     async def document_revoke(request: Request, number: str) -> Response:
@@ -769,7 +804,7 @@ def _history(
             continue
         if job.state == "confirmed":
             text = t("ev_confirmed", kiosk=job.kiosk_id)
-        elif job.state in ("released", "expired"):
+        elif job.state in ("released", "expired", "held"):
             text = t(f"ev_{job.state}", reason=job.reason or "")
         else:
             continue
