@@ -482,4 +482,3 @@ def test_a_job_the_printer_still_holds_is_followed_there(
     assert report["confirmed"] == [job.job_id]
     assert len([p for p in stack.printed_since(queue, since) if job.job_id in p.name]) == 1
     assert kiosk_client(server).reservation(job.job_id)["state"] == "confirmed"
-
