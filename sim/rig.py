@@ -9,6 +9,7 @@ touched: clients reach the private one through ``CUPS_SERVER=DIR/cups/cups.sock`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -714,7 +715,28 @@ Sandboxing Relaxed
         for name in names:
             if self._stop(name):
                 stopped.append(name)
+        if self._reap_backends():
+            stopped.append("backends")
         return stopped
+
+    def _reap_backends(self) -> int:
+        """Kill CUPS backends left sending to this rig's printers.  A cupsd killed outright
+        (``stop_cupsd``) orphans the ``ipp`` backend of a job in flight, which retries a
+        stopped printer for ever; the next rig on these ports must not inherit it."""
+        prefixes = tuple(f"ipp://localhost:{p.port}/".encode() for p in self.printers)
+        killed = 0
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                argv0 = (proc / "cmdline").read_bytes().split(b"\0", 1)[0]
+            except OSError:
+                continue
+            if argv0.startswith(prefixes):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(proc.name), signal.SIGKILL)
+                    killed += 1
+        return killed
 
     def status(self) -> dict[str, str]:
         """What runs and what does not, one line per component."""
