@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: check bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot bench-public failover-test bench-failover kills faults-long
+.PHONY: check bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot bench-public failover-test bench-failover kills faults-long fresh-clone
 
 all: test
 
@@ -76,23 +76,28 @@ diagram: setup
 golden: setup
 	@$(BIN)/python scripts/render_documents.py --golden
 
-# Benchmarks (results go to docs/benchmarks.md with the machine and date).
+# Benchmarks (results go to docs/benchmarks.md with the machine and date).  BENCH_ARGS is
+# appended to a benchmark's command line (a later option wins): `make bench-card
+# BENCH_ARGS="-n 2"` is the short run `make fresh-clone` uses.
+BENCH_ARGS ?=
+SCHEMATHESIS_EXAMPLES ?= 3100
+SCHEMATHESIS_DB ?= both
 bench-card: setup
-	@$(BIN)/python bench/card_read.py
+	@$(BIN)/python bench/card_read.py $(BENCH_ARGS)
 
 # Randomized fault campaign on the rig (seeded; a few minutes): see bench/faults.py.
 # FAULTS_DB=postgresql puts the campaign's server on PostgreSQL.
 FAULTS_DB ?= sqlite
 faults: setup
 	@$(BIN)/adm-sim rig up >/dev/null
-	@cd bench && ../$(BIN)/python faults.py --sessions 30 --seed 2026 --db $(FAULTS_DB)
+	@cd bench && ../$(BIN)/python faults.py --sessions 30 --seed 2026 --db $(FAULTS_DB) $(BENCH_ARGS)
 
 # The long campaign: 1,000 sessions in ten resumable parts of 100 (a part already on
 # disk is kept; a part that ended in violations is kept too, the merge reports them).
 FAULT_PARTS ?= 1 2 3 4 5 6 7 8 9 10
 faults-long: setup
 	@$(BIN)/adm-sim rig up >/dev/null
-	@cd bench && for p in $(FAULT_PARTS); do [ -f faults-$$p.json ] || ../$(BIN)/python faults.py --first $$(( ($$p - 1) * 100 + 1 )) --sessions 100 --seed 2027 --db $(FAULTS_DB) --out faults-$$p.json || [ -f faults-$$p.json ] || exit 1; done
+	@cd bench && for p in $(FAULT_PARTS); do [ -f faults-$$p.json ] || ../$(BIN)/python faults.py --first $$(( ($$p - 1) * 100 + 1 )) --sessions 100 --seed 2027 --db $(FAULTS_DB) --out faults-$$p.json $(BENCH_ARGS) || [ -f faults-$$p.json ] || exit 1; done
 	@cd bench && ../$(BIN)/python faults.py --merge faults-*.json
 
 bench-flow: setup
@@ -100,10 +105,10 @@ bench-flow: setup
 
 # The citizen's UI: cold start, memory over 500 sessions, GUI stalls, touches.
 bench-ui: setup
-	@$(BIN)/python bench/ui_figures.py --sessions 500
+	@$(BIN)/python bench/ui_figures.py --sessions 500 $(BENCH_ARGS)
 
 bench-server: setup
-	@$(BIN)/python bench/server_load.py --db both --workers 1,2,4 --seconds 12
+	@$(BIN)/python bench/server_load.py --db both --workers 1,2,4 --seconds 12 $(BENCH_ARGS)
 
 # The replicated database under failover: pg_auto_failover, two server nodes behind
 # HAProxy, kiosks printing while a primary is killed, then frozen (tests/test_failover.py).
@@ -112,34 +117,40 @@ failover-test: setup
 
 # Failover and restore figures (bench/failover.py; a million documents restored).
 bench-failover: setup
-	@cd bench && ../$(BIN)/python failover.py --restore-documents 1000000
+	@cd bench && ../$(BIN)/python failover.py --restore-documents 1000000 $(BENCH_ARGS)
 
 # A thousand random kills in ten resumable parts (bench/kills.py): KILL_PARTS="1 2" runs some.
 KILL_PARTS ?= 1 2 3 4 5 6 7 8 9 10
 kills: setup
 	@$(BIN)/adm-sim rig up >/dev/null
-	@cd bench && for p in $(KILL_PARTS); do [ -f kills-$$p.json ] || ../$(BIN)/python kills.py --kills 100 --seed $$p --out kills-$$p.json || exit 1; done
+	@cd bench && for p in $(KILL_PARTS); do [ -f kills-$$p.json ] || ../$(BIN)/python kills.py --kills 100 --seed $$p --out kills-$$p.json $(BENCH_ARGS) || exit 1; done
 	@cd bench && ../$(BIN)/python kills.py --merge kills-*.json
+
+# Every make target from a clean clone of HEAD, in a random order (seeded), the costly ones
+# with a short option (scripts/fresh_clone.py; about 15 minutes; uses the rig).
+FRESH_SEED ?=
+fresh-clone: setup
+	@$(BIN)/python scripts/fresh_clone.py $(if $(FRESH_SEED),--seed $(FRESH_SEED))
 
 # The public check: the seal on paper and /v/<token> paced at 200/s (bench/public_check.py).
 bench-public: setup
-	@cd bench && ../$(BIN)/python public_check.py --db both --rate 200 --seconds 20
+	@cd bench && ../$(BIN)/python public_check.py --db both --rate 200 --seconds 20 $(BENCH_ARGS)
 
 bench-render: setup
 	@dpkg-query -W -f='$${Status}' libpango-1.0-0 2>/dev/null | grep -q "ok installed" || \
 	  apt-get install -y -q --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 >/dev/null
 	@$(BIN)/python -c "import weasyprint" 2>/dev/null || $(BIN)/pip install -q -e '.[bench]'
-	@$(BIN)/python bench/render.py
+	@$(BIN)/python bench/render.py $(BENCH_ARGS)
 
 # The server against its own OpenAPI spec with a few thousand generated cases (the test
 # suite runs the same with fewer).
 schemathesis: setup
 	@$(BIN)/adm-sim rig up >/dev/null
-	ADM_SCHEMATHESIS_EXAMPLES=3100 ADM_SCHEMATHESIS_DB=both $(BIN)/pytest -q --timeout 7200 tests/test_schemathesis.py -s
+	ADM_SCHEMATHESIS_EXAMPLES=$(SCHEMATHESIS_EXAMPLES) ADM_SCHEMATHESIS_DB=$(SCHEMATHESIS_DB) $(BIN)/pytest -q --timeout 7200 tests/test_schemathesis.py -s
 
 # Fingerprint verification against its physical floor, QR line to event (bench/serial_devices.py).
 bench-serial: setup
-	@$(BIN)/python bench/serial_devices.py
+	@$(BIN)/python bench/serial_devices.py $(BENCH_ARGS)
 
 # The Debian package (dist/adm-kiosk_<version>_amd64.deb), then lintian on it.
 deb: setup

@@ -22,6 +22,7 @@ from server import officer
 from server.app import Context, Settings, create_app
 from server.db import make_engine, session_factory
 from server.dbops import HealthCache
+from server.limits import Limits
 from server.pki import IssuedCert, ServerHome
 from server.prepared import broken_errors, connector
 from server.tls import ConnectionLimits, uvicorn_tls_options
@@ -114,8 +115,13 @@ class EmbeddedServer:
         kiosk_cache_seconds: float = 2.0,
         db_threads: int = 0,
         connection_limits: ConnectionLimits | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.connection_limits = connection_limits
+        # The server's abuse limits, when not the defaults: applied on every start (a
+        # restarted server builds its settings afresh, so a change to ``settings`` made
+        # while it ran does not outlive a restart).
+        self.limits = limits
         self.kiosk_cache_seconds = kiosk_cache_seconds
         self.db_threads = db_threads
         self.database_url = database_url
@@ -184,6 +190,8 @@ class EmbeddedServer:
         settings = settings_for(self.home)
         settings.kiosk_cache_seconds = self.kiosk_cache_seconds
         settings.db_threads = self.db_threads
+        if self.limits is not None:
+            settings.limits = self.limits
         app = create_app(engine, settings)
         self._context, self._engine = app.state.context, engine
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
