@@ -114,7 +114,9 @@ def imports_from(clone: Path) -> list[str]:
         "import importlib, sys\n"
         "for n in sys.argv[1:]: print(n, importlib.import_module(n).__file__)"
     )
-    code_rc, out, _ = _run([str(clone / ".venv/bin/python"), "-c", code, *PACKAGES], clone, 120)
+    # -P and another folder: the current directory must not put the clone on the path.
+    python = [str(clone / ".venv/bin/python"), "-P", "-c", code, *PACKAGES]
+    code_rc, out, _ = _run(python, clone.parent, 120)
     if code_rc != 0:
         return [f"import failed: {out.strip().splitlines()[-1:]}"]
     wrong = []

@@ -23,14 +23,16 @@ ROOT = Path(__file__).resolve().parent.parent
 # (name, marker, niceness).  The rest runs at a lower priority: the rig's tests wait on
 # deadlines a real kiosk has (a refilled printer ready within a health-check period) and
 # its daemons (cupsd, ippeveprinter, pcscd) must not queue behind CPU-bound tests.
-HALVES = (("rig", "rig", 0), ("the rest", "not rig", 10))
+# The rest runs on two pytest-xdist workers, a test file per worker at a time (a file's
+# module fixtures stay in one process; each worker has its own PostgreSQL port).
+HALVES = (("rig", "rig", 0, ()), ("the rest", "not rig", 10, ("-n", "2", "--dist", "loadfile")))
 COUNTS = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
 
 
 def main(extra: list[str]) -> int:
     started = time.monotonic()
     procs = []
-    for name, marker, niceness in HALVES:
+    for name, marker, niceness, workers in HALVES:
         slug = name.replace(" ", "-")
         log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (read after the process ends)
             "w+", prefix=f"adm-pytest-{slug}-", suffix=".log", delete=False
@@ -45,6 +47,7 @@ def main(extra: list[str]) -> int:
             "no:cacheprovider",  # two processes, one cache: neither writes it
             f"--basetemp={tempfile.gettempdir()}/adm-pytest-{slug}",
             "--durations=10",
+            *workers,
             *extra,
         ]
         proc = subprocess.Popen(

@@ -65,7 +65,9 @@ def pg_cluster() -> Iterator[Any]:
     """A throwaway PostgreSQL cluster for the run (started on first use)."""
     from sim.postgres import PgCluster
 
-    cluster = PgCluster()
+    # One cluster per pytest-xdist worker, each on its own port (gw0: 16640, gw1: 16645).
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    cluster = PgCluster(port=16640 + 5 * int(worker.removeprefix("gw") or 0))
     cluster.start()
     yield cluster
     cluster.stop()

@@ -9,6 +9,8 @@ import datetime as dt
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from kiosk.server_client import Locked, ServerClient, ServerRefused, WrongSecret
 from server import officer
 from server.app import Settings
+from server.limits import Limits
 from server.db import (
     AuditEntry,
     Document,
@@ -384,6 +387,34 @@ def test_e_ktp_sessions_are_rate_limited_per_kiosk_and_carry_the_chip_evidence(
     with pytest.raises(ServerRefused) as err:
         client.open_session("ektp", nik=DEMO_NIK, card={**CARD, "sam_session": "xyz"})
     assert err.value.status == 422
+
+
+def test_limits_given_to_the_embedded_server_outlive_its_restart(
+    tmp_path: Path, server_home: Path
+) -> None:
+    """The fault campaign lifts the e-KTP limit and stops the server as a fault: the
+    restarted server must not come back with the default limit of 30.  Each round on a
+    fresh database, so that the count starts from zero."""
+    srv = EmbeddedServer(
+        f"sqlite:///{tmp_path / 'first.db'}",
+        server_home,
+        kiosks=("kiosk-test",),
+        kiosk_cache_seconds=0.0,
+        limits=replace(Limits(), ektp_sessions=3),
+    )
+    try:
+        for database in ("first.db", "after-restart.db"):
+            srv.database_url = f"sqlite:///{tmp_path / database}"
+            srv.start()
+            client = kiosk_client(srv)
+            for _ in range(3):
+                session_of(client)
+            with pytest.raises(ServerRefused) as err:
+                session_of(client)
+            assert (err.value.status, err.value.code) == (429, "rate_limited"), database
+            srv.stop()
+    finally:
+        srv.stop()
 
 
 # ---------------------------------------------------------------- compact history
