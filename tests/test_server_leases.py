@@ -9,9 +9,9 @@ import datetime as dt
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from kiosk.server_client import Locked, ServerClient, ServerRefused, WrongSecret
 from server import officer
 from server.app import Settings
-from server.limits import Limits
 from server.db import (
     AuditEntry,
     Document,
@@ -33,6 +32,7 @@ from server.db import (
     session_factory,
     utcnow,
 )
+from server.limits import Limits
 from sim.embedded import EmbeddedServer
 from sim.population import DEMO_NIK, FAMILIES
 from sim.seed import demo_code, demo_pin
