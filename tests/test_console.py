@@ -337,6 +337,48 @@ def test_each_role_sees_and_does_only_its_own(
 # ---------------------------------------------------------------- office work
 
 
+def test_a_held_document_waits_for_a_supervisor_who_settles_it_once(
+    server: EmbeddedServer, console: Console
+) -> None:
+    """A kiosk that cannot tell whether a document came out holds it: not offered, shown
+    on its page; only a supervisor settles it, and once."""
+    client = kiosk_client(server)
+    session = str(client.open_session("ektp", nik=DEMO_NIK, card=ASSERTION)["session"])
+    doc = client.list_documents(session)[0]
+    number = doc["number"]
+    reserved = client.reserve(session, str(uuid.uuid4()), doc["id"], demo_code(number))
+    client.hold(reserved.job_id, "CUPS lost the job; the printer did not answer")
+    again = str(client.open_session("ektp", nik=DEMO_NIK, card=ASSERTION)["session"])
+    assert number not in {d["number"] for d in client.list_documents(again)}
+    add_user(server, "siti", "officer")
+    console.login("siti")
+    page = console.get(f"/console/documents/{number}").text
+    assert 'id="held"' in page and "the printer did not answer" in page
+    assert 'class="badge status-held"' in page
+    listed = console.get("/console/documents").text
+    assert f'{number}</a></td>' in listed and "status-held" in listed
+    assert 'id="offer-again"' not in page  # an officer sees it, a supervisor decides
+    resolve = f"/console/documents/{number}/resolve"
+    assert console.post(resolve, outcome="not_printed").status_code == 403
+    add_user(server, "kepala", "supervisor")
+    console.login("kepala")
+    assert 'id="offer-again"' in console.get(f"/console/documents/{number}").text
+    assert console.post(resolve, outcome="maybe").status_code == 400
+    assert console.post(resolve, csrf="", outcome="not_printed").status_code == 403
+    done = console.post(resolve, outcome="not_printed")
+    assert done.status_code == 303
+    page = console.get(done.headers["location"]).text
+    assert 'id="held"' not in page and "console:kepala" in page
+    # Offered again to the citizen, with the same print code; a second decision is refused.
+    assert number in {d["number"] for d in client.list_documents(again)}
+    assert console.post(resolve, outcome="printed").status_code == 400
+    with database(server) as db:
+        entry = db.scalars(
+            select(AuditEntry).where(AuditEntry.actor == "console:kepala")
+        ).all()
+        assert any(e.action == "hold_offered_again" for e in entry), [e.action for e in entry]
+
+
 def test_office_work_in_the_console_reaches_the_kiosk_and_the_audit_log(
     server: EmbeddedServer, console: Console, tmp_path: Path
 ) -> None:

@@ -221,6 +221,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "search": ("Cari", "Search"),
     "status_approved": ("siap cetak", "ready to print"),
     "status_reserved": ("sedang dicetak", "being printed"),
+    # A reservation the kiosk held for the office (no lease: reserved_until is empty).
+    "status_held": ("ditahan untuk kantor", "held for the office"),
     "status_printed": ("tercetak", "printed"),
     "status_revoked": ("dicabut", "revoked"),
     "status_superseded": ("digantikan", "superseded"),
