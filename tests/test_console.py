@@ -356,7 +356,7 @@ def test_a_held_document_waits_for_a_supervisor_who_settles_it_once(
     assert 'id="held"' in page and "the printer did not answer" in page
     assert 'class="badge status-held"' in page
     listed = console.get("/console/documents").text
-    assert f'{number}</a></td>' in listed and "status-held" in listed
+    assert f"{number}</a></td>" in listed and "status-held" in listed
     assert 'id="offer-again"' not in page  # an officer sees it, a supervisor decides
     resolve = f"/console/documents/{number}/resolve"
     assert console.post(resolve, outcome="not_printed").status_code == 403
@@ -373,9 +373,7 @@ def test_a_held_document_waits_for_a_supervisor_who_settles_it_once(
     assert number in {d["number"] for d in client.list_documents(again)}
     assert console.post(resolve, outcome="printed").status_code == 400
     with database(server) as db:
-        entry = db.scalars(
-            select(AuditEntry).where(AuditEntry.actor == "console:kepala")
-        ).all()
+        entry = db.scalars(select(AuditEntry).where(AuditEntry.actor == "console:kepala")).all()
         assert any(e.action == "hold_offered_again" for e in entry), [e.action for e in entry]
 
 
