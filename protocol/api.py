@@ -164,6 +164,28 @@ class HoldRequest(Request):
     reason: line(200)  # type: ignore[valid-type]
 
 
+# A release's version as the fleet names it (the package's version: "1.4.0", "1.4.0+fix1").
+VERSION = r"^[0-9A-Za-z][0-9A-Za-z.+~-]{0,39}$"
+# idle: nothing to do; waiting: a target, but not now (outside the window, or a citizen
+# is being served); booted: the new version runs and its health gate is being passed; ok:
+# it passed; rolled_back: it did not, and the previous version runs again.
+UpdateState = Literal[
+    "idle", "waiting", "downloading", "installing", "booted", "ok", "rolled_back", "failed"
+]
+
+
+class UpdateReport(Request):
+    """What the kiosk's updater last did, told with every heartbeat: the version it was
+    asked for (``target``), where it stands, and why an update did not take (a rollback
+    says what failed: "health gate: printer not ready in 300 s")."""
+
+    target: Annotated[str, StringConstraints(pattern=VERSION)] | None = None
+    state: UpdateState = "idle"
+    why: line(200) = ""  # type: ignore[valid-type]
+    # The A/B slot the kiosk runs from ("a", "b"; "" where there is none).
+    slot: Literal["a", "b", ""] = ""
+
+
 class HeartbeatRequest(Request):
     state: line(40)  # type: ignore[valid-type]
     devices: dict[Short, Short] = Field(default_factory=dict, max_length=32)
@@ -182,12 +204,29 @@ class HeartbeatRequest(Request):
     closed: bool = False
     version: line(40) = ""  # type: ignore[valid-type]
     build: KioskBuild | None = None
+    update: UpdateReport | None = None
+
+
+class UpdateTarget(BaseModel):
+    """The version the fleet's rollout wants this kiosk to run, and where its signed
+    bundle is.  Only a hint: the kiosk's updater installs nothing whose signature its own
+    keyring does not verify, so a forged answer can at worst name a real older release."""
+
+    rollout: int
+    version: str
+    url: str  # the bundle, fetched with the kiosk's client certificate
+    sha256: str
+    size: int
+    # The office's maintenance window in local time ("22:00", "05:00"; None: any time).
+    window_start: str | None = None
+    window_end: str | None = None
 
 
 class HeartbeatAnswer(BaseModel):
     server_time: UtcDateTime
     # The audit record count the server holds for this kiosk (None: none yet).
     audit_count: int | None = None
+    target: UpdateTarget | None = None
 
 
 class Verification(BaseModel):

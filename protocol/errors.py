@@ -37,6 +37,7 @@ class ErrorCode(enum.StrEnum):
     UNTRUSTED_KIOSK = "untrusted_kiosk"
     BAD_CERTIFICATE_REQUEST = "bad_certificate_request"
     NO_ENROLMENT = "no_enrolment"
+    NO_RELEASE = "no_release"
 
 
 # A wrong guess of a secret: the citizen may try again (attempts_left says how often).

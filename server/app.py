@@ -39,7 +39,7 @@ from typing import Annotated, Any, Literal, NoReturn, TypeVar
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from fastapi import Path as FastApiPath
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -50,6 +50,7 @@ from protocol.api import (
     ENROLMENT_ID,
     JOB_ID,
     LEASE_FLOOR,
+    VERSION,
     DocumentList,
     DocumentSummary,
     EktpLogin,
@@ -68,6 +69,7 @@ from protocol.api import (
     ReserveRequest,
     SessionOpened,
     SignedDocument,
+    UpdateTarget,
     Verification,
 )
 from protocol.errors import ErrorCode
@@ -75,10 +77,11 @@ from protocol.kinds import KINDS
 from protocol.nik import mask_nik
 from protocol.signing import canonical
 from server import limits as lim
+from server import rollout
 from server.alerts import AlertRules, audit_check
 from server.console.web import metrics_token_ok
 from server.console.web import mount as mount_console
-from server.db import AuditEntry, KioskRequest, utcnow
+from server.db import AuditEntry, Kiosk, KioskRequest, Release, utcnow
 from server.dbops import BackupConfig, HealthCache, engine_url
 from server.guard import RequestGuard
 from server.logthrottle import LogThrottle
@@ -151,6 +154,9 @@ class Settings:
     # The key folder (server.pki.ServerHome): the console re-issues kiosk certificates
     # and approves with the signing official from it.  None: those actions are off.
     home: Any = None
+    # How long a worker trusts its last count of a rollout's canary (server.rollout): the
+    # rest of the fleet follows a passed canary at most this much later.
+    canary_gate_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         if self.reservation_lease < LEASE_FLOOR:
@@ -251,6 +257,7 @@ class Context:
         # The database's health (nodes, replication, archiving, backups), asked at most
         # every 30 s per worker by the console and /metrics.
         self.db_health = HealthCache(engine_url(engine), settings.backup)
+        self.canary_gate = rollout.CanaryGate(lambda: settings.canary_gate_seconds)
 
     async def run(self, work: Callable[[], T]) -> T:
         """A handler's database work: inline, or in the pool (``Settings.db_threads``) so
@@ -682,9 +689,47 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                 if distrust is not None:
                     db.send(q.kiosk_trust_alert, id=kiosk, what=distrust, at=now)
                 db.commit()
-            return HeartbeatAnswer(server_time=now, audit_count=pair[0] if pair else None)
+            target = fleet_update(kiosk, req, now)
+            return HeartbeatAnswer(
+                server_time=now, audit_count=pair[0] if pair else None, target=target
+            )
+
+        def fleet_update(
+            kiosk: str, req: HeartbeatRequest, now: dt.datetime
+        ) -> UpdateTarget | None:
+            """The kiosk's version and updater state kept, the rollout's answer given
+            (server.rollout): its own transaction after the heartbeat's."""
+            with Session(ctx.engine) as orm:
+                row = orm.get(Kiosk, kiosk)
+                if row is None:  # pragma: no cover - authenticated kiosks exist
+                    return None
+                rollout.record_report(orm, row, req.version, req.update, now)
+                target = rollout.target_for(orm, row, ctx.canary_gate)
+                orm.commit()
+            return target
 
         return await ctx.run(work)
+
+    @app.get(f"{API}/releases/{{version}}/bundle", dependencies=KIOSK_ONLY)
+    async def bundle(
+        request: Request, version: Annotated[str, FastApiPath(pattern=VERSION)]
+    ) -> Response:
+        """A published release's signed bundle, for enrolled kiosks only (the bundle is
+        not secret, but a server is no public mirror).  The kiosk's updater checks the
+        digest from the heartbeat answer and the bundle's own signature."""
+
+        def work() -> Release | None:
+            with ctx.connect() as db:
+                ctx.kiosk(request, db)
+            with Session(ctx.engine) as orm:
+                return orm.get(Release, version)
+
+        release = await ctx.run(work)
+        home = settings.home
+        path = home.releases_dir / f"{version}.bundle" if home is not None else None
+        if release is None or path is None or not path.is_file():
+            raise ApiError(404, ErrorCode.NO_RELEASE, "no such release")
+        return FileResponse(path, media_type="application/octet-stream")
 
     @app.post(f"{API}/enrolments", response_model=EnrolmentState, status_code=202)
     async def enrol(req: EnrolmentRequest) -> EnrolmentState:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     ForeignKey,
     Index,
@@ -145,6 +146,52 @@ class Kiosk(Base):
     # fingerprint", "demo", "unreported"), kept until a supervisor acknowledges it.
     trust_alert: Mapped[str | None] = mapped_column(String(200), default=None)
     trust_alert_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # The version the kiosk runs and what its updater last reported (server.rollout): in
+    # columns, not only in ``last_status``, because every rollout decision counts them.
+    version: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    update_target: Mapped[str | None] = mapped_column(String(40), default=None)
+    update_state: Mapped[str] = mapped_column(String(20), default="idle", server_default="idle")
+    update_why: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    update_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class Release(Base):
+    """A kiosk release the fleet can be told to run: its signed bundle's digest and where
+    kiosks fetch it (a path on this server, or a plain web server beside it)."""
+
+    __tablename__ = "releases"
+
+    version: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    url: Mapped[str] = mapped_column(String(300))
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(64))
+
+
+class Rollout(Base):
+    """Which version an office (or the whole fleet: ``office`` "") should run, and how it
+    gets there: the canary kiosks first (named, plus ``canary_percent`` of the fleet),
+    then ``percent`` of it once every canary runs the version healthy.  Paused by a
+    supervisor, or by the server when ``max_failures`` kiosks rolled it back."""
+
+    __tablename__ = "rollouts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(ForeignKey("releases.version"))
+    office: Mapped[str] = mapped_column(String(100), default="")
+    canary: Mapped[list[Any]] = mapped_column(default=list)
+    canary_percent: Mapped[int] = mapped_column(Integer, default=0)
+    percent: Mapped[int] = mapped_column(Integer, default=100)
+    window_start: Mapped[str | None] = mapped_column(String(5), default=None)
+    window_end: Mapped[str | None] = mapped_column(String(5), default=None)
+    max_failures: Mapped[int] = mapped_column(Integer, default=1)
+    # active | paused | superseded (a newer rollout for the same scope took over)
+    state: Mapped[str] = mapped_column(String(20), default="active")
+    paused_reason: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class QrToken(Base):

@@ -317,6 +317,8 @@ class ServerHome:
 
     # --- the office console's settings -------------------------------------------
     config_file = property(lambda self: self.path / "server.toml")
+    # Published update bundles (server.rollout.publish), served to kiosks over mTLS.
+    releases_dir = property(lambda self: self.path / "releases")
     metrics_token_file = property(lambda self: self.path / "metrics-token.hash")
 
     def alert_rules(self) -> AlertRules:

@@ -179,6 +179,7 @@ class EmbeddedServer:
         self._context.connect = connector(engine)
         self._context.engine = engine
         self._context.kiosks.clear()  # kiosk records are per database
+        self._context.canary_gate.clear()  # and so are rollouts
         self._context.broken = broken_errors(engine)
         self._context.db_health = HealthCache(database_url, self._context.settings.backup)
         self._engine, self.database_url = engine, database_url

@@ -697,7 +697,7 @@ def test_migrations_match_the_models_on_both_databases(any_server: EmbeddedServe
     from server.migrate import current
 
     engine = make_engine(any_server.database_url)
-    assert current(engine) == "0007"
+    assert current(engine) == "0008"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
