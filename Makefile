@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: check bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot bench-public failover-test bench-failover kills faults-long fresh-clone
+.PHONY: check bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot bench-public failover-test bench-failover kills faults-long fresh-clone bench-fleet
 
 all: test
 
@@ -106,6 +106,11 @@ bench-flow: setup
 # The citizen's UI: cold start, memory over 500 sessions, GUI stalls, touches.
 bench-ui: setup
 	@$(BIN)/python bench/ui_figures.py --sessions 500 $(BENCH_ARGS)
+
+# The fleet's rollouts: 500 simulated kiosks, a good release with a 5 % canary, then a
+# broken one stopped with its canary (sim/fleet.py against a real server).
+bench-fleet: setup
+	@$(BIN)/python bench/fleet_rollout.py $(BENCH_ARGS)
 
 bench-server: setup
 	@$(BIN)/python bench/server_load.py --db both --workers 1,2,4 --seconds 12 $(BENCH_ARGS)

@@ -62,6 +62,7 @@ PLAN: dict[str, dict[str, str]] = {
     "faults-long": {"FAULT_PARTS": "1", "BENCH_ARGS": "--sessions 2"},
     "kills": {"KILL_PARTS": "1", "BENCH_ARGS": "--kills 2"},
     "schemathesis": {"SCHEMATHESIS_EXAMPLES": "5", "SCHEMATHESIS_DB": "sqlite"},
+    "bench-fleet": {"BENCH_ARGS": "--kiosks 20 --interval 1"},
 }
 
 # Targets this script does not run, and where each is proven from a clean clone instead.

@@ -61,7 +61,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     seed_p.add_argument("--home", default="adm-server-home", help="the server's key folder")
     seed_p.add_argument("--db", help="SQLAlchemy URL (default sqlite:///HOME/server.db)")
+    fleet_p = sub.add_parser(
+        "fleet", help="N simulated kiosks heartbeating and updating against a server of their own"
+    )
+    fleet_p.add_argument("count", type=int, help="how many kiosks")
+    fleet_p.add_argument("--interval", type=float, default=5.0, help="seconds between heartbeats")
+    fleet_p.add_argument("--seconds", type=float, default=120.0, help="how long to run")
+    fleet_p.add_argument("--rollout", help="publish this version and roll it out to the fleet")
+    fleet_p.add_argument("--canary-percent", type=int, default=5)
+    fleet_p.add_argument("--max-failures", type=int, default=3)
+    fleet_p.add_argument(
+        "--broken", action="append", default=[], help="a version whose health gate fails"
+    )
+    fleet_p.add_argument("--home", help="working folder (default: a new temporary one)")
+    fleet_p.add_argument("--db", help="the server's SQLAlchemy URL (default: SQLite in --home)")
     rig_p.set_defaults(func=lambda a: _rig(Rig(), a.action))
+    fleet_p.set_defaults(func=_fleet)
     card_p.set_defaults(func=_card)
     sam_p.set_defaults(func=_sam)
     finger_p.set_defaults(func=_finger)
@@ -75,6 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     except RigError as exc:
         print(f"adm-sim: {exc}", file=sys.stderr)
         return 1
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    from sim.fleet import main
+
+    if args.count < 1:
+        print("adm-sim: fleet needs at least one kiosk", file=sys.stderr)
+        return 2
+    return main(args)
 
 
 def _finger(args: argparse.Namespace) -> int:

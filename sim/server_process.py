@@ -59,6 +59,11 @@ class ServerProcess:
         self.url, self.cert, self.key = line[0].split()
         self.port = int(self.url.rsplit(":", 1)[1])
 
+    @property
+    def pid(self) -> int | None:
+        """The server process's id while it runs (a benchmark reads its CPU time)."""
+        return self._proc.pid if self._proc is not None else None
+
     def stop(self) -> None:
         """Down (a later ``start`` brings it back on the same port: the kiosk keeps its URL)."""
         if self._proc is not None and self._proc.poll() is None:
