@@ -13,6 +13,7 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pyotp
 from sqlalchemy import update
@@ -34,6 +35,19 @@ KIOSKS = {
     "adm-mdn-01": ("Kota Medan · Disdukcapil", "attract", {}, 66, 140),
 }
 PASSWORD = "contoh-kata-sandi-konsol"
+# What the two canaries of the 1.7.0 rollout report (the rest run 1.6.0).
+UPDATES: dict[str, dict[str, Any]] = {
+    "adm-bdg-01": {"version": "1.7.0", "update": {"target": "1.7.0", "state": "ok", "slot": "b"}},
+    "adm-cmh-01": {
+        "version": "1.6.0",
+        "update": {
+            "target": "1.7.0",
+            "state": "rolled_back",
+            "why": "health gate: printer adm-card not ready in 300 s",
+            "slot": "a",
+        },
+    },
+}
 
 
 # The supervisor's authenticator secret (a supervisor signs in with a code).
@@ -49,6 +63,7 @@ def client(srv: EmbeddedServer, kiosk: str) -> ServerClient:
 
 def populate(srv: EmbeddedServer) -> None:
     engine = make_engine(srv.database_url)
+    rollouts(engine)
     for kiosk, (_office, state, devices, toner, cards) in KIOSKS.items():
         c = client(srv, kiosk)
         base = {"card_reader": "empty", "adm-a4": "ok", "adm-card": "ok"}
@@ -59,7 +74,7 @@ def populate(srv: EmbeddedServer) -> None:
             "0" * 64,
             audit_count=0,
             closed=state == "diagnostics",
-            version="1.6.0",
+            **UPDATES.get(kiosk, {"version": "1.6.0"}),
         )
     # A day of history for one kiosk: toner going down, sessions and prints each hour.
     now = utcnow()
@@ -103,6 +118,28 @@ def populate(srv: EmbeddedServer) -> None:
     c.hold(job, "CUPS lost the job and the printer did not answer")
     HELD[0] = docs[2]["number"]
     engine.dispose()
+
+
+def rollouts(engine: Any) -> None:
+    """The fleet's updates page as it is mid-rollout: 1.7.0 runs on one canary and the
+    other rolled it back (UPDATES; the rollout goes on: two failures pause it)."""
+    from server import rollout
+
+    with session_factory(engine)() as db:
+        rollout.publish(db, "1.6.0", "1f" * 32, 412 << 20, None, "release-host")
+        rollout.publish(db, "1.7.0", "7a" * 32, 418 << 20, None, "release-host")
+        rollout.create(
+            db,
+            version="1.7.0",
+            office="",
+            canary=["adm-bdg-01", "adm-cmh-01"],
+            canary_percent=0,
+            percent=50,
+            window=("22:00", "05:00"),
+            max_failures=2,
+            actor="console:siti",
+        )
+        db.commit()
 
 
 def main() -> int:
@@ -157,11 +194,15 @@ def shoot(srv: EmbeddedServer, out: Path) -> None:
         full_page_screenshot(d, str(out / "06-office-qr.png"), 1366)
         d.get(f"{srv.url}/console/documents/{HELD[0]}")
         full_page_screenshot(d, str(out / "09-document-held.png"), 1366)
+        d.get(f"{srv.url}/console/updates")
+        full_page_screenshot(d, str(out / "10-updates.png"), 1366)
         d.get(f"{srv.url}/console/lang/en?next=/console/")
         full_page_screenshot(d, str(out / "07-fleet-en.png"), 1366)
         d.set_window_size(390, 844)
         d.get(f"{srv.url}/console/")
         full_page_screenshot(d, str(out / "08-fleet-phone-en.png"), 390)
+        d.get(f"{srv.url}/console/updates")
+        full_page_screenshot(d, str(out / "11-updates-phone-en.png"), 390)
 
 
 if __name__ == "__main__":

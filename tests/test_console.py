@@ -27,6 +27,7 @@ from kiosk.print_service import PrintService
 from kiosk.store import KioskStore, chain_hash
 from printing.card_stock import CardStock, MemoryCardLedger
 from printing.sim_spooler import SimSpooler
+from server import rollout
 from server.alerts import AlertRules, audit_check
 from server.console.i18n import LANGUAGES, TEXT
 from server.db import (
@@ -308,7 +309,7 @@ def _count_applications(srv: EmbeddedServer) -> int:
     [
         ("technician", {"fleet"}),
         ("officer", {"fleet", "documents", "office"}),
-        ("supervisor", {"fleet", "documents", "office", "kiosks"}),
+        ("supervisor", {"fleet", "documents", "office", "kiosks", "updates"}),
     ],
 )
 def test_each_role_sees_and_does_only_its_own(
@@ -320,6 +321,7 @@ def test_each_role_sees_and_does_only_its_own(
         "fleet": "/console/",
         "documents": "/console/documents",
         "office": "/console/office",
+        "updates": "/console/updates",
     }
     for what, path in pages.items():
         expected = 200 if what in allowed else 403
@@ -328,6 +330,8 @@ def test_each_role_sees_and_does_only_its_own(
     assert revoke.status_code == (404 if "kiosks" in allowed else 403)  # supervisors only
     office = console.post("/console/kiosks/kiosk-b/office", office="Kota Bandung")
     assert office.status_code == (303 if "kiosks" in allowed else 403)
+    pause = console.post("/console/updates/pause", rollout="1")
+    assert pause.status_code == (400 if "updates" in allowed else 403)  # no rollout 1 here
     with database(server) as db:
         kiosk = db.get(Kiosk, "kiosk-b")
         assert kiosk is not None
@@ -447,6 +451,28 @@ def test_every_page_renders_in_both_languages_with_every_sentence_translated(
         "attract", {"adm-a4": "media_empty,toner_low"}, {"adm-a4:Toner": 5, "blank_cards": 3}
     )
     paths = ["/console/", "/console/kiosks/kiosk-test", "/console/documents", "/console/office"]
+    paths.append("/console/updates")
+    with database(server) as db:  # a release, a rollout and a rollback for the updates page
+        rollout.publish(db, "2.0.0", "ab" * 32, 1 << 20, None, "console:siti")
+        rollout.create(
+            db,
+            version="2.0.0",
+            office="",
+            canary=["kiosk-test"],
+            canary_percent=5,
+            percent=50,
+            window=("22:00", "05:00"),
+            max_failures=1,
+            actor="console:siti",
+        )
+        db.commit()
+    kiosk_client(server).heartbeat(
+        "attract",
+        {"adm-a4": "media_empty,toner_low"},
+        {"adm-a4:Toner": 5, "blank_cards": 3},
+        version="1.0.0",
+        update={"target": "2.0.0", "state": "rolled_back", "why": "health gate: not READY"},
+    )
     paths.append("/console/documents/AKM-3578-KM-30102026-0007")
     for lang in LANGUAGES:
         console.get(f"/console/lang/{lang}")
@@ -749,3 +775,88 @@ def test_a_low_toner_or_ribbon_level_raises_an_alert(
     client.heartbeat("attract", {}, {"adm-card:YMCKO Ribbon": 15, "adm-a4:Toner": -1})
     (low,) = alerts(console, "supply_low")
     assert low["values"] == {"supply": "adm-card:YMCKO Ribbon", "level": 15}
+
+
+# ---------------------------------------------------------------- fleet updates
+
+
+def test_a_supervisor_starts_pauses_and_widens_a_rollout_each_audited(
+    server: EmbeddedServer, console: Console
+) -> None:
+    with database(server) as db:
+        rollout.publish(db, "2.1.0", "cd" * 32, 5 << 20, None, "release-host")
+        db.commit()
+    kiosk_client(server, "kiosk-b").heartbeat("attract", {}, {}, version="2.0.0")
+    add_user(server, "siti", "supervisor")
+    console.login("siti")
+    page = console.get("/console/updates").text
+    assert 'data-version="2.0.0"' in page and "2.1.0" in page
+    # A wrong form changes nothing and says why.
+    bad = console.post(
+        "/console/updates/new",
+        version="2.1.0",
+        office="",
+        canary="kiosk-nobody",
+        canary_percent="5",
+        percent="100",
+        window_start="22:00",
+        window_end="05:00",
+        max_failures="2",
+    )
+    assert bad.status_code == 400 and 'id="error"' in bad.text
+    late = console.post(
+        "/console/updates/new",
+        version="2.1.0",
+        office="",
+        canary="",
+        canary_percent="5",
+        percent="100",
+        window_start="22:00",
+        window_end="",
+        max_failures="2",
+    )
+    assert late.status_code == 400
+    made = console.post(
+        "/console/updates/new",
+        version="2.1.0",
+        office="",
+        canary="kiosk-b",
+        canary_percent="5",
+        percent="30",
+        window_start="22:00",
+        window_end="05:00",
+        max_failures="2",
+    )
+    assert made.status_code == 303 and made.headers["location"].endswith("done=rollout_created")
+    told = kiosk_client(server, "kiosk-b").heartbeat("attract", {}, {}, version="2.0.0")
+    assert told["target"]["version"] == "2.1.0"
+    assert (told["target"]["window_start"], told["target"]["window_end"]) == ("22:00", "05:00")
+    with database(server) as db:
+        rid = db.scalars(select(rollout.Rollout.id)).one()
+    assert console.post("/console/updates/pause", rollout=str(rid)).status_code == 303
+    assert 'data-state="paused"' in console.get("/console/updates").text
+    assert console.post("/console/updates/resume", rollout=str(rid)).status_code == 303
+    assert (
+        console.post("/console/updates/percent", rollout=str(rid), percent="100").status_code == 303
+    )
+    assert (
+        console.post("/console/updates/percent", rollout=str(rid), percent="140").status_code == 400
+    )
+    # Without the session's token, nothing.
+    assert (
+        console.post("/console/updates/pause", csrf="forged", rollout=str(rid)).status_code == 403
+    )
+    with database(server) as db:
+        row = db.get(rollout.Rollout, rid)
+        assert row is not None and row.state == "active" and row.percent == 100
+        audit = [
+            (a.actor, a.action)
+            for a in db.scalars(select(AuditEntry).where(AuditEntry.subject == str(rid)))
+            if a.action.startswith("rollout_")
+        ]
+    assert audit == [
+        ("console:siti", "rollout_created"),
+        ("console:siti", "rollout_pause"),
+        ("console:siti", "rollout_resume"),
+        ("console:siti", "rollout_percent"),
+    ]

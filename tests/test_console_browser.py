@@ -167,3 +167,89 @@ def test_the_language_switch_keeps_the_page_and_the_login(
     assert browser.current_url.endswith("/console/documents")
     browser.find_element(By.LINK_TEXT, "ID").click()
     shown(browser, "main", "Menunggu dicetak")
+
+
+def test_a_rollout_started_in_the_browser_reaches_the_fleet_and_a_broken_one_pauses(
+    server: EmbeddedServer, browser: Any
+) -> None:
+    """A supervisor's rollout, typed into the form without JavaScript, reaches simulated
+    kiosks heartbeating to the server; a broken release stops with its canary and the
+    page says so; on a phone the page fits its width."""
+    import asyncio
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from sim.fleet import Fleet, Times, prepare, publish
+
+    office = "Kota Bandung"
+    ids = prepare(server.home, server.database_url, 8, offices=(office,))
+    for version in ("2.0.0", "2.0.1"):
+        publish(server.home, server.database_url, version, size=4096)
+    was = server.settings.canary_gate_seconds
+    server.settings.canary_gate_seconds = 0.0
+    fast = Times(interval=0.3, install=0.1, reboot=0.1, gate=0.1, gate_limit=0.2)
+    fleet = Fleet(server.url, server.home, ids, fast, broken=("2.0.1",))
+    asyncio.run(fleet.run(lambda f: all(k.beats for k in f.kiosks.values()), 30))
+    add_user(server, "siti", "supervisor")
+    try:
+        login(browser, server, "siti")
+
+        def start(version: str) -> None:
+            browser.get(f"{server.url}/console/updates")
+            Select(browser.find_element(By.ID, "rollout-version")).select_by_value(version)
+            Select(browser.find_element(By.ID, "rollout-office")).select_by_value(office)
+            for field, value in (("canary-percent", "25"), ("max-failures", "1")):
+                box = browser.find_element(By.ID, f"rollout-{field}")
+                box.clear()
+                box.send_keys(value)
+            for field in ("window-start", "window-end"):  # any time
+                browser.execute_cdp_cmd(
+                    "Runtime.evaluate",
+                    {"expression": f"document.getElementById('rollout-{field}').value=''"},
+                )
+            browser.find_element(By.ID, "rollout-create").click()
+            shown(browser, "done")
+
+        start("2.0.0")
+        asyncio.run(fleet.run(lambda f: all(k.state == "ok" for k in f.kiosks.values()), 60))
+        told(fleet)
+        browser.get(f"{server.url}/console/updates")
+        first = browser.find_element(By.CSS_SELECTOR, "section.rollout")
+        assert first.get_attribute("data-state") == "active"
+        meter = first.find_element(By.TAG_NAME, "meter")
+        assert (meter.get_attribute("value"), meter.get_attribute("max")) == ("8", "8")
+        assert browser.find_element(By.CSS_SELECTOR, '[data-version="2.0.0"]').text.endswith("8")
+
+        start("2.0.1")
+        asyncio.run(
+            fleet.run(
+                lambda f: (
+                    any(k.state == "rolled_back" for k in f.kiosks.values())
+                    and all(k.state in ("ok", "rolled_back") for k in f.kiosks.values())
+                ),
+                60,
+            )
+        )
+        told(fleet)
+        browser.get(f"{server.url}/console/updates")
+        newest = browser.find_element(By.CSS_SELECTOR, "section.rollout")
+        assert newest.get_attribute("data-state") == "paused"
+        assert "2.0.1" in browser.find_element(By.ID, "failures").text
+        assert fleet.versions() == {"2.0.0": 8}  # nobody left on the broken release
+        browser.set_window_size(390, 844)
+        browser.refresh()
+        layout = browser.execute_cdp_cmd("Page.getLayoutMetrics", {})
+        assert layout["cssContentSize"]["width"] <= 390
+    finally:
+        browser.set_window_size(1366, 900)
+        server.settings.canary_gate_seconds = was
+
+
+def told(fleet: Any) -> None:
+    """Until every simulated kiosk has heartbeated once more: what it reports now is
+    what the server holds."""
+    import asyncio
+
+    then = {k.id: k.beats for k in fleet.kiosks.values()}
+    asyncio.run(fleet.run(lambda f: all(k.beats > then[k.id] for k in f.kiosks.values()), 30))

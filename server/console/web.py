@@ -35,9 +35,9 @@ from starlette.concurrency import run_in_threadpool
 from protocol.identity import spoken
 from protocol.kinds import KINDS
 from protocol.nik import mask_nik
-from server import dbops, officer
+from server import dbops, officer, rollout
 from server.alerts import Alert, fleet
-from server.console import accounts, charts
+from server.console import accounts, charts, updates
 from server.console.i18n import LANGUAGES, TEXT, translate
 from server.db import (
     Application,
@@ -71,6 +71,8 @@ CAN = {
     "revoke": {"supervisor"},  # a printed document, for good: the public check says so
     # A held print job: "printed" or "offered again" (a wrong call prints it twice).
     "resolve": {"supervisor"},
+    # The fleet's versions and rollouts (server.rollout): a wrong rollout reaches every kiosk.
+    "updates": {"supervisor"},
 }
 HOUR = dt.timedelta(hours=1)
 
@@ -606,6 +608,37 @@ def mount(app: FastAPI, context: Any) -> None:
             pending = _pending(db)
         code = 400 if "error" in result else 200
         return page(request, "office.html", code, browser=browser, pending=pending, result=result)
+
+    # ------------------------------------------------------------------ updates
+
+    @router.get("/updates")
+    def updates_page(request: Request, done: str = "") -> Response:
+        browser = current(request, "updates")
+        with database() as db:
+            shown = updates.view(db)
+        done = done if done in TEXT else ""
+        return page(request, "updates.html", browser=browser, done=done, error="", **shown)
+
+    @router.post("/updates/{action}")
+    async def updates_action(request: Request, action: str) -> Response:
+        browser = await run_in_threadpool(current, request, "updates")
+        form = await form_of(request, browser)
+        return await run_in_threadpool(updates_work, request, browser, form, action)
+
+    def updates_work(
+        request: Request, browser: accounts.Browser, form: dict[str, str], action: str
+    ) -> Response:
+        with database() as db:
+            try:
+                done = updates.act(db, action, form, f"console:{browser.username}")
+            except rollout.RolloutError as exc:
+                db.rollback()
+                shown = updates.view(db)
+                error = translate(lang_of(request), f"rollout_error_{exc}")
+                return page(
+                    request, "updates.html", 400, browser=browser, done="", error=error, **shown
+                )
+        return secure(RedirectResponse(f"{PREFIX}/updates?done={done}", 303))
 
     app.include_router(router)
 
