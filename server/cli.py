@@ -178,6 +178,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "metrics-token", help="a new bearer token for Prometheus (/metrics, alerts feed)"
     ).set_defaults(func=cmd_metrics_token)
+    rel = sub.add_parser("release", help="kiosk releases the fleet can be rolled out to")
+    rsub = rel.add_subparsers(dest="release_cmd", required=True)
+    pub = rsub.add_parser(
+        "publish", help="record a signed bundle and serve it to kiosks (copied into HOME/releases)"
+    )
+    pub.add_argument("bundle", type=Path, help="the signed update bundle")
+    pub.add_argument("--version", required=True, help="the release's version, e.g. 1.7.0")
+    pub.add_argument(
+        "--url", help="where kiosks fetch it instead (a web server beside this one; not copied)"
+    )
+    rsub.add_parser("list", help="published releases and the fleet's versions")
+    for command in rsub.choices.values():
+        command.set_defaults(func=cmd_release)
 
     ver = sub.add_parser("verify", help="check a printed QR offline (and online)")
     ver.add_argument("qrtext", help="the QR's link, its token, or an older ADM1. text")
@@ -417,6 +430,56 @@ def cmd_metrics_token(args: argparse.Namespace) -> int:
         f"(shown once; its hash is in {home.metrics_token_file}; restart the server to use it)",
         file=sys.stderr,
     )
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Publish a release (its digest recorded, the bundle copied where the API serves it)
+    or list them.  The bundle's signature is not checked here: the server is not what
+    kiosks trust for that, their own keyring is (docs/server.md, "Fleet updates")."""
+    import hashlib
+    import shutil
+
+    from server import rollout
+    from server.db import Release, session_factory
+
+    home = _ready_home(args)
+    _, engine = _database(args, home)
+    with session_factory(engine)() as db:
+        if args.release_cmd == "list":
+            for r in db.query(Release).order_by(Release.published_at):
+                at = f"{r.published_at:%Y-%m-%d %H:%M}"
+                print(f"{r.version:<16} {r.size:>12} {r.sha256[:16]}  {at}  {r.url}")
+            for version, count in rollout.versions(db):
+                print(f"running {version or '(not reported)'}: {count} kiosk(s)")
+            return 0
+        bundle: Path = args.bundle
+        if not bundle.is_file():
+            print(f"adm-server: {bundle}: no such file", file=sys.stderr)
+            return 1
+        digest, size = hashlib.sha256(), 0
+        with bundle.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+        try:
+            release = rollout.publish(
+                db, args.version, digest.hexdigest(), size, args.url, _person(args)
+            )
+        except rollout.RolloutError as exc:
+            reason = {"version": "not a valid version", "exists": "already published"}
+            print(f"adm-server: {args.version}: {reason.get(str(exc), exc)}", file=sys.stderr)
+            return 1
+        if args.url is None:
+            home.releases_dir.mkdir(parents=True, exist_ok=True)
+            target = home.releases_dir / f"{args.version}.bundle"
+            partial = target.with_suffix(".partial")
+            shutil.copyfile(bundle, partial)
+            with partial.open("rb") as f:
+                os.fsync(f.fileno())
+            partial.replace(target)  # kiosks never see half a bundle
+        db.commit()
+        print(f"published {release.version}: {size} bytes, sha256 {release.sha256}, {release.url}")
     return 0
 
 

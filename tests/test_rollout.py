@@ -214,3 +214,28 @@ def test_the_bundle_is_served_to_enrolled_kiosks_only(fleet: EmbeddedServer) -> 
     bare = ssl.create_default_context(cafile=str(fleet.home.ca_cert))
     with httpx.Client(base_url=fleet.url, verify=bare) as anonymous:
         assert anonymous.get(path).status_code in (401, 403)
+
+
+def test_release_publish_serves_the_bundle_and_refuses_a_second_or_a_bad_version(
+    server: EmbeddedServer, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from server.cli import main
+
+    base = ["--db", server.database_url, "--home", str(server.home.path)]
+    bundle = tmp_path / "adm-kiosk-3.0.0.raucb"
+    bundle.write_bytes(b"signed bundle" * 1000)
+    assert main([*base, "release", "publish", str(bundle), "--version", "3.0.0"]) == 0
+    assert hashlib.sha256(bundle.read_bytes()).hexdigest() in capsys.readouterr().out
+    served = server.home.releases_dir / "3.0.0.bundle"
+    assert served.read_bytes() == bundle.read_bytes()
+    assert main([*base, "release", "publish", str(bundle), "--version", "3.0.0"]) == 1
+    assert "already published" in capsys.readouterr().err
+    assert main([*base, "release", "publish", str(bundle), "--version", "../x"]) == 1
+    assert "not a valid version" in capsys.readouterr().err
+    assert main([*base, "release", "publish", str(tmp_path / "none"), "--version", "3.0.1"]) == 1
+    assert main([*base, "release", "list"]) == 0
+    assert "3.0.0" in capsys.readouterr().out
+    cred = server.credentials("kiosk-a")
+    tls = Tls(ca=server.home.ca_cert, cert=cred.cert, key=cred.key).context()
+    with httpx.Client(base_url=server.url, verify=tls) as http:
+        assert http.get("/api/v1/releases/3.0.0/bundle").content == bundle.read_bytes()
