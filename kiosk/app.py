@@ -41,6 +41,7 @@ from kiosk.reconcile import Reconciled, reconcile
 from kiosk.server_client import ServerClient, Tls
 from kiosk.store import KioskStore
 from kiosk.technician import PIN_EVENTS, Attempt, PinGuard, attempts_from_audit
+from kiosk.update_link import UpdateLink
 from printing import renderers
 from printing.card_stock import CardStock, MemoryCardLedger
 from printing.spooler import Spooler
@@ -279,6 +280,7 @@ class KioskApp:
             flow_state=lambda: self.flow.state,
             prepare=self.prepare,
             devices=self.serial_devices,
+            update_link=self.update_link(),
             poll=timeouts.HEALTH_POLL,  # read now, not when the module was imported
         )
         self.health.start()
@@ -384,6 +386,11 @@ class KioskApp:
         if self.qr is not None:
             checks.append(qr_check(self.qr))
         return checks
+
+    def update_link(self) -> UpdateLink | None:
+        """The privileged updater's files, when this kiosk has one (``[updates]``)."""
+        u = self.config.updates
+        return UpdateLink(Path(u.kiosk_dir), Path(u.updater_dir)) if u.kiosk_dir else None
 
     def serial_devices(self) -> dict[str, str]:
         """Each serial device's state for the heartbeat and diagnostics: ok or why not."""

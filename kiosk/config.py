@@ -252,6 +252,20 @@ class UiSection(_Section):
     )
 
 
+class UpdatesSection(_Section):
+    """The talk with the privileged updater (kiosk.update_link)."""
+
+    kiosk_dir: str = Field(
+        "",
+        description="where the kiosk tells the updater its target, that it is idle, that it "
+        'is ready (the appliance: /run/adm-kiosk/update); "" this kiosk is updated by hand',
+    )
+    updater_dir: str = Field(
+        "/var/lib/adm-update",
+        description="where the updater asks the kiosk to stand idle and reports what it did",
+    )
+
+
 class Config(_Section):
     kiosk: KioskSection = Field(default_factory=KioskSection)
     card: CardSection = Field(default_factory=CardSection)
@@ -261,6 +275,7 @@ class Config(_Section):
     server: ServerSection = Field(default_factory=ServerSection)
     technician: TechnicianSection = Field(default_factory=TechnicianSection)
     ui: UiSection = Field(default_factory=UiSection)
+    updates: UpdatesSection = Field(default_factory=UpdatesSection)
 
     @property
     def simulated(self) -> list[str]:

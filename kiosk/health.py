@@ -20,6 +20,7 @@ from collections.abc import Callable
 from drivers.card.base import ReaderState
 from kiosk import timeouts
 from kiosk.print_service import PrintService
+from kiosk.update_link import UpdateLink
 from printing.spooler import SpoolerError
 
 log = logging.getLogger("kiosk.health")
@@ -33,6 +34,8 @@ def _version() -> str:
 
 
 VERSION = _version()
+# The verdict while the updater waits to install (a notice: ui/texts.py says it).
+UPDATING = "updating"
 
 
 class HealthMonitor:
@@ -47,6 +50,8 @@ class HealthMonitor:
         prepare: Callable[[], str] = lambda: "",
         devices: Callable[[], dict[str, str]] = dict,
         poll: float = timeouts.HEALTH_POLL,
+        update_link: UpdateLink | None = None,
+        version: str = VERSION,
     ) -> None:
         """``post`` is the flow's; ``reader_state`` the watcher's last view of the slot;
         ``closed_reason`` why a technician closed the kiosk ("" = open); ``flow_state``
@@ -60,6 +65,14 @@ class HealthMonitor:
         self._devices = devices
         self._printer = printer
         self._poll = poll
+        # The privileged updater's files (kiosk.update_link); None: updated by hand.
+        self._update = update_link
+        self.version = version  # what this kiosk runs (the heartbeat and the health gate)
+        if update_link is not None:
+            # What an earlier run of the kiosk said no longer holds: this one may be about
+            # to serve a citizen, and has passed no check yet.
+            update_link.set_drained(False)
+            update_link.set_ready("")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.reason: str | None = None  # the last verdict ("" = in service)
@@ -74,6 +87,8 @@ class HealthMonitor:
         closed = self._closed_reason()
         if closed:
             return closed
+        if self._update is not None and self._update.requested():
+            return UPDATING
         if self._reader_state() is ReaderState.UNAVAILABLE:
             return "reader_missing"
         reasons = list((self._media_reasons() if media is None else media).values())
@@ -89,6 +104,7 @@ class HealthMonitor:
         media = self._media_reasons()  # one round of printer queries per check
         self._audit_media(media)
         reason = unready or self.verdict(media)
+        self._tell_updater(reason)
         if reason == self.reason:
             return
         self.reason = reason
@@ -96,6 +112,16 @@ class HealthMonitor:
             self._post("service_down", reason=reason)
         else:
             self._post("service_up")
+
+    def _tell_updater(self, reason: str) -> None:
+        """The updater installs only once the kiosk stands idle, out of service for it
+        (a session, and the print in it, end first: the flow takes a verdict only between
+        sessions); its health gate passes once this version serves."""
+        if self._update is None:
+            return
+        idle = self._flow_state() == "out_of_service" and self.reason == UPDATING
+        self._update.set_drained(reason == UPDATING and idle)
+        self._update.set_ready(self.version if not reason else "")
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="health", daemon=True)
@@ -134,8 +160,10 @@ class HealthMonitor:
         fields: dict[str, object] = {
             "reason": (self.reason or "")[:200],
             "closed": bool(self._closed_reason()),
-            "version": VERSION,
+            "version": self.version,
         }
+        if self._update is not None:
+            fields["update"] = self._update.report()
         # Twice at most: a server that holds a count this kiosk has not anchored yet (a
         # restart) is answered at once with the proof, not a minute later.
         for _ in range(2):
@@ -147,6 +175,8 @@ class HealthMonitor:
             answer = self._printer.server.heartbeat(
                 self._flow_state(), devices, supplies, head, **fields
             )
+            if self._update is not None and isinstance(answer, dict):
+                self._update.store_target(answer.get("target"))
             told = answer.get("audit_count") if isinstance(answer, dict) else None
             self._server_audit_count = told if isinstance(told, int) else None
             if store is None or known is not None or self._server_audit_count is None:

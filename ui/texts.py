@@ -119,6 +119,9 @@ NOTICES: dict[str, str] = {
     ),
     "no_printer": QT_TRANSLATE_NOOP("Notice", "Tidak ada printer yang dapat digunakan."),
     "closed_maintenance": QT_TRANSLATE_NOOP("Notice", "Dalam perawatan oleh petugas."),
+    "updating": QT_TRANSLATE_NOOP(
+        "Notice", "Anjungan sedang diperbarui. Silakan kembali dalam beberapa menit."
+    ),
     "closed_by_technician": QT_TRANSLATE_NOOP("Notice", "Ditutup oleh petugas: {reason}"),
     "not_here": QT_TRANSLATE_NOOP(
         "Notice", "Jenis dokumen ini tidak dapat dicetak di anjungan ini."

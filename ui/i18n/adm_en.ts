@@ -605,6 +605,10 @@
         <translation>Under maintenance by an officer.</translation>
     </message>
     <message>
+        <source>Anjungan sedang diperbarui. Silakan kembali dalam beberapa menit.</source>
+        <translation>This kiosk is being updated. Please come back in a few minutes.</translation>
+    </message>
+    <message>
         <source>Ditutup oleh petugas: {reason}</source>
         <translation>Closed by an officer: {reason}</translation>
     </message>

@@ -1,0 +1,59 @@
+"""RAUC on the kiosk's A/B disk (scripts/build_image.py: adm-root-a, adm-root-b).
+
+``rauc install`` checks the bundle's CMS signature against /etc/rauc/keyring.pem (the
+release signing CA only: not the server's TLS CA), writes the inactive slot, and only
+then switches the boot target, so a power cut while writing leaves the old slot booting.
+The switch uses systemd-boot's boot counting: the new entry gets tries; a boot that
+never reaches ``boot-complete.target`` (the health gate) uses them up and the boot
+loader returns to the other entry by itself, even when the new system cannot run the
+updater at all (a kernel that panics).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from drivers.update.base import InstallError, Running
+
+RAUC = "rauc"
+
+
+def _run(*args: str, timeout: float = 1800.0) -> str:
+    try:
+        done = subprocess.run(
+            [RAUC, *args], capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InstallError(f"rauc {args[0]}: {exc}") from None
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines()
+        raise InstallError(f"rauc {args[0]}: {last[-1] if last else done.returncode}")
+    return done.stdout
+
+
+class RaucInstaller:
+    def running(self) -> Running:
+        status = json.loads(_run("status", "--output-format=json", timeout=60))
+        booted = str(status.get("booted", ""))
+        for entry in status.get("slots", []):
+            for name, slot in entry.items():
+                if slot.get("bootname") == booted or name == booted:
+                    version = (slot.get("slot_status") or {}).get("bundle", {}).get("version")
+                    return Running(str(version or ""), booted[-1:].lower())
+        return Running("", booted[-1:].lower())
+
+    def install(self, bundle: Path) -> str:
+        info = json.loads(_run("info", "--output-format=json", str(bundle), timeout=300))
+        _run("install", str(bundle))
+        return str(info.get("version", ""))
+
+    def mark_good(self) -> None:
+        _run("status", "mark-good", timeout=60)
+
+    def mark_bad(self) -> None:
+        _run("status", "mark-bad", timeout=60)
+
+    def reboot(self) -> None:
+        subprocess.run(["systemctl", "reboot"], check=False)
