@@ -38,6 +38,7 @@ from kiosk.flow import Flow, Services, SessionView
 from kiosk.health import HealthMonitor
 from kiosk.print_service import PrintService
 from kiosk.reconcile import Reconciled, reconcile
+from kiosk.remote import RecentErrors, RemoteActions, restart_process
 from kiosk.server_client import ServerClient, Tls
 from kiosk.store import KioskStore
 from kiosk.technician import PIN_EVENTS, Attempt, PinGuard, attempts_from_audit
@@ -132,6 +133,10 @@ class KioskApp:
     qr: QrScanner | None = None
     # Called after stop() (the simulator stops its embedded server here).
     closers: list[Callable[[], None]] = field(default_factory=list)
+    # What the office's restart action does (SIGTERM: systemd starts the kiosk again).
+    restart: Callable[[], None] = restart_process
+    # The last warnings and errors, for the office's diagnostics bundle (memory only).
+    recent_errors: RecentErrors = field(init=False, default_factory=RecentErrors)
     flow: Flow = field(init=False)
     card: CardService = field(init=False)
     card_stock: CardStock = field(init=False)
@@ -200,6 +205,7 @@ class KioskApp:
 
     def _build(self) -> None:
         cfg = self.config
+        logging.getLogger().addHandler(self.recent_errors)
         demo_against_real_server(cfg)
         report = self.build_report()  # before anything is built here
         link = self.server or ServerLink.from_config(cfg)
@@ -282,6 +288,15 @@ class KioskApp:
             devices=self.serial_devices,
             update_link=self.update_link(),
             poll=timeouts.HEALTH_POLL,  # read now, not when the module was imported
+        )
+        self.health.remote = RemoteActions(
+            lambda: self.flow.state,
+            diagnostics,
+            lambda text: setattr(self.flow, "office_notice", text),
+            self.health.supplies,
+            errors=self.recent_errors,
+            restart=self.restart,
+            version=self.health.version,
         )
         self.health.start()
         log.info("kiosk %s starting; central server %s", cfg.kiosk.id, self.server_url)
@@ -521,6 +536,7 @@ class KioskApp:
         if self._stopped:
             return
         self._stopped = True
+        logging.getLogger().removeHandler(self.recent_errors)
         steps: list[tuple[str, Callable[[], None] | None]] = [
             ("health", self.health.stop if self.health else None),
             ("card watcher", self._watcher.stop if self._watcher else None),

@@ -278,6 +278,8 @@ class SessionView:
     photo: bytes = b""
     checks: tuple[Check, ...] = ()
     closed: str = ""  # why the technician closed the kiosk ("" = open)
+    # The idle screen's notice as the office last set it remotely (None: as configured).
+    office_notice: str | None = None
     # How a citizen can identify here: only the paths whose devices exist.
     paths: tuple[str, ...] = ("ektp", "pin", "qr")
 
@@ -329,6 +331,8 @@ class Flow:
         self._verdict: tuple[str, dict[str, Any]] = ("service_up", {})
         self._deadline: float | None = None
         self.session = Session()
+        # Set by the office (kiosk.remote) from the health thread; read for each view.
+        self.office_notice: str | None = None
         self.machine = Machine(
             model=self,
             states=STATES,
@@ -456,6 +460,7 @@ class Flow:
             seconds_left=self.seconds_left(),
             photo=s.card.photo if s.card else b"",
             paths=self.services.paths,
+            office_notice=self.office_notice,
         )
 
     @property

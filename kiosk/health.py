@@ -17,11 +17,16 @@ import threading
 import time
 from collections.abc import Callable
 
+from pydantic import ValidationError
+
 from drivers.card.base import ReaderState
 from kiosk import timeouts
 from kiosk.print_service import PrintService
+from kiosk.remote import RemoteActions
+from kiosk.server_client import ServerError
 from kiosk.update_link import UpdateLink
 from printing.spooler import SpoolerError
+from protocol.api import KioskCommand
 
 log = logging.getLogger("kiosk.health")
 
@@ -52,6 +57,7 @@ class HealthMonitor:
         poll: float = timeouts.HEALTH_POLL,
         update_link: UpdateLink | None = None,
         version: str = VERSION,
+        remote: RemoteActions | None = None,
     ) -> None:
         """``post`` is the flow's; ``reader_state`` the watcher's last view of the slot;
         ``closed_reason`` why a technician closed the kiosk ("" = open); ``flow_state``
@@ -68,6 +74,7 @@ class HealthMonitor:
         # The privileged updater's files (kiosk.update_link); None: updated by hand.
         self._update = update_link
         self.version = version  # what this kiosk runs (the heartbeat and the health gate)
+        self.remote = remote  # the office's actions (kiosk.remote); None: none taken
         if update_link is not None:
             # What an earlier run of the kiosk said no longer holds: this one may be about
             # to serve a citizen, and has passed no check yet.
@@ -113,6 +120,27 @@ class HealthMonitor:
         else:
             self._post("service_up")
 
+    def _office_actions(self, asked: object) -> None:
+        """Do what the office asked (kiosk.remote) and post each result; a restart
+        only once the server has its result."""
+        if self.remote is None or not isinstance(asked, list):
+            return
+        server = self._printer.server
+        for raw in asked:
+            try:
+                cmd = KioskCommand.model_validate(raw)
+            except ValidationError:
+                log.warning("a malformed office action was ignored")
+                continue
+            done = self.remote.run(cmd)
+            try:
+                server.command_result(cmd.id, done.outcome, done.detail, done.diagnostics)
+            except ServerError as exc:
+                log.warning("office action %d: result not delivered (%s)", cmd.id, exc)
+                continue  # asked again with the next heartbeat
+            if done.after is not None:
+                done.after()
+
     def _tell_updater(self, reason: str) -> None:
         """The updater installs only once the kiosk stands idle, out of service for it
         (a session, and the print in it, end first: the flow takes a verdict only between
@@ -141,13 +169,10 @@ class HealthMonitor:
                 store.audit("supply_changed", medium=medium, state=reason or "available")
             self._media[medium] = reason
 
-    def heartbeat_once(self) -> None:
-        """Tell the server how this kiosk is: state, devices, supplies, and the head of
-        the audit chain (kept outside the kiosk, so a truncated log is detectable)."""
-        devices = {"card_reader": self._reader_state().name.lower(), **self._devices()}
+    def supplies(self) -> dict[str, int]:
+        """Each printer's supply levels and the blank cards left."""
         supplies: dict[str, int] = {}
-        for medium, queue in self._printer.queues.items():
-            devices[queue] = self._printer.condition_codes(medium)
+        for queue in self._printer.queues.values():
             try:
                 for supply in self._printer.spooler.printer_status(queue).supplies:
                     supplies[f"{queue}:{supply.name}"] = supply.level
@@ -156,6 +181,15 @@ class HealthMonitor:
         stock = self._printer.card_stock
         if stock is not None:
             supplies["blank_cards"] = stock.remaining
+        return supplies
+
+    def heartbeat_once(self) -> None:
+        """Tell the server how this kiosk is: state, devices, supplies, and the head of
+        the audit chain (kept outside the kiosk, so a truncated log is detectable)."""
+        devices = {"card_reader": self._reader_state().name.lower(), **self._devices()}
+        for medium, queue in self._printer.queues.items():
+            devices[queue] = self._printer.condition_codes(medium)
+        supplies = self.supplies()
         store = self._printer.store
         fields: dict[str, object] = {
             "reason": (self.reason or "")[:200],
@@ -177,6 +211,8 @@ class HealthMonitor:
             )
             if self._update is not None and isinstance(answer, dict):
                 self._update.store_target(answer.get("target"))
+            if isinstance(answer, dict) and answer.get("commands"):
+                self._office_actions(answer["commands"])
             told = answer.get("audit_count") if isinstance(answer, dict) else None
             self._server_audit_count = told if isinstance(told, int) else None
             if store is None or known is not None or self._server_audit_count is None:

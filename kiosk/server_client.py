@@ -259,6 +259,20 @@ class ServerClient:
         )
         return data if isinstance(data, dict) else {}
 
+    def command_result(
+        self,
+        command_id: int,
+        outcome: str,
+        detail: str = "",
+        diagnostics: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The result of an office's action (kiosk.remote); idempotent on the server."""
+        body: dict[str, Any] = {"outcome": outcome, "detail": detail[:200]}
+        if diagnostics is not None:
+            body["diagnostics"] = diagnostics
+        data = self._request("POST", f"/api/v1/commands/{command_id}", retry=True, json=body)
+        return data if isinstance(data, dict) else {}
+
     def reservation(self, job_id: str) -> dict[str, Any]:
         data = self._request("GET", f"/api/v1/reservations/{job_id}", retry=True)
         return data if isinstance(data, dict) else {}

@@ -222,11 +222,59 @@ class UpdateTarget(BaseModel):
     window_end: str | None = None
 
 
+# What the office can ask of a kiosk from its console page (server.commands).
+CommandAction = Literal["out_of_service", "in_service", "notice", "restart", "diagnostics"]
+
+
+class KioskCommand(BaseModel):
+    """An office's action for this kiosk, delivered with the heartbeat's answer until the
+    kiosk posts its result.  ``force``: a supervisor's, done even while a citizen is
+    being served (otherwise refused then)."""
+
+    id: int
+    action: CommandAction
+    text: str = ""  # the reason, or the notice
+    force: bool = False
+
+
 class HeartbeatAnswer(BaseModel):
     server_time: UtcDateTime
     # The audit record count the server holds for this kiosk (None: none yet).
     audit_count: int | None = None
     target: UpdateTarget | None = None
+    commands: list[KioskCommand] = Field(default_factory=list)
+
+
+class DiagnosticCheck(Request):
+    name: line(64)  # type: ignore[valid-type]
+    ok: bool
+    detail: line(300) = ""  # type: ignore[valid-type]
+
+
+class DiagnosticsBundle(Request):
+    """What a technician would look at first, collected by the kiosk for the office:
+    its checks, its last errors, supplies and versions.  No personal data: the checks
+    and log lines a kiosk writes carry masked NIKs at most, and no name, photo or
+    finger ever reaches its log."""
+
+    state: line(40)  # type: ignore[valid-type]
+    checks: list[DiagnosticCheck] = Field(default_factory=list, max_length=64)
+    errors: list[line(300)] = Field(default_factory=list, max_length=50)  # type: ignore[valid-type]
+    supplies: dict[Short, Annotated[int, Field(ge=-1, le=100_000)]] = Field(
+        default_factory=dict, max_length=32
+    )
+    versions: dict[Short, line(80)] = Field(default_factory=dict, max_length=16)  # type: ignore[valid-type]
+
+
+class CommandResult(Request):
+    outcome: Literal["done", "refused", "failed"]
+    detail: line(200) = ""  # type: ignore[valid-type]
+    diagnostics: DiagnosticsBundle | None = None
+
+
+class CommandState(BaseModel):
+    id: int
+    state: Literal["pending", "sent", "done", "refused", "failed", "expired"]
 
 
 class Verification(BaseModel):

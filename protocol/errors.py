@@ -38,6 +38,7 @@ class ErrorCode(enum.StrEnum):
     BAD_CERTIFICATE_REQUEST = "bad_certificate_request"
     NO_ENROLMENT = "no_enrolment"
     NO_RELEASE = "no_release"
+    NO_COMMAND = "no_command"
 
 
 # A wrong guess of a secret: the citizen may try again (attempts_left says how often).

@@ -50,7 +50,10 @@ from protocol.api import (
     ENROLMENT_ID,
     JOB_ID,
     LEASE_FLOOR,
+    MAX_ID,
     VERSION,
+    CommandResult,
+    CommandState,
     DocumentList,
     DocumentSummary,
     EktpLogin,
@@ -61,6 +64,7 @@ from protocol.api import (
     HoldRequest,
     IssuerKey,
     KioskBuild,
+    KioskCommand,
     OpenSession,
     PinLogin,
     Problem,
@@ -76,8 +80,8 @@ from protocol.errors import ErrorCode
 from protocol.kinds import KINDS
 from protocol.nik import mask_nik
 from protocol.signing import canonical
+from server import commands, rollout
 from server import limits as lim
-from server import rollout
 from server.alerts import AlertRules, audit_check
 from server.console.web import metrics_token_ok
 from server.console.web import mount as mount_console
@@ -689,24 +693,52 @@ def create_app(engine: Engine, settings: Settings) -> FastAPI:
                 if distrust is not None:
                     db.send(q.kiosk_trust_alert, id=kiosk, what=distrust, at=now)
                 db.commit()
-            target = fleet_update(kiosk, req, now)
+            target, asked = fleet_update(kiosk, req, now)
             return HeartbeatAnswer(
-                server_time=now, audit_count=pair[0] if pair else None, target=target
+                server_time=now,
+                audit_count=pair[0] if pair else None,
+                target=target,
+                commands=asked,
             )
 
         def fleet_update(
             kiosk: str, req: HeartbeatRequest, now: dt.datetime
-        ) -> UpdateTarget | None:
+        ) -> tuple[UpdateTarget | None, list[KioskCommand]]:
             """The kiosk's version and updater state kept, the rollout's answer given
-            (server.rollout): its own transaction after the heartbeat's."""
+            (server.rollout), the office's actions handed over (server.commands): their
+            own transaction after the heartbeat's."""
             with Session(ctx.engine) as orm:
                 row = orm.get(Kiosk, kiosk)
                 if row is None:  # pragma: no cover - authenticated kiosks exist
-                    return None
+                    return None, []
                 rollout.record_report(orm, row, req.version, req.update, now)
                 target = rollout.target_for(orm, row, ctx.canary_gate)
+                asked = commands.deliver(orm, kiosk, now)
                 orm.commit()
-            return target
+            return target, asked
+
+        return await ctx.run(work)
+
+    @app.post(
+        f"{API}/commands/{{command_id}}", response_model=CommandState, dependencies=KIOSK_ONLY
+    )
+    async def command_result(
+        req: CommandResult,
+        request: Request,
+        command_id: Annotated[int, FastApiPath(ge=1, le=MAX_ID)],
+    ) -> CommandState:
+        """The kiosk's result of an office's action (idempotent: a repeated post is
+        answered with the state it left)."""
+
+        def work() -> CommandState:
+            with ctx.connect() as db:
+                kiosk = ctx.kiosk(request, db)
+            with Session(ctx.engine) as orm:
+                row = commands.settle(orm, kiosk, command_id, req, utcnow())
+                if row is None:
+                    raise ApiError(404, ErrorCode.NO_COMMAND, "no such command for this kiosk")
+                orm.commit()
+                return CommandState(id=row.id, state=row.state)
 
         return await ctx.run(work)
 

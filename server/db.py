@@ -169,6 +169,26 @@ class Release(Base):
     published_by: Mapped[str] = mapped_column(String(64))
 
 
+class KioskCommandRow(Base):
+    """An action the office asked of one kiosk (server.commands): delivered with the
+    kiosk's heartbeats until it posts the result; a diagnostics bundle is kept here."""
+
+    __tablename__ = "kiosk_commands"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kiosk_id: Mapped[str] = mapped_column(ForeignKey("kiosks.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(String(200), default="")
+    force: Mapped[bool] = mapped_column(default=False)
+    # pending → sent (delivered at least once) → done | refused | failed; or expired
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
 class Rollout(Base):
     """Which version an office (or the whole fleet: ``office`` "") should run, and how it
     gets there: the canary kiosks first (named, plus ``canary_percent`` of the fleet),

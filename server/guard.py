@@ -38,6 +38,8 @@ CAPS: tuple[tuple[str, re.Pattern[str], int], ...] = (
     ("POST", re.compile(r"^/api/v1/sessions$"), 4 * KIB),
     ("POST", re.compile(r"^/api/v1/enrolments$"), 6 * KIB),  # a PEM request of <= 4096
     ("POST", re.compile(r"^/api/v1/reservations$"), 2 * KIB),
+    # A diagnostics bundle: 64 checks and 50 log lines at most (protocol.api).
+    ("POST", re.compile(r"^/api/v1/commands/[0-9]+$"), 64 * KIB),
     ("POST", re.compile(r"^/api/v1/reservations/[^/]+/(confirm|release)$"), 2 * KIB),
     # The office console's forms (the largest: an application's fields as JSON).
     ("POST", re.compile(r"^/console/"), 64 * KIB),

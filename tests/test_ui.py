@@ -491,3 +491,22 @@ def test_the_office_notice_is_shown_on_the_idle_screen_as_written(
     assert w.set_language("en")  # the office's words are not translated
     assert attract.notice.text() == "Loket tutup pukul 15.00 WIB."
     assert w.set_language("id")
+
+
+def test_the_office_sets_a_notice_remotely_and_takes_it_back(
+    window: tuple[KioskWindow, Posted],
+) -> None:
+    """kiosk.remote: the office's latest notice replaces the configured one until the
+    office clears it (None in the view: the configured notice again)."""
+    from ui.screens.attract import AttractScreen
+
+    w, _ = window
+    attract = w.screens["attract"]
+    assert isinstance(attract, AttractScreen)
+    attract.set_notice("Buka pukul 08.00-15.00 WIB.")
+    w.show_view(view("attract", office_notice="Hari ini tutup pukul 12.00 WIB."))
+    assert attract.notice.text() == "Hari ini tutup pukul 12.00 WIB."
+    w.show_view(view("attract", office_notice=""))  # the office: no notice at all
+    assert not attract.notice.isVisibleTo(w)
+    w.show_view(view("attract"))
+    assert attract.notice.text() == "Buka pukul 08.00-15.00 WIB." and attract.notice.isVisibleTo(w)

@@ -123,6 +123,7 @@ NOTICES: dict[str, str] = {
         "Notice", "Anjungan sedang diperbarui. Silakan kembali dalam beberapa menit."
     ),
     "closed_by_technician": QT_TRANSLATE_NOOP("Notice", "Ditutup oleh petugas: {reason}"),
+    "closed_by_office": QT_TRANSLATE_NOOP("Notice", "Ditutup oleh kantor Dukcapil: {reason}"),
     "not_here": QT_TRANSLATE_NOOP(
         "Notice", "Jenis dokumen ini tidak dapat dicetak di anjungan ini."
     ),

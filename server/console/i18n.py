@@ -271,6 +271,59 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "ev_other": ("{action}", "{action}"),
     # office work
+    # remote actions (kiosk.html)
+    "remote_title": ("Tindakan jarak jauh", "Remote actions"),
+    "remote_busy": (
+        "Seorang warga sedang dilayani di anjungan ini: tindakan ditolak kecuali dipaksa "
+        "oleh supervisor.",
+        "A citizen is being served at this kiosk: actions are refused unless a supervisor "
+        "forces them.",
+    ),
+    "remote_force": ("Paksa, walau warga sedang dilayani", "Force, even while a citizen is served"),
+    "remote_reason": ("Alasan (ditampilkan di layar)", "Reason (shown on the screen)"),
+    "remote_notice": (
+        "Pengumuman di layar awal (kosong: pengumuman bawaan)",
+        "Notice on the idle screen (empty: the configured one)",
+    ),
+    "remote_set_notice": ("Tampilkan pengumuman", "Show the notice"),
+    "remote_out_of_service": ("Tidak melayani", "Out of service"),
+    "remote_in_service": ("Melayani lagi", "Back in service"),
+    "action_out_of_service": ("Tidak melayani", "Out of service"),
+    "action_in_service": ("Melayani lagi", "Back in service"),
+    "action_notice": ("Pengumuman", "Notice"),
+    "action_restart": ("Mulai ulang", "Restart"),
+    "action_diagnostics": ("Diagnostik", "Diagnostics"),
+    "remote_restart": ("Mulai ulang anjungan", "Restart the kiosk"),
+    "remote_diagnostics": ("Kumpulkan diagnostik", "Collect diagnostics"),
+    "remote_recent": ("Tindakan terakhir", "Recent actions"),
+    "remote_action": ("Tindakan", "Action"),
+    "remote_by": ("Oleh", "By"),
+    "remote_forced": ("dipaksa", "forced"),
+    "remote_download": ("Unduh diagnostik (JSON)", "Download diagnostics (JSON)"),
+    "command_state_pending": ("menunggu detak anjungan", "waiting for the kiosk's heartbeat"),
+    "command_state_sent": ("dikirim ke anjungan", "sent to the kiosk"),
+    "command_state_done": ("selesai", "done"),
+    "command_state_refused": ("ditolak anjungan", "refused by the kiosk"),
+    "command_state_failed": ("gagal", "failed"),
+    "command_state_expired": (
+        "kedaluwarsa (anjungan tidak menjawab)",
+        "expired (the kiosk did not answer)",
+    ),
+    "command_asked": (
+        "Diminta; anjungan melakukannya pada detak berikutnya (paling lama satu menit).",
+        "Asked; the kiosk does it at its next heartbeat (within a minute).",
+    ),
+    "command_error_in_session": (
+        "Ditolak: seorang warga sedang dilayani. Supervisor dapat memaksa.",
+        "Refused: a citizen is being served. A supervisor may force it.",
+    ),
+    "command_error_reason": ("Tuliskan alasannya.", "Give a reason."),
+    "command_error_revoked": ("Anjungan ini dicabut.", "This kiosk is revoked."),
+    "command_error_action": ("Tindakan tidak dikenal.", "Unknown action."),
+    "force_forbidden": (
+        "Hanya supervisor yang dapat memaksa tindakan saat warga dilayani.",
+        "Only a supervisor can force an action while a citizen is served.",
+    ),
     # fleet updates (updates.html)
     "nav_updates": ("Pembaruan", "Updates"),
     "updates_title": ("Pembaruan armada", "Fleet updates"),

@@ -35,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from protocol.identity import spoken
 from protocol.kinds import KINDS
 from protocol.nik import mask_nik
-from server import dbops, officer, rollout
+from server import commands, dbops, officer, rollout
 from server.alerts import Alert, fleet
 from server.console import accounts, charts, updates
 from server.console.i18n import LANGUAGES, TEXT, translate
@@ -45,6 +45,7 @@ from server.db import (
     Document,
     Heartbeat,
     Kiosk,
+    KioskCommandRow,
     KioskRequest,
     KioskSession,
     Reservation,
@@ -73,6 +74,10 @@ CAN = {
     "resolve": {"supervisor"},
     # The fleet's versions and rollouts (server.rollout): a wrong rollout reaches every kiosk.
     "updates": {"supervisor"},
+    # Out of service and back, the idle notice, restart, diagnostics (server.commands).
+    "remote": {"officer", "supervisor"},
+    # ... even while a citizen is being served.
+    "force": {"supervisor"},
 }
 HOUR = dt.timedelta(hours=1)
 
@@ -349,6 +354,8 @@ def mount(app: FastAPI, context: Any) -> None:
                     .order_by(KioskRequest.created_at)
                 )
             )
+            asked = commands.recent(db, kiosk.id)
+            busy = commands.in_session(kiosk)
         series: dict[str, list[tuple[dt.datetime, float]]] = {}
         faults: list[tuple[dt.datetime, str, str]] = []
         for beat in [*beats, *([] if not kiosk.last_seen else [_latest(kiosk)])]:
@@ -384,6 +391,8 @@ def mount(app: FastAPI, context: Any) -> None:
             ),
             faults=last_faults[:10],
             done=done if done in TEXT else "",
+            asked=asked,
+            busy=busy,
         )
 
     @router.post("/kiosks/{kiosk_id}/{action}")
@@ -427,6 +436,54 @@ def mount(app: FastAPI, context: Any) -> None:
             else:
                 return not_found(request, browser, action)
         return secure(RedirectResponse(f"{PREFIX}/kiosks/{quote(kiosk.id)}?done={done}", 303))
+
+    @router.post("/kiosks/{kiosk_id}/do/{action}")
+    async def remote_action(request: Request, kiosk_id: str, action: str) -> Response:
+        browser = await run_in_threadpool(current, request, "remote")
+        form = await form_of(request, browser)
+        if form.get("force") and browser.role not in CAN["force"]:
+            refuse(request, browser, "forbidden_title", "force_forbidden")
+        return await run_in_threadpool(remote_work, request, browser, form, kiosk_id, action)
+
+    def remote_work(
+        request: Request,
+        browser: accounts.Browser,
+        form: dict[str, str],
+        kiosk_id: str,
+        action: str,
+    ) -> Response:
+        actor = f"console:{browser.username}"
+        with database() as db:
+            kiosk = db.get(Kiosk, kiosk_id[:64])
+            if kiosk is None or action not in commands.ACTIONS:
+                return not_found(request, browser, kiosk_id if kiosk is None else action)
+            found = kiosk.id
+            try:
+                commands.ask(
+                    db, kiosk, action, form.get("text", ""), actor, force=bool(form.get("force"))
+                )
+            except commands.CommandError as exc:
+                db.rollback()
+                done = f"command_error_{exc}"
+            else:
+                db.commit()
+                done = "command_asked"
+        return secure(RedirectResponse(f"{PREFIX}/kiosks/{quote(found)}?done={done}", 303))
+
+    @router.get("/kiosks/{kiosk_id}/diagnostics/{command_id}.json")
+    def diagnostics_bundle(request: Request, kiosk_id: str, command_id: int) -> Response:
+        """A kiosk's diagnostics bundle, to download (checks, last errors, supplies,
+        versions: no personal data)."""
+        browser = current(request, "remote")
+        with database() as db:
+            row = db.get(KioskCommandRow, command_id)
+            if row is None or row.kiosk_id != kiosk_id or row.result is None:
+                return not_found(request, browser, str(command_id))
+            body = commands.as_json(row)
+        name = f"adm-diagnostics-{row.kiosk_id}-{row.id}.json"
+        response = JSONResponse(body)
+        response.headers["Content-Disposition"] = f'attachment; filename="{quote(name)}"'
+        return secure(response)
 
     # ------------------------------------------------------------------ documents
 

@@ -613,6 +613,10 @@
         <translation>Closed by an officer: {reason}</translation>
     </message>
     <message>
+        <source>Ditutup oleh kantor Dukcapil: {reason}</source>
+        <translation>Closed by the Dukcapil office: {reason}</translation>
+    </message>
+    <message>
         <source>Jenis dokumen ini tidak dapat dicetak di anjungan ini.</source>
         <translation>This kind of document cannot be printed at this kiosk.</translation>
     </message>

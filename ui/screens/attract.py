@@ -34,6 +34,7 @@ class AttractScreen(MessageScreen):
         # the office wrote it.
         self.notice = text_label("", "notice")
         self.notice.setVisible(False)
+        self._configured: str | None = None  # the configured notice, while the office's shows
         self.second.addWidget(self.notice)
         self.tap = TapAnimation()
         self.second.addWidget(self.tap, 1)
@@ -72,7 +73,14 @@ class AttractScreen(MessageScreen):
         self.notice.setVisible(bool(text))
 
     def show_view(self, view: SessionView) -> None:
-        """Only the ways in whose devices this kiosk has."""
+        """Only the ways in whose devices this kiosk has; the office's latest notice."""
+        if view.office_notice is not None:
+            if self._configured is None:
+                self._configured = self.notice.text()
+            self.set_notice(view.office_notice)
+        elif self._configured is not None:  # the office took its notice back
+            self.set_notice(self._configured)
+            self._configured = None
         if "ektp" in view.paths:
             self.body.setText(
                 translate(

@@ -1,4 +1,5 @@
-"""the fleet's updates: releases, rollouts, and each kiosk's version and update state
+"""the fleet's updates: releases, rollouts, and each kiosk's version and update state;
+the office's remote actions (kiosk_commands)
 
 Revision ID: 0008
 Revises: 0007
@@ -43,6 +44,21 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("changed_at", sa.DateTime(), nullable=False),
     )
+    op.create_table(
+        "kiosk_commands",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("kiosk_id", sa.String(64), sa.ForeignKey("kiosks.id"), nullable=False),
+        sa.Column("action", sa.String(20), nullable=False),
+        sa.Column("text", sa.String(200), nullable=False),
+        sa.Column("force", sa.Boolean(), nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("detail", sa.String(200), nullable=False),
+        sa.Column("result", sa.JSON(), nullable=True),
+        sa.Column("created_by", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("done_at", sa.DateTime(), nullable=True),
+    )
+    op.create_index("ix_kiosk_commands_kiosk_id", "kiosk_commands", ["kiosk_id"])
     op.add_column("kiosks", sa.Column("version", sa.String(40), nullable=False, server_default=""))
     op.add_column("kiosks", sa.Column("update_target", sa.String(40), nullable=True))
     op.add_column(
@@ -58,5 +74,7 @@ def downgrade() -> None:
     with op.batch_alter_table("kiosks") as batch:
         for column in ("update_at", "update_why", "update_state", "update_target", "version"):
             batch.drop_column(column)
+    op.drop_index("ix_kiosk_commands_kiosk_id", "kiosk_commands")
+    op.drop_table("kiosk_commands")
     op.drop_table("rollouts")
     op.drop_table("releases")
