@@ -129,6 +129,7 @@ def main() -> int:
             "heartbeat_ms_p99": round(1000 * pct(beats, 0.99), 1),
             "bundle_ms_p50": round(1000 * statistics.median(fleet.load.latencies["bundle"]), 1),
             "errors": dict(fleet.load.errors),
+            "reconnects": fleet.load.reconnects,
         }
         print(json.dumps(result["good"]))
 

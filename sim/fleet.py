@@ -76,6 +76,7 @@ class Load:
 
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
+    reconnects: int = 0  # idle keep-alive connections the server had closed, retried
 
     def add(self, kind: str, seconds: float) -> None:
         self.latencies.setdefault(kind, []).append(seconds)
@@ -215,7 +216,14 @@ class Fleet:
         }
         begun = time.monotonic()
         try:
-            answer = await http.post("/api/v1/heartbeat", json=body)
+            try:
+                answer = await http.post("/api/v1/heartbeat", json=body)
+            except httpx.RemoteProtocolError:
+                # The server closed the idle keep-alive connection as it was reused (its
+                # keep-alive timeout meets the interval): tried again at once on a new
+                # one, as the kiosk's client does.
+                self.load.reconnects += 1
+                answer = await http.post("/api/v1/heartbeat", json=body)
         except httpx.HTTPError as exc:
             self.load.error(type(exc).__name__)
             return None
@@ -289,6 +297,7 @@ def summary(fleet: Fleet) -> dict[str, Any]:
         "states": states,
         "requests": {kind: len(v) for kind, v in fleet.load.latencies.items()},
         "errors": fleet.load.errors,
+        "reconnects": fleet.load.reconnects,
     }
 
 
