@@ -76,6 +76,22 @@ def main(out: Path) -> int:
             "out_of_service-renderer_missing",
             replace(view, state="out_of_service", error="renderer_missing"),
         ),
+        # Standing idle while its updater installs a new version (kiosk.updater).
+        ("out_of_service-updating", replace(view, state="out_of_service", error="updating")),
+        # Closed from the office's console (kiosk.remote).
+        (
+            "out_of_service-closed-by-office",
+            replace(
+                view,
+                state="out_of_service",
+                error=messages.notice("closed_by_office", reason="Pemeliharaan printer kartu"),
+            ),
+        ),
+        # The office's notice set remotely on the idle screen.
+        (
+            "attract-office-notice",
+            replace(view, prompt="", office_notice="Hari ini layanan tutup pukul 12.00 WIB."),
+        ),
     ):
         window.show_view(shown)
         app.processEvents()
