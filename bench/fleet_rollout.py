@@ -72,6 +72,13 @@ def state_of(database: str, rid: int) -> str:
         engine.dispose()
 
 
+def canaries_of(rid: int, ids: list[str], percent: int) -> set[str]:
+    """The rollout's canary as the server chooses it (server.rollout): the kiosks placed
+    under the percentage, and the first by place."""
+    chosen = {k for k in ids if rollout.bucket(rid, k) < percent}
+    return chosen | {min(ids, key=lambda k: (rollout.bucket(rid, k), k))} if percent else chosen
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
@@ -105,7 +112,8 @@ def main() -> int:
 
         # 1. the good release
         rid = start(database, "2.0.0", args.canary, max_failures=3)
-        canaries = sum(rollout.bucket(rid, k) < args.canary for k in ids)
+        canary_ids = canaries_of(rid, ids, args.canary)
+        canaries = len(canary_ids)
         cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
         fleet.load.latencies.clear()
         asyncio.run(fleet.run(lambda f: f.versions() == {"2.0.0": len(ids)}, 1800))
@@ -113,9 +121,8 @@ def main() -> int:
         beats = fleet.load.latencies.get("heartbeat", [])
         done = sorted(k.done["2.0.0"] - t0 for k in fleet.kiosks.values())
         canary_done = max(
-            k.done["2.0.0"] - t0
-            for k in fleet.kiosks.values()
-            if rollout.bucket(rid, k.id) < args.canary
+            (k.done["2.0.0"] - t0 for k in fleet.kiosks.values() if k.id in canary_ids),
+            default=0.0,  # a canary of nobody (a small fleet): the rest go at once
         )
         result["good"] = {
             "canaries": canaries,
@@ -135,7 +142,7 @@ def main() -> int:
 
         # 2. the broken release: stopped with its canary
         rid = start(database, "2.0.1", args.canary, max_failures=3)
-        canary_ids = {k for k in ids if rollout.bucket(rid, k) < args.canary}
+        canary_ids = canaries_of(rid, ids, args.canary)
         t0 = time.monotonic()
 
         def stopped(f: Fleet) -> bool:

@@ -79,7 +79,7 @@ def fingerprint(folder: Path, runs: int) -> None:
     templates = (minutiae_template(DEMO_NIK, 2), minutiae_template(DEMO_NIK, 7))
     try:
         module.open()
-        send_control(ctl, {"finger": "holder"})
+        send_control(ctl, {"finger": "holder", "holder": DEMO_NIK})
         times, floors = [], []
         for _ in range(runs):
             before = counting[-1].bytes

@@ -39,10 +39,11 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from kiosk.app import KioskApp
-from sim.compose import build, demo_config, use_rig
+from sim.compose import build_with_server, demo_config, use_rig
 from sim.population import DEMO_NIK
 from sim.rig import Rig
 from sim.seed import demo_code, demo_pin
+from sim.server_process import ServerProcess
 from ui.main import KioskUi, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,9 +172,11 @@ def main() -> int:
     cfg.ui.voice = "none"
     # The central server in a process of its own, as in a deployment (in the demo's own
     # process its work would compete with the screen for the interpreter).
-    server = start_server(cfg)
+    server = ServerProcess(cfg.server.database, Path(cfg.server.home), cfg.kiosk.id)
+    server.spawn()
     use_rig(cfg, rig)  # the emulated fingerprint module and QR scanner
-    app = build(cfg)
+    # A demo kiosk talks only to the simulator's server (kiosk.config): handed to it.
+    app, _ = build_with_server(cfg, server_process=server)
     app.start()
     ui = KioskUi(app)
     ui.window.show()
@@ -289,8 +292,7 @@ def main() -> int:
     )
     ui.close()
     app.stop()
-    server.terminate()
-    server.wait(timeout=30)
+    server.stop()
     return 0
 
 
@@ -327,38 +329,6 @@ def print_stall_causes(
                 seen[where] += 1
     for where, n in seen.most_common(15):
         print(f"  {n:5d}  {where}")
-
-
-SERVER = """
-import sys, threading
-from pathlib import Path
-from sim.embedded import EmbeddedServer
-srv = EmbeddedServer(sys.argv[1], Path(sys.argv[2]), kiosks=(sys.argv[3],))
-srv.start()
-cred = srv.credentials(sys.argv[3])
-print(srv.url, cred.cert, cred.key, flush=True)
-threading.Event().wait()
-"""
-
-
-def start_server(cfg: Any) -> subprocess.Popen[str]:
-    """The embedded server in a child process; ``cfg`` is pointed at it over mTLS."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER, cfg.server.database, cfg.server.home, cfg.kiosk.id],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=ROOT,
-    )
-    assert proc.stdout is not None
-    url, cert, key = proc.stdout.readline().split()
-    home = Path(cfg.server.home)
-    cfg.server.backend = "http"
-    cfg.server.url = url
-    cfg.server.ca = str(home / "ca.pem")
-    cfg.server.cert, cfg.server.key = cert, key
-    cfg.server.issuer_key = str(home / "issuer.pub")
-    return proc
 
 
 def reissue(cfg: object) -> None:

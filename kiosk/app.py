@@ -137,6 +137,7 @@ class KioskApp:
     restart: Callable[[], None] = restart_process
     # The last warnings and errors, for the office's diagnostics bundle (memory only).
     recent_errors: RecentErrors = field(init=False, default_factory=RecentErrors)
+    _added_last_resort: bool = field(init=False, default=False)
     flow: Flow = field(init=False)
     card: CardService = field(init=False)
     card_stock: CardStock = field(init=False)
@@ -205,7 +206,14 @@ class KioskApp:
 
     def _build(self) -> None:
         cfg = self.config
-        logging.getLogger().addHandler(self.recent_errors)
+        root = logging.getLogger()
+        if not root.handlers and logging.lastResort is not None:
+            # Nothing configured logging (a library use, a test's child process): warnings
+            # went to stderr through logging's last resort, which a handler of our own
+            # would switch off.  Kept, explicitly.
+            root.addHandler(logging.lastResort)
+            self._added_last_resort = True
+        root.addHandler(self.recent_errors)
         demo_against_real_server(cfg)
         report = self.build_report()  # before anything is built here
         link = self.server or ServerLink.from_config(cfg)
@@ -537,6 +545,8 @@ class KioskApp:
             return
         self._stopped = True
         logging.getLogger().removeHandler(self.recent_errors)
+        if self._added_last_resort and logging.lastResort is not None:
+            logging.getLogger().removeHandler(logging.lastResort)
         steps: list[tuple[str, Callable[[], None] | None]] = [
             ("health", self.health.stop if self.health else None),
             ("card watcher", self._watcher.stop if self._watcher else None),

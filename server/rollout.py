@@ -5,7 +5,8 @@ kiosks in two stages, as the fleets that work do it:
 
 1. the **canary**: the kiosks named in the rollout plus ``canary_percent`` of the scope,
    chosen by a stable hash of the rollout and the kiosk (the same kiosks for as long as
-   the rollout lasts, different ones for the next);
+   the rollout lasts, different ones for the next), and at least one kiosk whenever
+   the percentage is not 0;
 2. once every canary seen lately runs the version and passed its health gate, the rest
    of the scope up to ``percent`` (the same hash: raising the percentage only adds).
 
@@ -78,9 +79,16 @@ class Progress:
     updating: int  # told, and on their way
     failed: int  # rolled it back or failed
     per_office: dict[str, tuple[int, int, int]]  # office -> (chosen, updated, failed)
+    # The scope's kiosk with the lowest place: a canary whenever the rollout has a canary
+    # percentage, so 5 % of a small office is one kiosk, not none.
+    first: str = ""
 
     @property
     def canary_passed(self) -> bool:
+        """Every canary heard from lately runs the release healthy, and one at least; a
+        rollout without a canary (no kiosk named, no percentage) waits for nothing."""
+        if self.canaries == 0:
+            return True
         return self.canaries_ok > 0 and self.canaries_waiting == 0
 
 
@@ -97,13 +105,13 @@ def progress(db: Session, rollout: Rollout, now: dt.datetime | None = None) -> P
             Kiosk.last_seen,
         ).where(Kiosk.status == "active")
     ).all()
+    rows = [r for r in rows if in_scope(rollout, r[1])]
+    first = first_of(rollout, [r[0] for r in rows])
     scope = chosen = canaries = canaries_ok = waiting = updated = updating = failed = 0
     offices: dict[str, list[int]] = {}
     for kiosk_id, office, version, target, state, seen in rows:
-        if not in_scope(rollout, office):
-            continue
         scope += 1
-        canary = is_canary(rollout, kiosk_id)
+        canary = is_canary(rollout, kiosk_id) or kiosk_id == first
         if not (canary or bucket(rollout.id, kiosk_id) < rollout.percent):
             continue
         chosen += 1
@@ -134,34 +142,46 @@ def progress(db: Session, rollout: Rollout, now: dt.datetime | None = None) -> P
         updating,
         failed,
         {k: (v[0], v[1], v[2]) for k, v in sorted(offices.items())},
+        first,
     )
 
 
+def first_of(rollout: Rollout, kiosk_ids: list[str]) -> str:
+    """The kiosk that is a canary by its place alone ("" without a canary percentage)."""
+    if rollout.canary_percent <= 0 or not kiosk_ids:
+        return ""
+    return min(kiosk_ids, key=lambda k: (bucket(rollout.id, k), k))
+
+
 class CanaryGate:
-    """Whether each rollout's canary has passed, computed at most every ``ttl`` seconds
-    per server process: a heartbeat must not count the whole fleet (500 kiosks a minute
-    would each scan 500 rows).  A stale answer only delays the rest by ``ttl``."""
+    """Each rollout's canary as last counted (passed or not, its first kiosk), at most
+    every ``ttl`` seconds per server process: a heartbeat must not count the whole fleet
+    (500 kiosks a minute would each scan 500 rows).  A stale count only delays the rest
+    by ``ttl``."""
 
     def __init__(self, ttl: Callable[[], float] = lambda: 5.0) -> None:
         self.ttl = ttl
         self._lock = threading.Lock()
-        self._known: dict[tuple[int, str], tuple[float, bool]] = {}
+        self._known: dict[tuple[int, str], tuple[float, Progress]] = {}
 
     def clear(self) -> None:
         """Forget every count (another database is served from now on)."""
         with self._lock:
             self._known.clear()
 
-    def passed(self, db: Session, rollout: Rollout) -> bool:
+    def progress(self, db: Session, rollout: Rollout) -> Progress:
         key, now = (rollout.id, rollout.changed_at.isoformat()), time.monotonic()
         with self._lock:
             known = self._known.get(key)
         if known is not None and now - known[0] < self.ttl():
             return known[1]
-        answer = progress(db, rollout).canary_passed
+        counted = progress(db, rollout)
         with self._lock:
-            self._known[key] = (now, answer)
-        return answer
+            self._known[key] = (now, counted)
+        return counted
+
+    def passed(self, db: Session, rollout: Rollout) -> bool:
+        return self.progress(db, rollout).canary_passed
 
 
 def governing(db: Session, office: str) -> Rollout | None:
@@ -208,7 +228,9 @@ def target_for(db: Session, kiosk: Kiosk, gate: CanaryGate) -> UpdateTarget | No
         return answer  # on its way: a pause does not strand a kiosk mid-install
     if rollout.state != "active":
         return None
-    if is_canary(rollout, kiosk.id):
+    if is_canary(rollout, kiosk.id) or (
+        rollout.canary_percent > 0 and gate.progress(db, rollout).first == kiosk.id
+    ):
         return answer
     if bucket(rollout.id, kiosk.id) < rollout.percent and gate.passed(db, rollout):
         return answer

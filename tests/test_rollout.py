@@ -239,3 +239,26 @@ def test_release_publish_serves_the_bundle_and_refuses_a_second_or_a_bad_version
     tls = Tls(ca=server.home.ca_cert, cert=cred.cert, key=cred.key).context()
     with httpx.Client(base_url=server.url, verify=tls) as http:
         assert http.get("/api/v1/releases/3.0.0/bundle").content == bundle.read_bytes()
+
+
+def test_a_small_scope_still_gets_one_canary_and_no_canary_means_all_at_once(
+    fleet: EmbeddedServer,
+) -> None:
+    """1 % of three kiosks is one kiosk (the lowest place), not none: found when the
+    fleet benchmark's short run of 20 kiosks waited for a canary that was nobody.  A
+    rollout without a canary tells everybody at once."""
+    clients = {n: kiosk_client(fleet, f"kiosk-{n}") for n in range(3)}
+    for c in clients.values():
+        beat(c)
+    with database(fleet) as db:  # an office of three
+        for n in range(3):
+            row = db.get(Kiosk, f"kiosk-{n}")
+            assert row is not None
+            row.office = "Kecamatan Kecil"
+        db.commit()
+    start(fleet, office="Kecamatan Kecil", canary_percent=1)  # places 79, 63, 28
+    assert [bool(beat(clients[n]).get("target")) for n in range(3)] == [False, False, True]
+    beat(clients[2], "2.0.0", target="2.0.0", state="ok")
+    assert all(beat(c)["target"]["version"] == "2.0.0" for c in clients.values())
+    start(fleet, office="Kecamatan Kecil", canary_percent=0)  # supersedes: no canary
+    assert all(beat(c)["target"] for c in clients.values())
