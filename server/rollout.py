@@ -271,10 +271,14 @@ def record_report(
             )
         )
         db.flush()
-        pause_on_failures(db, kiosk.office, report.target, now)
+        pause_on_failures(db, kiosk.office, report.target, now, kiosk.id)
 
 
-def pause_on_failures(db: Session, office: str, version: str | None, now: dt.datetime) -> None:
+def pause_on_failures(
+    db: Session, office: str, version: str | None, now: dt.datetime, kiosk_id: str = ""
+) -> None:
+    """Pause at ``max_failures``, or when every canary has failed: a canary that is all
+    failures can never pass, and a rollout must not wait on it for ever."""
     rollout = governing(db, office)
     if rollout is None or rollout.state != "active" or rollout.version != version:
         return
@@ -287,7 +291,13 @@ def pause_on_failures(db: Session, office: str, version: str | None, now: dt.dat
             *([Kiosk.office == rollout.office] if rollout.office else []),
         )
     )
-    if failures is not None and failures >= rollout.max_failures:
+    counted = progress(db, rollout, now) if failures else None
+    canary_failed = (
+        counted is not None
+        and counted.canaries > 0
+        and (counted.canaries_ok == 0 and counted.canaries_waiting == 0)
+    )
+    if failures and (failures >= rollout.max_failures or canary_failed):
         rollout.state = "paused"
         rollout.paused_reason = f"{failures} kiosk(s) rolled {version} back"
         rollout.changed_at = now

@@ -262,3 +262,18 @@ def test_a_small_scope_still_gets_one_canary_and_no_canary_means_all_at_once(
     assert all(beat(c)["target"]["version"] == "2.0.0" for c in clients.values())
     start(fleet, office="Kecamatan Kecil", canary_percent=0)  # supersedes: no canary
     assert all(beat(c)["target"] for c in clients.values())
+
+
+def test_a_canary_that_has_all_failed_pauses_below_the_failure_limit(
+    fleet: EmbeddedServer,
+) -> None:
+    """One canary, a limit of three: its rollback can never be followed by a passed
+    canary, so the rollout pauses at once instead of waiting for ever."""
+    canary, other = kiosk_client(fleet, "kiosk-canary"), kiosk_client(fleet, "kiosk-other")
+    beat(other)
+    rid = start(fleet, canary=["kiosk-canary"], max_failures=3)
+    beat(canary, target="2.0.0", state="rolled_back", why="health gate")
+    with database(fleet) as db:
+        paused = db.get(Rollout, rid)
+        assert paused is not None and paused.state == "paused"
+    assert beat(other).get("target") is None
