@@ -30,7 +30,7 @@ from machine import header  # bench/ is the script's own folder
 from server import rollout
 from server.db import Rollout, make_engine, session_factory
 from server.pki import ServerHome
-from sim.fleet import FROM_VERSION, Fleet, Times, prepare, publish, summary
+from sim.fleet import FROM_VERSION, Fleet, Times, prepare, publish, start_rollout, summary
 from sim.server_process import ServerProcess
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -39,27 +39,6 @@ TICK = os.sysconf("SC_CLK_TCK")
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
-
-
-def start(database: str, version: str, canary_percent: int, max_failures: int) -> int:
-    engine = make_engine(database)
-    try:
-        with session_factory(engine)() as db:
-            made = rollout.create(
-                db,
-                version=version,
-                office="",
-                canary=[],
-                canary_percent=canary_percent,
-                percent=100,
-                window=(None, None),
-                max_failures=max_failures,
-                actor="bench",
-            )
-            db.commit()
-            return made.id
-    finally:
-        engine.dispose()
 
 
 def state_of(database: str, rid: int) -> str:
@@ -111,7 +90,7 @@ def main() -> int:
         asyncio.run(fleet.run(lambda f: all(k.beats for k in f.kiosks.values()), 120))
 
         # 1. the good release
-        rid = start(database, "2.0.0", args.canary, max_failures=3)
+        rid = start_rollout(database, "2.0.0", canary_percent=args.canary, max_failures=3)
         canary_ids = canaries_of(rid, ids, args.canary)
         canaries = len(canary_ids)
         cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
@@ -141,7 +120,7 @@ def main() -> int:
         print(json.dumps(result["good"]))
 
         # 2. the broken release: stopped with its canary
-        rid = start(database, "2.0.1", args.canary, max_failures=3)
+        rid = start_rollout(database, "2.0.1", canary_percent=args.canary, max_failures=3)
         canary_ids = canaries_of(rid, ids, args.canary)
         t0 = time.monotonic()
 

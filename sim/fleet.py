@@ -135,6 +135,37 @@ def publish(home: ServerHome, database_url: str, version: str, size: int = 256 *
     return version
 
 
+def start_rollout(
+    database_url: str,
+    version: str,
+    *,
+    canary_percent: int,
+    max_failures: int,
+    canary: tuple[str, ...] = (),
+    actor: str = "fleet-sim",
+) -> int:
+    """A fleet-wide rollout of ``version`` to 100 % after its canary, at any time of day
+    (as a supervisor makes one on the console); its id."""
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine)() as db:
+            made = rollout.create(
+                db,
+                version=version,
+                office="",
+                canary=list(canary),
+                canary_percent=canary_percent,
+                percent=100,
+                window=(None, None),
+                max_failures=max_failures,
+                actor=actor,
+            )
+            db.commit()
+            return made.id
+    finally:
+        engine.dispose()
+
+
 class Fleet:
     """The simulated kiosks, run on one event loop until ``stop`` or ``until`` holds."""
 
@@ -320,21 +351,12 @@ def main(args: Any) -> int:
             if version:
                 publish(home, database, version)
         if args.rollout:
-            engine = make_engine(database)
-            with session_factory(engine)() as db:
-                rollout.create(
-                    db,
-                    version=args.rollout,
-                    office="",
-                    canary=[],
-                    canary_percent=args.canary_percent,
-                    percent=100,
-                    window=(None, None),
-                    max_failures=args.max_failures,
-                    actor="fleet-sim",
-                )
-                db.commit()
-            engine.dispose()
+            start_rollout(
+                database,
+                args.rollout,
+                canary_percent=args.canary_percent,
+                max_failures=args.max_failures,
+            )
         fleet = Fleet(
             server.url, home, ids, Times(interval=args.interval), broken=tuple(args.broken)
         )

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from server import rollout
 from server.db import AuditEntry, Rollout, make_engine, session_factory
 from sim.embedded import EmbeddedServer
-from sim.fleet import FROM_VERSION, Fleet, Times, prepare, publish
+from sim.fleet import FROM_VERSION, Fleet, Times, prepare, publish, start_rollout
 
 FAST = Times(interval=0.3, install=0.1, reboot=0.1, gate=0.1, gate_limit=0.2)
 COUNT = 16
@@ -28,24 +28,14 @@ def fleet_server(server: EmbeddedServer) -> Iterator[tuple[EmbeddedServer, list[
 
 
 def start(srv: EmbeddedServer, version: str, canary_percent: int) -> int:
-    engine = make_engine(srv.database_url)
-    try:
-        with session_factory(engine)() as db:
-            made = rollout.create(
-                db,
-                version=version,
-                office="",
-                canary=["fleet-0000"],
-                canary_percent=canary_percent,
-                percent=100,
-                window=(None, None),
-                max_failures=1,
-                actor="console:test",
-            )
-            db.commit()
-            return made.id
-    finally:
-        engine.dispose()
+    return start_rollout(
+        srv.database_url,
+        version,
+        canary_percent=canary_percent,
+        max_failures=1,
+        canary=("fleet-0000",),
+        actor="console:test",
+    )
 
 
 def rollout_row(srv: EmbeddedServer, rid: int) -> Rollout:

@@ -7,31 +7,20 @@ from __future__ import annotations
 import hashlib
 import ssl
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from kiosk.server_client import ServerClient, Tls
 from server import rollout
-from server.db import AuditEntry, Kiosk, Rollout, make_engine, session_factory
+from server.db import AuditEntry, Kiosk, Rollout
 from sim.embedded import EmbeddedServer
 from tests.conftest import kiosk_client
+from tests.console_helpers import database
 
 BUNDLE = b"adm-kiosk 2.0.0 bundle\n" * 100
-
-
-@contextmanager
-def database(srv: EmbeddedServer) -> Iterator[Session]:
-    engine = make_engine(srv.database_url, migrate=False)
-    try:
-        with session_factory(engine)() as db:
-            yield db
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture
