@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= demo-out
 
-.PHONY: check bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot bench-public failover-test bench-failover kills faults-long fresh-clone bench-fleet
+.PHONY: check bench-ui translations all setup demo test lint typecheck contracts pytest rig-up rig-down rig-status clean screenshots diagram golden bench-card bench-flow bench-render bench-server faults schemathesis bench-serial deb image image-rig image-tools boot-test boot-smoke bench-boot bench-public failover-test bench-failover kills faults-long fresh-clone bench-fleet release update-test
 
 all: test
 
@@ -165,7 +165,7 @@ deb: setup
 # The appliance: a bootable Debian 12 disk image with the package (dist/adm-kiosk.img), and
 # the test rig's variant (dist/adm-kiosk-rig.img: + vpcd, qemu-guest-agent); see
 # scripts/build_image.py.  Both build from the current tree's package.
-IMAGE_TOOLS := mmdebstrap qemu-system-x86 qemu-utils ovmf mtools dosfstools fdisk
+IMAGE_TOOLS := mmdebstrap qemu-system-x86 qemu-utils ovmf mtools dosfstools fdisk rauc squashfs-tools
 image-tools:
 	@for p in $(IMAGE_TOOLS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done > /tmp/adm-image-missing
 	@if [ -s /tmp/adm-image-missing ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$(cat /tmp/adm-image-missing) >/dev/null; fi
@@ -187,6 +187,24 @@ boot-test: image-rig
 boot-smoke: image-rig
 	@$(BIN)/adm-sim rig up >/dev/null
 	ADM_BOOT=1 ADM_BOOT_SMOKE=1 ADM_BOOT_SHOTS=dist/boot-shots $(BIN)/pytest -q -s tests/boot
+
+# A signed release (a RAUC bundle of the whole root file system, dist/releases/), with
+# the release CA in dist/release-ca (made on first use; keep it offline): see
+# scripts/build_release.py.  VERSION=V names it (default: the project's version and the
+# commit); PUBLISH=HOME [DB=URL] publishes it to that server's home.
+RELEASE_VERSION = $(or $(VERSION),$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)+g$(shell git rev-parse --short HEAD))
+release: setup image-tools deb
+	@$(BIN)/python scripts/build_release.py --version $(RELEASE_VERSION) \
+		$(if $(PUBLISH),--publish $(PUBLISH) --db $(or $(DB),sqlite:///$(PUBLISH)/server.db))
+
+# Updates in the booted appliance: an upgrade, a rollback, ten power cuts during updates
+# (tests/boot/test_update.py; the rig's image and three releases of it built first;
+# about an hour under TCG).  Figures: dist/update-figures.json.
+update-test: image-rig
+	@$(BIN)/python scripts/build_release.py --rig --out dist/releases \
+		--version 0.1.0+u1 --version 0.1.0+u2 --broken 0.1.0+bad
+	@$(BIN)/adm-sim rig up >/dev/null
+	ADM_BOOT=1 ADM_UPDATE=1 ADM_GUEST_CACHE=writeback $(BIN)/pytest -q -s tests/boot/test_update.py
 
 # The booted appliance's figures (image, boot, memory, watchdog, power cuts): bench/boot.py.
 bench-boot: image-rig

@@ -658,6 +658,49 @@ def _last_errors(store: Any, n: int) -> None:
         print(f"   {at}  {kind}  {what}"[:300])
 
 
+def cmd_updater(args: argparse.Namespace) -> int:
+    """The privileged updater beside the kiosk (kiosk/updater.py, adm-kiosk-update.service):
+    RAUC installs, the server's bundle fetched with the kiosk's certificate.  Exit 0
+    when this kiosk is updated by hand (no ``[updates] kiosk_dir``), 2 on a bad
+    configuration; otherwise it runs until stopped."""
+    import signal
+
+    from drivers.update.rauc import RaucInstaller
+    from kiosk.server_client import Tls
+    from kiosk.update_link import UpdateLink
+    from kiosk.updater import Fetcher, UpdateAgent
+
+    cfg = _config(args)
+    if cfg is None:
+        return 2
+    u, srv = cfg.updates, cfg.server
+    if not u.kiosk_dir:
+        print("updates.kiosk_dir is empty: this kiosk is updated by hand; nothing to do")
+        return 0
+    if not (srv.ca and srv.cert and srv.key):
+        print("config error: server.ca, server.cert and server.key are needed", file=sys.stderr)
+        return 2
+    tls = Tls(Path(srv.ca), Path(srv.cert), Path(srv.key))
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    agent = UpdateAgent(
+        UpdateLink(Path(u.kiosk_dir), Path(u.updater_dir)),
+        RaucInstaller(),
+        lambda target, dest: Fetcher(srv.url, tls.context())(target, dest),
+        gate_seconds=float(u.gate_seconds),
+    )
+    if args.once:
+        print(agent.step())
+        return 0
+    agent.run(poll=args.poll, stop=lambda: stopping)
+    return 0
+
+
 def cmd_diagnostics(args: argparse.Namespace) -> int:
     """The technician's checks from a terminal (printers, blank cards, server, pending
     print transactions), and the A4 test page; exit 1 when a check fails."""
@@ -782,6 +825,11 @@ def main(argv: list[str] | None = None) -> int:
         "--errors", type=int, default=0, metavar="N", help="also show the last N errors recorded"
     )
     diag.set_defaults(func=cmd_diagnostics)
+    upd = sub.add_parser("updater", help="the privileged updater (adm-kiosk-update.service)")
+    upd.add_argument("--config", help="configuration file (default: /etc/adm/kiosk.toml)")
+    upd.add_argument("--once", action="store_true", help="one step, then print its state")
+    upd.add_argument("--poll", type=float, default=5.0, help="seconds between steps")
+    upd.set_defaults(func=cmd_updater)
     cfg = sub.add_parser("config", help="configuration tools")
     cfg_sub = cfg.add_subparsers(dest="config_cmd", required=True)
     check = cfg_sub.add_parser("check", help="validate a configuration file")

@@ -264,6 +264,13 @@ class UpdatesSection(_Section):
         "/var/lib/adm-update",
         description="where the updater asks the kiosk to stand idle and reports what it did",
     )
+    gate_seconds: int = Field(
+        300,
+        ge=30,
+        le=3600,
+        description="after an update, how long the new version has to reach READY with its "
+        "self-checks before the updater marks its slot bad and boots the previous one",
+    )
 
 
 class Config(_Section):

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pydantic import ValidationError
 
 from drivers.card.base import ReaderState
+from drivers.update.base import image_version
 from kiosk import timeouts
 from kiosk.print_service import PrintService
 from kiosk.remote import RemoteActions
@@ -32,6 +33,9 @@ log = logging.getLogger("kiosk.health")
 
 
 def _version() -> str:
+    """The image's version on an appliance, else the package's."""
+    if image := image_version():
+        return image
     try:
         return importlib.metadata.version("adm-kiosk")[:40]
     except importlib.metadata.PackageNotFoundError:

@@ -1,7 +1,8 @@
 """Build the kiosk appliance: a bootable Debian 12 disk image with the kiosk package.
 
     python scripts/build_image.py [--deb dist/adm-kiosk_V_amd64.deb] [--out dist]
-                                  [--rig] [--root-size 3G] [--data-size 512M]
+                                  [--rig] [--root-size 3G] [--data-size 2G]
+                                  [--version V] [--ca-dir dist/release-ca]
 
 Why mmdebstrap and our own assembly rather than mkosi: mmdebstrap makes the root tree
 from Debian's archive exactly as apt would (the package and its dependencies, nothing
@@ -15,9 +16,10 @@ The disk (GPT, UEFI, systemd-boot), laid out for an A/B updater:
 
     1  adm-esp     256 MiB  vfat: systemd-boot, a boot entry and kernel per slot
     2  adm-root-a  3 GiB    ext4: the running system (slot A)
-    3  adm-root-b  3 GiB    empty: the slot an update is written into (issue: fleet)
-    4  adm-data    512 MiB  ext4: what outlives a slot: /etc/adm (configuration, keys),
-                            /var/lib/adm-kiosk (the store), /var/log/adm-kiosk
+    3  adm-root-b  3 GiB    empty: the slot the next release is written into (RAUC)
+    4  adm-data    2 GiB    ext4: what outlives a slot: /etc/adm (configuration, keys),
+                            /var/lib/adm-kiosk (the store), /var/log/adm-kiosk, the
+                            updater's folder and bundle cache, RAUC's slot status
 
 The image is sparse: slot B and free space cost nothing until written.  ``--rig`` adds
 what the test rig needs to reach the guest from its host: vsmartcard's vpcd (the
@@ -37,6 +39,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from drivers.update import sdboot
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = "bookworm"
@@ -69,6 +73,11 @@ PACKAGES = (
     "ca-certificates",
     "fonts-dejavu-core",
     "iproute2",
+    # A/B updates (kiosk/updater.py): RAUC and its D-Bus service, resize2fs for its
+    # ``resize=true`` (a release's root file system is written small and grown in place).
+    "rauc",
+    "rauc-service",
+    "e2fsprogs",
 )
 # The rig's additions (--rig): see the module docstring.
 RIG_PACKAGES = ("vsmartcard-vpcd", "qemu-guest-agent")
@@ -76,7 +85,7 @@ RIG_PACKAGES = ("vsmartcard-vpcd", "qemu-guest-agent")
 # The board profile of the reference kiosk PC: the console on COM1 (a technician's
 # serial console; no login is offered on it), the fingerprint module on COM2 and the QR
 # scanner on COM3.  The package's udev rules read adm.fingerprint/adm.qr.
-CMDLINE = "rw quiet console=tty1 console=ttyS0,115200 adm.fingerprint=ttyS1 adm.qr=ttyS2"
+CMDLINE = "rw quiet panic=10 console=tty1 console=ttyS0,115200 adm.fingerprint=ttyS1 adm.qr=ttyS2"
 
 FSTAB = """\
 # The data partition holds what outlives a root slot (A/B updates swap the slots).
@@ -84,6 +93,7 @@ PARTLABEL=adm-data  /data  ext4  defaults,noatime  0  2
 /data/adm  /etc/adm  none  bind,x-systemd.requires-mounts-for=/data  0  0
 /data/adm-kiosk  /var/lib/adm-kiosk  none  bind,x-systemd.requires-mounts-for=/data  0  0
 /data/log  /var/log/adm-kiosk  none  bind,x-systemd.requires-mounts-for=/data  0  0
+/data/adm-update  /var/lib/adm-update  none  bind,x-systemd.requires-mounts-for=/data  0  0
 PARTLABEL=adm-esp  /boot/efi  vfat  umask=0077,noauto,x-systemd.automount  0  2
 """
 
@@ -118,18 +128,50 @@ Storage=persistent
 SystemMaxUse=200M
 """
 
+# The newest slot entry that has tries left (drivers/update/sdboot.py explains the order).
 LOADER = """\
-default adm-a.conf
+default adm-*
 timeout 0
 editor no
 console-mode keep
 """
 
-ENTRY = """\
-title ADM kiosk (slot {slot})
-linux /adm-{slot}/vmlinuz
-initrd /adm-{slot}/initrd.img
-options root=PARTLABEL=adm-root-{slot} {cmdline}
+# RAUC (kiosk/updater.py through drivers/update/rauc.py): the two root slots, written
+# whole by an update; the boot loader is systemd-boot through the custom backend
+# (drivers/update/sdboot.py); bundles must be verity bundles signed by the release CA
+# (its certificate is the whole keyring: the server's TLS CA signs no release).
+SYSTEM_CONF = """\
+[system]
+compatible={compatible}
+bootloader=custom
+data-directory=/data/rauc
+bundle-formats=verity
+
+[keyring]
+path=/etc/rauc/keyring.pem
+check-purpose=codesign
+
+[handlers]
+bootloader-custom-backend=/opt/adm-kiosk/venv/bin/adm-rauc-bootloader
+
+[slot.rootfs.0]
+device=/dev/disk/by-partlabel/adm-root-a
+type=ext4
+bootname=a
+resize=true
+
+[slot.rootfs.1]
+device=/dev/disk/by-partlabel/adm-root-b
+type=ext4
+bootname=b
+resize=true
+"""
+COMPATIBLE = "adm-kiosk-x86_64"
+
+# RAUC's central status lives on the data partition, which is mounted by fstab.
+RAUC_DROPIN = """\
+[Unit]
+RequiresMountsFor=/data
 """
 
 VPCD = """\
@@ -159,6 +201,12 @@ def size_bytes(text: str) -> int:
     if text[-1:] in units:
         return int(float(text[:-1]) * units[text[-1]])
     return int(text)
+
+
+def project_version() -> str:
+    import tomllib
+
+    return str(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"])
 
 
 def latest_deb(dist: Path) -> Path:
@@ -208,8 +256,21 @@ def bootstrap(tree: Path, deb: Path, rig: bool) -> None:
     )
 
 
-def configure(tree: Path, rig: bool) -> None:
-    """The appliance's own files: mounts, network, no login prompts, the kiosk enabled."""
+def set_image_version(tree: Path, version: str) -> None:
+    """``IMAGE_ID``/``IMAGE_VERSION`` in the tree's os-release: what the kiosk reports
+    and the updater compares (drivers.update.base.image_version)."""
+    path = tree / "usr/lib/os-release"
+    lines = [
+        line
+        for line in path.read_text().splitlines()
+        if not line.startswith(("IMAGE_ID=", "IMAGE_VERSION="))
+    ]
+    path.write_text("\n".join([*lines, "IMAGE_ID=adm-kiosk", f"IMAGE_VERSION={version}"]) + "\n")
+
+
+def configure(tree: Path, rig: bool, keyring: bytes, version: str) -> None:
+    """The appliance's own files: mounts, network, no login prompts, the kiosk enabled,
+    RAUC with the release keyring, the image's version."""
 
     def write(rel: str, text: str, mode: int = 0o644) -> None:
         path = tree / rel.lstrip("/")
@@ -221,7 +282,7 @@ def configure(tree: Path, rig: bool) -> None:
     write("/etc/hosts", "127.0.0.1 localhost\n127.0.1.1 adm-kiosk\n::1 localhost\n")
     write("/etc/fstab", FSTAB)
     write("/etc/default/locale", "LANG=C.UTF-8\n")
-    for mount in ("data", "boot/efi"):
+    for mount in ("data", "boot/efi", "var/lib/adm-update"):
         (tree / mount).mkdir(parents=True, exist_ok=True)
     write("/etc/systemd/network/80-wired.network", NETWORK)
     write("/etc/systemd/system/systemd-networkd-wait-online.service.d/adm.conf", WAIT_ONLINE)
@@ -239,10 +300,22 @@ def configure(tree: Path, rig: bool) -> None:
         cups_files.write_text(text.rstrip("\n") + "\nSyncOnClose Yes\n")
     if rig:
         write("/etc/reader.conf.d/vpcd", VPCD)
+    write("/etc/rauc/system.conf", SYSTEM_CONF.format(compatible=COMPATIBLE))
+    (tree / "etc/rauc/keyring.pem").write_bytes(keyring)
+    write("/etc/systemd/system/rauc.service.d/adm.conf", RAUC_DROPIN)
+    set_image_version(tree, version)
+    # The appliance's kiosk talks to its updater (kiosk/update_link.py).
+    toml = tree / "etc/adm/kiosk.toml"
+    if toml.is_file():
+        text = toml.read_text()
+        toml.write_text(text.replace('kiosk_dir = ""', 'kiosk_dir = "/run/adm-kiosk/update"', 1))
     chroot = ("chroot", tree)
     run(*chroot, "systemctl", "set-default", "graphical.target")
     run(*chroot, "systemctl", "enable", "systemd-networkd", "systemd-resolved", "adm-kiosk")
-    run(*chroot, "systemctl", "enable", "adm-kiosk-enrol.service")
+    run(*chroot, "systemctl", "enable", "adm-kiosk-enrol.service", "adm-kiosk-update.service")
+    # A slot is blessed by the updater's health gate (RAUC's mark-good), not by reaching
+    # boot-complete.target, which nothing on the kiosk orders itself before.
+    run(*chroot, "systemctl", "mask", "systemd-bless-boot.service")
     # No login prompt anywhere: the panel belongs to the kiosk, the serial console is a
     # log for the technician (the root account is locked, as debootstrap leaves it).
     run(*chroot, "systemctl", "mask", "getty@tty1.service", "serial-getty@ttyS0.service")
@@ -259,6 +332,8 @@ def split_data(tree: Path, data: Path) -> None:
         ("etc/adm", "adm"),
         ("var/lib/adm-kiosk", "adm-kiosk"),
         ("var/log/adm-kiosk", "log"),
+        ("var/lib/adm-update", "adm-update"),
+        ("data/rauc", "rauc"),
     ):
         source = tree / src
         target = data / name
@@ -278,7 +353,7 @@ def esp_tree(tree: Path, esp: Path) -> None:
     shutil.copy(efi, esp / "EFI/BOOT/BOOTX64.EFI")
     (esp / "loader/entries").mkdir(parents=True)
     (esp / "loader/loader.conf").write_text(LOADER)
-    (esp / "loader/entries/adm-a.conf").write_text(ENTRY.format(slot="a", cmdline=CMDLINE))
+    (esp / "loader/entries/adm-1-a.conf").write_text(sdboot.entry_text("a", CMDLINE))
     kernels = sorted((tree / "boot").glob("vmlinuz-*"))
     initrds = sorted((tree / "boot").glob("initrd.img-*"))
     if not kernels or not initrds:
@@ -336,14 +411,24 @@ ROOT_TYPE = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"  # Linux root (x86-64)
 DATA_TYPE = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"  # Linux filesystem
 
 
-def build(deb: Path, out: Path, rig: bool, root_size: int, data_size: int) -> dict[str, object]:
+def build(
+    deb: Path,
+    out: Path,
+    rig: bool,
+    root_size: int,
+    data_size: int,
+    version: str,
+    ca_dir: Path,
+) -> dict[str, object]:
+    from build_release import keyring  # the release CA, kept beside (not in) the image
+
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="adm-image-", dir=out))
     try:
         tree, esp, data = work / "root", work / "esp", work / "data"
         bootstrap(tree, deb, rig)
         bootstrapped = time.monotonic()
-        configure(tree, rig)
+        configure(tree, rig, keyring(ca_dir), version)
         data.mkdir()
         split_data(tree, data)
         esp.mkdir()
@@ -369,6 +454,7 @@ def build(deb: Path, out: Path, rig: bool, root_size: int, data_size: int) -> di
             "image": str(image),
             "rig": rig,
             "package": deb.name,
+            "version": version,
             "disk_bytes": image.stat().st_size,
             "allocated_bytes": image.stat().st_blocks * 512,
             "root_tree_bytes": used,
@@ -388,7 +474,13 @@ def main() -> int:
     p.add_argument("--out", default=str(ROOT / "dist"))
     p.add_argument("--rig", action="store_true", help="the test rig's image (vpcd, guest agent)")
     p.add_argument("--root-size", default="3G")
-    p.add_argument("--data-size", default="512M")
+    p.add_argument("--data-size", default="2G")
+    p.add_argument("--version", help="the image's version (default: the project's)")
+    p.add_argument(
+        "--ca-dir",
+        default=str(ROOT / "dist" / "release-ca"),
+        help="the release CA whose certificate is the image's RAUC keyring (made if absent)",
+    )
     args = p.parse_args()
     if os.geteuid() != 0:
         print("build_image: run as root (mmdebstrap --mode=root, file ownership)")
@@ -397,7 +489,16 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     try:
         deb = Path(args.deb) if args.deb else latest_deb(out)
-        info = build(deb, out, args.rig, size_bytes(args.root_size), size_bytes(args.data_size))
+        version = args.version or project_version()
+        info = build(
+            deb,
+            out,
+            args.rig,
+            size_bytes(args.root_size),
+            size_bytes(args.data_size),
+            version,
+            Path(args.ca_dir),
+        )
     except ImageError as exc:
         print(f"build_image: {exc}")
         return 1

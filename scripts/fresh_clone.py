@@ -63,6 +63,7 @@ PLAN: dict[str, dict[str, str]] = {
     "kills": {"KILL_PARTS": "1", "BENCH_ARGS": "--kills 2"},
     "schemathesis": {"SCHEMATHESIS_EXAMPLES": "5", "SCHEMATHESIS_DB": "sqlite"},
     "bench-fleet": {"BENCH_ARGS": "--kiosks 20 --interval 1"},
+    "release": {"VERSION": "0.1.0+fresh"},
 }
 
 # Targets this script does not run, and where each is proven from a clean clone instead.
@@ -81,6 +82,8 @@ ELSEWHERE: dict[str, str] = {
     "bench-failover": "a replicated cluster and a million-document restore; failover-test "
     "covers its set-up",
     "fresh-clone": "this script",
+    "update-test": "the long update proof in the booted guest (about an hour: two "
+    "releases, a rollback, ten power cuts); release and image-rig are its builds",
 }
 
 TIMEOUT = 1200.0

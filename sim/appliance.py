@@ -54,6 +54,8 @@ class Appliance:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     vpcd_ports: tuple[int, int] = (0, 0)
     guest: Guest | None = None
+    # The updater's health gate (the update test's rollback waits it out once).
+    gate_seconds: int = int(os.environ.get("ADM_GATE_SECONDS", "180"))
 
     # --- paths --------------------------------------------------------------------------
     @property
@@ -198,6 +200,7 @@ adm-card = "ipp://{HOST}:{card}/ipp/print"
 "printer.job_memory" = 60
 "technician.pin_hash" = "{pin_hash}"
 "ui.voice" = "none"
+"updates.gate_seconds" = {self.gate_seconds}
 """
 
     def enrolment_disk(self) -> Path:
@@ -295,6 +298,7 @@ adm-card = "ipp://{HOST}:{card}/ipp/print"
                       VPCD_GUEST_PORT + 1: self.vpcd_ports[1]},
             disks=[self.enrolment_disk()],
             accel=os.environ.get("ADM_GUEST_ACCEL", "tcg"),
+            cache=os.environ.get("ADM_GUEST_CACHE", "unsafe"),
         )  # fmt: skip
         return self.guest
 

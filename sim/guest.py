@@ -192,6 +192,10 @@ class Guest:
     disks: list[Path] = field(default_factory=list)  # read-only extra disks (enrolment)
     memory: str = "2048"
     accel: str = "tcg"
+    # "unsafe" ignores the guest's flushes (fast; the boot tests' default); "writeback"
+    # honours them as a disk's write cache does, so a power cut (QEMU killed) loses only
+    # what the guest had not flushed: the update test's power cuts run with it.
+    cache: str = "unsafe"
     proc: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     _agent: GuestAgent | None = None
@@ -239,7 +243,7 @@ class Guest:
             "-m", self.memory,
             "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
             "-drive", f"if=pflash,format=raw,file={w / 'vars.fd'}",
-            "-drive", f"file={self.overlay},format=qcow2,if=virtio,cache=unsafe",
+            "-drive", f"file={self.overlay},format=qcow2,if=virtio,cache={self.cache}",
             "-netdev", "user,id=n0" + (f",{fwd}" if fwd else ""),
             "-device", "virtio-net-pci,netdev=n0",
             "-device", f"virtio-gpu-pci,xres={PANEL[0]},yres={PANEL[1]},edid=on",

@@ -12,6 +12,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+OS_RELEASE = Path("/etc/os-release")
+
+
+def image_version(os_release: Path = OS_RELEASE) -> str:
+    """The appliance image's version (``IMAGE_VERSION`` in os-release, written by the
+    image and release builds: scripts/build_image.py), "" on a machine that is not one.
+    A release is a whole root file system, so its version, not the Python package's,
+    is what the kiosk runs: the kiosk reports it and the updater compares it."""
+    try:
+        text = os_release.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    fields = dict(
+        line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#")
+    )
+    if fields.get("IMAGE_ID", "").strip("\"'") != "adm-kiosk":
+        return ""
+    return fields.get("IMAGE_VERSION", "").strip().strip("\"'")[:40]
+
 
 class InstallError(Exception):
     """The bundle was not installed (bad signature, not a bundle, the slot could not be

@@ -3,10 +3,10 @@
 ``rauc install`` checks the bundle's CMS signature against /etc/rauc/keyring.pem (the
 release signing CA only: not the server's TLS CA), writes the inactive slot, and only
 then switches the boot target, so a power cut while writing leaves the old slot booting.
-The switch uses systemd-boot's boot counting: the new entry gets tries; a boot that
-never reaches ``boot-complete.target`` (the health gate) uses them up and the boot
-loader returns to the other entry by itself, even when the new system cannot run the
-updater at all (a kernel that panics).
+The switch uses systemd-boot's boot counting (drivers.update.sdboot, RAUC's custom
+boot loader backend): the new entry gets tries; boots that are never marked good by the
+updater's health gate use them up and the boot loader returns to the other entry by
+itself, even when the new system cannot run the updater at all (a kernel that panics).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from drivers.update.base import InstallError, Running
+from drivers.update.base import InstallError, Running, image_version
 
 RAUC = "rauc"
 
@@ -33,16 +33,21 @@ def _run(*args: str, timeout: float = 1800.0) -> str:
     return done.stdout
 
 
+def booted_slot(cmdline: Path = Path("/proc/cmdline")) -> str:
+    """The slot this boot runs, as the boot entry told the kernel (``rauc.slot=``: what
+    RAUC itself reads)."""
+    try:
+        words = cmdline.read_text().split()
+    except OSError:
+        return ""
+    return next((w.split("=", 1)[1] for w in words if w.startswith("rauc.slot=")), "")
+
+
 class RaucInstaller:
     def running(self) -> Running:
-        status = json.loads(_run("status", "--output-format=json", timeout=60))
-        booted = str(status.get("booted", ""))
-        for entry in status.get("slots", []):
-            for name, slot in entry.items():
-                if slot.get("bootname") == booted or name == booted:
-                    version = (slot.get("slot_status") or {}).get("bundle", {}).get("version")
-                    return Running(str(version or ""), booted[-1:].lower())
-        return Running("", booted[-1:].lower())
+        """The image's own version (the slot RAUC did not write, the first one, has no
+        RAUC status) and the booted slot."""
+        return Running(image_version(), booted_slot())
 
     def install(self, bundle: Path) -> str:
         info = json.loads(_run("info", "--output-format=json", str(bundle), timeout=300))
@@ -50,10 +55,10 @@ class RaucInstaller:
         return str(info.get("version", ""))
 
     def mark_good(self) -> None:
-        _run("status", "mark-good", timeout=60)
+        _run("status", "mark-good", "booted", timeout=60)
 
     def mark_bad(self) -> None:
-        _run("status", "mark-bad", timeout=60)
+        _run("status", "mark-bad", "booted", timeout=60)
 
     def reboot(self) -> None:
         subprocess.run(["systemctl", "reboot"], check=False)
