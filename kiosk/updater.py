@@ -149,6 +149,7 @@ class UpdateAgent:
         if not bundle.is_file():
             self._report(target.version, "downloading")
             self.cache.mkdir(parents=True, exist_ok=True)
+            self._forget_bundles()  # the cache holds the target's bundle only
             try:
                 self.fetch(target, bundle)
             except (OSError, httpx.HTTPError) as exc:
@@ -199,8 +200,7 @@ class UpdateAgent:
         if self.link.ready() == version:
             self.installer.mark_good()
             self.pending_file.unlink(missing_ok=True)
-            for old in self.cache.glob("*.bundle"):
-                old.unlink(missing_ok=True)
+            self._forget_bundles()
             log.warning("update to %s passed its health gate", target)
             return self._report(target, "ok")
         if self.now() < float(pending["deadline"]):
@@ -212,6 +212,10 @@ class UpdateAgent:
         self.installer.mark_bad()
         self.installer.reboot()
         return "booted"
+
+    def _forget_bundles(self) -> None:
+        for old in self.cache.glob("*.bundle*"):
+            old.unlink(missing_ok=True)
 
     def run(self, poll: float = 10.0, stop: Callable[[], bool] = lambda: False) -> None:
         while not stop():

@@ -193,6 +193,14 @@ def test_a_release_that_never_gets_ready_is_rolled_back_and_the_rollout_paused(r
     # The server says nothing more to this kiosk; it does not try again.
     assert rig.link.target() is None
     assert rig.agent.step() == "rolled_back" and rig.installer.state()["reboots"] == 2
+    # The next release: its bundle replaces the refused one in the cache (the data
+    # partition holds one bundle, not every release ever tried).
+    assert (rig.tmp / "updater" / "bundles" / f"{NEW}.bundle").is_file()
+    publish(rig.server, "1.2.0", sim_bundle(KEY, "1.2.0"))
+    rig.kiosk.heartbeat_once()
+    rig.agent.step()
+    cached = sorted(p.name for p in (rig.tmp / "updater" / "bundles").iterdir())
+    assert cached == ["1.2.0.bundle"]
 
 
 def test_a_forged_bundle_is_refused_and_the_kiosk_serves_again(rig: Rig) -> None:
