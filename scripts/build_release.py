@@ -164,8 +164,15 @@ def bundle(tree: Path, version: str, out: Path, ca_dir: Path, broken: bool = Fal
         )
         target = out / f"adm-kiosk-{version}.raucb"
         partial = work / target.name
+        # rauc checks the new signature as a kiosk will: the code-signing purpose.
+        conf = work / "system.conf"
+        conf.write_text(
+            f"[system]\ncompatible={img.COMPATIBLE}\nbootloader=noop\n\n"
+            f"[keyring]\npath={ca['ca']}\ncheck-purpose=codesign\n"
+        )
         img.run(
             "rauc",
+            f"--conf={conf}",
             "bundle",
             f"--cert={ca['signing']}",
             f"--key={ca['signing-key']}",

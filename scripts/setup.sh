@@ -39,6 +39,8 @@ APT_PACKAGES=(
   # the disk image's partitions on a plain file (tests/test_image_layout.py; make image
   # adds mmdebstrap and QEMU itself)
   fdisk dosfstools mtools
+  # a release's signed RAUC bundle, made and refused as a kiosk would (tests/test_release.py)
+  rauc squashfs-tools
   # Qt (offscreen and xcb) runtime libraries
   libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3
   libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 xvfb xauth

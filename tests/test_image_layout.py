@@ -31,9 +31,7 @@ def test_the_disk_is_laid_out_for_an_ab_updater(tmp_path: Path) -> None:
     esp, root, data = tmp_path / "esp", tmp_path / "root", tmp_path / "data"
     for d in (esp / "loader" / "entries", root / "etc", data / "adm"):
         d.mkdir(parents=True)
-    (esp / "loader" / "entries" / "adm-a.conf").write_text(
-        bi.ENTRY.format(slot="a", cmdline=bi.CMDLINE)
-    )
+    (esp / "loader" / "entries" / "adm-1-a.conf").write_text(bi.sdboot.entry_text("a", bi.CMDLINE))
     (root / "etc" / "hostname").write_text("adm-kiosk\n")
     (data / "adm" / "kiosk.toml").write_text("[kiosk]\n")
     mib = bi.MIB
@@ -71,9 +69,16 @@ def test_the_disk_is_laid_out_for_an_ab_updater(tmp_path: Path) -> None:
     for i in (1, 3):
         assert part(i)[1080:1082] == b"\x53\xef"  # the ext4 superblock's magic
     assert part(2) == bytes(len(part(2)))  # slot B: nothing yet
-    # the boot entry of slot A names slot A's root and the board's serial layout
-    entry = bi.ENTRY.format(slot="a", cmdline=bi.CMDLINE)
-    assert "root=PARTLABEL=adm-root-a" in entry and "adm.fingerprint=ttyS1" in entry
+    # the boot entry of slot A names slot A's root (and to RAUC its slot), the board's
+    # serial layout, and a reboot after a kernel panic (a try used: boot counting)
+    entry = bi.sdboot.entry_text("a", bi.CMDLINE)
+    assert "root=PARTLABEL=adm-root-a rauc.slot=a" in entry and "adm.fingerprint=ttyS1" in entry
+    assert "panic=10" in entry
+    assert "default adm-*" in bi.LOADER
+    # RAUC's slots are the disk's, by the names the partitions carry
+    conf = bi.SYSTEM_CONF.format(compatible=bi.COMPATIBLE)
+    assert "device=/dev/disk/by-partlabel/adm-root-a" in conf and "bootname=b" in conf
+    assert "bootloader-custom-backend=/opt/adm-kiosk/venv/bin/adm-rauc-bootloader" in conf
     assert disk.stat().st_blocks * 512 < disk.stat().st_size  # sparse
 
 
