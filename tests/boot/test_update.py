@@ -15,6 +15,7 @@ import json
 import os
 import random
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,20 @@ def boot_id(b: Booted) -> str | None:
     return sh(b, "cat /proc/sys/kernel/random/boot_id")
 
 
+@pytest.fixture(autouse=True)
+def diagnosed(booted: Booted, request: pytest.FixtureRequest) -> Iterator[None]:
+    """When a test fails, what the updater and RAUC said (this boot and the last), and
+    the boot entries: a guest's journal is gone with the guest."""
+    yield
+    outcome = getattr(request.node, "outcome_call", None)
+    if outcome is not None and outcome.failed:
+        for boot in ("-b -1", "-b"):
+            print(f"\n--- updater and rauc, journalctl {boot} ---")
+            print(sh(booted, f"journalctl --no-pager -o short-monotonic {boot} "
+                             "-u adm-kiosk-update -u rauc | tail -n 60"))  # fmt: skip
+        print("--- entries", boot_entries(booted), "report", report(booted), running(booted))
+
+
 @pytest.fixture(scope="module")
 def first(booted: Booted) -> tuple[str, str]:
     now = running(booted)
@@ -141,6 +156,7 @@ def first(booted: Booted) -> tuple[str, str]:
     return now
 
 
+@pytest.mark.timeout(3600)
 def test_an_update_is_installed_when_idle_and_blessed_by_the_health_gate(
     booted: Booted, first: tuple[str, str]
 ) -> None:
@@ -183,6 +199,7 @@ def test_an_update_is_installed_when_idle_and_blessed_by_the_health_gate(
     figure(b, "health_gate_verdict_after_ready_s", t_ok - t_ready)
 
 
+@pytest.mark.timeout(3600)
 def test_a_release_that_never_serves_is_rolled_back(booted: Booted, first: tuple[str, str]) -> None:
     b = booted
     if running(b) != (GOOD, "b"):
@@ -210,6 +227,7 @@ def test_a_release_that_never_serves_is_rolled_back(booted: Booted, first: tuple
     figure(b, "rollback_gate_s", float(b.app.gate_seconds))
 
 
+@pytest.mark.timeout(3 * 3600)
 def test_power_cuts_at_random_moments_of_an_update(booted: Booted, first: tuple[str, str]) -> None:
     """QEMU killed at a uniformly random moment between the start of the install and
     the new version's READY; after every boot a version serves, from a slot whose
