@@ -54,8 +54,9 @@ class Appliance:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     vpcd_ports: tuple[int, int] = (0, 0)
     guest: Guest | None = None
-    # The updater's health gate (the update test's rollback waits it out once).
-    gate_seconds: int = int(os.environ.get("ADM_GATE_SECONDS", "180"))
+    # The updater's health gate, the product's default (the update test's rollback waits
+    # it out once).
+    gate_seconds: int = int(os.environ.get("ADM_GATE_SECONDS", "300"))
 
     # --- paths --------------------------------------------------------------------------
     @property
