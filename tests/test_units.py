@@ -53,7 +53,12 @@ def _verify(root: Path, *names: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_units_verify_and_a_broken_one_would_not(tmp_path: Path) -> None:
     units = {p.name: p.read_text() for p in UNITS.glob("*.service")}
-    assert set(units) == {"adm-kiosk.service", "adm-server.service", "adm-kiosk-enrol.service"}
+    assert set(units) == {
+        "adm-kiosk.service",
+        "adm-server.service",
+        "adm-kiosk-enrol.service",
+        "adm-kiosk-update.service",
+    }
     ok = _verify(_root(tmp_path / "ok", units), *units)
     assert ok.returncode == 0 and not ok.stderr.strip(), ok.stderr
     broken = dict(units)
@@ -86,8 +91,13 @@ def test_presets_enable_the_kiosk_and_not_the_server() -> None:
     assert rules == {
         "adm-kiosk.service": "enable",
         "adm-kiosk-enrol.service": "enable",
+        "adm-kiosk-update.service": "enable",
         "adm-server.service": "disable",
     }
+    # The updater runs only on an A/B appliance, and never gives up either.
+    updater = (UNITS / "adm-kiosk-update.service").read_text()
+    assert "ConditionPathExists=/etc/rauc/system.conf" in updater
+    assert "Restart=always" in updater and "StartLimitIntervalSec=0" in updater
 
 
 def _exposure(unit: Path) -> float:
