@@ -317,7 +317,6 @@ def test_flow_driver_runs_the_flow_on_the_gui_thread(
     from tests.conftest import kiosk_client
     from ui.main import FlowDriver
 
-    monkeypatch.setitem(timeouts.STATE_TIMEOUTS, "technician_pin", 0.3)
     client = kiosk_client(server)
     printer = PrintService(client, SimSpooler(), poll=0.001)
     sam = ApduSam(SimReader(VirtualSam(keys.SAM_MASTER_KEY)))
@@ -357,6 +356,9 @@ def test_flow_driver_runs_the_flow_on_the_gui_thread(
         qtbot.waitUntil(lambda: bool(flow.session.checks), timeout=10000)  # a worker's result
         from_thread("diagnostics_done")
         reach("attract")
+        # Short only now: the PIN check above (scrypt on a worker) must not race the
+        # timeout on a loaded machine. The deadline is set on entering the state.
+        monkeypatch.setitem(timeouts.STATE_TIMEOUTS, "technician_pin", 0.3)
         from_thread("technician_requested")
         reach("technician_pin")
         reach("attract")  # nothing posted: the driver's own timer fired the timeout
