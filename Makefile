@@ -199,7 +199,7 @@ release: setup image-tools deb
 
 # Updates in the booted appliance: an upgrade, a rollback, ten power cuts during updates
 # (tests/boot/test_update.py; the rig's image and three releases of it built first;
-# about an hour under TCG).  Figures: dist/update-figures.json.  The guest's disk honours
+# about 1 h 30 min under TCG).  Figures: dist/update-figures.json.  The guest's disk honours
 # its flushes, so its overlay lives in memory (UPDATE_TMP): on a slow host disk every
 # guest fsync became a host fsync, and a first boot outran the health gate.
 UPDATE_TMP ?= /dev/shm/adm-update-test
